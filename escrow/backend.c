@@ -1,0 +1,205 @@
+/*
+ * backend.c — argument checking wrappers around a backend's ops table.
+ * The registry of backends lives in backends/registry.c (escrow/ knows
+ * nothing about particular backends).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "err.h"
+#include "fileio.h"
+
+int
+laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *cfg,
+		  enum laps_backend_role role, struct laps_backend **out)
+{
+	struct laps_backend *b = NULL;
+	int rc;
+
+	if (out == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend open: no result pointer");
+	*out = NULL;
+	if (ops == NULL || cfg == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend open: no backend or config");
+	if (ops->open == NULL || ops->close == NULL || ops->read == NULL || ops->write == NULL ||
+	    ops->confirm == NULL)
+		return laps_seterr(LAPS_ERR_INTERNAL, "backend %s lacks a required operation",
+				   ops->name ? ops->name : "?");
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return laps_seterr(LAPS_ERR_NOMEM, "backend open: out of memory");
+	b->ops = ops;
+	b->cfg = cfg;
+	if ((rc = ops->open(cfg, role, &b->ctx)) != 0) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+void
+laps_backend_close(struct laps_backend *b)
+{
+	if (b == NULL)
+		return;
+	b->ops->close(b->ctx);
+	free(b);
+}
+
+unsigned
+laps_backend_caps(const struct laps_backend *b)
+{
+	if (b == NULL)
+		return 0;
+	if (b->ops->caps_of != NULL)
+		return b->ops->caps_of(b->ctx);
+	return b->ops->caps;
+}
+
+const char *
+laps_backend_describe(const struct laps_backend *b)
+{
+	const char *d = NULL;
+
+	if (b == NULL)
+		return "none";
+	if (b->ops->describe != NULL)
+		d = b->ops->describe(b->ctx);
+	return d != NULL ? d : b->ops->name;
+}
+
+/* Validate and lower-case a device name into buf. */
+static int
+norm_device(const char *device, char buf[LAPS_DEVICE_MAX + 1])
+{
+	size_t n;
+
+	if (device == NULL || (n = strlen(device)) == 0)
+		return laps_seterr(LAPS_ERR_INVALID, "empty device name");
+	if (n > LAPS_DEVICE_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "device name longer than %d characters",
+				   LAPS_DEVICE_MAX);
+	memcpy(buf, device, n + 1);
+	laps_hostname_lower(buf);
+	return 0;
+}
+
+static int
+check_account(const char *account)
+{
+	size_t n;
+
+	if (account == NULL || (n = strlen(account)) == 0 || n > LAPS_ACCOUNT_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "bad account name");
+	return 0;
+}
+
+int
+laps_backend_read(struct laps_backend *b, const char *device, const char *account,
+		  struct laps_record *out, struct laps_version *ver)
+{
+	char dev[LAPS_DEVICE_MAX + 1];
+	struct laps_version dummy;
+	int rc;
+
+	if (b == NULL || out == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend read: bad arguments");
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+		return rc;
+	if (ver == NULL)
+		ver = &dummy;
+	ver->tag[0] = '\0';
+	return b->ops->read(b->ctx, dev, account, out, ver);
+}
+
+int
+laps_backend_write(struct laps_backend *b, const struct laps_record *rec, const char *password,
+		   const struct laps_version *expected, struct laps_version *newver)
+{
+	struct laps_version dummy;
+	int rc;
+
+	if (b == NULL || rec == NULL || expected == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend write: bad arguments");
+	if ((rc = laps_record_validate(rec)) != 0)
+		return rc;
+	if ((laps_backend_caps(b) & LAPS_BCAP_CLEARTEXT) && password == NULL)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "backend %s stores the password in clear: password required",
+				   b->ops->name);
+	if (newver == NULL)
+		newver = &dummy;
+	return b->ops->write(b->ctx, rec, password, expected, newver);
+}
+
+int
+laps_backend_confirm(struct laps_backend *b, const char *device, const char *account,
+		     const char *rotation_id, int64_t expires_at)
+{
+	char dev[LAPS_DEVICE_MAX + 1];
+	int rc;
+
+	if (b == NULL || rotation_id == NULL || strlen(rotation_id) != LAPS_ROTID_HEX)
+		return laps_seterr(LAPS_ERR_INVALID, "backend confirm: bad arguments");
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+		return rc;
+	return b->ops->confirm(b->ctx, dev, account, rotation_id, expires_at);
+}
+
+int
+laps_backend_history(struct laps_backend *b, const char *device, const char *account, size_t n,
+		     struct laps_record_list *out)
+{
+	char dev[LAPS_DEVICE_MAX + 1];
+	int rc;
+
+	if (b == NULL || out == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend history: bad arguments");
+	out->v = NULL;
+	out->n = 0;
+	if (b->ops->history == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s keeps no history",
+				   b->ops->name);
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+		return rc;
+	if ((rc = b->ops->history(b->ctx, dev, account, n, out)) != 0)
+		return rc;
+	laps_record_list_sort(out);
+	return 0;
+}
+
+int
+laps_backend_set_expiry(struct laps_backend *b, const char *device, const char *account,
+			int64_t when)
+{
+	char dev[LAPS_DEVICE_MAX + 1];
+	int rc;
+
+	if (b == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend set_expiry: bad arguments");
+	if (b->ops->set_expiry == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot set the expiry",
+				   b->ops->name);
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+		return rc;
+	return b->ops->set_expiry(b->ctx, dev, account, when);
+}
+
+int
+laps_backend_find(struct laps_backend *b, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1],
+		  size_t max, size_t *n)
+{
+	char dev[LAPS_DEVICE_MAX + 1];
+	int rc;
+
+	if (b == NULL || devices == NULL || n == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend find: bad arguments");
+	*n = 0;
+	if (b->ops->find == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot look hosts up",
+				   b->ops->name);
+	if ((rc = norm_device(name, dev)) != 0)
+		return rc;
+	return b->ops->find(b->ctx, dev, devices, max, n);
+}

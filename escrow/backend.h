@@ -1,0 +1,123 @@
+/*
+ * backend.h — the common escrow backend interface.
+ *
+ * A backend is a const table of function pointers (struct laps_backend_ops)
+ * with a name and capability bits; backends/registry.c lists them in a
+ * NULL-terminated array and laps_backend_find() (backends/registry.h) looks
+ * them up by the name used in `[escrow] backend`.  Code in escrow/ knows
+ * nothing about LDAP or HTTP.
+ *
+ * Records are keyed by (device, account).  Device names are compared
+ * case-insensitively and stored lower-case.
+ */
+#ifndef LAPS_BACKEND_H
+#define LAPS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "record.h"
+
+/* Capabilities */
+#define LAPS_BCAP_HISTORY 0x01    /* keeps older records (history slot) */
+#define LAPS_BCAP_EXPIRY 0x02     /* admins can write the expiry (set_expiry slot) */
+#define LAPS_BCAP_CAS 0x04        /* write is a real atomic compare-and-set */
+#define LAPS_BCAP_AUDIT 0x08      /* the server audits secret reads */
+#define LAPS_BCAP_FIND 0x10       /* find slot: look devices up by name */
+#define LAPS_BCAP_CLEARTEXT 0x20  /* stores the password in clear (Microsoft schema
+				   * modes): write() needs the password argument */
+#define LAPS_BCAP_WRITEONLY 0x40  /* the device cannot read back the secret
+				   * (AD confidential attributes) */
+
+/* Opaque compare-and-set token. tag[0] == '\0' means "no record exists". */
+#define LAPS_VERSION_MAX 512
+struct laps_version {
+	char tag[LAPS_VERSION_MAX];
+};
+
+/* Who is opening: the agent on a device, or an admin tool (laps-get). */
+enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
+
+struct laps_backend_ops {
+	const char *name; /* as in laps.conf */
+	unsigned caps;    /* LAPS_BCAP_* — may be refined per instance, see caps() */
+
+	/* required: connect/prepare.  *ctx is the backend's own state. */
+	int (*open)(const struct laps_config *cfg, enum laps_backend_role role, void **ctx);
+	/* required: release everything (ctx may be NULL). */
+	void (*close)(void *ctx);
+
+	/* required: the current record and its version.  LAPS_ERR_NOTFOUND when
+	 * the device/account has none (ver->tag set to "").  out->source is set. */
+	int (*read)(void *ctx, const char *device, const char *account, struct laps_record *out,
+		    struct laps_version *ver);
+
+	/* required: make rec the current record, pushing the previous current
+	 * record into history (trimmed to cfg history, ordered by rotated_at).
+	 * Atomic compare-and-set against *expected: LAPS_ERR_CONFLICT when the
+	 * current version differs (expected->tag "" = must not exist yet).
+	 * password: the clear text, used only by LAPS_BCAP_CLEARTEXT backends,
+	 * otherwise ignored (may be NULL).  *newver receives the new version. */
+	int (*write)(void *ctx, const struct laps_record *rec, const char *password,
+		     const struct laps_version *expected, struct laps_version *newver);
+
+	/* required: mark the current record confirmed with this expiry.
+	 * LAPS_ERR_CONFLICT when the current record is not rotation_id. */
+	int (*confirm)(void *ctx, const char *device, const char *account, const char *rotation_id,
+		       int64_t expires_at);
+
+	/* optional (LAPS_BCAP_HISTORY): up to n older records, newest first. */
+	int (*history)(void *ctx, const char *device, const char *account, size_t n,
+		       struct laps_record_list *out);
+
+	/* optional (LAPS_BCAP_EXPIRY): set the expiry the agent reads. */
+	int (*set_expiry)(void *ctx, const char *device, const char *account, int64_t when);
+
+	/* optional (LAPS_BCAP_FIND): device names matching name case-insensitively
+	 * (exact host name or FQDN whose first label matches). */
+	int (*find)(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
+		    size_t *n);
+
+	/* optional: instance capabilities (e.g. ldap mslaps adds CLEARTEXT). */
+	unsigned (*caps_of)(void *ctx);
+
+	/* optional: "ldap (schema mslaps)" etc., for laps-get's "source". */
+	const char *(*describe)(void *ctx);
+};
+
+/* An open backend. */
+struct laps_backend {
+	const struct laps_backend_ops *ops;
+	void *ctx;
+	const struct laps_config *cfg; /* borrowed; must outlive the backend */
+};
+
+/* Open ops with cfg.  On success *out is malloc'd (laps_backend_close). */
+int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *cfg,
+		      enum laps_backend_role role, struct laps_backend **out)
+    __attribute__((warn_unused_result));
+void laps_backend_close(struct laps_backend *b);
+
+/* Wrappers: validate arguments, lower-case the device, return
+ * LAPS_ERR_UNSUPPORTED for a missing optional slot. */
+unsigned laps_backend_caps(const struct laps_backend *b);
+const char *laps_backend_describe(const struct laps_backend *b);
+int laps_backend_read(struct laps_backend *b, const char *device, const char *account,
+		      struct laps_record *out, struct laps_version *ver)
+    __attribute__((warn_unused_result));
+int laps_backend_write(struct laps_backend *b, const struct laps_record *rec,
+		       const char *password, const struct laps_version *expected,
+		       struct laps_version *newver) __attribute__((warn_unused_result));
+int laps_backend_confirm(struct laps_backend *b, const char *device, const char *account,
+			 const char *rotation_id, int64_t expires_at)
+    __attribute__((warn_unused_result));
+int laps_backend_history(struct laps_backend *b, const char *device, const char *account,
+			 size_t n, struct laps_record_list *out) __attribute__((warn_unused_result));
+int laps_backend_set_expiry(struct laps_backend *b, const char *device, const char *account,
+			    int64_t when) __attribute__((warn_unused_result));
+int laps_backend_find(struct laps_backend *b, const char *name,
+		      char (*devices)[LAPS_DEVICE_MAX + 1], size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * fileio.c — safe file reading and atomic replacement.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "secret.h"
+
+#include <sodium.h>
+
+static int
+check_owner_mode(const char *path, const struct stat *st, unsigned flags)
+{
+	uid_t euid = geteuid();
+
+	if (!S_ISREG(st->st_mode))
+		return laps_seterr(LAPS_ERR_PERM, "%s: not a regular file", path);
+	if ((flags & LAPS_FILE_SECRET) && (st->st_mode & 077) != 0)
+		return laps_seterr(LAPS_ERR_PERM,
+				   "%s: mode %04o gives group/other access to a secret (use 0600)",
+				   path, (unsigned)(st->st_mode & 07777));
+	if ((flags & LAPS_FILE_OWNER_ROOT) && euid == 0) {
+		if (st->st_uid != 0)
+			return laps_seterr(LAPS_ERR_PERM, "%s: not owned by root (uid %u)", path,
+					   (unsigned)st->st_uid);
+		if ((st->st_mode & 022) != 0)
+			return laps_seterr(LAPS_ERR_PERM, "%s: group- or world-writable (mode %04o)",
+					   path, (unsigned)(st->st_mode & 07777));
+	}
+	if ((flags & LAPS_FILE_OWNER_SELF) && st->st_uid != euid && st->st_uid != 0)
+		return laps_seterr(LAPS_ERR_PERM, "%s: owned by uid %u, not by you", path,
+				   (unsigned)st->st_uid);
+	return 0;
+}
+
+int
+laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd = -1, rc = LAPS_ERR_INTERNAL;
+
+	if (out == NULL || path == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "laps_file_read: no path");
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT) {
+			rc = (flags & LAPS_FILE_MISSING_OK)
+				 ? LAPS_ERR_NOTFOUND
+				 : laps_seterr(LAPS_ERR_NOTFOUND, "%s: no such file", path);
+		} else if (errno == ELOOP) {
+			rc = laps_seterr(LAPS_ERR_PERM, "%s: is a symbolic link (refused)", path);
+		} else if (errno == EACCES) {
+			rc = laps_seterr(LAPS_ERR_PERM, "%s: %s", path, strerror(errno));
+		} else {
+			rc = laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(errno));
+		}
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "%s: fstat: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = check_owner_mode(path, &st, flags)) != 0)
+		goto out;
+	if ((unsigned long long)st.st_size > (unsigned long long)max) {
+		rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf = (flags & LAPS_FILE_SECRET) ? laps_secret_alloc(max + 1) : calloc(1, max + 1);
+	if (buf == NULL) {
+		rc = laps_seterr(LAPS_ERR_NOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	/* Read up to max+1 so a file that grew after fstat is still caught. */
+	for (;;) {
+		if (got > max) {
+			rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes", path, max);
+			goto out;
+		}
+		n = read(fd, buf + got, max + 1 - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = laps_seterr(LAPS_ERR_IO, "%s: read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	if (len != NULL)
+		*len = got;
+	buf = NULL; /* success: ownership passes to the caller */
+	rc = 0;
+out:
+	if (buf != NULL)
+		laps_file_free(buf, max + 1, flags);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+void
+laps_file_free(char *buf, size_t len, unsigned flags)
+{
+	if (buf == NULL)
+		return;
+	if (flags & LAPS_FILE_SECRET)
+		laps_secret_free(buf);
+	else
+		laps_freezero(buf, len);
+}
+
+static int
+dir_of(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return laps_snprintf(dir, len, ".");
+	if (slash == path)
+		return laps_snprintf(dir, len, "/");
+	n = (size_t)(slash - path);
+	if (n >= len)
+		return LAPS_ERR_TOOBIG;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return 0;
+}
+
+int
+laps_fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	int fd, rc = 0;
+
+	if (dir_of(path, dir, sizeof(dir)) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "%s: path too long", path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", dir, strerror(errno));
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = laps_seterr(LAPS_ERR_IO, "fsync %s: %s", dir, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int
+laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	size_t done = 0;
+	ssize_t n;
+	int fd = -1, rc = LAPS_ERR_INTERNAL, tries;
+	uint32_t r;
+
+	if (path == NULL || (data == NULL && len > 0))
+		return laps_seterr(LAPS_ERR_INVALID, "laps_file_write_atomic: bad arguments");
+	if (laps_crypto_init() != 0)
+		return LAPS_ERR_INTERNAL;
+	for (tries = 0; tries < 16; tries++) {
+		r = randombytes_random();
+		if (laps_snprintf(tmp, sizeof(tmp), "%s.tmp.%08x", path, (unsigned)r) != 0)
+			return laps_seterr(LAPS_ERR_TOOBIG, "%s: path too long", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode & 07777) != 0) { /* umask may have narrowed it; never widen */
+		rc = laps_seterr(LAPS_ERR_IO, "%s: fchmod: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = laps_seterr(LAPS_ERR_IO, "%s: write: %s", tmp, strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = laps_seterr(LAPS_ERR_IO, "%s: close: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "rename %s -> %s: %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	rc = laps_fsync_dir_of(path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && tmp[0] != '\0')
+		unlink(tmp);
+	return rc;
+}
+
+int
+laps_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t i, n;
+	struct stat st;
+
+	if (path == NULL || *path == '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "mkdir: empty path");
+	n = strlen(path);
+	if (n >= sizeof(buf))
+		return laps_seterr(LAPS_ERR_TOOBIG, "%s: path too long", path);
+	memcpy(buf, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0) {
+			if (errno != EEXIST)
+				return laps_seterr(LAPS_ERR_IO, "mkdir %s: %s", buf, strerror(errno));
+			if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+				return laps_seterr(LAPS_ERR_IO, "%s: exists and is not a directory",
+						   buf);
+		}
+		if (i < n)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+int
+laps_snprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		return LAPS_ERR_TOOBIG;
+	return 0;
+}
+
+int
+laps_parse_int64(const char *s, long long min, long long max, long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return LAPS_ERR_INVALID;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return LAPS_ERR_INVALID;
+	*out = v;
+	return 0;
+}
+
+char *
+laps_hostname_lower(char *s)
+{
+	char *p;
+
+	for (p = s; p != NULL && *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+int
+laps_device_name(char *buf, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) != 0)
+		return laps_seterr(LAPS_ERR_IO, "gethostname: %s", strerror(errno));
+	host[sizeof(host) - 1] = '\0';
+	laps_hostname_lower(host);
+	if (laps_snprintf(buf, len, "%s", host) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "host name too long");
+	return 0;
+}

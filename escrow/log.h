@@ -1,0 +1,48 @@
+/*
+ * log.h — logging to stderr and/or syslog, or to a caller-supplied sink
+ * (pam_laps passes one that calls pam_syslog).  Messages never contain
+ * secrets.  The macros add the calling function's name at debug level.
+ */
+#ifndef LAPS_LOG_H
+#define LAPS_LOG_H
+
+#include <stdarg.h>
+
+enum laps_log_level {
+	LAPS_LOG_ERR = 3,     /* same numbers as syslog priorities */
+	LAPS_LOG_WARNING = 4,
+	LAPS_LOG_NOTICE = 5,
+	LAPS_LOG_INFO = 6,
+	LAPS_LOG_DEBUG = 7
+};
+
+#define LAPS_LOG_TO_STDERR 0x1
+#define LAPS_LOG_TO_SYSLOG 0x2
+
+typedef void (*laps_log_sink)(void *ctx, int level, const char *msg);
+
+/* ident: program name; dest: LAPS_LOG_TO_* bits. Safe to call again. */
+void laps_log_init(const char *ident, unsigned dest);
+/* Messages above level are dropped (default LAPS_LOG_NOTICE). */
+void laps_log_set_level(int level);
+int laps_log_get_level(void);
+/* Route every message to sink instead (NULL restores stderr/syslog). */
+void laps_log_set_sink(laps_log_sink sink, void *ctx);
+
+void laps_log_msg(int level, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void laps_log_vmsg(int level, const char *func, const char *fmt, va_list ap);
+/* As laps_log_msg, appending ": <laps_strerror(rc)>[: <detail>]". */
+void laps_log_rc(int level, const char *func, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define log_err(...) laps_log_msg(LAPS_LOG_ERR, __func__, __VA_ARGS__)
+#define log_warn(...) laps_log_msg(LAPS_LOG_WARNING, __func__, __VA_ARGS__)
+#define log_notice(...) laps_log_msg(LAPS_LOG_NOTICE, __func__, __VA_ARGS__)
+#define log_info(...) laps_log_msg(LAPS_LOG_INFO, __func__, __VA_ARGS__)
+#define log_debug(...) laps_log_msg(LAPS_LOG_DEBUG, __func__, __VA_ARGS__)
+/* With an error code: log_err_rc(rc, "cannot read %s", path) */
+#define log_err_rc(rc, ...) laps_log_rc(LAPS_LOG_ERR, __func__, (rc), __VA_ARGS__)
+#define log_warn_rc(rc, ...) laps_log_rc(LAPS_LOG_WARNING, __func__, (rc), __VA_ARGS__)
+
+#endif

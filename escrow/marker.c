@@ -1,0 +1,232 @@
+/*
+ * marker.c — the post-authentication usage marker (see marker.h and
+ * docs/MARKER.md).  Linked into pam_laps: never exits or aborts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "marker.h"
+
+#define MARKER_MAGIC "laps-marker 1"
+
+static int
+valid_account(const char *a)
+{
+	size_t n = strlen(a), i;
+
+	if (n == 0 || n > LAPS_ACCOUNT_MAX || a[0] == '.' || a[0] == '-')
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = a[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.' || (c == '$' && i == n - 1)))
+			return 0;
+	}
+	return 1;
+}
+
+int
+laps_marker_path(const char *state_dir, const char *account, char *buf, size_t len)
+{
+	if (state_dir == NULL || account == NULL || !valid_account(account))
+		return laps_seterr(LAPS_ERR_INVALID, "marker: bad account name");
+	if (laps_snprintf(buf, len, "%s/used/%s", state_dir, account) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "marker: path too long");
+	return 0;
+}
+
+static int
+printable(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+set_field(char *dst, size_t cap, const char *v, size_t vlen, const char *key)
+{
+	if (vlen >= cap)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: value of '%s' too long", key);
+	if (!printable(v, vlen))
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: control character in '%s'", key);
+	memcpy(dst, v, vlen);
+	dst[vlen] = '\0';
+	return 0;
+}
+
+static int
+set_int(int64_t *dst, const char *v, size_t vlen, long long max, const char *key)
+{
+	char tmp[24];
+	long long x;
+
+	if (vlen == 0 || vlen >= sizeof(tmp))
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: bad number in '%s'", key);
+	memcpy(tmp, v, vlen);
+	tmp[vlen] = '\0';
+	if (tmp[0] == '+' || tmp[0] == '-' || laps_parse_int64(tmp, 0, max, &x) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: bad number in '%s'", key);
+	*dst = x;
+	return 0;
+}
+
+int
+laps_marker_parse(const char *buf, size_t len, struct laps_marker *out)
+{
+	enum { F_ACCOUNT = 1, F_UID = 2, F_OPENED = 4, F_CLOSED = 8, F_SERVICE = 16,
+	       F_RUSER = 32, F_RHOST = 64, F_TTY = 128, F_ALL = 255 };
+	struct laps_marker m;
+	const char *p, *end, *nl, *eq;
+	unsigned seen = 0, bit;
+	int64_t v;
+	int rc, first = 1;
+
+	if (buf == NULL || out == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "marker: bad arguments");
+	if (len > LAPS_MARKER_MAX)
+		return laps_seterr(LAPS_ERR_TOOBIG, "marker: larger than %d bytes", LAPS_MARKER_MAX);
+	if (memchr(buf, '\0', len) != NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: NUL byte");
+	memset(&m, 0, sizeof(m));
+	for (p = buf, end = buf + len; p < end; p = nl + 1) {
+		size_t llen, klen, vlen;
+		const char *val;
+
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return laps_seterr(LAPS_ERR_FORMAT, "marker: last line not terminated");
+		llen = (size_t)(nl - p);
+		if (first) {
+			first = 0;
+			if (llen > 12 && memcmp(p, "laps-marker ", 12) == 0 &&
+			    (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0))
+				return laps_seterr(LAPS_ERR_VERSION,
+						   "marker: unsupported version line '%.*s'",
+						   (int)(llen > 40 ? 40 : llen), p);
+			if (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0)
+				return laps_seterr(LAPS_ERR_FORMAT, "marker: missing '%s' header",
+						   MARKER_MAGIC);
+			continue;
+		}
+		if ((eq = memchr(p, '=', llen)) == NULL)
+			return laps_seterr(LAPS_ERR_FORMAT, "marker: line without '='");
+		klen = (size_t)(eq - p);
+		val = eq + 1;
+		vlen = llen - klen - 1;
+#define KEY(s) (klen == sizeof(s) - 1 && memcmp(p, s, klen) == 0)
+		if (KEY("account")) {
+			bit = F_ACCOUNT;
+			rc = set_field(m.account, sizeof(m.account), val, vlen, "account");
+			if (rc == 0 && !valid_account(m.account))
+				rc = laps_seterr(LAPS_ERR_FORMAT, "marker: bad account name");
+		} else if (KEY("uid")) {
+			bit = F_UID;
+			rc = set_int(&v, val, vlen, 4294967294LL, "uid");
+			m.uid = (uint32_t)v;
+		} else if (KEY("opened")) {
+			bit = F_OPENED;
+			rc = set_int(&m.opened, val, vlen, INT64_MAX / 2, "opened");
+		} else if (KEY("closed")) {
+			bit = F_CLOSED;
+			rc = set_int(&m.closed, val, vlen, INT64_MAX / 2, "closed");
+		} else if (KEY("service")) {
+			bit = F_SERVICE;
+			rc = set_field(m.service, sizeof(m.service), val, vlen, "service");
+		} else if (KEY("ruser")) {
+			bit = F_RUSER;
+			rc = set_field(m.ruser, sizeof(m.ruser), val, vlen, "ruser");
+		} else if (KEY("rhost")) {
+			bit = F_RHOST;
+			rc = set_field(m.rhost, sizeof(m.rhost), val, vlen, "rhost");
+		} else if (KEY("tty")) {
+			bit = F_TTY;
+			rc = set_field(m.tty, sizeof(m.tty), val, vlen, "tty");
+		} else {
+			return laps_seterr(LAPS_ERR_FORMAT, "marker: unknown key '%.*s'",
+					   (int)(klen > 32 ? 32 : klen), p);
+		}
+#undef KEY
+		if (rc != 0)
+			return rc;
+		if (seen & bit)
+			return laps_seterr(LAPS_ERR_FORMAT, "marker: duplicate key '%.*s'",
+					   (int)klen, p);
+		seen |= bit;
+	}
+	if (first)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: empty");
+	if ((seen & F_ALL) != F_ALL)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: missing field(s)");
+	*out = m;
+	return 0;
+}
+
+/* Copy a PAM-supplied value, replacing control characters and truncating. */
+static void
+clean_copy(char *dst, size_t cap, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < cap; i++)
+		dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+int
+laps_marker_format(const struct laps_marker *m, char *buf, size_t len, size_t *outlen)
+{
+	char service[LAPS_MARKER_FIELD_MAX + 1], ruser[LAPS_MARKER_FIELD_MAX + 1];
+	char rhost[LAPS_MARKER_FIELD_MAX + 1], tty[LAPS_MARKER_FIELD_MAX + 1];
+	int n;
+
+	if (m == NULL || buf == NULL || !valid_account(m->account) || m->opened < 0 ||
+	    m->closed < 0)
+		return laps_seterr(LAPS_ERR_INVALID, "marker: bad fields");
+	clean_copy(service, sizeof(service), m->service);
+	clean_copy(ruser, sizeof(ruser), m->ruser);
+	clean_copy(rhost, sizeof(rhost), m->rhost);
+	clean_copy(tty, sizeof(tty), m->tty);
+	n = snprintf(buf, len,
+		     MARKER_MAGIC "\naccount=%s\nuid=%u\nopened=%lld\nclosed=%lld\n"
+				  "service=%s\nruser=%s\nrhost=%s\ntty=%s\n",
+		     m->account, (unsigned)m->uid, (long long)m->opened, (long long)m->closed,
+		     service, ruser, rhost, tty);
+	if (n < 0 || (size_t)n >= len)
+		return laps_seterr(LAPS_ERR_TOOBIG, "marker: buffer too small");
+	if (outlen != NULL)
+		*outlen = (size_t)n;
+	return 0;
+}
+
+int
+laps_marker_load(const char *path, struct laps_marker *out)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = laps_file_read(path, LAPS_MARKER_MAX, LAPS_FILE_MISSING_OK, &buf, &len)) != 0)
+		return rc;
+	rc = laps_marker_parse(buf, len, out);
+	laps_file_free(buf, LAPS_MARKER_MAX + 1, 0);
+	return rc;
+}
+
+int
+laps_marker_store(const char *path, const struct laps_marker *m)
+{
+	char buf[LAPS_MARKER_MAX + 1];
+	size_t len = 0;
+	int rc;
+
+	if ((rc = laps_marker_format(m, buf, sizeof(buf), &len)) != 0)
+		return rc;
+	return laps_file_write_atomic(path, buf, len, 0600);
+}

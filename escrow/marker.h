@@ -1,0 +1,61 @@
+/*
+ * marker.h — the post-authentication usage marker.
+ *
+ * pam_laps writes <state_dir>/used/<account> atomically when a session of a
+ * managed account opens (and again when it closes); laps-agent reads it and
+ * rotates at last use + [post-auth] delay.  Text format, one "key=value"
+ * per line, documented in docs/MARKER.md:
+ *
+ *   laps-marker 1
+ *   account=lapsadmin
+ *   uid=1001
+ *   opened=1700000000        (unix seconds of the last session open)
+ *   closed=1700000300        (last close, 0 while a session is open)
+ *   service=sshd
+ *   ruser=alice              (PAM_RUSER, may be empty)
+ *   rhost=192.0.2.7          (PAM_RHOST, may be empty)
+ *   tty=pts/0                (PAM_TTY, may be empty)
+ *
+ * Values are printable ASCII (no control characters); longer values are
+ * refused by the parser; the writer truncates over-long PAM items.
+ */
+#ifndef LAPS_MARKER_H
+#define LAPS_MARKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define LAPS_MARKER_VERSION 1
+#define LAPS_MARKER_MAX 4096
+#define LAPS_MARKER_FIELD_MAX 255
+
+struct laps_marker {
+	char account[LAPS_ACCOUNT_MAX + 1];
+	uint32_t uid;
+	int64_t opened;
+	int64_t closed;
+	char service[LAPS_MARKER_FIELD_MAX + 1];
+	char ruser[LAPS_MARKER_FIELD_MAX + 1];
+	char rhost[LAPS_MARKER_FIELD_MAX + 1];
+	char tty[LAPS_MARKER_FIELD_MAX + 1];
+};
+
+/* "<state_dir>/used/<account>" into buf (the used/ directory holds only
+ * markers, so a systemd path unit can watch it).  LAPS_ERR_TOOBIG / _INVALID. */
+int laps_marker_path(const char *state_dir, const char *account, char *buf, size_t len)
+    __attribute__((warn_unused_result));
+/* Strict parse; LAPS_ERR_FORMAT / _VERSION / _TOOBIG with detail. */
+int laps_marker_parse(const char *buf, size_t len, struct laps_marker *out)
+    __attribute__((warn_unused_result));
+/* Serialise into buf (NUL-terminated); *outlen excludes the NUL. */
+int laps_marker_format(const struct laps_marker *m, char *buf, size_t len, size_t *outlen)
+    __attribute__((warn_unused_result));
+/* Read and parse the marker file (O_NOFOLLOW, size cap).  NOTFOUND if none. */
+int laps_marker_load(const char *path, struct laps_marker *out) __attribute__((warn_unused_result));
+/* Atomically write the marker file, mode 0600.  Never exits or aborts. */
+int laps_marker_store(const char *path, const struct laps_marker *m)
+    __attribute__((warn_unused_result));
+
+#endif
