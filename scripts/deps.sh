@@ -1,0 +1,42 @@
+# scripts/deps.sh — sourced by scripts/test.sh and scripts/demo.sh.
+# The Debian 12 packages laps needs to build, test and demo.  One list,
+# installed with apt-get (after apt-get update) when anything is missing.
+
+LAPS_DEPS=(
+	build-essential autoconf automake libtool pkg-config make gcc clang
+	libclang-rt-14-dev
+	libssl-dev libcurl4-openssl-dev libldap2-dev libsodium-dev libjson-c-dev
+	libcrypt-dev libcunit1-dev libpam0g-dev libmicrohttpd-dev libsqlite3-dev
+	slapd ldap-utils openssl gnutls-bin ca-certificates
+	libpam-wrapper libpamtest0-dev
+	mandoc systemd valgrind python3 procps util-linux xz-utils diceware
+	git
+)
+
+laps_install_deps() {
+	local missing=() p
+	for p in "${LAPS_DEPS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		echo "deps: all ${#LAPS_DEPS[@]} packages present"
+		return 0
+	fi
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages (run as root to install): ${missing[*]}" >&2
+		return 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# Keep the package's own slapd from starting: the tests run their own.
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.laps
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		install -m 0755 /usr/sbin/policy-rc.d.laps /usr/sbin/policy-rc.d
+		trap 'rm -f /usr/sbin/policy-rc.d' RETURN
+	fi
+	rm -f /usr/sbin/policy-rc.d.laps
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	echo "deps: installed"
+}
