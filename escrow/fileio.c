@@ -60,7 +60,9 @@ laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t 
 	if (len != NULL)
 		*len = 0;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO planted at path must not hang us before the
+	 * regular-file check below; cleared again once we know it is a file. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
 		if (errno == ENOENT) {
 			rc = (flags & LAPS_FILE_MISSING_OK)
 				 ? LAPS_ERR_NOTFOUND
@@ -80,6 +82,10 @@ laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t 
 	}
 	if ((rc = check_owner_mode(path, &st, flags)) != 0)
 		goto out;
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "%s: fcntl: %s", path, strerror(errno));
+		goto out;
+	}
 	if ((unsigned long long)st.st_size > (unsigned long long)max) {
 		rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes", path, max);
 		goto out;

@@ -31,7 +31,8 @@ void laps_log_set_sink(laps_log_sink sink, void *ctx);
 
 void laps_log_msg(int level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void laps_log_vmsg(int level, const char *func, const char *fmt, va_list ap);
+void laps_log_vmsg(int level, const char *func, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* As laps_log_msg, appending ": <laps_strerror(rc)>[: <detail>]". */
 void laps_log_rc(int level, const char *func, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -91,7 +91,7 @@ test_file_read_limits(void)
 static void
 test_file_read_symlink_and_secret_mode(void)
 {
-	char path[4200], link[4200], *buf = NULL;
+	char path[4200], link[4200], fifo[4200], *buf = NULL;
 	size_t len;
 
 	snprintf(path, sizeof(path), "%s/secret", dir);
@@ -105,6 +105,11 @@ test_file_read_symlink_and_secret_mode(void)
 	laps_file_free(buf, 101, LAPS_FILE_SECRET);
 	buf = NULL;
 	CU_ASSERT_EQUAL_FATAL(symlink(path, link), 0);
+	/* a FIFO is refused at once instead of blocking the reader */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+	CU_ASSERT_EQUAL(laps_file_read(fifo, 100, 0, &buf, &len), LAPS_ERR_PERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "not a regular file"));
 	CU_ASSERT_EQUAL(laps_file_read(link, 100, LAPS_FILE_SECRET, &buf, &len), LAPS_ERR_PERM);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "symbolic link"));
 	CU_ASSERT_PTR_NULL(buf);
