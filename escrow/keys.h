@@ -35,7 +35,9 @@ int laps_pubkey_format(const struct laps_pubkey *pub, char *buf, size_t len)
 int laps_pubkey_parse(const char *line, struct laps_pubkey *out)
     __attribute__((warn_unused_result));
 /* Load every key line of a file ('#' comments and blank lines ignored).
- * Appends to keys[*n..max).  Errors name file:line. */
+ * Appends to keys[*n..max); a key already in keys[0..*n) is skipped; *n is
+ * updated only on success.  A file without any key line is LAPS_ERR_FORMAT.
+ * Errors name file:line. */
 int laps_pubkey_load_file(const char *path, struct laps_pubkey *keys, size_t max, size_t *n)
     __attribute__((warn_unused_result));
 
