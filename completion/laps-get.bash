@@ -1,0 +1,64 @@
+# bash completion for laps-get(1)
+# shellcheck shell=bash
+
+_laps_get()
+{
+	local cur prev words cword
+	if declare -F _init_completion >/dev/null 2>&1; then
+		_init_completion -s || return
+	else
+		COMPREPLY=()
+		cur=${COMP_WORDS[COMP_CWORD]}
+		prev=${COMP_WORDS[COMP_CWORD-1]}
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	fi
+
+	local opts="--config --key --passphrase-fd --account --history --json
+		--source --expire --verbose --version --help"
+	local keygen_opts="--output --comment --passphrase-fd --no-passphrase --help"
+
+	if [[ ${words[1]} == keygen ]]; then
+		case $prev in
+		-o|--output)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return;;
+		-C|--comment|-P|--passphrase-fd)
+			return;;
+		esac
+		COMPREPLY=($(compgen -W "$keygen_opts" -- "$cur"))
+		return
+	fi
+
+	case $prev in
+	-c|--config|-k|--key)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return;;
+	-s|--source)
+		COMPREPLY=($(compgen -W "file ldap rest graph" -- "$cur"))
+		return;;
+	-a|--account|-P|--passphrase-fd)
+		return;;
+	esac
+
+	case $cur in
+	--expire=*)
+		COMPREPLY=($(compgen -W "now +1h +1d" -- "${cur#--expire=}"))
+		return;;
+	--source=*)
+		COMPREPLY=($(compgen -W "file ldap rest graph" -- "${cur#--source=}"))
+		return;;
+	-*)
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		return;;
+	esac
+
+	if [[ $cword -eq 1 ]]; then
+		COMPREPLY=($(compgen -W "keygen" -A hostname -- "$cur"))
+	else
+		COMPREPLY=($(compgen -A hostname -- "$cur"))
+	fi
+}
+complete -F _laps_get laps-get

@@ -1,0 +1,926 @@
+/*
+ * graph.c — laps-get --source graph: read Windows LAPS passwords that
+ * devices back up to Microsoft Entra ID, through Microsoft Graph
+ * (read-only).
+ *
+ *   POST token_url   grant_type=client_credentials (client id + secret in the form)
+ *   GET  {url}/directory/deviceLocalCredentials?$filter=deviceName eq '<name>'
+ *   GET  {url}/directory/deviceLocalCredentials/{id}?$select=credentials
+ *
+ * Every response is untrusted: size-capped, parsed with json-c, each field
+ * type-checked; anything unexpected is LAPS_ERR_FORMAT naming the field.
+ * TLS verification is always on; only https URLs are followed (no redirects).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <sodium.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "lapsget.h"
+#include "secret.h"
+
+#define GR_BODY_MAX (256 * 1024) /* largest response accepted */
+#define GR_SECRET_FILE_MAX 4096	 /* client secret file */
+#define GR_TOKEN_MAX (16 * 1024) /* access token */
+#define GR_URL_MAX 4096
+#define GR_ID_MAX 128	/* device object id (a GUID) */
+#define GR_B64_MAX 1024 /* passwordBase64 */
+#define GR_CRED_MAX 64	/* credentials considered */
+#define GR_JSON_DEPTH 16
+#define GR_SOURCE "graph (Entra ID)"
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+
+/* Percent-encode src (RFC 3986 unreserved kept) into dst.  LAPS_ERR_TOOBIG. */
+static int
+pct_encode(const char *src, size_t srclen, char *dst, size_t dstlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0;
+
+	for (i = 0; i < srclen; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+			if (o + 1 >= dstlen)
+				return LAPS_ERR_TOOBIG;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 3 >= dstlen)
+				return LAPS_ERR_TOOBIG;
+			dst[o++] = '%';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	if (o >= dstlen)
+		return LAPS_ERR_TOOBIG;
+	dst[o] = '\0';
+	return 0;
+}
+
+/* A server-provided text reduced to printable ASCII for a message. */
+static void
+sanitize(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; in != NULL && *in != '\0' && o + 1 < len; in++)
+		out[o++] = (*in >= 0x20 && *in < 0x7f) ? *in : '?';
+	out[o] = '\0';
+}
+
+int
+lg_graph_filter_query(const char *device, char *buf, size_t len)
+{
+	char lit[2 * LAPS_DEVICE_MAX + 32];
+	size_t i, o = 0, n;
+	const char pre[] = "deviceName eq '";
+
+	if (device == NULL || (n = strlen(device)) == 0 || n > LAPS_DEVICE_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "bad device name");
+	memcpy(lit, pre, sizeof pre - 1);
+	o = sizeof pre - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)device[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return laps_seterr(LAPS_ERR_INVALID, "control character in device name");
+		if (c == '\'') /* OData: a quote inside a string literal is doubled */
+			lit[o++] = '\'';
+		lit[o++] = (char)c;
+	}
+	lit[o++] = '\'';
+	lit[o] = '\0';
+	if (pct_encode(lit, o, buf, len) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "device name too long for a query");
+	return 0;
+}
+
+/* Well-formed UTF-8 without NUL or control characters? */
+static bool
+utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + k >= n) /* truncated sequence */
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+int
+lg_graph_decode_password(const char *b64, char **out)
+{
+	unsigned char *bin = NULL;
+	char *pw = NULL;
+	size_t b64len, binlen = 0, i, o = 0;
+	bool utf16;
+	int rc;
+
+	*out = NULL;
+	if (b64 == NULL || (b64len = strlen(b64)) == 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "passwordBase64 is empty");
+	if (b64len > GR_B64_MAX)
+		return laps_seterr(LAPS_ERR_FORMAT, "passwordBase64 is too long");
+	if ((bin = laps_secret_alloc(b64len)) == NULL)
+		return LAPS_ERR_NOMEM;
+	if (sodium_base642bin(bin, b64len, b64, b64len, NULL, &binlen, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    binlen == 0) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "passwordBase64 is not valid base64");
+		goto out;
+	}
+	utf16 = binlen % 2 == 0;
+	for (i = 1; utf16 && i < binlen; i += 2)
+		if (bin[i] != 0)
+			utf16 = false;
+	if ((pw = laps_secret_alloc(2 * binlen + 1)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	if (utf16) {
+		/* every code unit is < 0x100: Latin-1 range, 1 or 2 bytes of UTF-8 */
+		for (i = 0; i < binlen; i += 2) {
+			unsigned char c = bin[i];
+
+			if (c < 0x20 || c == 0x7f) {
+				rc = laps_seterr(LAPS_ERR_FORMAT,
+						 "password contains a control character");
+				goto out;
+			}
+			if (c < 0x80) {
+				pw[o++] = (char)c;
+			} else {
+				pw[o++] = (char)(0xc0 | (c >> 6));
+				pw[o++] = (char)(0x80 | (c & 0x3f));
+			}
+		}
+	} else {
+		if (!utf8_ok(bin, binlen)) {
+			rc = laps_seterr(LAPS_ERR_FORMAT,
+					 "password is neither UTF-8 nor UTF-16LE text");
+			goto out;
+		}
+		memcpy(pw, bin, binlen);
+		o = binlen;
+	}
+	pw[o] = '\0';
+	if (o > LAPS_PASSWORD_MAX) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "password longer than %d bytes",
+				 LAPS_PASSWORD_MAX);
+		goto out;
+	}
+	*out = pw; /* success */
+	pw = NULL;
+	rc = 0;
+out:
+	laps_secret_free(bin);
+	laps_secret_free(pw);
+	return rc;
+}
+
+/* Parse a whole JSON document strictly (size cap, depth, no trailing data). */
+static int
+parse_json(const char *json, size_t len, const char *what, struct json_object **out)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	size_t end;
+	int rc = 0;
+
+	*out = NULL;
+	if (len > GR_BODY_MAX)
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: response too large", what);
+	if ((tok = json_tokener_new_ex(GR_JSON_DEPTH)) == NULL)
+		return LAPS_ERR_NOMEM;
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: malformed JSON (%s)", what,
+				 json_tokener_error_desc(json_tokener_get_error(tok)));
+		goto out;
+	}
+	end = json_tokener_get_parse_end(tok);
+	for (; end < len; end++) {
+		if (!isspace((unsigned char)json[end])) {
+			rc = laps_seterr(LAPS_ERR_FORMAT, "%s: trailing data after the JSON", what);
+			goto out;
+		}
+	}
+	if (!json_object_is_type(o, json_type_object)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: response is not a JSON object", what);
+		goto out;
+	}
+	*out = o; /* success */
+	o = NULL;
+out:
+	if (o != NULL) {
+		lg_json_wipe(o);
+		json_object_put(o);
+	}
+	json_tokener_free(tok);
+	return rc;
+}
+
+/* The string member key of o, or NULL; LAPS_ERR_FORMAT when present with
+ * another type or required and missing. */
+static int
+get_str(struct json_object *o, const char *key, bool required, size_t max, const char *what,
+	const char **out)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
+		if (required)
+			return laps_seterr(LAPS_ERR_FORMAT, "%s: '%s' is missing", what, key);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: '%s' is not a string", what, key);
+	if ((size_t)json_object_get_string_len(v) > max)
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: '%s' is too long", what, key);
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: '%s' contains a NUL byte", what, key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int
+lg_graph_parse_lookup(const char *json, size_t len, char *id, size_t idlen, char *name,
+		      size_t namelen)
+{
+	struct json_object *root = NULL, *arr, *dev;
+	const char *s, *nm;
+	char list[1024], clean[LAPS_DEVICE_MAX + 1];
+	size_t n, i, off = 0;
+	int rc;
+
+	if ((rc = parse_json(json, len, "device lookup", &root)) != 0)
+		return rc;
+	if (!json_object_object_get_ex(root, "value", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "device lookup: 'value' is not an array");
+		goto out;
+	}
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		dev = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(dev, json_type_object)) {
+			rc = laps_seterr(LAPS_ERR_FORMAT,
+					 "device lookup: value[%zu] is not an "
+					 "object",
+					 i);
+			goto out;
+		}
+		if ((rc = get_str(dev, "id", true, GR_ID_MAX, "device lookup", &s)) != 0 ||
+		    (rc = get_str(dev, "deviceName", true, LAPS_DEVICE_MAX, "device lookup",
+				  &nm)) != 0)
+			goto out;
+		if (s[0] == '\0' || strspn(s, "0123456789abcdefABCDEF-") != strlen(s)) {
+			rc = laps_seterr(LAPS_ERR_FORMAT, "device lookup: 'id' is not a device id");
+			goto out;
+		}
+	}
+	if (n == 0) {
+		rc = laps_seterr(LAPS_ERR_NOTFOUND, "no device of that name in Entra ID");
+		goto out;
+	}
+	if (n > 1) {
+		list[0] = '\0';
+		for (i = 0; i < n && i < 16 && off < sizeof list; i++) {
+			int w;
+
+			dev = json_object_array_get_idx(arr, i);
+			(void)get_str(dev, "deviceName", true, LAPS_DEVICE_MAX, "", &nm);
+			(void)get_str(dev, "id", true, GR_ID_MAX, "", &s);
+			sanitize(nm, clean, sizeof clean);
+			w = snprintf(list + off, sizeof list - off, "%s%s (%s)", i ? ", " : "",
+				     clean, s);
+			if (w < 0)
+				break;
+			off += (size_t)w;
+		}
+		rc = laps_seterr(LAPS_ERR_AMBIGUOUS, "several hosts match: %s%s", list,
+				 n > 16 ? ", ..." : "");
+		goto out;
+	}
+	dev = json_object_array_get_idx(arr, 0);
+	(void)get_str(dev, "id", true, GR_ID_MAX, "", &s);
+	(void)get_str(dev, "deviceName", true, LAPS_DEVICE_MAX, "", &nm);
+	if (laps_snprintf(id, idlen, "%s", s) != 0 || laps_snprintf(name, namelen, "%s", nm) != 0) {
+		rc = LAPS_ERR_TOOBIG;
+		goto out;
+	}
+	sanitize(nm, name, namelen);
+	rc = 0;
+out:
+	json_object_put(root);
+	return rc;
+}
+
+struct gr_cred {
+	const char *account;
+	int64_t backup;
+	const char *b64;
+};
+
+static int
+cred_cmp(const void *a, const void *b)
+{
+	const struct gr_cred *x = a, *y = b;
+
+	if (x->backup != y->backup)
+		return x->backup > y->backup ? -1 : 1; /* newest first */
+	return 0;
+}
+
+static int
+fill_entry(struct lg_entry *e, const char *device, const struct gr_cred *c, int64_t expires)
+{
+	int rc;
+
+	lg_entry_clear(e);
+	sanitize(device, e->host, sizeof e->host);
+	sanitize(c->account, e->account, sizeof e->account);
+	(void)snprintf(e->source, sizeof e->source, "%s", GR_SOURCE);
+	e->rotated = c->backup;
+	e->expires = expires;
+	e->pending = false;
+	rc = lg_graph_decode_password(c->b64, &e->password);
+	if (rc != 0 && rc != LAPS_ERR_NOMEM) {
+		char buf[256];
+
+		e->open_rc = rc;
+		(void)snprintf(e->error, sizeof e->error, "%s", laps_errstr(rc, buf, sizeof buf));
+	}
+	return rc;
+}
+
+int
+lg_graph_parse_credentials(const char *json, size_t len, const char *account, size_t history_n,
+			   bool want_history, struct lg_result *res)
+{
+	struct json_object *root = NULL, *info, *v, *arr, *c;
+	struct gr_cred creds[GR_CRED_MAX];
+	const char *devname = NULL, *refresh = NULL, *s;
+	int64_t refresh_t = 0;
+	size_t n, i, m = 0;
+	int rc;
+
+	lg_result_clear(res);
+	res->want_history = want_history;
+	if ((rc = parse_json(json, len, "credentials", &root)) != 0)
+		return rc;
+	info = root;
+	/* documented as {"value": {...}}; some responses are the object itself */
+	if (json_object_object_get_ex(root, "value", &v)) {
+		if (!json_object_is_type(v, json_type_object)) {
+			rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'value' is not an object");
+			goto out;
+		}
+		info = v;
+	}
+	if ((rc = get_str(info, "deviceName", false, LAPS_DEVICE_MAX, "credentials", &devname)) !=
+		0 ||
+	    (rc = get_str(info, "refreshDateTime", false, 64, "credentials", &refresh)) != 0)
+		goto out;
+	if (refresh != NULL && lg_parse_iso8601(refresh, &refresh_t) != 0) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'refreshDateTime' is not a time");
+		goto out;
+	}
+	if (!json_object_object_get_ex(info, "credentials", &arr) || arr == NULL) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is missing");
+		goto out;
+	}
+	if (!json_object_is_type(arr, json_type_array)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is not an array");
+		goto out;
+	}
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		struct gr_cred cr;
+
+		c = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(c, json_type_object)) {
+			rc = laps_seterr(LAPS_ERR_FORMAT, "credentials[%zu] is not an object", i);
+			goto out;
+		}
+		if ((rc = get_str(c, "accountName", true, LAPS_ACCOUNT_MAX * 4, "credentials",
+				  &cr.account)) != 0 ||
+		    (rc = get_str(c, "backupDateTime", true, 64, "credentials", &s)) != 0 ||
+		    (rc = get_str(c, "passwordBase64", true, GR_B64_MAX, "credentials", &cr.b64)) !=
+			0)
+			goto out;
+		if (lg_parse_iso8601(s, &cr.backup) != 0) {
+			rc = laps_seterr(LAPS_ERR_FORMAT,
+					 "credentials[%zu]: 'backupDateTime' is not a time", i);
+			goto out;
+		}
+		if (account != NULL && strcasecmp(account, cr.account) != 0)
+			continue;
+		if (m < GR_CRED_MAX)
+			creds[m++] = cr;
+	}
+	if (m == 0) {
+		if (account != NULL)
+			rc = laps_seterr(LAPS_ERR_NOTFOUND,
+					 "no password of account %s is "
+					 "backed up in Entra ID",
+					 account);
+		else
+			rc = laps_seterr(LAPS_ERR_NOTFOUND, "no password is backed up in Entra ID");
+		goto out;
+	}
+	qsort(creds, m, sizeof creds[0], cred_cmp);
+	if (devname == NULL)
+		devname = "";
+	if ((rc = fill_entry(&res->cur, devname, &creds[0], refresh_t)) != 0)
+		goto out;
+	if (want_history && m > 1 && history_n > 0) {
+		size_t nh = m - 1 < history_n ? m - 1 : history_n;
+
+		if ((res->hist = calloc(nh, sizeof *res->hist)) == NULL) {
+			rc = LAPS_ERR_NOMEM;
+			goto out;
+		}
+		res->n_hist = nh;
+		for (i = 0; i < nh; i++) {
+			/* an older password stopped being valid when the next was backed up */
+			rc = fill_entry(&res->hist[i], devname, &creds[i + 1], creds[i].backup);
+			if (rc == LAPS_ERR_NOMEM)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	lg_json_wipe(root);
+	json_object_put(root);
+	if (rc != 0)
+		lg_result_clear(res);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP                                                                */
+
+struct gr_buf {
+	char *p; /* malloc'd; wiped before free (may hold secrets) */
+	size_t len, cap;
+	bool overflow;
+};
+
+static void
+buf_free(struct gr_buf *b)
+{
+	if (b->p != NULL)
+		laps_freezero(b->p, b->cap);
+	memset(b, 0, sizeof *b);
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct gr_buf *b = ud;
+	size_t n = size * nmemb;
+
+	if (n > GR_BODY_MAX || b->len + n > GR_BODY_MAX) {
+		b->overflow = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		if ((np = malloc(ncap)) == NULL)
+			return 0;
+		if (b->p != NULL) {
+			memcpy(np, b->p, b->len);
+			laps_freezero(b->p, b->cap);
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+struct gr_ctx {
+	const struct laps_config *cfg;
+	CURL *curl;
+	char *token; /* laps_secret memory */
+};
+
+static int
+map_curl(CURLcode cc, const char *url, const struct gr_buf *b, const char *errbuf)
+{
+	const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return laps_seterr(LAPS_ERR_TIMEOUT, "%s: %s", url, msg);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return laps_seterr(LAPS_ERR_UNAVAILABLE, "%s: %s", url, msg);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+		return laps_seterr(LAPS_ERR_TLS, "%s: %s", url, msg);
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return laps_seterr(LAPS_ERR_CONFIG, "%s: only https:// URLs are used", url);
+	case CURLE_FILESIZE_EXCEEDED:
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: response larger than %d bytes", url,
+				   GR_BODY_MAX);
+	case CURLE_WRITE_ERROR:
+		if (b->overflow)
+			return laps_seterr(LAPS_ERR_FORMAT, "%s: response larger than %d bytes",
+					   url, GR_BODY_MAX);
+		return laps_seterr(LAPS_ERR_NOMEM, "%s: out of memory", url);
+	default:
+		return laps_seterr(LAPS_ERR_BACKEND, "%s: %s", url, msg);
+	}
+}
+
+/* Best-effort error text from a Graph or OAuth2 error body. */
+static void
+error_text(const struct gr_buf *b, char *out, size_t len)
+{
+	struct json_object *root = NULL, *e;
+	const char *s = NULL;
+
+	out[0] = '\0';
+	if (b->p == NULL || b->len == 0 || parse_json(b->p, b->len, "error", &root) != 0) {
+		laps_clearerr();
+		return;
+	}
+	if (json_object_object_get_ex(root, "error", &e) &&
+	    json_object_is_type(e, json_type_object))
+		(void)get_str(e, "message", false, 512, "", &s);
+	if (s == NULL)
+		(void)get_str(root, "error_description", false, 512, "", &s);
+	if (s == NULL)
+		(void)get_str(root, "error", false, 512, "", &s);
+	if (s != NULL)
+		sanitize(s, out, len);
+	json_object_put(root);
+}
+
+static int
+map_status(long status, const char *url, const struct gr_buf *b, bool token)
+{
+	char text[256];
+	const char *sep;
+
+	error_text(b, text, sizeof text);
+	sep = text[0] ? ": " : "";
+	if (status == 401 || (token && (status == 400 || status == 403)))
+		return laps_seterr(LAPS_ERR_AUTH, "%s: HTTP %ld: authentication failed%s%s", url,
+				   status, sep, text);
+	if (status == 403)
+		return laps_seterr(LAPS_ERR_ACCESS,
+				   "%s: HTTP 403: not authorised (the application "
+				   "needs DeviceLocalCredential.Read.All)%s%s",
+				   url, sep, text);
+	if (status == 404)
+		return laps_seterr(LAPS_ERR_NOTFOUND, "%s: HTTP 404%s%s", url, sep, text);
+	if (status == 429)
+		return laps_seterr(LAPS_ERR_BUSY, "%s: HTTP 429: rate limited%s%s", url, sep, text);
+	if (status >= 500)
+		return laps_seterr(LAPS_ERR_UNAVAILABLE, "%s: HTTP %ld%s%s", url, status, sep,
+				   text);
+	return laps_seterr(LAPS_ERR_BACKEND, "%s: HTTP %ld%s%s", url, status, sep, text);
+}
+
+static void
+slist_free_wiped(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		if (p->data != NULL)
+			laps_wipe(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* One request.  post: form body (x-www-form-urlencoded) or NULL for GET. */
+static int
+http(struct gr_ctx *g, const char *url, const char *post, bool token_req, struct gr_buf *b)
+{
+	struct curl_slist *hdr = NULL, *h;
+	char errbuf[CURL_ERROR_SIZE], *auth = NULL;
+	size_t alen;
+	long status = 0;
+	CURLcode cc;
+	int rc;
+
+	memset(b, 0, sizeof *b);
+	errbuf[0] = '\0';
+	curl_easy_reset(g->curl);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS_STR, "https");
+#else
+	curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+	curl_easy_setopt(g->curl, CURLOPT_URL, url);
+	curl_easy_setopt(g->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(g->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(g->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(g->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (g->cfg->graph_ca_file != NULL)
+		curl_easy_setopt(g->curl, CURLOPT_CAINFO, g->cfg->graph_ca_file);
+	curl_easy_setopt(g->curl, CURLOPT_TIMEOUT, (long)g->cfg->graph_timeout);
+	curl_easy_setopt(g->curl, CURLOPT_CONNECTTIMEOUT, (long)g->cfg->graph_timeout);
+	curl_easy_setopt(g->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)GR_BODY_MAX);
+	curl_easy_setopt(g->curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(g->curl, CURLOPT_USERAGENT, "laps-get");
+	curl_easy_setopt(g->curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(g->curl, CURLOPT_WRITEDATA, b);
+
+	if ((h = curl_slist_append(hdr, "Accept: application/json")) == NULL)
+		goto nomem;
+	hdr = h;
+	if (post != NULL) {
+		if ((h = curl_slist_append(
+			 hdr, "Content-Type: application/x-www-form-urlencoded")) == NULL)
+			goto nomem;
+		hdr = h;
+		curl_easy_setopt(g->curl, CURLOPT_POSTFIELDS, post);
+		curl_easy_setopt(g->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+	} else {
+		if ((h = curl_slist_append(hdr, "ocp-client-name: laps-get")) == NULL)
+			goto nomem;
+		hdr = h;
+		alen = strlen(g->token) + sizeof "Authorization: Bearer ";
+		if ((auth = laps_secret_alloc(alen)) == NULL)
+			goto nomem;
+		if (laps_snprintf(auth, alen, "Authorization: Bearer %s", g->token) != 0 ||
+		    (h = curl_slist_append(hdr, auth)) == NULL)
+			goto nomem;
+		hdr = h;
+	}
+	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, hdr);
+	cc = curl_easy_perform(g->curl);
+	if (cc != CURLE_OK) {
+		rc = map_curl(cc, url, b, errbuf);
+		goto out;
+	}
+	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status != 200) {
+		rc = map_status(status, url, b, token_req);
+		goto out;
+	}
+	if (b->p == NULL) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: empty response", url);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	rc = LAPS_ERR_NOMEM;
+out:
+	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(g->curl, CURLOPT_POSTFIELDS, NULL);
+	slist_free_wiped(hdr);
+	laps_secret_free(auth);
+	if (rc != 0)
+		buf_free(b);
+	return rc;
+}
+
+/* Client secret from its file (owner-only), trailing white space removed. */
+static int
+read_client_secret(const char *path, char **out, size_t *outlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	rc = laps_file_read(path, GR_SECRET_FILE_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &buf,
+			    &len);
+	if (rc != 0)
+		return lg_seterr_prefix(rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_CONFIG : rc,
+					"[graph] client_secret_file");
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		buf[--len] = '\0';
+	if (len == 0 || memchr(buf, '\n', len) != NULL) {
+		laps_file_free(buf, len, LAPS_FILE_SECRET);
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "[graph] client_secret_file %s: must hold one "
+				   "non-empty line",
+				   path);
+	}
+	*out = buf; /* success */
+	*outlen = len;
+	return 0;
+}
+
+static int
+get_token(struct gr_ctx *g)
+{
+	const struct laps_config *cfg = g->cfg;
+	struct json_object *root = NULL;
+	struct gr_buf b = {0};
+	char *secret = NULL, *body = NULL;
+	const char *tok, *type;
+	size_t slen = 0, cap, o;
+	int rc;
+
+	if ((rc = read_client_secret(cfg->graph_client_secret_file, &secret, &slen)) != 0)
+		return rc;
+	cap = 64 + 3 * (slen + strlen(cfg->graph_client_id) + strlen(cfg->graph_scope));
+	if ((body = laps_secret_alloc(cap)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	o = (size_t)snprintf(body, cap, "grant_type=client_credentials&client_id=");
+	if ((rc = pct_encode(cfg->graph_client_id, strlen(cfg->graph_client_id), body + o,
+			     cap - o)) != 0)
+		goto toobig;
+	o += strlen(body + o);
+	if (laps_snprintf(body + o, cap - o, "&client_secret=") != 0)
+		goto toobig;
+	o += strlen(body + o);
+	if ((rc = pct_encode(secret, slen, body + o, cap - o)) != 0)
+		goto toobig;
+	o += strlen(body + o);
+	if (laps_snprintf(body + o, cap - o, "&scope=") != 0)
+		goto toobig;
+	o += strlen(body + o);
+	if ((rc = pct_encode(cfg->graph_scope, strlen(cfg->graph_scope), body + o, cap - o)) != 0)
+		goto toobig;
+
+	if ((rc = http(g, cfg->graph_token_url, body, true, &b)) != 0)
+		goto out;
+	if ((rc = parse_json(b.p, b.len, "token response", &root)) != 0 ||
+	    (rc = get_str(root, "access_token", true, GR_TOKEN_MAX, "token response", &tok)) != 0 ||
+	    (rc = get_str(root, "token_type", false, 64, "token response", &type)) != 0)
+		goto out;
+	if (type != NULL && strcasecmp(type, "Bearer") != 0) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "token response: token_type is not Bearer");
+		goto out;
+	}
+	for (const char *p = tok; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f) {
+			rc = laps_seterr(LAPS_ERR_FORMAT,
+					 "token response: access_token has odd characters");
+			goto out;
+		}
+	}
+	if (tok[0] == '\0') {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "token response: access_token is empty");
+		goto out;
+	}
+	if ((g->token = laps_secret_strdup(tok)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	rc = 0;
+	goto out;
+toobig:
+	rc = laps_seterr(LAPS_ERR_CONFIG, "[graph] client id, secret or scope too long");
+out:
+	if (root != NULL) {
+		lg_json_wipe(root);
+		json_object_put(root);
+	}
+	buf_free(&b);
+	laps_secret_free(body);
+	laps_file_free(secret, slen, LAPS_FILE_SECRET);
+	return rc;
+}
+
+/* {url} without trailing slashes + suffix. */
+static int
+make_url(const struct laps_config *cfg, const char *suffix1, const char *suffix2, char *buf,
+	 size_t len)
+{
+	size_t n = strlen(cfg->graph_url);
+
+	while (n > 0 && cfg->graph_url[n - 1] == '/')
+		n--;
+	if (laps_snprintf(buf, len, "%.*s%s%s", (int)n, cfg->graph_url, suffix1, suffix2) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "Graph URL too long");
+	return 0;
+}
+
+int
+lg_graph_read(const struct laps_config *cfg, const char *host, const char *account,
+	      size_t history_n, bool want_history, struct lg_result *res)
+{
+	struct gr_ctx g = {cfg, NULL, NULL};
+	struct gr_buf b = {0};
+	char *q = NULL, *url = NULL, id[GR_ID_MAX + 1], name[LAPS_DEVICE_MAX + 1];
+	char idenc[3 * GR_ID_MAX + 1];
+	int rc;
+
+	lg_result_clear(res);
+	if (cfg->graph_url == NULL || cfg->graph_token_url == NULL ||
+	    cfg->graph_client_id == NULL || cfg->graph_client_secret_file == NULL ||
+	    cfg->graph_scope == NULL)
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "[graph] url, token_url, client_id and "
+				   "client_secret_file are required for --source graph");
+	if ((q = malloc(GR_URL_MAX)) == NULL || (url = malloc(GR_URL_MAX)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = lg_graph_filter_query(host, q, GR_URL_MAX)) != 0)
+		goto out;
+	if ((g.curl = curl_easy_init()) == NULL) {
+		rc = laps_seterr(LAPS_ERR_INTERNAL, "curl_easy_init failed");
+		goto out;
+	}
+	if ((rc = get_token(&g)) != 0)
+		goto out;
+
+	if ((rc = make_url(cfg, "/directory/deviceLocalCredentials?$filter=", q, url,
+			   GR_URL_MAX)) != 0 ||
+	    (rc = http(&g, url, NULL, false, &b)) != 0)
+		goto out;
+	rc = lg_graph_parse_lookup(b.p, b.len, id, sizeof id, name, sizeof name);
+	buf_free(&b);
+	if (rc == LAPS_ERR_NOTFOUND) {
+		rc = laps_seterr(rc, "no device named '%s' in Entra ID", host);
+		goto out;
+	}
+	if (rc == LAPS_ERR_AMBIGUOUS) {
+		char detail[1200];
+
+		(void)snprintf(detail, sizeof detail, "%s", laps_errdetail());
+		rc = laps_seterr(rc, "'%s': %s", host, detail);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if ((rc = pct_encode(id, strlen(id), idenc, sizeof idenc)) != 0 ||
+	    (rc = make_url(cfg, "/directory/deviceLocalCredentials/", idenc, url, GR_URL_MAX)) !=
+		0 ||
+	    (rc = laps_snprintf(url + strlen(url), GR_URL_MAX - strlen(url),
+				"?$select=credentials")) != 0)
+		goto out;
+	if ((rc = http(&g, url, NULL, false, &b)) != 0)
+		goto out;
+	rc = lg_graph_parse_credentials(b.p, b.len, account, history_n, want_history, res);
+	if (rc == 0 && res->cur.host[0] == '\0') {
+		/* $select=credentials may leave deviceName out */
+		(void)snprintf(res->cur.host, sizeof res->cur.host, "%s", name);
+		for (size_t i = 0; i < res->n_hist; i++)
+			(void)snprintf(res->hist[i].host, sizeof res->hist[i].host, "%s", name);
+	}
+out:
+	buf_free(&b);
+	laps_secret_free(g.token);
+	if (g.curl != NULL)
+		curl_easy_cleanup(g.curl);
+	free(q);
+	free(url);
+	return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * lapsget.h — internals of laps-get, the administrators' CLI.
+ *
+ * main.c parses the command line, loads the configuration and maps
+ * LAPS_ERR_* codes to exit statuses; everything else lives in
+ * liblapsget.la so that the unit tests link the objects the program runs.
+ * Every function returns 0 or a negative LAPS_ERR_* with a laps_seterr()
+ * detail unless said otherwise.
+ */
+#ifndef LAPS_GET_H
+#define LAPS_GET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h" /* also escrow/config.h (laps.conf), not autoconf's */
+#include "record.h"
+#include "seal.h"
+
+#define LG_HISTORY_MAX 100 /* --history N is capped here */
+#define LG_SOURCE_MAX 64
+
+/* One password as laps-get shows it (current, previous or history). */
+struct lg_entry {
+	char host[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1];
+	char *password;	 /* laps_secret memory, or NULL when it could not be opened */
+	int open_rc;	 /* 0, or why password is NULL (LAPS_ERR_*) */
+	char error[512]; /* message for open_rc (no secret) */
+	int64_t rotated; /* unix seconds; 0 = unknown */
+	int64_t expires; /* unix seconds; 0 = unknown */
+	bool pending;	 /* state pending (else confirmed) */
+	char source[LG_SOURCE_MAX];
+	char key_id[LAPS_KEYID_MAX + 1]; /* admin key that opened it; "" = clear text */
+};
+
+/* What a read produced. */
+struct lg_result {
+	struct lg_entry cur;
+	bool has_prev; /* cur is pending and prev holds history[0] */
+	struct lg_entry prev;
+	struct lg_entry *hist; /* newest first (malloc'd array) */
+	size_t n_hist;
+	bool want_history;
+};
+
+void lg_entry_clear(struct lg_entry *e);
+
+/* laps_seterr(err, "<prefix>: <current detail>") without passing the detail
+ * buffer to itself; an empty prefix keeps the detail as it is.  Returns err. */
+int lg_seterr_prefix(int err, const char *prefix);
+void lg_result_init(struct lg_result *r);
+/* Wipes every password and frees the history array. */
+void lg_result_clear(struct lg_result *r);
+
+/* Where the admin private key comes from, loaded only when a sealed record
+ * has to be opened. */
+struct lg_keysrc {
+	const char *path;  /* borrowed */
+	int passphrase_fd; /* -1 = ask on the terminal */
+	struct laps_privkey key;
+	bool loaded;
+	int load_rc; /* a failed load is not retried (nor asked again) */
+	char load_err[512];
+};
+
+void lg_keysrc_init(struct lg_keysrc *ks, const char *path, int passphrase_fd);
+void lg_keysrc_clear(struct lg_keysrc *ks);
+/* Load the key (asking for the passphrase when the file is protected). */
+int lg_keysrc_load(struct lg_keysrc *ks) __attribute__((warn_unused_result));
+
+/* --- reading through an escrow backend (read.c) --- */
+
+/*
+ * Resolve host (case-insensitively through find() when the backend has it)
+ * into device[LAPS_DEVICE_MAX + 1].  LAPS_ERR_NOTFOUND, or LAPS_ERR_AMBIGUOUS
+ * with the detail listing the matches.
+ */
+int lg_resolve_host(struct laps_backend *b, const char *host, char *device, size_t len)
+    __attribute__((warn_unused_result));
+
+/*
+ * Read the current record of device/account and open it with the key from
+ * ks.  When the record is pending, prev is filled from history[0]; with
+ * history_n > 0 up to history_n older entries go into res->hist (entries that
+ * cannot be opened keep password NULL and an error text).  Errors opening the
+ * current record are returned: LAPS_ERR_NOTRECIPIENT (detail names the key
+ * ids the record is sealed to and this key's id), LAPS_ERR_CRYPTO,
+ * LAPS_ERR_FORMAT, LAPS_ERR_PASSPHRASE ...
+ */
+int lg_read(struct laps_backend *b, const char *device, const char *account, struct lg_keysrc *ks,
+	    size_t history_n, bool want_history, struct lg_result *res)
+    __attribute__((warn_unused_result));
+
+/* Open one record into e (password in laps_secret memory). */
+int lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *source,
+		   struct lg_entry *e) __attribute__((warn_unused_result));
+
+/* --- output (output.c) --- */
+
+struct json_object;
+/* Wipe every string value in a json-c tree (before json_object_put). */
+void lg_json_wipe(struct json_object *o);
+
+/* Plain text: the password alone (stdout) + notes (stderr). */
+int lg_print_text(const struct lg_result *res, const char *progname)
+    __attribute__((warn_unused_result));
+/* JSON on stdout; the serialised buffer is wiped after writing. */
+int lg_print_json(const struct lg_result *res) __attribute__((warn_unused_result));
+/*
+ * Build the JSON text (for tests): *out is malloc'd; free with
+ * laps_freezero(*out, strlen(*out) + 1).
+ */
+int lg_json_string(const struct lg_result *res, char **out) __attribute__((warn_unused_result));
+
+/* --- times (when.c) --- */
+
+/*
+ * Parse --expire's WHEN: "now", "+DURATION" (laps_config_parse_duration) or
+ * an ISO 8601 date/time in UTC or with an offset: YYYY-MM-DD,
+ * YYYY-MM-DDTHH:MM[:SS[.frac]](Z|+HH:MM|-HH:MM).  LAPS_ERR_INVALID.
+ */
+int lg_parse_when(const char *s, int64_t now, int64_t *out) __attribute__((warn_unused_result));
+/* ISO 8601 timestamp (with a time and zone) into *out.  LAPS_ERR_INVALID. */
+int lg_parse_iso8601(const char *s, int64_t *out) __attribute__((warn_unused_result));
+/* "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes).  Returns buf. */
+const char *lg_format_time(int64_t t, char *buf, size_t len);
+
+/* --- passphrases (passphrase.c) --- */
+
+/*
+ * Read a passphrase: from fd (fd >= 0; up to a newline or EOF) or from
+ * /dev/tty without echo after printing prompt there.  *out is laps_secret
+ * memory.  LAPS_ERR_PASSPHRASE when empty or missing, LAPS_ERR_TOOBIG when
+ * longer than LAPS_PASSWORD_MAX, LAPS_ERR_IO without a terminal.
+ */
+int lg_read_passphrase(int fd, const char *prompt, char **out) __attribute__((warn_unused_result));
+
+/* --- keygen (keygen.c) --- */
+
+struct lg_keygen_opts {
+	const char *out_path;
+	const char *comment; /* NULL = user@host */
+	int passphrase_fd;   /* -1 = terminal */
+	bool no_passphrase;
+};
+
+/* Create the key pair; prints the public line on stdout. */
+int lg_keygen(const struct lg_keygen_opts *o, const char *progname)
+    __attribute__((warn_unused_result));
+
+/* --- Microsoft Graph (graph.c) --- */
+
+/*
+ * Read Windows LAPS credentials of host from Entra ID via Microsoft Graph.
+ * account NULL = every account (newest credential is current).
+ * Errors: LAPS_ERR_AUTH (401), LAPS_ERR_ACCESS (403), LAPS_ERR_NOTFOUND,
+ * LAPS_ERR_AMBIGUOUS (detail lists the devices), LAPS_ERR_FORMAT (malformed
+ * response), LAPS_ERR_UNAVAILABLE / _TIMEOUT / _TLS / _BUSY.
+ */
+int lg_graph_read(const struct laps_config *cfg, const char *host, const char *account,
+		  size_t history_n, bool want_history, struct lg_result *res)
+    __attribute__((warn_unused_result));
+
+/* Exposed for the unit tests. */
+
+/* Decode passwordBase64: UTF-8, or UTF-16LE when every odd byte is zero.
+ * *out is laps_secret memory. */
+int lg_graph_decode_password(const char *b64, char **out) __attribute__((warn_unused_result));
+/* Escape a device name for an OData string literal and percent-encode the
+ * whole $filter value into buf. */
+int lg_graph_filter_query(const char *device, char *buf, size_t len)
+    __attribute__((warn_unused_result));
+/* Parse the $filter response: the one device id (LAPS_ERR_NOTFOUND /
+ * LAPS_ERR_AMBIGUOUS / LAPS_ERR_FORMAT). */
+int lg_graph_parse_lookup(const char *json, size_t len, char *id, size_t idlen, char *name,
+			  size_t namelen) __attribute__((warn_unused_result));
+/* Parse the credentials response (wrapped in "value" or flat) into res. */
+int lg_graph_parse_credentials(const char *json, size_t len, const char *account, size_t history_n,
+			       bool want_history, struct lg_result *res)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,477 @@
+/*
+ * test_get.c — laps-get's testable parts: --expire WHEN and ISO 8601
+ * parsing, the Microsoft Graph response parsers and password decoding, the
+ * OData filter, and the JSON output (with a pending record and history).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/CUnit.h>
+#include <json-c/json.h>
+
+#include "err.h"
+#include "keys.h"
+#include "lapsget.h"
+#include "secret.h"
+#include "testutil.h"
+
+/* ---------------- times ---------------- */
+
+static void
+test_when_now_and_durations(void)
+{
+	int64_t t = 0;
+
+	CU_ASSERT_EQUAL(lg_parse_when("now", 1000, &t), 0);
+	CU_ASSERT_EQUAL(t, 1000);
+	CU_ASSERT_EQUAL(lg_parse_when("+2h", 1000, &t), 0);
+	CU_ASSERT_EQUAL(t, 1000 + 7200);
+	CU_ASSERT_EQUAL(lg_parse_when("+30m", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 1800);
+	CU_ASSERT_EQUAL(lg_parse_when("+7d", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 7 * 86400);
+	CU_ASSERT_EQUAL(lg_parse_when("+", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("+2x", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("+-5h", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("tomorrow", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("", 0, &t), LAPS_ERR_INVALID);
+}
+
+static void
+test_when_iso(void)
+{
+	int64_t t = 0;
+
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T12:00:00Z", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 1769860800);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 1769817600);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T13:00:00+01:00", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 1769860800);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T11:30-0030", 0, &t), 0);
+	CU_ASSERT_EQUAL(t, 1769860800);
+	CU_ASSERT_EQUAL(lg_parse_when("2024-02-29T00:00:00Z", 0, &t), 0);
+	/* no zone, bad dates, trailing junk */
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T12:00:00", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("2025-02-29", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-13-01", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T24:00:00Z", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-01-31T12:00:00Zx", 0, &t), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_parse_when("2026-1-31", 0, &t), LAPS_ERR_INVALID);
+	/* server timestamps: fractions, and a time is required */
+	CU_ASSERT_EQUAL(lg_parse_iso8601("2023-04-07T21:16:06.1234567Z", &t), 0);
+	CU_ASSERT_EQUAL(t, 1680902166);
+	CU_ASSERT_EQUAL(lg_parse_iso8601("2023-04-07", &t), LAPS_ERR_INVALID);
+}
+
+static void
+test_format_time(void)
+{
+	char buf[32];
+
+	CU_ASSERT_STRING_EQUAL(lg_format_time(1769860800, buf, sizeof buf), "2026-01-31T12:00:00Z");
+	CU_ASSERT_STRING_EQUAL(lg_format_time(0, buf, sizeof buf), "1970-01-01T00:00:00Z");
+}
+
+/* ---------------- Graph ---------------- */
+
+static void
+test_graph_decode(void)
+{
+	char *pw = NULL;
+
+	/* "Secret-1" UTF-8 */
+	CU_ASSERT_EQUAL(lg_graph_decode_password("U2VjcmV0LTE=", &pw), 0);
+	CU_ASSERT_STRING_EQUAL(pw, "Secret-1");
+	laps_secret_free(pw);
+	pw = NULL;
+	/* "Ab1!" UTF-16LE */
+	CU_ASSERT_EQUAL(lg_graph_decode_password("QQBiADEAIQA=", &pw), 0);
+	CU_ASSERT_STRING_EQUAL(pw, "Ab1!");
+	laps_secret_free(pw);
+	pw = NULL;
+	/* "é" (U+00E9) in UTF-16LE becomes UTF-8 c3 a9 */
+	CU_ASSERT_EQUAL(lg_graph_decode_password("6QA=", &pw), 0);
+	CU_ASSERT_STRING_EQUAL(pw, "\xc3\xa9");
+	laps_secret_free(pw);
+	pw = NULL;
+	/* UTF-8 "pässwörd" stays as is */
+	CU_ASSERT_EQUAL(lg_graph_decode_password("cMOkc3N3w7ZyZA==", &pw), 0);
+	CU_ASSERT_EQUAL(strcmp(pw, "p\xc3\xa4ssw\xc3\xb6rd"), 0);
+	laps_secret_free(pw);
+	pw = NULL;
+	/* not base64, empty, invalid UTF-8 (ff fe 41), NUL inside (41 00 42) */
+	CU_ASSERT_EQUAL(lg_graph_decode_password("not base64!", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(lg_graph_decode_password("", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(lg_graph_decode_password("//5B", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(lg_graph_decode_password("QQBC", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(pw);
+}
+
+static void
+test_graph_filter(void)
+{
+	char buf[1024];
+
+	CU_ASSERT_EQUAL(lg_graph_filter_query("PC-1", buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "deviceName%20eq%20%27PC-1%27");
+	/* a quote is doubled (OData) and then percent-encoded; & cannot escape */
+	CU_ASSERT_EQUAL(lg_graph_filter_query("o'b&x=1", buf, sizeof buf), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "deviceName%20eq%20%27o%27%27b%26x%3D1%27");
+	CU_ASSERT_EQUAL(lg_graph_filter_query("a\nb", buf, sizeof buf), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_graph_filter_query("PC-1", buf, 10), LAPS_ERR_TOOBIG);
+}
+
+static void
+test_graph_lookup(void)
+{
+	char id[64], name[64];
+	const char *one = "{\"value\":[{\"id\":\"b465e4e8-e4e8-b465-e8e4-65b4e8e465b4\","
+			  "\"deviceName\":\"PC-1\"}]}";
+	const char *two = "{\"value\":[{\"id\":\"1\",\"deviceName\":\"PC-1\"},"
+			  "{\"id\":\"2\",\"deviceName\":\"pc-1\"}]}";
+
+	CU_ASSERT_EQUAL(lg_graph_parse_lookup(one, strlen(one), id, sizeof id, name, sizeof name),
+			0);
+	CU_ASSERT_STRING_EQUAL(id, "b465e4e8-e4e8-b465-e8e4-65b4e8e465b4");
+	CU_ASSERT_STRING_EQUAL(name, "PC-1");
+	CU_ASSERT_EQUAL(
+	    lg_graph_parse_lookup("{\"value\":[]}", 12, id, sizeof id, name, sizeof name),
+	    LAPS_ERR_NOTFOUND);
+	CU_ASSERT_EQUAL(lg_graph_parse_lookup(two, strlen(two), id, sizeof id, name, sizeof name),
+			LAPS_ERR_AMBIGUOUS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "pc-1 (2)"));
+	/* malformed: not JSON, wrong types, id with URL characters, trailing data */
+	CU_ASSERT_EQUAL(lg_graph_parse_lookup("{\"value\":[", 10, id, sizeof id, name, sizeof name),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(
+	    lg_graph_parse_lookup("{\"value\":{}}", 12, id, sizeof id, name, sizeof name),
+	    LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(lg_graph_parse_lookup("{\"value\":[{\"id\":5,\"deviceName\":\"x\"}]}", 37,
+					      id, sizeof id, name, sizeof name),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(
+	    lg_graph_parse_lookup("{\"value\":[{\"id\":\"../x\",\"deviceName\":\"x\"}]}", 42, id,
+				  sizeof id, name, sizeof name),
+	    LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(
+	    lg_graph_parse_lookup("{\"value\":[]} x", 14, id, sizeof id, name, sizeof name),
+	    LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(lg_graph_parse_lookup("[]", 2, id, sizeof id, name, sizeof name),
+			LAPS_ERR_FORMAT);
+}
+
+#define CRED(acct, when, b64)                                                                      \
+	"{\"accountName\":\"" acct "\",\"accountSid\":\"S-1-5-21\",\"backupDateTime\":\"" when     \
+	"\",\"passwordBase64\":\"" b64 "\"}"
+
+static void
+test_graph_credentials(void)
+{
+	struct lg_result r;
+	/* unordered on purpose: the newest must come first */
+	const char *wrapped =
+	    "{\"value\":{\"id\":\"1\",\"deviceName\":\"PC-1\","
+	    "\"refreshDateTime\":\"2026-02-01T00:00:00Z\",\"credentials\":[" CRED(
+		"Administrator", "2026-01-01T00:00:00Z",
+		"b2xkLTE=") "," CRED("Administrator", "2026-01-15T00:00:00.5Z",
+				     "U2VjcmV0LTE=") "," CRED("Other", "2026-01-20T00:00:00Z",
+							      "b3RoZXI=") "]}}";
+	const char *flat = "{\"id\":\"1\",\"credentials\":[" CRED(
+	    "Administrator", "2026-01-15T00:00:00Z", "U2VjcmV0LTE=") "]}";
+
+	lg_result_init(&r);
+	CU_ASSERT_EQUAL_FATAL(
+	    lg_graph_parse_credentials(wrapped, strlen(wrapped), "administrator", 10, true, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.cur.password, "Secret-1");
+	CU_ASSERT_STRING_EQUAL(r.cur.host, "PC-1");
+	CU_ASSERT_STRING_EQUAL(r.cur.account, "Administrator");
+	CU_ASSERT_EQUAL(r.cur.rotated, 1768435200);
+	CU_ASSERT_EQUAL(r.cur.expires, 1769904000);
+	CU_ASSERT_EQUAL(r.n_hist, 1);
+	CU_ASSERT_STRING_EQUAL(r.hist[0].password, "old-1");
+	CU_ASSERT_EQUAL(r.hist[0].expires, 1768435200); /* replaced by the newer one */
+	lg_result_clear(&r);
+
+	/* no account filter: the newest of all */
+	CU_ASSERT_EQUAL(lg_graph_parse_credentials(wrapped, strlen(wrapped), NULL, 10, false, &r),
+			0);
+	CU_ASSERT_STRING_EQUAL(r.cur.password, "other");
+	CU_ASSERT_EQUAL(r.n_hist, 0);
+	lg_result_clear(&r);
+
+	CU_ASSERT_EQUAL(lg_graph_parse_credentials(flat, strlen(flat), NULL, 10, true, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.cur.password, "Secret-1");
+	CU_ASSERT_STRING_EQUAL(r.cur.host, ""); /* filled by the caller */
+	CU_ASSERT_EQUAL(r.cur.expires, 0);
+	lg_result_clear(&r);
+
+	CU_ASSERT_EQUAL(lg_graph_parse_credentials(flat, strlen(flat), "nobody", 10, true, &r),
+			LAPS_ERR_NOTFOUND);
+}
+
+static void
+test_graph_credentials_malformed(void)
+{
+	static const char *bad[] = {
+	    "{}",
+	    "{\"credentials\":{}}",
+	    "{\"value\":[],\"credentials\":[]}",
+	    "{\"credentials\":[5]}",
+	    "{\"credentials\":[{\"accountName\":\"a\",\"backupDateTime\":\"x\","
+	    "\"passwordBase64\":\"QQ==\"}]}",
+	    "{\"credentials\":[{\"accountName\":1,\"backupDateTime\":\"2026-01-01T00:00:00Z\","
+	    "\"passwordBase64\":\"QQ==\"}]}",
+	    "{\"credentials\":[{\"accountName\":\"a\",\"backupDateTime\":\"2026-01-01T00:00:00Z\"}]"
+	    "}",
+	    "{\"credentials\":[{\"accountName\":\"a\",\"backupDateTime\":\"2026-01-01T00:00:00Z\","
+	    "\"passwordBase64\":\"%%%\"}]}",
+	    "{\"deviceName\":[],\"credentials\":[]}",
+	    "{\"credentials\":[",
+	    "null",
+	    "",
+	};
+	struct lg_result r;
+	size_t i;
+
+	lg_result_init(&r);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = lg_graph_parse_credentials(bad[i], strlen(bad[i]), NULL, 5, true, &r);
+
+		if (rc != LAPS_ERR_FORMAT)
+			fprintf(stderr, "case %zu: rc %d\n", i, rc);
+		CU_ASSERT_EQUAL(rc, LAPS_ERR_FORMAT);
+		CU_ASSERT_PTR_NULL(r.cur.password);
+		lg_result_clear(&r);
+	}
+}
+
+/* ---------------- JSON output ---------------- */
+
+static void
+set_entry(struct lg_entry *e, const char *pw, int64_t rotated, bool pending)
+{
+	memset(e, 0, sizeof *e);
+	snprintf(e->host, sizeof e->host, "web1");
+	snprintf(e->account, sizeof e->account, "lapsadmin");
+	snprintf(e->source, sizeof e->source, "file");
+	snprintf(e->key_id, sizeof e->key_id, "0123456789abcdef");
+	e->password = pw ? laps_secret_strdup(pw) : NULL;
+	e->rotated = rotated;
+	e->expires = rotated + 86400;
+	e->pending = pending;
+}
+
+static const char *
+jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+test_json_output(void)
+{
+	struct lg_result r;
+	struct json_object *root, *prev, *hist, *h1, *v;
+	char *s = NULL;
+
+	lg_result_init(&r);
+	set_entry(&r.cur, "new\"pw\\1", 1769860800, true);
+	r.has_prev = true;
+	set_entry(&r.prev, "old-pw", 1769000000, false);
+	r.want_history = true;
+	r.n_hist = 2;
+	r.hist = calloc(2, sizeof *r.hist);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.hist);
+	set_entry(&r.hist[0], "old-pw", 1769000000, false);
+	set_entry(&r.hist[1], NULL, 1768000000, false);
+	snprintf(r.hist[1].error, sizeof r.hist[1].error, "this key is not a recipient");
+
+	CU_ASSERT_EQUAL_FATAL(lg_json_string(&r, &s), 0);
+	root = json_tokener_parse(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_STRING_EQUAL(jstr(root, "password"), "new\"pw\\1");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "state"), "pending");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "rotated"), "2026-01-31T12:00:00Z");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "expires"), "2026-02-01T12:00:00Z");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "host"), "web1");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "account"), "lapsadmin");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "source"), "file");
+	CU_ASSERT_STRING_EQUAL(jstr(root, "key_id"), "0123456789abcdef");
+	CU_ASSERT_TRUE(json_object_object_get_ex(root, "previous", &prev));
+	CU_ASSERT_STRING_EQUAL(jstr(prev, "password"), "old-pw");
+	CU_ASSERT_STRING_EQUAL(jstr(prev, "state"), "confirmed");
+	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(root, "history", &hist));
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(hist), 2);
+	h1 = json_object_array_get_idx(hist, 1);
+	CU_ASSERT_TRUE(json_object_object_get_ex(h1, "password", &v));
+	CU_ASSERT_PTR_NULL(v); /* JSON null */
+	CU_ASSERT_STRING_EQUAL(jstr(h1, "error"), "this key is not a recipient");
+	json_object_put(root);
+	laps_freezero(s, strlen(s) + 1);
+	s = NULL;
+
+	/* confirmed, clear text (no key id), no history requested */
+	lg_result_clear(&r);
+	set_entry(&r.cur, "pw", 1769860800, false);
+	r.cur.key_id[0] = '\0';
+	CU_ASSERT_EQUAL_FATAL(lg_json_string(&r, &s), 0);
+	root = json_tokener_parse(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_FALSE(json_object_object_get_ex(root, "previous", &v));
+	CU_ASSERT_FALSE(json_object_object_get_ex(root, "history", &v));
+	CU_ASSERT_TRUE(json_object_object_get_ex(root, "key_id", &v));
+	CU_ASSERT_PTR_NULL(v);
+	json_object_put(root);
+	laps_freezero(s, strlen(s) + 1);
+	lg_result_clear(&r);
+}
+
+/* ---------------- opening records ---------------- */
+
+static void
+mkrec(struct laps_record *r, const char *device)
+{
+	laps_record_init(r);
+	snprintf(r->device, sizeof r->device, "%s", device);
+	snprintf(r->account, sizeof r->account, "lapsadmin");
+	r->uid = 1000;
+	laps_record_new_rotation_id(r->rotation_id);
+	r->rotated_at = 1769860800;
+	r->expires_at = 1769860800 + 86400;
+	r->state = LAPS_STATE_CONFIRMED;
+}
+
+static void
+test_open_record(void)
+{
+	struct laps_privkey a, b;
+	struct laps_pubkey pa;
+	struct laps_record r;
+	struct laps_seal_ad ad;
+	struct lg_keysrc ks;
+	struct lg_entry e;
+	char path_a[4096], path_b[4096];
+	const char *dir = laps_test_tmpdir();
+
+	memset(&e, 0, sizeof e);
+	CU_ASSERT_EQUAL_FATAL(laps_key_generate(&a, "a"), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_key_generate(&b, "b"), 0);
+	laps_pubkey_from_privkey(&pa, &a);
+	snprintf(path_a, sizeof path_a, "%s/a.key", dir);
+	snprintf(path_b, sizeof path_b, "%s/b.key", dir);
+	CU_ASSERT_EQUAL_FATAL(laps_privkey_save(&a, path_a, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_privkey_save(&b, path_b, NULL), 0);
+
+	/* sealed to a: a opens it, b is named as not a recipient */
+	mkrec(&r, "web1");
+	laps_seal_ad_from_record(&ad, &r);
+	CU_ASSERT_EQUAL_FATAL(laps_seal(&pa, 1, &ad, "s3cret", 6, &r.envelope, &r.envelope_len), 0);
+	memcpy(r.key_ids[0], pa.id, sizeof r.key_ids[0]);
+	r.n_key_ids = 1;
+
+	lg_keysrc_init(&ks, path_a, -1);
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "file", &e), 0);
+	CU_ASSERT_STRING_EQUAL(e.password, "s3cret");
+	CU_ASSERT_STRING_EQUAL(e.key_id, a.id);
+	CU_ASSERT_STRING_EQUAL(e.host, "web1");
+	CU_ASSERT_STRING_EQUAL(e.source, "file");
+	CU_ASSERT_FALSE(e.pending);
+	lg_entry_clear(&e);
+	lg_keysrc_clear(&ks);
+
+	lg_keysrc_init(&ks, path_b, -1);
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "file", &e), LAPS_ERR_NOTRECIPIENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), a.id));
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), b.id));
+	CU_ASSERT_PTR_NULL(e.password);
+	CU_ASSERT_EQUAL(e.open_rc, LAPS_ERR_NOTRECIPIENT);
+	lg_entry_clear(&e);
+	lg_keysrc_clear(&ks);
+
+	/* the same envelope under another device name does not open */
+	snprintf(r.device, sizeof r.device, "web2");
+	lg_keysrc_init(&ks, path_a, -1);
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "file", &e), LAPS_ERR_CRYPTO);
+	CU_ASSERT_PTR_NULL(e.password);
+	lg_entry_clear(&e);
+
+	/* neither sealed nor clear text */
+	free(r.envelope);
+	r.envelope = NULL;
+	r.envelope_len = 0;
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "file", &e), LAPS_ERR_FORMAT);
+	lg_entry_clear(&e);
+
+	/* clear text (Microsoft schema modes): no key needed, no key id */
+	r.password = laps_secret_strdup("clear-pw");
+	r.state = LAPS_STATE_PENDING;
+	lg_keysrc_clear(&ks);
+	lg_keysrc_init(&ks, NULL, -1);
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "ldap (schema mslaps)", &e), 0);
+	CU_ASSERT_STRING_EQUAL(e.password, "clear-pw");
+	CU_ASSERT_STRING_EQUAL(e.key_id, "");
+	CU_ASSERT_TRUE(e.pending);
+	lg_entry_clear(&e);
+
+	/* a missing key file is a setup problem, asked only once */
+	laps_record_clear(&r); /* wipes and frees the clear-text password */
+	mkrec(&r, "web1");
+	laps_seal_ad_from_record(&ad, &r);
+	CU_ASSERT_EQUAL_FATAL(laps_seal(&pa, 1, &ad, "x", 1, &r.envelope, &r.envelope_len), 0);
+	lg_keysrc_init(&ks, "/nonexistent/key", -1);
+	CU_ASSERT_EQUAL(lg_open_record(&r, &ks, "file", &e), LAPS_ERR_CONFIG);
+	lg_entry_clear(&e);
+	CU_ASSERT_EQUAL(lg_keysrc_load(&ks), LAPS_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "/nonexistent/key"));
+	lg_keysrc_clear(&ks);
+
+	laps_record_clear(&r);
+	laps_privkey_clear(&a);
+	laps_privkey_clear(&b);
+	laps_test_rmrf(dir);
+}
+
+static CU_TestInfo time_tests[] = {
+    {"when: now and durations", test_when_now_and_durations},
+    {"when: ISO 8601", test_when_iso},
+    {"format time", test_format_time},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo graph_tests[] = {
+    {"decode passwordBase64", test_graph_decode},
+    {"OData filter", test_graph_filter},
+    {"device lookup", test_graph_lookup},
+    {"credentials", test_graph_credentials},
+    {"malformed credentials", test_graph_credentials_malformed},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo output_tests[] = {
+    {"JSON", test_json_output},
+    {"open records", test_open_record},
+    CU_TEST_INFO_NULL,
+};
+
+static int
+init(void)
+{
+	return laps_crypto_init() == 0 ? 0 : -1;
+}
+
+static CU_SuiteInfo suites[] = {
+    {"get_time", init, NULL, NULL, NULL, time_tests},
+    {"get_graph", init, NULL, NULL, NULL, graph_tests},
+    {"get_output", init, NULL, NULL, NULL, output_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(int argc, char **argv)
+{
+	return laps_test_main(argc, argv, suites);
+}
