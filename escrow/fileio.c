@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "fileio.h"
 #include "secret.h"
-
-#include <sodium.h>
 
 static int
 check_owner_mode(const char *path, const struct stat *st, unsigned flags)
@@ -171,6 +171,23 @@ laps_fsync_dir_of(const char *path)
 	return rc;
 }
 
+/*
+ * A suffix for temporary file names.  Not a secret, only has to make clashes
+ * unlikely (O_EXCL catches the rest).  getrandom() with a pid/time/counter
+ * fallback instead of libsodium: pam_laps links this and must not reach
+ * code that can abort.
+ */
+static uint32_t
+tmp_suffix(void)
+{
+	static uint32_t counter;
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)getpid() * 2654435761u ^ (uint32_t)time(NULL) ^ ++counter * 40503u;
+	return r;
+}
+
 int
 laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
@@ -183,10 +200,8 @@ laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 
 	if (path == NULL || (data == NULL && len > 0))
 		return laps_seterr(LAPS_ERR_INVALID, "laps_file_write_atomic: bad arguments");
-	if (laps_crypto_init() != 0)
-		return LAPS_ERR_INTERNAL;
 	for (tries = 0; tries < 16; tries++) {
-		r = randombytes_random();
+		r = tmp_suffix();
 		if (laps_snprintf(tmp, sizeof(tmp), "%s.tmp.%08x", path, (unsigned)r) != 0)
 			return laps_seterr(LAPS_ERR_TOOBIG, "%s: path too long", path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);

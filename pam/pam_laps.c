@@ -1,0 +1,453 @@
+/*
+ * pam_laps.c — PAM session module: record that a managed account was used.
+ *
+ * When a session opens for one of the accounts laps manages (PAM_USER is in
+ * [agent] accounts, or in the accounts= argument), the module writes the
+ * usage marker <state_dir>/used/<account> (escrow/marker.h, docs/MARKER.md)
+ * atomically: time, PAM_SERVICE, PAM_RUSER, PAM_RHOST, PAM_TTY and uid.
+ * When the session closes it records the logout time.  laps-agent reads
+ * the marker and rotates the password [post-auth] delay after the last use.
+ *
+ * The module never denies, delays or fails a login because of its own
+ * problems: every internal error (config missing or broken, state directory
+ * not writable, corrupt marker, account not in passwd, out of memory) is
+ * logged with pam_syslog() and the module returns PAM_IGNORE, which every
+ * control value (required, requisite, optional, ...) treats as "no
+ * opinion".  PAM_SUCCESS is returned only when the use was recorded.  It
+ * never exits or aborts, never writes to stderr and never logs with bare
+ * syslog(): libescrow's messages go through a sink that calls pam_syslog().
+ *
+ * Arguments (linux-pam style: conf= is read first, then the other
+ * arguments override what the file says; unknown arguments are logged and
+ * ignored):
+ *   conf=FILE        laps.conf to read (default LAPS_CONFIG_DEFAULT)
+ *   accounts=a,b     managed accounts (overrides [agent] accounts)
+ *   state_dir=DIR    state directory (overrides [agent] state_dir)
+ *   debug            log at debug level
+ *
+ * Only pam_sm_open_session and pam_sm_close_session are exported
+ * (pam/pam_laps.map, -fvisibility=hidden).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAM_SM_SESSION
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
+#include "marker.h" /* also brings escrow/config.h */
+
+#define PAM_LAPS_EXPORT __attribute__((visibility("default")))
+
+#define PAM_LAPS_ARG_MAX PATH_MAX	 /* longest accepted argument */
+#define PAM_LAPS_PWBUF_MIN 1024		 /* getpwnam_r buffer: first size */
+#define PAM_LAPS_PWBUF_MAX (1024 * 1024) /* ... and the largest we try */
+#define PAM_LAPS_LOGVAL_MAX 64		 /* PAM items echoed in log lines */
+
+/* The module's arguments; the strings point into argv. */
+struct pam_laps_args {
+	const char *conf;
+	const char *accounts;
+	const char *state_dir;
+	bool debug;
+};
+
+/* Where libescrow's log_*() messages go while the module runs. */
+static void
+pam_laps_log_sink(void *ctx, int level, const char *msg)
+{
+	pam_syslog((const pam_handle_t *)ctx, level, "%s", msg);
+}
+
+/*
+ * Parse argv into *args.  Arguments are trusted (they come from the PAM
+ * configuration) but still length-checked; unknown or over-long ones are
+ * logged and ignored.  A later duplicate overrides an earlier one.
+ */
+static void
+pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_laps_args *args)
+{
+	int i;
+
+	memset(args, 0, sizeof(*args));
+	args->conf = LAPS_CONFIG_DEFAULT;
+	for (i = 0; i < argc && argv != NULL; i++) {
+		const char *a = argv[i];
+
+		if (a == NULL)
+			continue;
+		if (strnlen(a, PAM_LAPS_ARG_MAX) >= PAM_LAPS_ARG_MAX) {
+			pam_syslog(pamh, LOG_ERR, "argument %d too long, ignored", i + 1);
+			continue;
+		}
+		if (strncmp(a, "conf=", 5) == 0)
+			args->conf = a + 5;
+		else if (strncmp(a, "accounts=", 9) == 0)
+			args->accounts = a + 9;
+		else if (strncmp(a, "state_dir=", 10) == 0)
+			args->state_dir = a + 10;
+		else if (strcmp(a, "debug") == 0)
+			args->debug = true;
+		else
+			pam_syslog(pamh, LOG_ERR, "unknown argument '%.64s', ignored", a);
+	}
+}
+
+/*
+ * Replace cfg's account list with the comma-separated list s.  Each name
+ * must be 1..LAPS_ACCOUNT_MAX characters; at most LAPS_CONFIG_MAX_LIST.
+ * On error cfg is unchanged.  0, LAPS_ERR_INVALID or LAPS_ERR_NOMEM.
+ */
+static int
+pam_laps_set_accounts(struct laps_config *cfg, const char *s)
+{
+	char *list[LAPS_CONFIG_MAX_LIST];
+	size_t n = 0, i, len;
+	const char *p = s, *comma;
+	int rc = LAPS_ERR_INTERNAL;
+
+	memset(list, 0, sizeof(list));
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len > LAPS_ACCOUNT_MAX) {
+			rc = laps_seterr(
+			    LAPS_ERR_INVALID,
+			    "accounts=: empty or over-long name (at most %d characters)",
+			    LAPS_ACCOUNT_MAX);
+			goto out;
+		}
+		if (n == LAPS_CONFIG_MAX_LIST) {
+			rc = laps_seterr(LAPS_ERR_INVALID, "accounts=: more than %d names",
+					 LAPS_CONFIG_MAX_LIST);
+			goto out;
+		}
+		if ((list[n] = strndup(p, len)) == NULL) {
+			rc = LAPS_ERR_NOMEM;
+			goto out;
+		}
+		n++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	for (i = 0; i < cfg->n_accounts; i++) {
+		free(cfg->accounts[i]);
+		cfg->accounts[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		cfg->accounts[i] = list[i];
+		list[i] = NULL; /* success: owned by cfg */
+	}
+	cfg->n_accounts = n;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	return rc;
+}
+
+/* Replace cfg->state_dir by the absolute path dir.  0, _INVALID, _NOMEM. */
+static int
+pam_laps_set_state_dir(struct laps_config *cfg, const char *dir)
+{
+	char *copy;
+
+	if (dir[0] != '/')
+		return laps_seterr(LAPS_ERR_INVALID, "state_dir=: not an absolute path");
+	if ((copy = strdup(dir)) == NULL)
+		return LAPS_ERR_NOMEM;
+	free(cfg->state_dir);
+	cfg->state_dir = copy;
+	return 0;
+}
+
+/*
+ * Load args->conf into *cfg (laps_config_init'ed by the caller), apply the
+ * argument overrides and validate for the PAM module.  Returns 0 or a
+ * LAPS_ERR_* with detail.
+ */
+static int
+pam_laps_load_config(const struct pam_laps_args *args, struct laps_config *cfg)
+{
+	int rc;
+
+	if ((rc = laps_config_load(cfg, args->conf, 0)) != 0)
+		return rc;
+	if (args->accounts != NULL && (rc = pam_laps_set_accounts(cfg, args->accounts)) != 0)
+		return rc;
+	if (args->state_dir != NULL && (rc = pam_laps_set_state_dir(cfg, args->state_dir)) != 0)
+		return rc;
+	return laps_config_validate(cfg, LAPS_USE_PAM);
+}
+
+static bool
+pam_laps_is_managed(const struct laps_config *cfg, const char *user)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_accounts; i++)
+		if (cfg->accounts[i] != NULL && strcmp(cfg->accounts[i], user) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The uid of user from the passwd database (getpwnam_r, with a growing
+ * buffer capped at PAM_LAPS_PWBUF_MAX).  0, LAPS_ERR_ACCOUNT (no such
+ * user), LAPS_ERR_NOMEM or LAPS_ERR_IO.
+ */
+static int
+pam_laps_lookup_uid(const char *user, uint32_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = NULL, *nbuf;
+	size_t size = PAM_LAPS_PWBUF_MIN;
+	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+	int err, rc = LAPS_ERR_INTERNAL;
+
+	if (sz > 0 && (size_t)sz > size && (size_t)sz <= PAM_LAPS_PWBUF_MAX)
+		size = (size_t)sz;
+	for (;;) {
+		if ((nbuf = realloc(buf, size)) == NULL) {
+			rc = LAPS_ERR_NOMEM;
+			goto out;
+		}
+		buf = nbuf;
+		err = getpwnam_r(user, &pw, buf, size, &res);
+		if (err != ERANGE)
+			break;
+		if (size >= PAM_LAPS_PWBUF_MAX) {
+			rc = laps_seterr(LAPS_ERR_IO, "passwd entry of '%s' too large", user);
+			goto out;
+		}
+		size *= 2;
+	}
+	if (err != 0 && err != ENOENT && err != ESRCH) {
+		rc = laps_seterr(LAPS_ERR_IO, "getpwnam_r(%s): %s", user, strerror(err));
+		goto out;
+	}
+	if (res == NULL) {
+		rc = laps_seterr(LAPS_ERR_ACCOUNT, "'%s' is not in the passwd database", user);
+		goto out;
+	}
+	*uid = (uint32_t)pw.pw_uid;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/*
+ * Copy a PAM item into dst (cap bytes), truncating and replacing control
+ * characters with '?', so that neither the marker nor our log lines can be
+ * used to inject lines.  A missing item gives "".
+ */
+static void
+pam_laps_copy_item(pam_handle_t *pamh, int type, char *dst, size_t cap)
+{
+	const void *item = NULL;
+	const char *s;
+	size_t i;
+
+	dst[0] = '\0';
+	if (pam_get_item(pamh, type, &item) != PAM_SUCCESS || item == NULL)
+		return;
+	s = item;
+	for (i = 0; s[i] != '\0' && i + 1 < cap; i++)
+		dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	dst[i] = '\0';
+}
+
+/* Fill a fresh marker for user with the current PAM items. */
+static void
+pam_laps_fill_marker(pam_handle_t *pamh, const char *user, uint32_t uid, struct laps_marker *m)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(m->account, user, strlen(user) + 1); /* length checked by the caller */
+	m->uid = uid;
+	pam_laps_copy_item(pamh, PAM_SERVICE, m->service, sizeof(m->service));
+	pam_laps_copy_item(pamh, PAM_RUSER, m->ruser, sizeof(m->ruser));
+	pam_laps_copy_item(pamh, PAM_RHOST, m->rhost, sizeof(m->rhost));
+	pam_laps_copy_item(pamh, PAM_TTY, m->tty, sizeof(m->tty));
+}
+
+static const char *
+pam_laps_or(const char *s, const char *dflt)
+{
+	return s[0] != '\0' ? s : dflt;
+}
+
+/* Seconds as "30d", "12h", "15m" or "90s" for the log line; len >= 24. */
+static void
+pam_laps_fmt_duration(int64_t s, char *buf, size_t len)
+{
+	long long v = (long long)s;
+	char unit = 's';
+
+	if (v > 0 && v % 86400 == 0) {
+		v /= 86400;
+		unit = 'd';
+	} else if (v > 0 && v % 3600 == 0) {
+		v /= 3600;
+		unit = 'h';
+	} else if (v > 0 && v % 60 == 0) {
+		v /= 60;
+		unit = 'm';
+	}
+	snprintf(buf, len, "%lld%c", v, unit); /* at most 21 bytes: cannot truncate */
+}
+
+/*
+ * Record a session open (opening = true) or close of the managed account
+ * user in <state_dir>/used/<user>.  Open writes a fresh marker (any old or
+ * corrupt one is replaced); close reloads the marker and sets closed=now,
+ * keeping the other fields, or writes a fresh one when there is none or it
+ * is unreadable.  Returns 0 or a LAPS_ERR_* with detail.
+ */
+static int
+pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *user, bool opening)
+{
+	char path[PATH_MAX], dir[PATH_MAX], delay[32];
+	struct laps_marker m, old;
+	uint32_t uid = 0;
+	time_t now;
+	int rc;
+
+	if (strlen(user) > LAPS_ACCOUNT_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "account name too long");
+	if ((rc = pam_laps_lookup_uid(user, &uid)) != 0)
+		return rc;
+	if ((rc = laps_marker_path(cfg->state_dir, user, path, sizeof(path))) != 0)
+		return rc;
+	if ((rc = laps_snprintf(dir, sizeof(dir), "%s/used", cfg->state_dir)) != 0)
+		return laps_seterr(rc, "%s/used: path too long", cfg->state_dir);
+	if ((rc = laps_mkdir_p(dir, 0700)) != 0)
+		return rc;
+	if ((now = time(NULL)) == (time_t)-1)
+		return laps_seterr(LAPS_ERR_IO, "time: %s", strerror(errno));
+
+	pam_laps_fill_marker(pamh, user, uid, &m);
+	if (opening) {
+		m.opened = (int64_t)now;
+		m.closed = 0;
+	} else {
+		rc = laps_marker_load(path, &old);
+		if (rc == 0 && strcmp(old.account, user) == 0) {
+			m = old; /* keep who/where/when of the last open */
+		} else if (rc == 0 || rc == LAPS_ERR_FORMAT || rc == LAPS_ERR_VERSION ||
+			   rc == LAPS_ERR_TOOBIG) {
+			log_warn_rc(rc == 0 ? LAPS_ERR_FORMAT : rc, "%s: unusable marker replaced",
+				    path);
+			m.opened = (int64_t)now;
+		} else if (rc == LAPS_ERR_NOTFOUND) {
+			m.opened = (int64_t)now; /* session opened before pam_laps was enabled */
+		} else {
+			return rc;
+		}
+		m.closed = (int64_t)now;
+	}
+	if ((rc = laps_marker_store(path, &m)) != 0)
+		return rc;
+
+	if (opening) {
+		pam_laps_fmt_duration(cfg->postauth_delay, delay, sizeof(delay));
+		pam_syslog(
+		    pamh, LOG_NOTICE,
+		    "managed account %s used: service=%.*s ruser=%.*s rhost=%.*s tty=%.*s "
+		    "uid=%u; %s%s",
+		    user, PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.service, "-"), PAM_LAPS_LOGVAL_MAX,
+		    pam_laps_or(m.ruser, "-"), PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.rhost, "-"),
+		    PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.tty, "-"), (unsigned)uid,
+		    cfg->postauth_delay > 0 ? "password rotation after " : "post-auth rotation off",
+		    cfg->postauth_delay > 0 ? delay : "");
+	} else {
+		pam_syslog(pamh, LOG_INFO, "session of managed account %s closed", user);
+	}
+	return 0;
+}
+
+/*
+ * The common body of open and close.  Returns PAM_SUCCESS when the use
+ * was recorded, PAM_IGNORE otherwise (not a managed account, or any error,
+ * which is logged): never a failure code.
+ */
+static int
+pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
+{
+	struct pam_laps_args args;
+	struct laps_config cfg;
+	const void *item = NULL;
+	const char *user;
+	char err[512];
+	int rc, ret = PAM_IGNORE, cfg_ok = 0;
+
+	laps_log_set_sink(pam_laps_log_sink, pamh);
+	pam_laps_parse_args(pamh, argc, argv, &args);
+	laps_log_set_level(args.debug ? LAPS_LOG_DEBUG : LAPS_LOG_NOTICE);
+	laps_clearerr();
+
+	if ((rc = laps_config_init(&cfg)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot initialise: %s",
+			   laps_errstr(rc, err, sizeof(err)));
+		goto out;
+	}
+	cfg_ok = 1;
+	if ((rc = pam_laps_load_config(&args, &cfg)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s: not recording account use: %s", args.conf,
+			   laps_errstr(rc, err, sizeof(err)));
+		goto out;
+	}
+	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS || item == NULL ||
+	    *(const char *)item == '\0') {
+		if (args.debug)
+			pam_syslog(pamh, LOG_DEBUG, "no PAM_USER, nothing to record");
+		goto out;
+	}
+	user = item;
+	if (!pam_laps_is_managed(&cfg, user)) {
+		if (args.debug)
+			pam_syslog(pamh, LOG_DEBUG, "%.64s is not a managed account", user);
+		goto out;
+	}
+	laps_clearerr();
+	if ((rc = pam_laps_record(pamh, &cfg, user, opening)) != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot record %s of managed account %s: %s",
+			   opening ? "session open" : "session close", user,
+			   laps_errstr(rc, err, sizeof(err)));
+		goto out;
+	}
+	ret = PAM_SUCCESS;
+out:
+	if (cfg_ok)
+		laps_config_free(&cfg);
+	laps_clearerr();
+	laps_log_set_sink(NULL, NULL); /* pamh must not outlive this call */
+	return ret;
+}
+
+PAM_LAPS_EXPORT int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return pam_laps_session(pamh, argc, argv, true);
+}
+
+PAM_LAPS_EXPORT int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return pam_laps_session(pamh, argc, argv, false);
+}
