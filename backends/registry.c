@@ -9,9 +9,11 @@
 
 /* One include and one line per backend. */
 #include "file.h"
+#include "ldap.h"
 
 const struct laps_backend_ops *const laps_backend_registry[] = {
     &laps_backend_file,
+    &laps_backend_ldap,
     NULL,
 };
 

@@ -9,6 +9,7 @@ LAPS_DEPS=(
 	libcrypt-dev libcunit1-dev libpam0g-dev libmicrohttpd-dev libsqlite3-dev
 	slapd ldap-utils openssl gnutls-bin ca-certificates
 	libpam-wrapper libpamtest0-dev
+	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit
 	mandoc systemd valgrind python3 procps util-linux xz-utils diceware
 	git
 )

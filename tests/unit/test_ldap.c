@@ -1,0 +1,1065 @@
+/*
+ * test_ldap.c — the LDAP backend against a real slapd.
+ *
+ * Driven by tests/integration/ldap_backend.sh, which starts slapd with
+ * tests/integration/lib/slapd.sh and exports its variables (LDAP_URI,
+ * LDAPS_URI, LDAP_CA, SLAPD_DIR ...).  LDAP_TEST_MODE selects the suites:
+ *   (unset)   the main suites (schema modes, TLS, binds, ACLs, CAS, history)
+ *   noschema  a directory without the laps/Microsoft schema
+ *   down      slapd is killed by this program (SLAPD_PID) while connected
+ *   paused    slapd is stopped (SIGSTOP) by the driver: timeouts
+ *   gssapi    SASL GSSAPI against a test KDC (ldap_gssapi.sh)
+ * Without LDAP_URI the program exits 77 (skip).
+ */
+#include <CUnit/CUnit.h>
+#include <ldap.h> /* backends/ldap.h + OpenLDAP's */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
+#include "record.h"
+#include "secret.h"
+#include "testutil.h"
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v ? v : "";
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+static char path_buf[4096];
+
+/* SLAPD_DIR/<dir>/<name><ext> */
+static const char *
+slapd_path(const char *dir, const char *name, const char *ext)
+{
+	(void)snprintf(path_buf, sizeof(path_buf), "%s/%s/%s%s", env("SLAPD_DIR"), dir, name, ext);
+	return path_buf;
+}
+
+static char state_dir[4096];
+
+enum who { AS_HOST1, AS_HOST2, AS_HOST3, AS_READER, AS_OUTSIDER };
+
+static const char *
+who_name(enum who w)
+{
+	static const char *const n[] = {"host1", "host2", "host3", "reader", "outsider"};
+
+	return n[w];
+}
+
+/* A config for one identity; uri may be a space-separated list. */
+static struct laps_config *
+mkcfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris, enum who w)
+{
+	struct laps_config *cfg = calloc(1, sizeof(*cfg));
+	const char *p = uris, *sp;
+
+	CU_ASSERT_FATAL(cfg != NULL);
+	CU_ASSERT_FATAL(laps_config_init(cfg) == 0);
+	while (*p != '\0') {
+		sp = strchr(p, ' ');
+		if (sp == NULL)
+			sp = p + strlen(p);
+		if (sp > p) {
+			cfg->ldap_uri[cfg->n_ldap_uri] = strndup(p, (size_t)(sp - p));
+			CU_ASSERT_FATAL(cfg->ldap_uri[cfg->n_ldap_uri] != NULL);
+			cfg->n_ldap_uri++;
+		}
+		p = *sp ? sp + 1 : sp;
+	}
+	cfg->ldap_tls = tls;
+	cfg->ldap_ca_file = xstrdup(env("LDAP_CA"));
+	cfg->ldap_bind = LAPS_BIND_SIMPLE;
+	if (w == AS_READER) {
+		cfg->ldap_bind_dn = xstrdup(env("LDAP_READER_DN"));
+		cfg->ldap_bind_secret_file = xstrdup(env("LDAP_READER_SECRET"));
+	} else if (w == AS_OUTSIDER) {
+		cfg->ldap_bind_dn = xstrdup(env("LDAP_OUTSIDER_DN"));
+		cfg->ldap_bind_secret_file = xstrdup(env("LDAP_OUTSIDER_SECRET"));
+	} else {
+		char dn[256];
+
+		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", who_name(w), env("LDAP_DEVICES_BASE"));
+		cfg->ldap_bind_dn = xstrdup(dn);
+		cfg->ldap_bind_secret_file = xstrdup(slapd_path("secrets", who_name(w), ".secret"));
+	}
+	cfg->ldap_base = xstrdup(env("LDAP_DEVICES_BASE"));
+	cfg->ldap_filter = xstrdup("(|(cn=%h)(dNSHostName=%f))");
+	cfg->ldap_schema = schema;
+	cfg->ldap_timeout = 3;
+	cfg->history = 10;
+	free(cfg->state_dir);
+	cfg->state_dir = xstrdup(state_dir);
+	return cfg;
+}
+
+static void
+freecfg(struct laps_config *cfg)
+{
+	laps_config_free(cfg);
+	free(cfg);
+}
+
+static struct laps_backend *
+open_as(struct laps_config *cfg, enum laps_backend_role role)
+{
+	struct laps_backend *b = NULL;
+	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, &b);
+
+	if (rc != 0) {
+		char buf[512];
+
+		fprintf(stderr, "open: %s\n", laps_errstr(rc, buf, sizeof(buf)));
+	}
+	CU_ASSERT_FATAL(rc == 0);
+	return b;
+}
+
+static int
+open_rc(struct laps_config *cfg, enum laps_backend_role role)
+{
+	struct laps_backend *b = NULL;
+	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, &b);
+
+	if (rc == 0)
+		laps_backend_close(b);
+	return rc;
+}
+
+static void
+mkrec(struct laps_record *r, const char *device, const char *account, int64_t rotated_at,
+      char rid[LAPS_ROTID_HEX + 1])
+{
+	laps_record_init(r);
+	(void)snprintf(r->device, sizeof(r->device), "%s", device);
+	(void)snprintf(r->account, sizeof(r->account), "%s", account);
+	r->uid = 1001;
+	laps_record_new_rotation_id(r->rotation_id);
+	if (rid != NULL)
+		memcpy(rid, r->rotation_id, LAPS_ROTID_HEX + 1);
+	r->rotated_at = rotated_at;
+	r->expires_at = rotated_at + 86400;
+	r->state = LAPS_STATE_PENDING;
+	r->envelope_len = 48;
+	r->envelope = malloc(r->envelope_len);
+	CU_ASSERT_FATAL(r->envelope != NULL);
+	memset(r->envelope, 0x5a, r->envelope_len);
+	memcpy(r->envelope, &rotated_at, sizeof(rotated_at));
+	(void)snprintf(r->key_ids[0], sizeof(r->key_ids[0]), "0123456789abcdef");
+	r->n_key_ids = 1;
+}
+
+#define CHECK_RC(expr, want)                                                                       \
+	do {                                                                                       \
+		int rc_ = (expr);                                                                  \
+		if (rc_ != (want)) {                                                               \
+			char b_[512];                                                              \
+			fprintf(stderr, "%s:%d: %s = %d (%s), want %d\n", __FILE__, __LINE__,      \
+				#expr, rc_, laps_errstr(rc_, b_, sizeof(b_)), (want));             \
+		}                                                                                  \
+		CU_ASSERT_EQUAL(rc_, (want));                                                      \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* laps schema mode                                                     */
+
+static void
+t_laps_end_to_end(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_config *acfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT), *a;
+	struct laps_record r1, r2, got;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version none = {""}, v1, v2, v;
+	char rid1[LAPS_ROTID_HEX + 1], rid2[LAPS_ROTID_HEX + 1];
+
+	laps_record_init(&got);
+	CU_ASSERT_STRING_EQUAL(laps_backend_describe(b), "ldap (schema laps)");
+	CU_ASSERT(laps_backend_caps(b) & LAPS_BCAP_HISTORY);
+	CU_ASSERT(!(laps_backend_caps(b) & LAPS_BCAP_CLEARTEXT));
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
+	CU_ASSERT_STRING_EQUAL(v.tag, "");
+
+	mkrec(&r1, "host1", "lapsadmin", 1000000, rid1);
+	CHECK_RC(laps_backend_write(b, &r1, NULL, &none, &v1), 0);
+	CU_ASSERT_STRING_EQUAL(v1.tag, rid1);
+	CHECK_RC(laps_backend_read(b, "HOST1", "lapsadmin", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid1);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_PENDING);
+	CU_ASSERT_STRING_EQUAL(got.source, "ldap (schema laps)");
+	CU_ASSERT_STRING_EQUAL(v.tag, v1.tag);
+	CU_ASSERT_EQUAL(got.envelope_len, r1.envelope_len);
+
+	/* a second write expecting "nothing" loses */
+	mkrec(&r2, "host1", "lapsadmin", 1000100, rid2);
+	CHECK_RC(laps_backend_write(b, &r2, NULL, &none, &v2), LAPS_ERR_CONFLICT);
+	/* confirm with the wrong rotation id is a conflict */
+	CHECK_RC(laps_backend_confirm(b, "host1", "lapsadmin", rid2, 2000000), LAPS_ERR_CONFLICT);
+	CHECK_RC(laps_backend_confirm(b, "host1", "lapsadmin", rid1, 2000000), 0);
+	CHECK_RC(laps_backend_confirm(b, "host1", "lapsadmin", rid1, 2000000), 0); /* idempotent */
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_EQUAL(got.expires_at, 2000000);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid1);
+
+	/* rotate again: r1 goes to history */
+	CHECK_RC(laps_backend_write(b, &r2, NULL, &v, &v2), 0);
+	CHECK_RC(laps_backend_confirm(b, "host1", "lapsadmin", rid2, 3000000), 0);
+	CHECK_RC(laps_backend_history(b, "host1", "lapsadmin", 10, &hist), 0);
+	CU_ASSERT_EQUAL_FATAL(hist.n, 1);
+	CU_ASSERT_STRING_EQUAL(hist.v[0].rotation_id, rid1);
+	CU_ASSERT_EQUAL(hist.v[0].state, LAPS_STATE_CONFIRMED);
+	laps_record_list_free(&hist);
+
+	/* an admin forces a rotation; the agent reads the admin's expiry */
+	a = open_as(acfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_set_expiry(a, "host1.example.test", "lapsadmin", 1500), 0);
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
+	CU_ASSERT_EQUAL(got.expires_at, 1500);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid2);
+	CHECK_RC(laps_backend_read(a, "host1", "lapsadmin", &got, &v), 0);
+	CU_ASSERT_EQUAL(got.expires_at, 1500);
+	/* another account on the same device is separate */
+	CHECK_RC(laps_backend_read(a, "host1", "other", &got, &v), LAPS_ERR_NOTFOUND);
+	/* the admin cannot write records (ACL) */
+	CHECK_RC(laps_backend_read(a, "host1", "lapsadmin", &got, &v), 0);
+	CHECK_RC(laps_backend_write(a, &r1, NULL, &v, &v1), LAPS_ERR_ACCESS);
+
+	laps_backend_close(a);
+	laps_backend_close(b);
+	laps_record_clear(&r1);
+	laps_record_clear(&r2);
+	laps_record_clear(&got);
+	freecfg(cfg);
+	freecfg(acfg);
+}
+
+static void
+t_laps_history_order_and_trim(void)
+{
+	static const int64_t times[] = {100, 500, 200, 400, 300, 600};
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
+	struct laps_backend *b;
+	struct laps_record r, got;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version ver = {""}, nv;
+	char rids[6][LAPS_ROTID_HEX + 1];
+	size_t i;
+
+	cfg->history = 3;
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	laps_record_init(&got);
+	for (i = 0; i < 6; i++) {
+		mkrec(&r, "host2", "hist", times[i], rids[i]);
+		CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+		ver = nv;
+		laps_record_clear(&r);
+	}
+	CHECK_RC(laps_backend_read(b, "host2", "hist", &got, &ver), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rids[5]);
+	CHECK_RC(laps_backend_history(b, "host2", "hist", 10, &hist), 0);
+	/* the newest three by rotated_at among 100,500,200,400,300: 500,400,300 */
+	CU_ASSERT_EQUAL_FATAL(hist.n, 3);
+	CU_ASSERT_STRING_EQUAL(hist.v[0].rotation_id, rids[1]);
+	CU_ASSERT_STRING_EQUAL(hist.v[1].rotation_id, rids[3]);
+	CU_ASSERT_STRING_EQUAL(hist.v[2].rotation_id, rids[4]);
+	laps_record_list_free(&hist);
+	CHECK_RC(laps_backend_history(b, "host2", "hist", 2, &hist), 0);
+	CU_ASSERT_EQUAL(hist.n, 2);
+	laps_record_list_free(&hist);
+
+	/* a pushed record older than everything kept is not kept */
+	mkrec(&r, "host2", "hist", 50, rids[0]);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+	ver = nv;
+	laps_record_clear(&r);
+	mkrec(&r, "host2", "hist", 700, rids[1]);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+	laps_record_clear(&r);
+	CHECK_RC(laps_backend_history(b, "host2", "hist", 10, &hist), 0);
+	CU_ASSERT_EQUAL_FATAL(hist.n, 3);
+	CU_ASSERT_EQUAL(hist.v[0].rotated_at, 600);
+	CU_ASSERT_EQUAL(hist.v[1].rotated_at, 500);
+	CU_ASSERT_EQUAL(hist.v[2].rotated_at, 400);
+	laps_record_list_free(&hist);
+
+	laps_backend_close(b);
+	laps_record_clear(&got);
+	freecfg(cfg);
+}
+
+static void
+t_laps_history_zero(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
+	struct laps_backend *b;
+	struct laps_record r;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version ver = {""}, nv;
+	int i;
+
+	cfg->history = 0;
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	for (i = 0; i < 3; i++) {
+		mkrec(&r, "host2", "nohist", 100 + i, NULL);
+		CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+		ver = nv;
+		laps_record_clear(&r);
+	}
+	CHECK_RC(laps_backend_history(b, "host2", "nohist", 10, &hist), 0);
+	CU_ASSERT_EQUAL(hist.n, 0);
+	laps_record_list_free(&hist);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+/* N processes write with the same expected version: exactly one wins. */
+static void
+t_laps_cas_race(void)
+{
+	enum { N = 8 };
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record r, got;
+	struct laps_version ver = {""}, nv;
+	pid_t pids[N];
+	int i, wins = 0, conflicts = 0, other = 0, pfd[2];
+	char winner[LAPS_ROTID_HEX + 1] = "";
+
+	laps_record_init(&got);
+	mkrec(&r, "host3", "race", 1000, NULL);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+	laps_record_clear(&r);
+	laps_backend_close(b);
+	CU_ASSERT_FATAL(pipe(pfd) == 0);
+	for (i = 0; i < N; i++) {
+		pids[i] = fork();
+		CU_ASSERT_FATAL(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct laps_backend *cb = NULL;
+			struct laps_version cv;
+			int rc;
+
+			close(pfd[0]);
+			laps_test_random_reseed((uint64_t)getpid() * 7919u);
+			if (laps_backend_open(&laps_backend_ldap, cfg, LAPS_ROLE_AGENT, &cb) != 0)
+				_exit(3);
+			mkrec(&r, "host3", "race", 2000 + i, NULL);
+			rc = laps_backend_write(cb, &r, NULL, &nv, &cv);
+			if (rc == 0 &&
+			    write(pfd[1], r.rotation_id, LAPS_ROTID_HEX) != LAPS_ROTID_HEX)
+				_exit(4);
+			laps_backend_close(cb);
+			_exit(rc == 0 ? 0 : rc == LAPS_ERR_CONFLICT ? 1 : 2);
+		}
+	}
+	close(pfd[1]);
+	for (i = 0; i < N; i++) {
+		int st = 0;
+
+		(void)waitpid(pids[i], &st, 0);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			wins++;
+		else if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+			conflicts++;
+		else
+			other++;
+	}
+	if (read(pfd[0], winner, LAPS_ROTID_HEX) != LAPS_ROTID_HEX)
+		winner[0] = '\0';
+	winner[LAPS_ROTID_HEX] = '\0';
+	close(pfd[0]);
+	CU_ASSERT_EQUAL(wins, 1);
+	CU_ASSERT_EQUAL(conflicts, N - 1);
+	CU_ASSERT_EQUAL(other, 0);
+	/* the directory holds the winner's record */
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	CHECK_RC(laps_backend_read(b, "host3", "race", &got, &ver), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, winner);
+	laps_backend_close(b);
+	laps_record_clear(&got);
+	freecfg(cfg);
+}
+
+/* Two creators racing ("no record yet"): the assertion control lets one win. */
+static void
+t_laps_create_race(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
+	struct laps_backend *b1 = open_as(cfg, LAPS_ROLE_AGENT),
+			    *b2 = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record r1, r2;
+	struct laps_version none = {""}, nv;
+
+	mkrec(&r1, "host3", "create", 10, NULL);
+	mkrec(&r2, "host3", "create", 11, NULL);
+	CHECK_RC(laps_backend_write(b1, &r1, NULL, &none, &nv), 0);
+	CHECK_RC(laps_backend_write(b2, &r2, NULL, &none, &nv), LAPS_ERR_CONFLICT);
+	laps_record_clear(&r1);
+	laps_record_clear(&r2);
+	laps_backend_close(b1);
+	laps_backend_close(b2);
+	freecfg(cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS, binds, failover                                                 */
+
+static void
+t_ldaps(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record got;
+	struct laps_version v;
+
+	laps_record_init(&got);
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+static void
+t_wrong_ca(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+
+	free(cfg->ldap_ca_file);
+	cfg->ldap_ca_file = xstrdup(env("LDAP_WRONG_CA"));
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TLS);
+	freecfg(cfg);
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
+	free(cfg->ldap_ca_file);
+	cfg->ldap_ca_file = xstrdup(env("LDAP_WRONG_CA"));
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TLS);
+	freecfg(cfg);
+	/* tls = ldaps with an ldap:// URI is a configuration error, not a downgrade */
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAP_URI"), AS_HOST1);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_CONFIG);
+	freecfg(cfg);
+}
+
+/* The server's certificate names 127.0.0.1, not "localhost.invalid". */
+static void
+t_hostname_checked(void)
+{
+	char uri[256];
+	const char *port = strrchr(env("LDAPS_URI"), ':');
+	struct laps_config *cfg;
+
+	CU_ASSERT_FATAL(port != NULL);
+	(void)snprintf(uri, sizeof(uri), "ldaps://127.0.0.2%s", port);
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, uri, AS_HOST1);
+	/* slapd listens on 127.0.0.1 only: 127.0.0.2 is refused, but if the
+	 * kernel routed it the certificate would not match; either way no bind */
+	CU_ASSERT_NOT_EQUAL(open_rc(cfg, LAPS_ROLE_AGENT), 0);
+	freecfg(cfg);
+}
+
+static int warned;
+
+static void
+log_sink(void *ctx, int level, const char *msg)
+{
+	if (level <= LAPS_LOG_WARNING && strstr(msg, "tls = none") != NULL)
+		warned++;
+}
+
+static void
+t_tls_none_warns(void)
+{
+	struct laps_config *cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_NONE, env("LDAP_URI"), AS_HOST1);
+
+	warned = 0;
+	laps_log_set_sink(log_sink, NULL);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), 0);
+	laps_log_set_sink(NULL, NULL);
+	CU_ASSERT_EQUAL(warned, 1);
+	freecfg(cfg);
+	/* StartTLS (the default) does not warn */
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	warned = 0;
+	laps_log_set_sink(log_sink, NULL);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), 0);
+	laps_log_set_sink(NULL, NULL);
+	CU_ASSERT_EQUAL(warned, 0);
+	freecfg(cfg);
+}
+
+static void
+t_bad_secret(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	char p[8192];
+
+	(void)snprintf(p, sizeof(p), "%s/wrong.secret", state_dir);
+	CU_ASSERT_FATAL(laps_test_write_file(p, "not-the-password\n", 0600) == 0);
+	free(cfg->ldap_bind_secret_file);
+	cfg->ldap_bind_secret_file = xstrdup(p);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_AUTH);
+	/* a group-readable secret file is refused before anything is sent */
+	CU_ASSERT_FATAL(chmod(p, 0640) == 0);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_PERM);
+	freecfg(cfg);
+}
+
+static void
+t_external_cert(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
+	struct laps_backend *b;
+	struct laps_record r, got;
+	struct laps_version none = {""}, nv, v;
+
+	laps_record_init(&got);
+	cfg->ldap_bind = LAPS_BIND_EXTERNAL;
+	free(cfg->ldap_bind_dn);
+	free(cfg->ldap_bind_secret_file);
+	cfg->ldap_bind_dn = cfg->ldap_bind_secret_file = NULL;
+	cfg->ldap_cert_file = xstrdup(slapd_path("tls", "host1", ".pem"));
+	cfg->ldap_key_file = xstrdup(slapd_path("tls", "host1", ".key"));
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	/* bound as host1's entry through the certificate: may write its own */
+	mkrec(&r, "host1", "external", 42, NULL);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), 0);
+	CHECK_RC(laps_backend_read(b, "host1", "external", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, r.rotation_id);
+	/* ... and not host2's */
+	(void)snprintf(r.device, sizeof(r.device), "host2");
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), LAPS_ERR_ACCESS);
+	laps_record_clear(&r);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+static void
+t_external_ldapi(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAPI_URI"), AS_HOST1);
+	struct laps_backend *b;
+	struct laps_record got;
+	struct laps_version v;
+
+	laps_record_init(&got);
+	cfg->ldap_bind = LAPS_BIND_EXTERNAL;
+	b = open_as(cfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_read(b, "host1", "external", &got, &v), 0);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+static void
+t_failover(void)
+{
+	char uris[1024];
+	struct laps_config *cfg;
+	struct laps_backend *b;
+	struct laps_record got;
+	struct laps_version v;
+
+	laps_record_init(&got);
+	(void)snprintf(uris, sizeof(uris), "%s %s", env("LDAP_DEAD_URI"), env("LDAP_URI"));
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, uris, AS_HOST1);
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
+	laps_backend_close(b);
+	freecfg(cfg);
+	/* only dead servers: transient error */
+	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_DEAD_URI"), AS_HOST1);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_UNAVAILABLE);
+	freecfg(cfg);
+	laps_record_clear(&got);
+}
+
+/* ------------------------------------------------------------------ */
+/* ACLs, lookup                                                         */
+
+static void
+t_acl_other_device(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
+	struct laps_config *ocfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_OUTSIDER);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT), *o;
+	struct laps_record r, got;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version none = {""}, nv, v;
+
+	laps_record_init(&got);
+	/* host1 has records (earlier tests); host2 must not see or change them */
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), LAPS_ERR_ACCESS);
+	CHECK_RC(laps_backend_history(b, "host1", "lapsadmin", 5, &hist), LAPS_ERR_ACCESS);
+	mkrec(&r, "host1", "intruder", 5, NULL);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), LAPS_ERR_ACCESS);
+	CHECK_RC(laps_backend_set_expiry(b, "host1", "lapsadmin", 1), LAPS_ERR_ACCESS);
+	/* an authenticated user outside the readers group sees nothing either */
+	o = open_as(ocfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_read(o, "host1", "lapsadmin", &got, &v), LAPS_ERR_ACCESS);
+	laps_backend_close(o);
+	laps_record_clear(&r);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+	freecfg(ocfg);
+}
+
+static void
+t_lookup(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
+	char devs[4][LAPS_DEVICE_MAX + 1];
+	struct laps_record got;
+	struct laps_version v;
+	size_t n = 0;
+
+	laps_record_init(&got);
+	CHECK_RC(laps_backend_find(b, "HOST1", devs, 4, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(devs[0], "host1");
+	CHECK_RC(laps_backend_find(b, "host1.example.test", devs, 4, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CHECK_RC(laps_backend_find(b, "host1.elsewhere.test", devs, 4, &n), LAPS_ERR_NOTFOUND);
+	CHECK_RC(laps_backend_find(b, "nohost", devs, 4, &n), LAPS_ERR_NOTFOUND);
+	CHECK_RC(laps_backend_find(b, "host*", devs, 4, &n), LAPS_ERR_INVALID);
+	/* an ambiguous filter is an error naming the filter */
+	free(cfg->ldap_filter);
+	cfg->ldap_filter = xstrdup("(objectClass=device)");
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), LAPS_ERR_AMBIGUOUS);
+	CU_ASSERT(strstr(laps_errdetail(), "(objectClass=device)") != NULL);
+	free(cfg->ldap_filter);
+	cfg->ldap_filter = xstrdup("(cn=%h)");
+	CHECK_RC(laps_backend_read(b, "nohost", "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
+	/* explicit DN */
+	free(cfg->ldap_base);
+	cfg->ldap_base = NULL;
+	cfg->ldap_dn = xstrdup("cn=%h,ou=devices,dc=example,dc=test");
+	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
+	CHECK_RC(laps_backend_read(b, "host9", "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Microsoft schema modes                                               */
+
+static void
+ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *password)
+{
+	struct laps_config *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_config *acfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *b, *a;
+	struct laps_record r1, r2, got;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version none = {""}, v1, v2, v;
+	char rid1[LAPS_ROTID_HEX + 1], rid2[LAPS_ROTID_HEX + 1], desc[64];
+	unsigned caps;
+
+	(void)snprintf(desc, sizeof(desc), "ldap (schema %s)",
+		       schema == LAPS_SCHEMA_MSLAPS ? "mslaps" : "legacy");
+	laps_record_init(&got);
+	if (strcmp(device, "host1") != 0) {
+		char dn[256];
+
+		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", device, env("LDAP_DEVICES_BASE"));
+		free(cfg->ldap_bind_dn);
+		free(cfg->ldap_bind_secret_file);
+		cfg->ldap_bind_dn = xstrdup(dn);
+		cfg->ldap_bind_secret_file = xstrdup(slapd_path("secrets", device, ".secret"));
+	}
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	caps = laps_backend_caps(b);
+	CU_ASSERT(caps & LAPS_BCAP_CLEARTEXT);
+	CU_ASSERT(caps & LAPS_BCAP_WRITEONLY);
+	CU_ASSERT(!(caps & LAPS_BCAP_HISTORY));
+	CU_ASSERT_STRING_EQUAL(laps_backend_describe(b), desc);
+	CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
+
+	mkrec(&r1, device, "lapsadmin", 1704067200, rid1);
+	CHECK_RC(laps_backend_write(b, &r1, NULL, &none, &v1), LAPS_ERR_INVALID); /* no password */
+	CHECK_RC(laps_backend_write(b, &r1, password, &none, &v1), 0);
+	CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(v.tag, v1.tag);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_PENDING);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid1); /* recognised through the local file */
+	CU_ASSERT_EQUAL(got.expires_at, 1704067200);   /* pending: due at the rotation time */
+	CU_ASSERT_PTR_NULL(got.password);
+	CU_ASSERT_STRING_EQUAL(got.source, desc);
+
+	/* the device can write but not read the password (AD confidential) */
+	a = open_as(cfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_read(a, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_PTR_NULL(got.password);
+	laps_backend_close(a);
+
+	CHECK_RC(laps_backend_confirm(b, device, "lapsadmin", "00000000000000000000000000000001",
+				      1704153600),
+		 LAPS_ERR_CONFLICT);
+	CHECK_RC(laps_backend_confirm(b, device, "lapsadmin", rid1, 1704153600), 0);
+	CHECK_RC(laps_backend_confirm(b, device, "lapsadmin", rid1, 1704153600), 0);
+	CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_EQUAL(got.expires_at, 1704153600);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid1);
+
+	/* the admin reads the password */
+	a = open_as(acfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_read(a, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got.password);
+	CU_ASSERT_STRING_EQUAL(got.password, password);
+	CU_ASSERT_STRING_EQUAL(got.source, desc);
+	CU_ASSERT_EQUAL(got.expires_at, 1704153600);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_CONFIRMED);
+	if (schema == LAPS_SCHEMA_MSLAPS) {
+		CU_ASSERT_EQUAL(got.rotated_at, 1704067200);
+		CHECK_RC(laps_backend_read(a, device, "someoneelse", &got, &v), LAPS_ERR_NOTFOUND);
+	}
+	/* the admin forces a rotation; the agent sees the expiry, same rotation */
+	CHECK_RC(laps_backend_set_expiry(a, device, "lapsadmin", 1700000000), 0);
+	CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_EQUAL(got.expires_at, 1700000000);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid1);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_CONFIRMED);
+	CHECK_RC(laps_backend_history(a, device, "lapsadmin", 5, &hist), LAPS_ERR_UNSUPPORTED);
+
+	/* compare-and-set: a stale version loses */
+	mkrec(&r2, device, "lapsadmin", 1704200000, rid2);
+	CHECK_RC(laps_backend_write(b, &r2, "stale-writer", &v1, &v2), LAPS_ERR_CONFLICT);
+	CHECK_RC(laps_backend_write(b, &r2, "second-Pa55", &v, &v2), 0);
+	CHECK_RC(laps_backend_read(a, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.password, "second-Pa55");
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_PENDING);
+	CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid2);
+	/* a rotation written by someone else (another host's file) is not ours */
+	laps_backend_close(a);
+	laps_backend_close(b);
+	{
+		char other[8192];
+
+		(void)snprintf(other, sizeof(other), "%s/other", state_dir);
+		CU_ASSERT_FATAL(laps_mkdir_p(other, 0700) == 0);
+		free(cfg->state_dir);
+		cfg->state_dir = xstrdup(other);
+		b = open_as(cfg, LAPS_ROLE_AGENT);
+		CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
+		CU_ASSERT_STRING_NOT_EQUAL(got.rotation_id, rid2);
+		laps_backend_close(b);
+	}
+
+	/* one account per device */
+	free(cfg->accounts[0]);
+	cfg->accounts[0] = xstrdup("lapsadmin");
+	cfg->accounts[1] = xstrdup("second");
+	cfg->n_accounts = 2;
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_UNSUPPORTED);
+
+	laps_record_clear(&r1);
+	laps_record_clear(&r2);
+	laps_record_clear(&got);
+	freecfg(cfg);
+	freecfg(acfg);
+}
+
+static void
+t_mslaps(void)
+{
+	ms_end_to_end(LAPS_SCHEMA_MSLAPS, "host1", "Pa\"ss\\w0rd{x}");
+}
+
+static void
+t_legacy(void)
+{
+	ms_end_to_end(LAPS_SCHEMA_LEGACY, "host2", "Legacy-Pa55word!");
+}
+
+/* The raw msLAPS-Password value is what Windows LAPS writes. */
+static void
+t_mslaps_raw(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_MSLAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
+	LDAP *ld = NULL;
+	LDAPMessage *res = NULL, *e;
+	struct berval **v;
+	const char *attrs[] = {"msLAPS-Password", NULL};
+	char *secret = NULL;
+	size_t slen = 0;
+	struct berval cred;
+	int vers = 3, demand = LDAP_OPT_X_TLS_DEMAND, zero = 0;
+
+	laps_backend_close(b);
+	CU_ASSERT_FATAL(ldap_initialize(&ld, env("LDAP_URI")) == LDAP_SUCCESS);
+	(void)ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &vers);
+	(void)ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand);
+	(void)ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, env("LDAP_CA"));
+	(void)ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	CU_ASSERT_FATAL(ldap_start_tls_s(ld, NULL, NULL) == LDAP_SUCCESS);
+	CU_ASSERT_FATAL(
+	    laps_file_read(env("LDAP_READER_SECRET"), 256, LAPS_FILE_SECRET, &secret, &slen) == 0);
+	cred.bv_val = secret;
+	cred.bv_len = strcspn(secret, "\n");
+	CU_ASSERT_FATAL(ldap_sasl_bind_s(ld, env("LDAP_READER_DN"), LDAP_SASL_SIMPLE, &cred, NULL,
+					 NULL, NULL) == LDAP_SUCCESS);
+	laps_file_free(secret, slen, LAPS_FILE_SECRET);
+	CU_ASSERT_FATAL(ldap_search_ext_s(ld, "cn=host1,ou=devices,dc=example,dc=test",
+					  LDAP_SCOPE_BASE, "(objectClass=*)",
+					  (char **)(uintptr_t)attrs, 0, NULL, NULL, NULL, 1,
+					  &res) == LDAP_SUCCESS);
+	e = ldap_first_entry(ld, res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	v = ldap_get_values_len(ld, e, "msLAPS-Password");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	/* {"n":"lapsadmin","t":"<hex FILETIME of 1704200000>","p":"second-Pa55"} */
+	CU_ASSERT_EQUAL(
+	    v[0]->bv_len,
+	    strlen("{\"n\":\"lapsadmin\",\"t\":\"1da3d7aa981a000\",\"p\":\"second-Pa55\"}"));
+	CU_ASSERT(memcmp(v[0]->bv_val,
+			 "{\"n\":\"lapsadmin\",\"t\":\"1da3d7aa981a000\",\"p\":\"second-Pa55\"}",
+			 v[0]->bv_len) == 0);
+	ldap_value_free_len(v);
+	ldap_msgfree(res);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	freecfg(cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Other directories / server states                                    */
+
+static void
+t_noschema(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record r;
+	struct laps_version none = {""}, nv;
+
+	mkrec(&r, "host1", "lapsadmin", 10, NULL);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), LAPS_ERR_SCHEMA);
+	CU_ASSERT(strstr(laps_errdetail(), "schema") != NULL);
+	laps_backend_close(b);
+	freecfg(cfg);
+	cfg = mkcfg(LAPS_SCHEMA_MSLAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	CHECK_RC(laps_backend_write(b, &r, "pw", &none, &nv), LAPS_ERR_SCHEMA);
+	laps_backend_close(b);
+	laps_record_clear(&r);
+	freecfg(cfg);
+}
+
+static void
+t_killed(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record got;
+	struct laps_version v;
+	long long pid = 0;
+	int rc;
+
+	laps_record_init(&got);
+	CU_ASSERT_FATAL(laps_parse_int64(env("SLAPD_PID"), 2, 4194304, &pid) == 0);
+	CU_ASSERT_FATAL(kill((pid_t)pid, SIGKILL) == 0);
+	usleep(200000);
+	rc = laps_backend_read(b, "host1", "lapsadmin", &got, &v);
+	CU_ASSERT(rc == LAPS_ERR_UNAVAILABLE);
+	CU_ASSERT(laps_err_transient(rc));
+	laps_backend_close(b);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_UNAVAILABLE);
+	CU_ASSERT(strstr(laps_errdetail(), env("LDAP_URI")) != NULL);
+	laps_record_clear(&got);
+	freecfg(cfg);
+}
+
+static void
+t_paused(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	int rc;
+
+	cfg->ldap_timeout = 1;
+	rc = open_rc(cfg, LAPS_ROLE_AGENT);
+	CU_ASSERT(rc == LAPS_ERR_TIMEOUT);
+	CU_ASSERT(laps_err_transient(rc));
+	freecfg(cfg);
+}
+
+/* SASL GSSAPI with a host keytab (KRB5_CLIENT_KTNAME set by ldap_gssapi.sh) */
+static void
+t_gssapi(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_backend *b;
+	struct laps_record r, got;
+	struct laps_version none = {""}, nv, v;
+
+	laps_record_init(&got);
+	cfg->ldap_bind = LAPS_BIND_GSSAPI;
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	/* bound as host1's entry through host/host1.example.test@LAPS.TEST */
+	mkrec(&r, "host1", "kerberos", 77, NULL);
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), 0);
+	CHECK_RC(laps_backend_read(b, "host1", "kerberos", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, r.rotation_id);
+	(void)snprintf(r.device, sizeof(r.device), "host2");
+	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), LAPS_ERR_ACCESS);
+	laps_backend_close(b);
+	/* a keytab without the principal: authentication fails */
+	if (env("LAPS_TEST_BAD_KEYTAB")[0] != '\0') {
+		(void)setenv("KRB5_CLIENT_KTNAME", env("LAPS_TEST_BAD_KEYTAB"), 1);
+		(void)setenv("KRB5CCNAME", "MEMORY:laps-test-bad", 1);
+		CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_AUTH);
+	}
+	laps_record_clear(&r);
+	laps_record_clear(&got);
+	freecfg(cfg);
+}
+
+static int
+suite_init(void)
+{
+	const char *t = laps_test_tmpdir();
+
+	(void)snprintf(state_dir, sizeof(state_dir), "%s", t);
+	return laps_crypto_init() == 0 ? 0 : 1;
+}
+
+static int
+suite_clean(void)
+{
+	laps_test_rmrf(state_dir);
+	return 0;
+}
+
+static CU_TestInfo main_tests[] = {
+    {"laps: write pending, confirm, read, history, set_expiry", t_laps_end_to_end},
+    {"laps: history ordered by rotated_at and trimmed", t_laps_history_order_and_trim},
+    {"laps: history = 0", t_laps_history_zero},
+    {"laps: CAS race, exactly one writer wins", t_laps_cas_race},
+    {"laps: creation race (assertion control)", t_laps_create_race},
+    {"LDAPS", t_ldaps},
+    {"wrong CA refused (StartTLS and LDAPS)", t_wrong_ca},
+    {"host name / address checked", t_hostname_checked},
+    {"tls = none warns", t_tls_none_warns},
+    {"wrong bind secret, unsafe secret file", t_bad_secret},
+    {"SASL EXTERNAL with a client certificate", t_external_cert},
+    {"SASL EXTERNAL over ldapi", t_external_ldapi},
+    {"failover: first URI dead", t_failover},
+    {"ACL: other device and outsider refused", t_acl_other_device},
+    {"find, ambiguous and explicit DN lookups", t_lookup},
+    {"mslaps end to end", t_mslaps},
+    {"mslaps raw value as Windows LAPS writes it", t_mslaps_raw},
+    {"legacy end to end", t_legacy},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo noschema_tests[] = {
+    {"missing schema is LAPS_ERR_SCHEMA", t_noschema},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo down_tests[] = {
+    {"slapd killed: LAPS_ERR_UNAVAILABLE", t_killed},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo paused_tests[] = {
+    {"slapd stopped: LAPS_ERR_TIMEOUT", t_paused},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo gssapi_tests[] = {
+    {"SASL GSSAPI with the host keytab", t_gssapi},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo gssapi_suites[] = {
+    {"ldap_gssapi", suite_init, suite_clean, NULL, NULL, gssapi_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+static CU_SuiteInfo main_suites[] = {
+    {"ldap", suite_init, suite_clean, NULL, NULL, main_tests},
+    CU_SUITE_INFO_NULL,
+};
+static CU_SuiteInfo noschema_suites[] = {
+    {"ldap_noschema", suite_init, suite_clean, NULL, NULL, noschema_tests},
+    CU_SUITE_INFO_NULL,
+};
+static CU_SuiteInfo down_suites[] = {
+    {"ldap_down", suite_init, suite_clean, NULL, NULL, down_tests},
+    CU_SUITE_INFO_NULL,
+};
+static CU_SuiteInfo paused_suites[] = {
+    {"ldap_paused", suite_init, suite_clean, NULL, NULL, paused_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int
+main(int argc, char **argv)
+{
+	const char *mode = env("LDAP_TEST_MODE");
+
+	if (env("LDAP_URI")[0] == '\0') {
+		fprintf(stderr,
+			"test_ldap: LDAP_URI not set (run tests/integration/ldap_backend.sh)\n");
+		return 77;
+	}
+	laps_test_random_deterministic((uint64_t)getpid());
+	if (strcmp(mode, "noschema") == 0)
+		return laps_test_main(argc, argv, noschema_suites);
+	if (strcmp(mode, "down") == 0)
+		return laps_test_main(argc, argv, down_suites);
+	if (strcmp(mode, "paused") == 0)
+		return laps_test_main(argc, argv, paused_suites);
+	if (strcmp(mode, "gssapi") == 0)
+		return laps_test_main(argc, argv, gssapi_suites);
+	return laps_test_main(argc, argv, main_suites);
+}
