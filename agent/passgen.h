@@ -3,7 +3,8 @@
  *
  * Passwords: character presets matching Windows LAPS PasswordComplexity
  *   1 A-Z; 2 A-Z a-z; 3 A-Z a-z 0-9; 4 A-Z a-z 0-9 symbols;
- *   5 "readable": 2..4 classes without easily confused characters;
+ *   5 "readable": upper, lower, digits, symbols without easily confused
+ *     characters (I O Q l o 0 1 and look-alike symbols);
  * length 8..128, at least one character of every selected class, every
  * choice unbiased (randombytes_uniform).
  * Passphrases: 3..10 words from the shipped word list (>= 7,776 words),

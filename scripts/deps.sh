@@ -10,7 +10,7 @@ LAPS_DEPS=(
 	slapd ldap-utils openssl gnutls-bin ca-certificates
 	libpam-wrapper libpamtest0-dev
 	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit
-	mandoc systemd valgrind python3 procps util-linux xz-utils diceware
+	mandoc systemd valgrind python3 procps util-linux xz-utils
 	git
 )
 
