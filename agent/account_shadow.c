@@ -1,0 +1,538 @@
+/*
+ * account_shadow.c — the `shadow` method: edit <root>/etc/shadow in place
+ * the way shadow-utils does.
+ *
+ *   1. lock <root>/etc/.pwd.lock (lckpwdf semantics: a POSIX write lock on
+ *      that file, created 0600; lckpwdf() itself cannot take a root prefix)
+ *   2. read <root>/etc/shadow, replace only the target line's hash field and
+ *      last-change day, keep every other byte
+ *   3. write <root>/etc/shadow+ with shadow's owner, group and mode, fsync,
+ *      rename over shadow, fsync the directory
+ *   4. verify by re-reading the file and comparing the stored hash string
+ *      with the one written (the hash cost is not paid twice)
+ */
+
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "err.h"
+#include "fileio.h"
+#include "log.h"
+#include "secret.h"
+
+#define PWD_LOCK_WAIT_MS 15000 /* lckpwdf waits 15 s too */
+
+void
+laps_hash_digest(const char *hash, uint8_t digest[LAPS_HASH_DIGEST_BYTES])
+{
+	crypto_generichash(digest, LAPS_HASH_DIGEST_BYTES, (const unsigned char *)hash,
+			   strlen(hash), NULL, 0);
+}
+
+int
+laps_root_path(const char *root, const char *rel, char *buf, size_t len)
+{
+	size_t rl;
+
+	if (root == NULL || *root == '\0' || strcmp(root, "/") == 0)
+		return laps_snprintf(buf, len, "%s", rel);
+	rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (rl > 4096)
+		return laps_seterr(LAPS_ERR_TOOBIG, "root path too long");
+	return laps_snprintf(buf, len, "%.*s%s", (int)rl, root, rel);
+}
+
+int
+laps_shadow_hash(enum laps_hash h, unsigned cost, const char *password, char **out)
+{
+	const char *prefix = h == LAPS_HASH_SHA512 ? "$6$" : "$y$";
+	unsigned char rbytes[16];
+	struct crypt_data *cd = NULL;
+	char *setting = NULL, *res, *copy;
+	int rc = LAPS_ERR_INTERNAL;
+
+	*out = NULL;
+	randombytes_buf(rbytes, sizeof rbytes);
+	errno = 0;
+	setting = crypt_gensalt_ra(prefix, cost, (const char *)rbytes, (int)sizeof rbytes);
+	if (setting == NULL) {
+		rc = laps_seterr(LAPS_ERR_CRYPTO, "crypt_gensalt(%s, cost %u): %s", prefix, cost,
+				 strerror(errno));
+		goto out;
+	}
+	/* struct crypt_data holds intermediate secrets: locked, wiped on free */
+	if ((cd = laps_secret_alloc(sizeof *cd)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	res = crypt_r(password, setting, cd);
+	if (res == NULL || res[0] == '*' || strlen(res) > LAPS_HASH_MAX ||
+	    strpbrk(res, ":\n") != NULL) {
+		rc = laps_seterr(LAPS_ERR_CRYPTO, "crypt_r(%s) failed", prefix);
+		goto out;
+	}
+	if ((copy = strdup(res)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
+	}
+	*out = copy;
+	rc = 0;
+out:
+	laps_wipe(rbytes, sizeof rbytes);
+	laps_secret_free(cd);
+	free(setting);
+	return rc;
+}
+
+/* The [start, end) of field n (0-based) of a line [line, eol). */
+static int
+field_span(const char *line, const char *eol, unsigned n, const char **fs, const char **fe)
+{
+	const char *p = line, *q;
+	unsigned i;
+
+	for (i = 0;; i++) {
+		q = memchr(p, ':', (size_t)(eol - p));
+		if (q == NULL)
+			q = eol;
+		if (i == n) {
+			*fs = p;
+			*fe = q;
+			return 0;
+		}
+		if (q == eol)
+			return LAPS_ERR_FORMAT;
+		p = q + 1;
+	}
+}
+
+/* Locate account's line: ls, le = start and end (excluding '\n'). */
+static int
+find_line(const char *buf, size_t len, const char *account, const char *what, const char **ls,
+	  const char **le)
+{
+	const char *p = buf, *end = buf + len, *eol, *found = NULL, *found_end = NULL;
+	size_t alen = strlen(account);
+
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - p) > alen && memcmp(p, account, alen) == 0 && p[alen] == ':') {
+			if (found != NULL)
+				return laps_seterr(LAPS_ERR_FORMAT, "%s: duplicate entry for '%s'",
+						   what, account);
+			found = p;
+			found_end = eol;
+		}
+		p = eol + 1;
+	}
+	if (found == NULL)
+		return laps_seterr(LAPS_ERR_NOTFOUND, "%s: no entry for '%s'", what, account);
+	*ls = found;
+	*le = found_end;
+	return 0;
+}
+
+static int
+parse_day(const char *s, const char *e, long long *out)
+{
+	char tmp[24];
+	size_t n = (size_t)(e - s);
+
+	if (n == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (n >= sizeof tmp)
+		return LAPS_ERR_FORMAT;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (laps_parse_int64(tmp, -1, 100000000, out) != 0)
+		return LAPS_ERR_FORMAT;
+	return 0;
+}
+
+int
+laps_shadow_find(const char *buf, size_t len, const char *account, struct laps_shadow_entry *out)
+{
+	const char *ls, *le, *fs, *fe;
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = find_line(buf, len, account, "shadow", &ls, &le)) != 0)
+		return rc;
+	if (field_span(ls, le, 1, &fs, &fe) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "shadow: entry for '%s' has no hash field",
+				   account);
+	n = (size_t)(fe - fs);
+	if (n > LAPS_HASH_MAX)
+		return laps_seterr(LAPS_ERR_FORMAT, "shadow: hash of '%s' too long", account);
+	memcpy(out->hash, fs, n);
+	out->hash[n] = '\0';
+	out->lastchg = -1;
+	out->expire = -1;
+	if (field_span(ls, le, 2, &fs, &fe) == 0 && parse_day(fs, fe, &out->lastchg) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "shadow: bad last-change field for '%s'",
+				   account);
+	if (field_span(ls, le, 7, &fs, &fe) == 0 && parse_day(fs, fe, &out->expire) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "shadow: bad expire field for '%s'", account);
+	return 0;
+}
+
+int
+laps_shadow_replace(const char *buf, size_t len, const char *account, const char *hash,
+		    long long day, char **out, size_t *outlen)
+{
+	const char *ls, *le, *hs, *he, *ds, *de;
+	char daybuf[24];
+	size_t dlen, hlen, n, off;
+	char *res;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (strpbrk(hash, ":\n") != NULL || (hlen = strlen(hash)) > LAPS_HASH_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "hash contains ':' or newline");
+	if ((rc = find_line(buf, len, account, "shadow", &ls, &le)) != 0)
+		return rc;
+	if (field_span(ls, le, 1, &hs, &he) != 0 || field_span(ls, le, 2, &ds, &de) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT,
+				   "shadow: entry for '%s' has fewer than 3 fields", account);
+	if ((rc = laps_snprintf(daybuf, sizeof daybuf, "%lld", day)) != 0)
+		return rc;
+	dlen = strlen(daybuf);
+	/* prefix up to the hash, new hash, ':', [old hash end .. day start) is
+	 * just ":", new day, rest from the end of the day field */
+	n = (size_t)(hs - buf) + hlen + 1 + dlen + (len - (size_t)(de - buf));
+	if ((res = malloc(n + 1)) == NULL)
+		return LAPS_ERR_NOMEM;
+	off = 0;
+	memcpy(res + off, buf, (size_t)(hs - buf));
+	off += (size_t)(hs - buf);
+	memcpy(res + off, hash, hlen);
+	off += hlen;
+	res[off++] = ':';
+	memcpy(res + off, daybuf, dlen);
+	off += dlen;
+	memcpy(res + off, de, len - (size_t)(de - buf));
+	off += len - (size_t)(de - buf);
+	res[off] = '\0';
+	*out = res;
+	*outlen = off;
+	return 0;
+}
+
+int
+laps_shadow_check_entry(const char *account, const struct laps_shadow_entry *e, long long today)
+{
+	if (e->hash[0] == '!')
+		return laps_seterr(LAPS_ERR_ACCOUNT,
+				   "account '%s' is locked ('!' in shadow); refusing to rotate "
+				   "because setting a password would unlock it",
+				   account);
+	/* pam_unix: expired when today >= expire (expire -1 = never) */
+	if (e->expire >= 0 && today >= e->expire)
+		return laps_seterr(LAPS_ERR_ACCOUNT,
+				   "account '%s' expired (shadow expire day %lld)", account,
+				   e->expire);
+	return 0;
+}
+
+int
+laps_passwd_find(const char *buf, size_t len, const char *account, uint32_t *uid, bool *shadowed)
+{
+	const char *ls, *le, *fs, *fe;
+	char tmp[16];
+	long long v;
+	size_t n;
+	int rc;
+
+	if ((rc = find_line(buf, len, account, "passwd", &ls, &le)) != 0)
+		return rc;
+	if (field_span(ls, le, 1, &fs, &fe) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "passwd: malformed entry for '%s'", account);
+	*shadowed = (fe - fs == 1 && *fs == 'x');
+	if (field_span(ls, le, 2, &fs, &fe) != 0 || (n = (size_t)(fe - fs)) == 0 || n >= sizeof tmp)
+		return laps_seterr(LAPS_ERR_FORMAT, "passwd: malformed uid for '%s'", account);
+	memcpy(tmp, fs, n);
+	tmp[n] = '\0';
+	if (laps_parse_int64(tmp, 0, UINT32_MAX - 1, &v) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "passwd: malformed uid for '%s'", account);
+	*uid = (uint32_t)v;
+	return 0;
+}
+
+static int
+read_etc_file(const char *root, const char *rel, char **buf, size_t *len)
+{
+	char path[4200];
+	int rc;
+
+	if ((rc = laps_root_path(root, rel, path, sizeof path)) != 0)
+		return rc;
+	/* shadow holds hashes, not clear-text secrets: ordinary memory */
+	rc = laps_file_read(path, LAPS_SHADOW_MAX, 0, buf, len);
+	if (rc == LAPS_ERR_NOTFOUND)
+		return laps_seterr(LAPS_ERR_ACCOUNT, "%s does not exist", path);
+	return rc;
+}
+
+int
+laps_account_uid(const struct laps_config *cfg, const char *account, uint32_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	bool shadowed;
+	char pwbuf[4096];
+	int rc, e;
+
+	if (cfg->root != NULL && *cfg->root != '\0' && strcmp(cfg->root, "/") != 0) {
+		if ((rc = read_etc_file(cfg->root, "/etc/passwd", &buf, &len)) != 0)
+			return rc;
+		rc = laps_passwd_find(buf, len, account, uid, &shadowed);
+		free(buf);
+		if (rc == LAPS_ERR_NOTFOUND)
+			return laps_seterr(LAPS_ERR_ACCOUNT, "account '%s' not in %s/etc/passwd",
+					   account, cfg->root);
+		return rc;
+	}
+	e = getpwnam_r(account, &pw, pwbuf, sizeof pwbuf, &res);
+	if (res == NULL)
+		return laps_seterr(LAPS_ERR_ACCOUNT, "account '%s' does not exist%s%s", account,
+				   e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
+	*uid = (uint32_t)pw.pw_uid;
+	return 0;
+}
+
+static long long
+today(void)
+{
+	return (long long)(time(NULL) / 86400);
+}
+
+/* Read passwd + shadow under root and check the account. */
+static int
+shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_account_info *out)
+{
+	struct laps_shadow_entry e;
+	char *pbuf = NULL, *sbuf = NULL;
+	size_t plen = 0, slen = 0;
+	bool shadowed = false;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = read_etc_file(cfg->root, "/etc/passwd", &pbuf, &plen)) != 0)
+		goto out;
+	rc = laps_passwd_find(pbuf, plen, account, &out->uid, &shadowed);
+	if (rc == LAPS_ERR_NOTFOUND) {
+		rc = laps_seterr(LAPS_ERR_ACCOUNT, "account '%s' does not exist (not in passwd)",
+				 account);
+		goto out;
+	} else if (rc != 0)
+		goto out;
+	if (!shadowed) {
+		rc = laps_seterr(LAPS_ERR_ACCOUNT,
+				 "account '%s': passwd password field is not 'x' "
+				 "(the shadow entry would be ignored)",
+				 account);
+		goto out;
+	}
+	if ((rc = read_etc_file(cfg->root, "/etc/shadow", &sbuf, &slen)) != 0)
+		goto out;
+	rc = laps_shadow_find(sbuf, slen, account, &e);
+	if (rc == LAPS_ERR_NOTFOUND) {
+		rc = laps_seterr(LAPS_ERR_ACCOUNT, "account '%s' has no shadow entry", account);
+		goto out;
+	} else if (rc != 0)
+		goto out;
+	if ((rc = laps_shadow_check_entry(account, &e, today())) != 0)
+		goto out;
+	laps_hash_digest(e.hash, out->digest);
+	out->have_digest = true;
+	rc = 0;
+out:
+	free(pbuf);
+	free(sbuf);
+	return rc;
+}
+
+/* lckpwdf() semantics under a root prefix; *fd receives the lock fd. */
+static int
+pwd_lock(const char *root, int *fd)
+{
+	struct flock fl;
+	char path[4200];
+	unsigned waited = 0;
+	int lfd, rc;
+
+	*fd = -1;
+	if ((rc = laps_root_path(root, "/etc/.pwd.lock", path, sizeof path)) != 0)
+		return rc;
+	lfd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(errno));
+	for (;;) {
+		memset(&fl, 0, sizeof fl);
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(lfd, F_SETLK, &fl) == 0)
+			break;
+		if ((errno != EACCES && errno != EAGAIN) || waited >= PWD_LOCK_WAIT_MS) {
+			rc = laps_seterr(LAPS_ERR_LOCKED, "%s: %s", path,
+					 errno == EACCES || errno == EAGAIN
+					     ? "held by another process"
+					     : strerror(errno));
+			close(lfd);
+			return rc;
+		}
+		usleep(100 * 1000);
+		waited += 100;
+	}
+	*fd = lfd;
+	return 0;
+}
+
+static void
+pwd_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing releases the POSIX lock */
+}
+
+/* Write data to <shadow>+ with shadow's owner/group/mode, fsync, rename. */
+static int
+shadow_replace_file(const char *shadow, const char *data, size_t len)
+{
+	char tmp[4300];
+	struct stat st;
+	ssize_t w;
+	size_t off = 0;
+	int fd = -1, rc;
+
+	if ((rc = laps_snprintf(tmp, sizeof tmp, "%s+", shadow)) != 0)
+		return rc;
+	if (lstat(shadow, &st) != 0)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", shadow, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return laps_seterr(LAPS_ERR_PERM, "%s: not a regular file", shadow);
+	/* a stale shadow+ from a crashed writer: we hold the lock, remove it */
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return laps_seterr(LAPS_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+	if (fchown(fd, st.st_uid, st.st_gid) != 0 || fchmod(fd, st.st_mode & 07777) != 0) {
+		rc =
+		    laps_seterr(LAPS_ERR_IO, "%s: cannot set owner/mode: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = laps_seterr(LAPS_ERR_IO, "write %s: %s", tmp,
+					 w < 0 ? strerror(errno) : "short write");
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "fsync %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		rc = laps_seterr(LAPS_ERR_IO, "close %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, shadow) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "rename %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	return laps_fsync_dir_of(shadow);
+fail:
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	return rc;
+}
+
+static int
+shadow_set(const struct laps_config *cfg, const char *account, const char *password,
+	   struct laps_account_info *out)
+{
+	struct laps_account_info info;
+	struct laps_shadow_entry e;
+	char shadow[4200];
+	char *hash = NULL, *sbuf = NULL, *nbuf = NULL;
+	size_t slen = 0, nlen = 0;
+	int lockfd = -1, rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = laps_root_path(cfg->root, "/etc/shadow", shadow, sizeof shadow)) != 0)
+		goto out;
+	/* hash first: the cost is paid without holding the password-file lock */
+	if ((rc = laps_shadow_hash(cfg->hash, cfg->hash_cost, password, &hash)) != 0)
+		goto out;
+	if ((rc = pwd_lock(cfg->root, &lockfd)) != 0)
+		goto out;
+	/* re-inspect under the lock: the account may have changed meanwhile */
+	if ((rc = shadow_inspect(cfg, account, &info)) != 0)
+		goto out;
+	if ((rc = laps_file_read(shadow, LAPS_SHADOW_MAX, 0, &sbuf, &slen)) != 0)
+		goto out;
+	if ((rc = laps_shadow_replace(sbuf, slen, account, hash, today(), &nbuf, &nlen)) != 0)
+		goto out;
+	if ((rc = shadow_replace_file(shadow, nbuf, nlen)) != 0)
+		goto out;
+	/* verify: re-read and compare the stored hash with the one written */
+	free(sbuf);
+	sbuf = NULL;
+	if ((rc = laps_file_read(shadow, LAPS_SHADOW_MAX, 0, &sbuf, &slen)) != 0)
+		goto out;
+	if ((rc = laps_shadow_find(sbuf, slen, account, &e)) != 0)
+		goto out;
+	if (strcmp(e.hash, hash) != 0) {
+		rc = laps_seterr(LAPS_ERR_VERIFY, "%s: stored hash for '%s' is not the one written",
+				 shadow, account);
+		goto out;
+	}
+	out->uid = info.uid;
+	laps_hash_digest(hash, out->digest);
+	out->have_digest = true;
+	rc = 0;
+out:
+	pwd_unlock(lockfd);
+	free(hash);
+	free(sbuf);
+	free(nbuf);
+	return rc;
+}
+
+const struct laps_account_ops laps_account_shadow = {
+    .name = "shadow",
+    .inspect = shadow_inspect,
+    .set = shadow_set,
+};
+
+const struct laps_account_ops *
+laps_account_ops_for(enum laps_method m)
+{
+	return m == LAPS_METHOD_PAM ? &laps_account_pam : &laps_account_shadow;
+}

@@ -1,0 +1,97 @@
+/*
+ * journal.h — the agent's on-disk files under <state_dir>:
+ *
+ *   journal.<account>  the rotation in flight: rotation id, phase, record
+ *                      metadata and the new password P' (hex).  Exists
+ *                      only between "about to escrow" and "confirmed".
+ *   state.<account>    what this host last confirmed: rotation id, time,
+ *                      BLAKE2b-256 digest of the hash it set, last error.
+ *
+ * Both are text files "key=value" per line after a magic first line, mode
+ * 0600, owned by root, opened with O_NOFOLLOW, replaced atomically (temp +
+ * fsync + rename + fsync dir).  Formats: docs/AGENT.md.
+ */
+#ifndef LAPS_JOURNAL_H
+#define LAPS_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../escrow/record.h"
+#include "account.h"
+
+#define LAPS_JOURNAL_MAX 4096
+#define LAPS_STATE_MAX 4096
+#define LAPS_STATE_ERR_MAX 255
+
+enum laps_journal_phase { LAPS_JOURNAL_ESCROWING = 0, LAPS_JOURNAL_ESCROWED = 1 };
+
+struct laps_journal {
+	char account[LAPS_ACCOUNT_MAX + 1];
+	char device[LAPS_DEVICE_MAX + 1];
+	uint32_t uid;
+	char rotation_id[LAPS_ROTID_HEX + 1];
+	int64_t rotated_at;
+	enum laps_journal_phase phase;
+	char reason[32]; /* why the rotation started (due reason name) */
+	char *password;	 /* P': locked memory (laps_secret_*), NUL-terminated */
+	size_t pwlen;
+};
+
+/* Zero; laps_journal_clear wipes and frees the password. */
+void laps_journal_init(struct laps_journal *j);
+void laps_journal_clear(struct laps_journal *j);
+
+/* "<state_dir>/journal.<account>" */
+int laps_journal_path(const char *state_dir, const char *account, char *buf, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Write atomically (0600, fsync file + dir).  The serialised text, which
+ * holds P', lives only in locked memory. */
+int laps_journal_store(const char *path, const struct laps_journal *j)
+    __attribute__((warn_unused_result));
+
+/* Read and strictly parse (root-owned 0600 file, O_NOFOLLOW, size cap).
+ * LAPS_ERR_NOTFOUND when there is no journal; LAPS_ERR_FORMAT names the
+ * offending key.  *j is cleared first. */
+int laps_journal_load(const char *path, struct laps_journal *j) __attribute__((warn_unused_result));
+
+/* Parse from a buffer (for the unit tests and the loader). */
+int laps_journal_parse(const char *buf, size_t len, struct laps_journal *j)
+    __attribute__((warn_unused_result));
+
+/* Overwrite the file's bytes with zeros, fsync, unlink, fsync the
+ * directory.  A missing file is fine.  0 or LAPS_ERR_IO. */
+int laps_journal_remove(const char *path) __attribute__((warn_unused_result));
+
+const char *laps_journal_phase_name(enum laps_journal_phase p);
+
+/* ---- state file ---- */
+
+struct laps_agent_state {
+	char account[LAPS_ACCOUNT_MAX + 1];
+	char rotation_id[LAPS_ROTID_HEX + 1]; /* last confirmed; "" = none */
+	int64_t rotated_at;		      /* its rotation time; 0 = never */
+	int64_t expires_at;		      /* expiry confirmed with it (informational) */
+	bool have_digest;
+	uint8_t digest[LAPS_HASH_DIGEST_BYTES]; /* of the crypt string the agent set */
+	char backend[32];			/* backend it was escrowed to */
+	int64_t last_run;			/* last run that looked at this account */
+	int64_t last_error_at;			/* 0 = no error */
+	char last_error[LAPS_STATE_ERR_MAX + 1];
+};
+
+void laps_state_init(struct laps_agent_state *s, const char *account);
+/* "<state_dir>/state.<account>" */
+int laps_state_path(const char *state_dir, const char *account, char *buf, size_t len)
+    __attribute__((warn_unused_result));
+/* LAPS_ERR_NOTFOUND when there is none (s initialised for account). */
+int laps_state_load(const char *path, const char *account, struct laps_agent_state *s)
+    __attribute__((warn_unused_result));
+int laps_state_parse(const char *buf, size_t len, struct laps_agent_state *s)
+    __attribute__((warn_unused_result));
+int laps_state_store(const char *path, const struct laps_agent_state *s)
+    __attribute__((warn_unused_result));
+
+#endif

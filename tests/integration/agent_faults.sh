@@ -1,0 +1,110 @@
+#!/bin/sh
+# agent_faults.sh — every fault point x {kill, fail} x {shadow, pam}: after
+# the fault the escrow still holds the account's password (current record,
+# or previous when the current one is pending), and a re-run without fault
+# finishes with a confirmed record that matches.  Then two agents at once.
+. "${top_srcdir:-.}/tests/integration/agent_lib.sh"
+need_root
+need_fault_injection
+
+steps="after_lock after_journal after_escrow_write after_journal_escrowed before_local_set
+after_local_set after_confirm after_state after_journal_removed"
+
+reset_case() {
+	rm -rf "$T/root" "$T/state" "$T/escrow" "$T/passdb" "$T/pam.d"
+	make_root "$T/root"
+	mkdir -p "$T/state" && chmod 0700 "$T/state"
+	write_conf lapsadmin "$METHOD"
+	[ "$METHOD" = pam ] && setup_pam
+	:
+}
+
+[ -e "$T/admin.key" ] || "$TOOL" keygen "$T" || exit 99
+methods=shadow
+if [ -n "$PAM_MATRIX" ] && [ -e "$PAM_TESTMOD" ] &&
+   ! ldd "$AGENT" 2>/dev/null | grep -q libclang_rt.asan; then
+	methods="shadow pam"
+else
+	echo "# pam_wrapper not usable: pam method cases skipped"
+fi
+
+for METHOD in $methods; do
+	for step in $steps; do
+		for action in kill fail; do
+			name="$METHOD $step:$action"
+			reset_case
+			agent run >/dev/null 2>&1 || { fail "$name: baseline rotation"; continue; }
+			"$TOOL" expire "$T/laps.conf" lapsadmin || { fail "$name: expire"; continue; }
+			before=$("$TOOL" show "$T/laps.conf" lapsadmin)
+			LAPS_FAULT="$step:$action" agent run >"$T/out" 2>&1
+			rc=$?
+			if [ "$rc" -eq 0 ]; then
+				fail "$name: faulted run exited 0"; cat "$T/out"; continue
+			fi
+			if [ "$action" = kill ] && [ "$rc" -ne 137 ]; then
+				fail "$name: expected death by SIGKILL, got $rc"; cat "$T/out"; continue
+			fi
+			if ! inv=$(check_invariant); then
+				fail "$name: invariant broken right after the fault: $inv"; continue
+			fi
+			if ! agent run >"$T/out" 2>&1; then
+				fail "$name: re-run failed"; cat "$T/out"; continue
+			fi
+			inv=$(check_invariant)
+			if [ "$inv" != "ok current confirmed" ]; then
+				fail "$name: after re-run: $inv"; continue
+			fi
+			if ls "$T/state"/journal.* >/dev/null 2>&1; then
+				fail "$name: journal left behind"; continue
+			fi
+			after=$("$TOOL" show "$T/laps.conf" lapsadmin)
+			[ "$after" != "$before" ] || { fail "$name: no rotation happened"; continue; }
+			# and now nothing is due: silent, exit 0
+			out=$(agent run 2>&1); rc=$?
+			if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+				fail "$name: third run not silent/0 (rc $rc): $out"; continue
+			fi
+			pass "$name ($inv)"
+		done
+	done
+done
+
+# ---- two agents at once (shadow) ----
+METHOD=shadow
+reset_case
+agent run >/dev/null 2>&1 || fail "concurrency: baseline"
+"$TOOL" expire "$T/laps.conf" lapsadmin
+# exec: $! must be the agent itself, not a subshell
+(LAPS_FAULT=after_lock:stop exec "$AGENT" -c "$T/laps.conf" run >"$T/out1" 2>&1) &
+pid1=$!
+# wait (bounded) until the first agent is stopped holding the lock
+i=0
+while [ $i -lt 100 ]; do
+	st=$(awk '{print $3}' "/proc/$pid1/stat" 2>/dev/null)
+	[ "$st" = T ] && break
+	i=$((i + 1)); sleep 0.1
+done
+if [ "$st" != T ]; then
+	fail "concurrency: first agent did not stop"
+	kill -KILL "$pid1" 2>/dev/null; wait "$pid1"
+	finish
+fi
+agent -w 0 run >"$T/out2" 2>&1
+rc=$?
+if [ "$rc" -eq 5 ] && grep -q "another laps-agent is running" "$T/out2"; then
+	pass "second agent exits 5 while the lock is held"
+else
+	fail "second agent: rc $rc: $(cat "$T/out2")"
+fi
+# a waiting agent proceeds once the first finishes
+("$AGENT" -c "$T/laps.conf" -w 60 run >"$T/out3" 2>&1) &
+pid3=$!
+kill -CONT "$pid1"
+wait "$pid1"; rc1=$?
+wait "$pid3"; rc3=$?
+if [ "$rc1" -eq 0 ] && [ "$rc3" -eq 0 ] && [ "$(check_invariant)" = "ok current confirmed" ]; then
+	pass "first agent rotates, the waiting one finds nothing due"
+else
+	fail "concurrency: rc1 $rc1 rc3 $rc3: $(cat "$T/out1" "$T/out3")"
+fi
+finish

@@ -1,0 +1,491 @@
+/*
+ * test_agent_rotate.c — the rotation state machine against a backend that
+ * fails on command (a wrapper around the file backend), with the shadow
+ * method on an alternate root.  After every scenario the invariant is
+ * checked by decrypting the escrow with the admin key and comparing with
+ * the shadow hash (crypt_r).
+ */
+#include <CUnit/CUnit.h>
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../agent/account.h"
+#include "../../agent/journal.h"
+#include "../../agent/lock.h"
+#include "../../agent/rotate.h"
+#include "backend.h"
+#include "err.h"
+#include "file.h"
+#include "fileio.h"
+#include "keys.h"
+#include "seal.h"
+#include "secret.h"
+#include "testutil.h"
+
+static char dir[4096];
+static struct laps_privkey admin;
+
+/* ---- a backend that fails on command ---- */
+static struct {
+	int read_rc, write_rc, confirm_rc;
+	int cleartext;
+	unsigned writes, confirms;
+	char last_password[LAPS_PASSWORD_MAX + 1];
+} mock;
+
+static int
+m_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+{
+	return laps_backend_file.open(cfg, role, ctx);
+}
+static void
+m_close(void *ctx)
+{
+	laps_backend_file.close(ctx);
+}
+static int
+m_read(void *ctx, const char *d, const char *a, struct laps_record *out, struct laps_version *v)
+{
+	if (mock.read_rc != 0)
+		return laps_seterr(mock.read_rc, "mock: read refused");
+	return laps_backend_file.read(ctx, d, a, out, v);
+}
+static int
+m_write(void *ctx, const struct laps_record *rec, const char *pw, const struct laps_version *exp,
+	struct laps_version *nv)
+{
+	mock.writes++;
+	mock.last_password[0] = '\0';
+	if (pw != NULL)
+		snprintf(mock.last_password, sizeof mock.last_password, "%s", pw);
+	if (mock.write_rc != 0)
+		return laps_seterr(mock.write_rc, "mock: write refused");
+	return laps_backend_file.write(ctx, rec, pw, exp, nv);
+}
+static int
+m_confirm(void *ctx, const char *d, const char *a, const char *id, int64_t exp)
+{
+	mock.confirms++;
+	if (mock.confirm_rc != 0)
+		return laps_seterr(mock.confirm_rc, "mock: confirm refused");
+	return laps_backend_file.confirm(ctx, d, a, id, exp);
+}
+static int
+m_history(void *ctx, const char *d, const char *a, size_t n, struct laps_record_list *out)
+{
+	return laps_backend_file.history(ctx, d, a, n, out);
+}
+static int
+m_set_expiry(void *ctx, const char *d, const char *a, int64_t when)
+{
+	return laps_backend_file.set_expiry(ctx, d, a, when);
+}
+static unsigned
+m_caps(void *ctx)
+{
+	return (laps_backend_file.caps & ~LAPS_BCAP_CLEARTEXT) |
+	       (mock.cleartext ? LAPS_BCAP_CLEARTEXT : 0);
+}
+
+static const struct laps_backend_ops mock_ops = {
+    .name = "mock",
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY,
+    .open = m_open,
+    .close = m_close,
+    .read = m_read,
+    .write = m_write,
+    .confirm = m_confirm,
+    .history = m_history,
+    .set_expiry = m_set_expiry,
+    .caps_of = m_caps,
+};
+
+/* ---- fixtures ---- */
+
+static const char shadow_txt[] = "root:*:19000:0:99999:7:::\n"
+				 "lapsadmin:*:19001:0:99999:7:::\n"
+				 "admin2:*:19001:0:99999:7:::\n";
+static const char passwd_txt[] = "root:x:0:0::/root:/bin/sh\n"
+				 "lapsadmin:x:1001:1001::/:/bin/sh\n"
+				 "admin2:x:1002:1002::/:/bin/sh\n";
+
+struct fixture {
+	char base[4200];
+	struct laps_config cfg;
+	struct laps_agent agent;
+	struct laps_backend *admin_b;
+};
+
+static int
+setup(void)
+{
+	struct laps_pubkey pub;
+	char path[4200], line[LAPS_PUBKEY_LINE_MAX];
+
+	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
+	if (laps_crypto_init() != 0 || laps_key_generate(&admin, "test") != 0)
+		return -1;
+	laps_pubkey_from_privkey(&pub, &admin);
+	if (laps_pubkey_format(&pub, line, sizeof line) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/admin.pub", dir);
+	return laps_test_write_file(path, line, 0644);
+}
+
+static int
+teardown(void)
+{
+	laps_privkey_clear(&admin);
+	laps_test_rmrf(dir);
+	return 0;
+}
+
+static void
+fx_init(struct fixture *f, const char *name, const char *accounts)
+{
+	char p[4400];
+	char cfgtxt[32768];
+
+	memset(&mock, 0, sizeof mock);
+	snprintf(f->base, sizeof f->base, "%s/%s", dir, name);
+	snprintf(p, sizeof p, "%s/root/etc", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_mkdir_p(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/root/etc/passwd", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(p, passwd_txt, 0644), 0);
+	snprintf(p, sizeof p, "%s/root/etc/shadow", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(p, shadow_txt, 0640), 0);
+	snprintf(cfgtxt, sizeof cfgtxt,
+		 "[agent]\naccounts = %s\nroot = %s/root\nstate_dir = %s/state\nhash = sha512\n"
+		 "hash_cost = 1000\n[escrow]\nbackend = file\nrecipients = %s/admin.pub\n"
+		 "device = host1\n[file]\ndir = %s/escrow\n",
+		 accounts, f->base, f->base, dir, f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_config_init(&f->cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_config_parse(&f->cfg, "test.conf", cfgtxt, strlen(cfgtxt)), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_config_validate(&f->cfg, LAPS_USE_AGENT), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_agent_init(&f->agent, &f->cfg, &mock_ops), 0);
+	f->agent.lock_wait = 0;
+	CU_ASSERT_EQUAL_FATAL(
+	    laps_backend_open(&laps_backend_file, &f->cfg, LAPS_ROLE_ADMIN, &f->admin_b), 0);
+}
+
+static void
+fx_free(struct fixture *f)
+{
+	laps_backend_close(f->admin_b);
+	laps_agent_free(&f->agent);
+	laps_config_free(&f->cfg);
+}
+
+static char *
+shadow_now(struct fixture *f)
+{
+	char p[4400], *buf = NULL;
+	size_t len;
+
+	snprintf(p, sizeof p, "%s/root/etc/shadow", f->base);
+	if (laps_file_read(p, 1 << 20, 0, &buf, &len) != 0)
+		return NULL;
+	return buf;
+}
+
+static int
+pw_matches(struct fixture *f, const char *account, const char *pw)
+{
+	struct laps_shadow_entry e;
+	struct crypt_data cd;
+	char *s = shadow_now(f);
+	int ok = 0;
+
+	if (s != NULL && laps_shadow_find(s, strlen(s), account, &e) == 0) {
+		memset(&cd, 0, sizeof cd);
+		ok = strcmp(crypt_r(pw, e.hash, &cd), e.hash) == 0;
+	}
+	free(s);
+	return ok;
+}
+
+/* 2 = current matches, 1 = pending current doesn't but previous does, 0 = broken */
+static int
+invariant(struct fixture *f, const char *account, enum laps_record_state *state)
+{
+	struct laps_record r;
+	struct laps_record_list h = {NULL, 0};
+	struct laps_seal_ad ad;
+	char *pw = NULL;
+	size_t n;
+	int res = 0;
+
+	laps_record_init(&r);
+	if (laps_backend_read(f->admin_b, "host1", account, &r, NULL) != 0)
+		goto out;
+	if (state != NULL)
+		*state = r.state;
+	laps_seal_ad_from_record(&ad, &r);
+	if (laps_seal_open(&admin, &ad, r.envelope, r.envelope_len, &pw, &n) == 0 &&
+	    pw_matches(f, account, pw)) {
+		res = 2;
+		goto out;
+	}
+	laps_secret_free(pw);
+	pw = NULL;
+	if (r.state != LAPS_STATE_PENDING ||
+	    laps_backend_history(f->admin_b, "host1", account, 1, &h) != 0 || h.n == 0)
+		goto out;
+	laps_seal_ad_from_record(&ad, &h.v[0]);
+	if (laps_seal_open(&admin, &ad, h.v[0].envelope, h.v[0].envelope_len, &pw, &n) == 0 &&
+	    pw_matches(f, account, pw))
+		res = 1;
+out:
+	laps_secret_free(pw);
+	laps_record_list_free(&h);
+	laps_record_clear(&r);
+	return res;
+}
+
+static int
+journal_phase(struct fixture *f, const char *account)
+{
+	struct laps_journal j;
+	char p[4400];
+	int rc, ph;
+
+	snprintf(p, sizeof p, "%s/state/journal.%s", f->base, account);
+	laps_journal_init(&j);
+	rc = laps_journal_load(p, &j);
+	ph = rc == 0 ? (int)j.phase : -1;
+	laps_journal_clear(&j);
+	return ph;
+}
+
+/* ---- tests ---- */
+
+static void
+test_rotate_and_nothing_due(void)
+{
+	struct fixture f;
+	enum laps_record_state st;
+	char *before;
+
+	fx_init(&f, "basic", "lapsadmin admin2");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 2);
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 2);
+	CU_ASSERT_EQUAL(st, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_EQUAL(invariant(&f, "admin2", &st), 2);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), -1);
+	/* nothing due: no write, no change */
+	before = shadow_now(&f);
+	mock.writes = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 0);
+	CU_ASSERT_EQUAL(mock.writes, 0);
+	{
+		char *after = shadow_now(&f);
+
+		CU_ASSERT_STRING_EQUAL(before, after);
+		free(after);
+	}
+	free(before);
+	/* forced, one account only */
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, "admin2"), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 1);
+	CU_ASSERT_EQUAL(mock.writes, 1);
+	CU_ASSERT_EQUAL(invariant(&f, "admin2", NULL), 2);
+	fx_free(&f);
+}
+
+static void
+test_escrow_failures_leave_local_untouched(void)
+{
+	static const int codes[] = {LAPS_ERR_UNAVAILABLE, LAPS_ERR_CONFLICT, LAPS_ERR_ACCESS};
+	struct fixture f;
+	char *before, *after;
+	size_t i;
+
+	fx_init(&f, "escrowfail", "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	for (i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		before = shadow_now(&f);
+		mock.write_rc = codes[i];
+		CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, NULL), codes[i]);
+		CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_ESCROW);
+		after = shadow_now(&f);
+		CU_ASSERT_STRING_EQUAL(before, after);
+		CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), -1);
+		CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", NULL), 2);
+		free(before);
+		free(after);
+	}
+	/* unreachable on read */
+	mock.write_rc = 0;
+	mock.read_rc = LAPS_ERR_TIMEOUT;
+	before = shadow_now(&f);
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), LAPS_ERR_TIMEOUT);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_ESCROW);
+	after = shadow_now(&f);
+	CU_ASSERT_STRING_EQUAL(before, after);
+	free(before);
+	free(after);
+	fx_free(&f);
+}
+
+static void
+test_confirm_failure_then_recovery(void)
+{
+	struct fixture f;
+	enum laps_record_state st;
+
+	fx_init(&f, "confirmfail", "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	mock.confirm_rc = LAPS_ERR_UNAVAILABLE;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, NULL), LAPS_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_ESCROW);
+	/* the account has P', the pending record holds P' */
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 2);
+	CU_ASSERT_EQUAL(st, LAPS_STATE_PENDING);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), LAPS_JOURNAL_ESCROWED);
+	/* backend unreachable during recovery: journal kept, nothing changes */
+	mock.confirm_rc = 0;
+	mock.read_rc = LAPS_ERR_UNAVAILABLE;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), LAPS_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_ESCROW);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), LAPS_JOURNAL_ESCROWED);
+	/* reachable again: the recovery finishes the same rotation */
+	mock.read_rc = 0;
+	mock.writes = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(mock.writes, 0); /* no new escrow write: same rotation */
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 2);
+	CU_ASSERT_EQUAL(st, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), -1);
+	fx_free(&f);
+}
+
+static void
+test_stale_journal_dropped(void)
+{
+	struct fixture f;
+	struct laps_journal j;
+	char p[4400], *before, *after;
+
+	fx_init(&f, "stale", "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	/* a journal whose rotation never reached the escrow */
+	laps_journal_init(&j);
+	snprintf(j.account, sizeof j.account, "lapsadmin");
+	snprintf(j.device, sizeof j.device, "host1");
+	j.uid = 1001;
+	laps_record_new_rotation_id(j.rotation_id);
+	j.rotated_at = 1700000000;
+	j.phase = LAPS_JOURNAL_ESCROWING;
+	snprintf(j.reason, sizeof j.reason, "forced");
+	j.password = laps_secret_strdup("never-escrowed-pw");
+	j.pwlen = strlen(j.password);
+	snprintf(p, sizeof p, "%s/state/journal.lapsadmin", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(p, &j), 0);
+	before = shadow_now(&f);
+	mock.writes = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	after = shadow_now(&f);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), -1);
+	CU_ASSERT_STRING_EQUAL(before, after); /* nothing due afterwards */
+	CU_ASSERT_FALSE(pw_matches(&f, "lapsadmin", "never-escrowed-pw"));
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", NULL), 2);
+	free(before);
+	free(after);
+	laps_journal_clear(&j);
+	fx_free(&f);
+}
+
+static void
+test_local_failure_keeps_pending(void)
+{
+	struct fixture f;
+	enum laps_record_state st;
+	char p[4400];
+
+	fx_init(&f, "localfail", "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	snprintf(p, sizeof p, "%s/root/etc/shadow+", f.base);
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0700), 0); /* shadow cannot be replaced */
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, NULL), LAPS_ERR_IO);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_LOCAL);
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 1); /* pending + previous */
+	CU_ASSERT_EQUAL(st, LAPS_STATE_PENDING);
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), LAPS_JOURNAL_ESCROWED);
+	rmdir(p);
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 2);
+	CU_ASSERT_EQUAL(st, LAPS_STATE_CONFIRMED);
+	fx_free(&f);
+}
+
+static void
+test_cleartext_backend_gets_password(void)
+{
+	struct fixture f;
+	struct laps_record r;
+	struct laps_seal_ad ad;
+	char *pw = NULL;
+	size_t n;
+
+	fx_init(&f, "cleartext", "lapsadmin");
+	mock.cleartext = 1;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(mock.last_password[0], '\0');
+	CU_ASSERT_TRUE(pw_matches(&f, "lapsadmin", mock.last_password));
+	laps_record_init(&r);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_read(f.admin_b, "host1", "lapsadmin", &r, NULL), 0);
+	laps_seal_ad_from_record(&ad, &r);
+	CU_ASSERT_EQUAL(laps_seal_open(&admin, &ad, r.envelope, r.envelope_len, &pw, &n), 0);
+	CU_ASSERT_STRING_EQUAL(pw, mock.last_password);
+	laps_secret_free(pw);
+	laps_record_clear(&r);
+	/* a sealed-only backend never sees the clear text */
+	mock.cleartext = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, NULL), 0);
+	CU_ASSERT_EQUAL(mock.last_password[0], '\0');
+	fx_free(&f);
+}
+
+static void
+test_lock_held(void)
+{
+	struct fixture f;
+	char sd[4400];
+	int fd = -1;
+
+	fx_init(&f, "lock", "lapsadmin");
+	snprintf(sd, sizeof sd, "%s/state", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_lock_acquire(sd, 0, &fd), 0);
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), LAPS_ERR_LOCKED);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_LOCK);
+	CU_ASSERT_EQUAL(mock.writes, 0);
+	laps_lock_release(fd);
+	fx_free(&f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static CU_TestInfo tests[] = {
+	    {"rotate, nothing due, forced", test_rotate_and_nothing_due},
+	    {"escrow failures leave local untouched", test_escrow_failures_leave_local_untouched},
+	    {"confirm failure, recovery", test_confirm_failure_then_recovery},
+	    {"stale journal dropped", test_stale_journal_dropped},
+	    {"local failure keeps pending", test_local_failure_keeps_pending},
+	    {"cleartext backends get the password", test_cleartext_backend_gets_password},
+	    {"run lock held", test_lock_held},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_SuiteInfo suites[] = {
+	    {"agent_rotate", setup, teardown, NULL, NULL, tests},
+	    CU_SUITE_INFO_NULL,
+	};
+
+	return laps_test_main(argc, argv, suites);
+}

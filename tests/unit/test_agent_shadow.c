@@ -1,0 +1,378 @@
+/*
+ * test_agent_shadow.c — the shadow method: line editing (byte for byte),
+ * hashing with libxcrypt, the locked/expired/missing checks, and the full
+ * set on an alternate root.
+ */
+#include <CUnit/CUnit.h>
+#include <crypt.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../agent/account.h"
+#include "err.h"
+#include "fileio.h"
+#include "secret.h"
+#include "testutil.h"
+
+static char dir[4096];
+
+static const char passwd_txt[] = "root:x:0:0:root:/root:/bin/bash\n"
+				 "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+				 "lapsadmin:x:1001:1001::/home/lapsadmin:/bin/bash\n"
+				 "locked:x:1002:1002::/home/locked:/bin/bash\n"
+				 "expired:x:1003:1003::/home/expired:/bin/bash\n"
+				 "noshadow:x:1004:1004::/home/noshadow:/bin/bash\n"
+				 "inpasswd:$6$abc$def:1005:1005::/:/bin/sh\n";
+
+static const char shadow_txt[] =
+    "root:$y$j9T$abcdefghijklmnop$0123456789012345678901234567890123456789012:19000:0:99999:7:::\n"
+    "daemon:*:19000:0:99999:7:::\n"
+    "lapsadmin:$6$oldsalt$oldhash:19001:0:99999:7:::\n"
+    "locked:!$6$x$y:19002:0:99999:7:::\n"
+    "expired:$6$x$y:19003:0:99999:7::1:\n"
+    "inpasswd:*:19000:0:99999:7:::\n"
+    "# odd trailing line kept as is\n";
+
+static int
+setup(void)
+{
+	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
+	return laps_crypto_init() == 0 ? 0 : -1;
+}
+
+static int
+teardown(void)
+{
+	laps_test_rmrf(dir);
+	return 0;
+}
+
+/* A tiny root: DIR/NAME/etc/{passwd,shadow}. */
+static void
+make_root(const char *name, char *root, size_t len)
+{
+	char p[4400];
+
+	snprintf(root, len, "%s/%s", dir, name);
+	snprintf(p, sizeof p, "%s/etc", root);
+	CU_ASSERT_EQUAL_FATAL(laps_mkdir_p(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/etc/passwd", root);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(p, passwd_txt, 0644), 0);
+	snprintf(p, sizeof p, "%s/etc/shadow", root);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(p, shadow_txt, 0640), 0);
+}
+
+static char *
+slurp(const char *root, const char *rel, size_t *len)
+{
+	char p[4400], *buf = NULL;
+
+	snprintf(p, sizeof p, "%s%s", root, rel);
+	if (laps_file_read(p, 1 << 20, 0, &buf, len) != 0)
+		return NULL;
+	return buf;
+}
+
+static void
+test_replace_bytes(void)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	const char *expect = "root:$y$j9T$abcdefghijklmnop$"
+			     "0123456789012345678901234567890123456789012:19000:0:99999:7:::\n"
+			     "daemon:*:19000:0:99999:7:::\n"
+			     "lapsadmin:$y$NEW:20000:0:99999:7:::\n"
+			     "locked:!$6$x$y:19002:0:99999:7:::\n"
+			     "expired:$6$x$y:19003:0:99999:7::1:\n"
+			     "inpasswd:*:19000:0:99999:7:::\n"
+			     "# odd trailing line kept as is\n";
+
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_replace(shadow_txt, strlen(shadow_txt), "lapsadmin",
+						  "$y$NEW", 20000, &out, &outlen),
+			      0);
+	CU_ASSERT_EQUAL(outlen, strlen(expect));
+	CU_ASSERT_STRING_EQUAL(out, expect);
+	free(out);
+
+	/* a prefix of another name must not match; last line without '\n' */
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_replace("lapsadmin2:a:1::\nlapsadmin:b:2", 30,
+						  "lapsadmin", "H", 7, &out, &outlen),
+			      0);
+	CU_ASSERT_STRING_EQUAL(out, "lapsadmin2:a:1::\nlapsadmin:H:7");
+	free(out);
+
+	CU_ASSERT_EQUAL(
+	    laps_shadow_replace(shadow_txt, strlen(shadow_txt), "nobody", "H", 1, &out, &outlen),
+	    LAPS_ERR_NOTFOUND);
+	CU_ASSERT_PTR_NULL(out);
+	CU_ASSERT_EQUAL(laps_shadow_replace("a:b\n", 4, "a", "H", 1, &out, &outlen),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_shadow_replace("a:b:1\na:c:2\n", 12, "a", "H", 1, &out, &outlen),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_shadow_replace("a:b:1\n", 6, "a", "H:x", 1, &out, &outlen),
+			LAPS_ERR_INVALID);
+}
+
+static void
+test_find_and_check(void)
+{
+	struct laps_shadow_entry e;
+	long long today = (long long)(time(NULL) / 86400);
+	uint32_t uid = 0;
+	bool sh = false;
+
+	CU_ASSERT_EQUAL(laps_shadow_find(shadow_txt, strlen(shadow_txt), "lapsadmin", &e), 0);
+	CU_ASSERT_STRING_EQUAL(e.hash, "$6$oldsalt$oldhash");
+	CU_ASSERT_EQUAL(e.lastchg, 19001);
+	CU_ASSERT_EQUAL(e.expire, -1);
+	CU_ASSERT_EQUAL(laps_shadow_check_entry("lapsadmin", &e, today), 0);
+
+	CU_ASSERT_EQUAL(laps_shadow_find(shadow_txt, strlen(shadow_txt), "locked", &e), 0);
+	CU_ASSERT_EQUAL(laps_shadow_check_entry("locked", &e, today), LAPS_ERR_ACCOUNT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "locked"));
+
+	CU_ASSERT_EQUAL(laps_shadow_find(shadow_txt, strlen(shadow_txt), "expired", &e), 0);
+	CU_ASSERT_EQUAL(e.expire, 1);
+	CU_ASSERT_EQUAL(laps_shadow_check_entry("expired", &e, today), LAPS_ERR_ACCOUNT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "expired"));
+	/* an expiry in the future is fine */
+	e.expire = today + 10;
+	CU_ASSERT_EQUAL(laps_shadow_check_entry("expired", &e, today), 0);
+
+	CU_ASSERT_EQUAL(laps_passwd_find(passwd_txt, strlen(passwd_txt), "lapsadmin", &uid, &sh),
+			0);
+	CU_ASSERT_EQUAL(uid, 1001);
+	CU_ASSERT_TRUE(sh);
+	CU_ASSERT_EQUAL(laps_passwd_find(passwd_txt, strlen(passwd_txt), "inpasswd", &uid, &sh), 0);
+	CU_ASSERT_FALSE(sh);
+	CU_ASSERT_EQUAL(laps_passwd_find(passwd_txt, strlen(passwd_txt), "nobody", &uid, &sh),
+			LAPS_ERR_NOTFOUND);
+}
+
+static void
+check_hash(enum laps_hash h, unsigned cost, const char *prefix)
+{
+	struct crypt_data cd;
+	char *hash = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_hash(h, cost, "Secret-pw-1", &hash), 0);
+	CU_ASSERT_EQUAL(strncmp(hash, prefix, strlen(prefix)), 0);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_EQUAL(crypt_r("Secret-pw-1", hash, &cd), hash);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_NOT_EQUAL(crypt_r("Secret-pw-2", hash, &cd), hash);
+	free(hash);
+}
+
+static void
+test_hash(void)
+{
+	char *a = NULL, *b = NULL;
+
+	check_hash(LAPS_HASH_YESCRYPT, 0, "$y$");
+	check_hash(LAPS_HASH_YESCRYPT, 3, "$y$");
+	check_hash(LAPS_HASH_SHA512, 0, "$6$");
+	check_hash(LAPS_HASH_SHA512, 6000, "$6$rounds=6000$");
+	/* fresh salt every time */
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_hash(LAPS_HASH_SHA512, 0, "x", &a), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_hash(LAPS_HASH_SHA512, 0, "x", &b), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(a, b);
+	free(a);
+	free(b);
+}
+
+static void
+cfg_for(struct laps_config *cfg, const char *root, enum laps_hash h)
+{
+	CU_ASSERT_EQUAL_FATAL(laps_config_init(cfg), 0);
+	cfg->root = strdup(root);
+	cfg->hash = h;
+}
+
+/* The whole set on an alternate root: only lapsadmin's hash and day change. */
+static void
+test_set_alternate_root(void)
+{
+	struct laps_config cfg;
+	struct laps_account_info info, after;
+	struct laps_shadow_entry e;
+	struct crypt_data cd;
+	struct stat st;
+	char root[4200], p[4400], expect[2048];
+	char *before = NULL, *now = NULL, *hash_line;
+	size_t blen = 0, nlen = 0;
+	uint8_t dg[LAPS_HASH_DIGEST_BYTES];
+
+	make_root("r1", root, sizeof root);
+	snprintf(p, sizeof p, "%s/etc/shadow", root);
+	if (geteuid() == 0)
+		CU_ASSERT_EQUAL(chown(p, 0, 42), 0);
+	CU_ASSERT_EQUAL(chmod(p, 0640), 0);
+	cfg_for(&cfg, root, LAPS_HASH_SHA512);
+
+	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.inspect(&cfg, "lapsadmin", &info), 0);
+	CU_ASSERT_EQUAL(info.uid, 1001);
+	CU_ASSERT_TRUE(info.have_digest);
+	laps_hash_digest("$6$oldsalt$oldhash", dg);
+	CU_ASSERT_EQUAL(memcmp(dg, info.digest, sizeof dg), 0);
+
+	before = slurp(root, "/etc/shadow", &blen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "N3w-Passw0rd!", &after),
+			      0);
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
+
+	/* the new hash verifies with crypt_r */
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_find(now, nlen, "lapsadmin", &e), 0);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_EQUAL(crypt_r("N3w-Passw0rd!", e.hash, &cd), e.hash);
+	CU_ASSERT_EQUAL(e.lastchg, (long long)(time(NULL) / 86400));
+	laps_hash_digest(e.hash, dg);
+	CU_ASSERT_TRUE(after.have_digest);
+	CU_ASSERT_EQUAL(memcmp(dg, after.digest, sizeof dg), 0);
+
+	/* everything else byte for byte: rebuild the expected file */
+	hash_line = strstr(before, "lapsadmin:");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hash_line);
+	snprintf(expect, sizeof expect, "%.*slapsadmin:%s:%lld%s", (int)(hash_line - before),
+		 before, e.hash, e.lastchg, strstr(hash_line, ":0:99999:7:::\nlocked"));
+	CU_ASSERT_STRING_EQUAL(now, expect);
+
+	/* owner, group and mode kept; no shadow+ left behind */
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0640);
+	if (geteuid() == 0)
+		CU_ASSERT_EQUAL(st.st_gid, 42);
+	snprintf(p, sizeof p, "%s/etc/shadow+", root);
+	CU_ASSERT_NOT_EQUAL(access(p, F_OK), 0);
+	snprintf(p, sizeof p, "%s/etc/.pwd.lock", root);
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+
+	free(before);
+	free(now);
+	laps_config_free(&cfg);
+}
+
+/* Refusals leave the file untouched and name the cause. */
+static void
+test_set_refusals(void)
+{
+	struct laps_config cfg;
+	struct laps_account_info info;
+	char root[4200], p[4400];
+	char *before = NULL, *now = NULL;
+	size_t blen = 0, nlen = 0;
+	static const char *const bad[] = {"locked", "expired", "nobody", "noshadow", "inpasswd"};
+	size_t i;
+
+	make_root("r2", root, sizeof root);
+	cfg_for(&cfg, root, LAPS_HASH_YESCRYPT);
+	before = slurp(root, "/etc/shadow", &blen);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		laps_clearerr();
+		CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, bad[i], "pw-123456789", &info),
+				LAPS_ERR_ACCOUNT);
+		CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), bad[i]));
+	}
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_EQUAL(blen, nlen);
+	CU_ASSERT_STRING_EQUAL(before, now);
+	free(now);
+
+	/* shadow not replaceable: shadow+ is a directory -> LAPS_ERR_IO, untouched */
+	snprintf(p, sizeof p, "%s/etc/shadow+", root);
+	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0700), 0);
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info),
+			LAPS_ERR_IO);
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_STRING_EQUAL(before, now);
+	free(now);
+	rmdir(p);
+
+	/* missing shadow file altogether */
+	snprintf(p, sizeof p, "%s/etc/shadow", root);
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	CU_ASSERT_EQUAL(laps_account_shadow.inspect(&cfg, "lapsadmin", &info), LAPS_ERR_ACCOUNT);
+
+	free(before);
+	laps_config_free(&cfg);
+}
+
+/* A lock held by someone else (lckpwdf semantics) is honoured. */
+static void
+test_pwd_lock_held(void)
+{
+	struct laps_config cfg;
+	struct laps_account_info info;
+	struct flock fl;
+	char root[4200], p[4400];
+	char *before = NULL, *now = NULL;
+	size_t blen = 0, nlen = 0;
+	int fd, pfd[2];
+	pid_t pid;
+	char c;
+
+	make_root("r3", root, sizeof root);
+	cfg_for(&cfg, root, LAPS_HASH_SHA512);
+	snprintf(p, sizeof p, "%s/etc/.pwd.lock", root);
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		fd = open(p, O_WRONLY | O_CREAT, 0600);
+		memset(&fl, 0, sizeof fl);
+		fl.l_type = F_WRLCK;
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) != 0)
+			_exit(1);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		sleep(30);
+		_exit(0);
+	}
+	close(pfd[1]);
+	CU_ASSERT_EQUAL(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	/* held by another process: the set waits (15 s, like lckpwdf) and
+	 * gives up without touching the file */
+	before = slurp(root, "/etc/shadow", &blen);
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info),
+			LAPS_ERR_LOCKED);
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_STRING_EQUAL(before, now);
+	free(before);
+	free(now);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* released: the set goes through */
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info), 0);
+	laps_config_free(&cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	static CU_TestInfo tests[] = {
+	    {"replace keeps every other byte", test_replace_bytes},
+	    {"find, locked, expired, passwd", test_find_and_check},
+	    {"hash yescrypt/sha512 + crypt_r", test_hash},
+	    {"set on alternate root", test_set_alternate_root},
+	    {"refusals leave shadow untouched", test_set_refusals},
+	    {"pwd lock", test_pwd_lock_held},
+	    CU_TEST_INFO_NULL,
+	};
+	static CU_SuiteInfo suites[] = {
+	    {"agent_shadow", setup, teardown, NULL, NULL, tests},
+	    CU_SUITE_INFO_NULL,
+	};
+
+	return laps_test_main(argc, argv, suites);
+}
