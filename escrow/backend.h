@@ -3,7 +3,7 @@
  *
  * A backend is a const table of function pointers (struct laps_backend_ops)
  * with a name and capability bits; backends/registry.c lists them in a
- * NULL-terminated array and laps_backend_find() (backends/registry.h) looks
+ * NULL-terminated array and laps_backend_lookup() (backends/registry.h) looks
  * them up by the name used in `[escrow] backend`.  Code in escrow/ knows
  * nothing about LDAP or HTTP.
  *
