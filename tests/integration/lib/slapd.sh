@@ -70,6 +70,8 @@
 #       slapd_kill      SIGKILL (fault tests); the data stays
 #       slapd_pause / slapd_resume   SIGSTOP / SIGCONT (timeout tests)
 #       slapd_restart   start again on the same ports with the same data
+#                       (SLAPD_DEBUG_LEVEL=stats slapd_restart logs every
+#                       operation to $SLAPD_LOG; default 0)
 #       slapd_cleanup   stop (if running) and remove DIR
 #
 #   slapd_start installs "trap slapd_cleanup EXIT" when the caller has no
@@ -343,7 +345,7 @@ EOD
 _slapd_launch() {
 	local tries=0
 	rm -f "$SLAPD_DIR/ldapi"
-	"$SLAPD" -d 0 -F "$SLAPD_DIR/slapd.d" \
+	"$SLAPD" -d "${SLAPD_DEBUG_LEVEL:-0}" -F "$SLAPD_DIR/slapd.d" \
 		-h "ldap://127.0.0.1:$_slapd_port/ ldaps://127.0.0.1:$_slapd_sport/ $LDAPI_URI" \
 		>>"$SLAPD_LOG" 2>&1 &
 	SLAPD_PID=$!
