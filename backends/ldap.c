@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 #include <lber.h>
 #include <ldap.h> /* backends/ldap.h, which includes OpenLDAP's */
 #include <netdb.h>
@@ -27,6 +29,7 @@
 
 #include "backend.h"
 #include "err.h"
+#include "json_secret.h"
 #include "fileio.h"
 #include "ldap.h"
 #include "log.h"
@@ -581,8 +584,10 @@ do_bind(struct lctx *c)
 			return laps_seterr(
 			    LAPS_ERR_CONFIG,
 			    "ldap: bind = simple needs bind_dn and bind_secret_file");
+		/* owner-only (0600/0400) and ours: a file someone else owns
+		 * is readable here only because we are root */
 		rc = laps_file_read(cfg->ldap_bind_secret_file, LDAP_SECRET_FILE_MAX,
-				    LAPS_FILE_SECRET, &secret, &slen);
+				    LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &secret, &slen);
 		if (rc != 0)
 			return rc;
 		if (slen > 0 && secret[slen - 1] == '\n')
@@ -819,6 +824,40 @@ mode_attrs(const struct lctx *c, const char *attrs[6])
 	attrs[i] = NULL;
 }
 
+/*
+ * libldap keeps each received entry (its BER encoding) in the result
+ * message, and ldap_msgfree() frees it unwiped.  After the password values
+ * were copied out (ldap_get_values_len, wiped by lentry_free), wipe them
+ * inside the message: ldap_get_attribute_ber() returns values that point
+ * into the message's own buffer (parsed in place, not copied).
+ */
+static void
+wipe_message_attr(LDAP *ld, LDAPMessage *m, const char *attr)
+{
+	BerElement *ber = NULL;
+	struct berval dn, a, *vals = NULL;
+	size_t i, alen = strlen(attr);
+	int n = 0;
+
+	if (ldap_get_dn_ber(ld, m, &ber, &dn) != LDAP_SUCCESS)
+		goto out;
+	while (n++ < LDAP_VALUES_MAX &&
+	       ldap_get_attribute_ber(ld, m, ber, &a, &vals) == LDAP_SUCCESS && a.bv_val != NULL) {
+		/* "attr" or "attr;option" */
+		if (vals != NULL && a.bv_len >= alen && strncasecmp(a.bv_val, attr, alen) == 0 &&
+		    (a.bv_len == alen || a.bv_val[alen] == ';')) {
+			for (i = 0; vals[i].bv_val != NULL; i++)
+				laps_wipe(vals[i].bv_val, vals[i].bv_len);
+		}
+		ber_memfree(vals);
+		vals = NULL;
+	}
+out:
+	ber_memfree(vals);
+	if (ber != NULL)
+		ber_free(ber, 0);
+}
+
 /* Fetch the device's entry with the mode's attributes in one search. */
 static int
 fetch_entry(struct lctx *c, const char *device, struct lentry *e)
@@ -913,8 +952,14 @@ fetch_entry(struct lctx *c, const char *device, struct lentry *e)
 	rc = 0;
 out:
 	ldap_memfree(diag);
-	if (res != NULL)
+	if (res != NULL) {
+		/* the clear-text password (Microsoft modes) is in the message too */
+		if (ms_mode(c) && c->role == LAPS_ROLE_ADMIN)
+			for (m = ldap_first_entry(c->ld, res); m != NULL;
+			     m = ldap_next_entry(c->ld, m))
+				wipe_message_attr(c->ld, m, ms_pw_attr(c));
 		ldap_msgfree(res);
+	}
 	if (rc != 0)
 		lentry_free(e);
 	return rc;
@@ -1544,11 +1589,22 @@ ms_rotation_id(const struct lctx *c, const char *account, uint64_t value,
 	(void)snprintf(out, LAPS_ROTID_HEX + 1, "%016" PRIx64 "%016" PRIx64, (uint64_t)0, value);
 }
 
+/* A control character (laps-get prints the password on a terminal)? */
+static bool
+has_control(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 int
 laps_ldap_mslaps_parse(const char *json, size_t len, char account[LAPS_ACCOUNT_MAX + 1],
 		       uint64_t *ft, char **password)
 {
-	json_tokener *tok = NULL;
 	json_object *o = NULL, *n = NULL, *t = NULL, *p = NULL;
 	const char *ps, *ns, *ts;
 	size_t plen = 0;
@@ -1561,20 +1617,17 @@ laps_ldap_mslaps_parse(const char *json, size_t len, char account[LAPS_ACCOUNT_M
 				   LDAP_MS_JSON_MAX);
 	if (memchr(json, '\0', len) != NULL)
 		return laps_seterr(LAPS_ERR_FORMAT, "%s: contains a NUL byte", AT_MSLAPS_PW);
-	if ((tok = json_tokener_new_ex(4)) == NULL)
-		return LAPS_ERR_NOMEM;
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object) ||
-	    json_object_object_length(o) != 3 || !json_object_object_get_ex(o, "n", &n) ||
+	if ((rc = laps_json_parse_secret(json, len, LDAP_MS_JSON_MAX, 4, AT_MSLAPS_PW, &o)) != 0) {
+		if (rc == LAPS_ERR_NOMEM)
+			return rc;
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: not {\"n\":..,\"t\":..,\"p\":..}",
+				   AT_MSLAPS_PW);
+	}
+	if (json_object_object_length(o) != 3 || !json_object_object_get_ex(o, "n", &n) ||
 	    !json_object_object_get_ex(o, "t", &t) || !json_object_object_get_ex(o, "p", &p) ||
 	    !json_object_is_type(n, json_type_string) ||
 	    !json_object_is_type(t, json_type_string) ||
 	    !json_object_is_type(p, json_type_string)) {
-		if (p != NULL && json_object_is_type(p, json_type_string))
-			plen = (size_t)json_object_get_string_len(p);
-		else
-			p = NULL;
 		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: not {\"n\":..,\"t\":..,\"p\":..}",
 				 AT_MSLAPS_PW);
 		goto out;
@@ -1597,6 +1650,11 @@ laps_ldap_mslaps_parse(const char *json, size_t len, char account[LAPS_ACCOUNT_M
 		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: bad password length", AT_MSLAPS_PW);
 		goto out;
 	}
+	if (has_control(ps, plen)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the password contains a control character",
+				 AT_MSLAPS_PW);
+		goto out;
+	}
 	if ((*password = laps_secret_strdup(ps)) == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
@@ -1605,16 +1663,8 @@ laps_ldap_mslaps_parse(const char *json, size_t len, char account[LAPS_ACCOUNT_M
 	*ft = v;
 	rc = 0; /* success: *password is the caller's */
 out:
-	if (p != NULL)
-		laps_wipe((void *)(uintptr_t)json_object_get_string(p), plen);
-	if (o != NULL)
-		json_object_put(o);
-	if (tok != NULL) {
-		/* the tokenizer's buffer held the password's characters too */
-		if (tok->pb != NULL && tok->pb->buf != NULL && tok->pb->size > 0)
-			laps_wipe(tok->pb->buf, (size_t)tok->pb->size);
-		json_tokener_free(tok);
-	}
+	/* every string: "p" may also hide under another key or in a nested value */
+	laps_json_free_secret(o);
 	return rc;
 }
 
@@ -1631,7 +1681,7 @@ ms_parse_password(struct lctx *c, const struct lentry *e, const char *account,
 		return 0; /* not readable or not set: metadata only */
 	if (c->cfg->ldap_schema == LAPS_SCHEMA_LEGACY) {
 		if (e->pw[0]->bv_len == 0 || e->pw[0]->bv_len > LAPS_PASSWORD_MAX ||
-		    memchr(e->pw[0]->bv_val, '\0', e->pw[0]->bv_len) != NULL)
+		    has_control(e->pw[0]->bv_val, e->pw[0]->bv_len)) /* NUL included */
 			return laps_seterr(LAPS_ERR_FORMAT, "ldap: %s: bad %s value", e->dn,
 					   AT_LEGACY_PW);
 		rec->password = laps_secret_strndup(e->pw[0]->bv_val, e->pw[0]->bv_len);
@@ -2110,7 +2160,11 @@ ldap_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], si
 				memcpy(devices[found], cn[0]->bv_val, cn[0]->bv_len);
 				devices[found][cn[0]->bv_len] = '\0';
 				laps_hostname_lower(devices[found]);
-				found++;
+				/* untrusted: shown to the user, used as a device
+				 * name; a NUL, control character ... is skipped */
+				if (strlen(devices[found]) == cn[0]->bv_len &&
+				    device_ok(devices[found]))
+					found++;
 			}
 			bvals_free(cn, false);
 		} else if (t == LDAP_RES_SEARCH_RESULT) {

@@ -12,16 +12,19 @@
  * TLS verification is always on; only https URLs are followed (no redirects).
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <json-c/printbuf.h>
 #include <sodium.h>
 
 #include "err.h"
 #include "fileio.h"
+#include "json_secret.h"
 #include "lapsget.h"
 #include "secret.h"
 
@@ -223,42 +226,12 @@ out:
 static int
 parse_json(const char *json, size_t len, const char *what, struct json_object **out)
 {
-	struct json_tokener *tok;
-	struct json_object *o;
-	size_t end;
-	int rc = 0;
-
 	*out = NULL;
+	if (json == NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: empty response", what);
 	if (len > GR_BODY_MAX)
 		return laps_seterr(LAPS_ERR_FORMAT, "%s: response too large", what);
-	if ((tok = json_tokener_new_ex(GR_JSON_DEPTH)) == NULL)
-		return LAPS_ERR_NOMEM;
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: malformed JSON (%s)", what,
-				 json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
-	}
-	end = json_tokener_get_parse_end(tok);
-	for (; end < len; end++) {
-		if (!isspace((unsigned char)json[end])) {
-			rc = laps_seterr(LAPS_ERR_FORMAT, "%s: trailing data after the JSON", what);
-			goto out;
-		}
-	}
-	if (!json_object_is_type(o, json_type_object)) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: response is not a JSON object", what);
-		goto out;
-	}
-	*out = o; /* success */
-	o = NULL;
-out:
-	if (o != NULL) {
-		lg_json_wipe(o);
-		json_object_put(o);
-	}
-	json_tokener_free(tok);
-	return rc;
+	return laps_json_parse_secret(json, len, GR_BODY_MAX, GR_JSON_DEPTH, what, out);
 }
 
 /* The string member key of o, or NULL; LAPS_ERR_FORMAT when present with
@@ -493,7 +466,7 @@ lg_graph_parse_credentials(const char *json, size_t len, const char *account, si
 	}
 	rc = 0;
 out:
-	lg_json_wipe(root);
+	laps_json_wipe(root);
 	json_object_put(root);
 	if (rc != 0)
 		lg_result_clear(res);
@@ -828,7 +801,7 @@ toobig:
 	rc = laps_seterr(LAPS_ERR_CONFIG, "[graph] client id, secret or scope too long");
 out:
 	if (root != NULL) {
-		lg_json_wipe(root);
+		laps_json_wipe(root);
 		json_object_put(root);
 	}
 	buf_free(&b);

@@ -100,9 +100,6 @@ int lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const ch
 /* --- output (output.c) --- */
 
 struct json_object;
-/* Wipe every string value in a json-c tree (before json_object_put). */
-void lg_json_wipe(struct json_object *o);
-
 /* Plain text: the password alone (stdout) + notes (stderr). */
 int lg_print_text(const struct lg_result *res, const char *progname)
     __attribute__((warn_unused_result));

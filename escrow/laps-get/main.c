@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +411,55 @@ out:
 	return rc;
 }
 
+/*
+ * libcurl's own buffers hold secrets too (the token request with the client
+ * secret, the Authorization header, the download buffer with passwordBase64)
+ * and libcurl frees them without wiping.  Its allocator is the C library's,
+ * wrapped so that every block is wiped before it is freed.
+ */
+static void
+lg_curl_free(void *p)
+{
+	if (p != NULL) {
+		laps_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+lg_curl_realloc(void *p, size_t n)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	if ((q = malloc(n > 0 ? n : 1)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	lg_curl_free(p);
+	return q;
+}
+
+static void *
+lg_curl_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *
+lg_curl_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static char *
+lg_curl_strdup(const char *s)
+{
+	return strdup(s);
+}
+
 static bool
 all_digits(const char *s)
 {
@@ -447,7 +497,8 @@ main(int argc, char **argv)
 		fail(rc, "cannot secure the process");
 		return EXIT_OTHER_;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, lg_curl_malloc, lg_curl_free, lg_curl_realloc,
+				 lg_curl_strdup, lg_curl_calloc) != CURLE_OK) {
 		fprintf(stderr, PROG ": cannot initialise libcurl\n");
 		return EXIT_OTHER_;
 	}

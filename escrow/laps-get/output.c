@@ -1,6 +1,7 @@
 /*
  * output.c — laps-get output: the password alone, a history table, or JSON
- * (json-c).  Everything that carries a password is wiped after writing.
+ * (json-c).  Everything that carries a password is wiped after writing;
+ * passwords never pass through json-c (see pw_placeholder).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,9 +11,11 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "err.h"
 #include "fileio.h"
+#include "json_secret.h"
 #include "lapsget.h"
 #include "secret.h"
 
@@ -37,38 +40,6 @@ write_stdout(const char *buf, size_t len)
 	return 0;
 }
 
-/* Wipe every string in a json-c tree (before json_object_put). */
-void
-lg_json_wipe(struct json_object *o)
-{
-	size_t i, n;
-
-	if (o == NULL)
-		return;
-	switch (json_object_get_type(o)) {
-	case json_type_string: {
-		char *s = (char *)(uintptr_t)json_object_get_string(o);
-
-		laps_wipe(s, (size_t)json_object_get_string_len(o));
-		break;
-	}
-	case json_type_array:
-		n = json_object_array_length(o);
-		for (i = 0; i < n; i++)
-			lg_json_wipe(json_object_array_get_idx(o, i));
-		break;
-	case json_type_object: {
-		json_object_object_foreach(o, key, val)
-		{
-			(void)key;
-			lg_json_wipe(val);
-		}
-		break;
-	}
-	default:
-		break;
-	}
-}
 
 static int
 add(struct json_object *obj, const char *key, struct json_object *val)
@@ -101,8 +72,162 @@ add_nullable(struct json_object *obj, const char *key, struct json_object *val)
 	return add(obj, key, val);
 }
 
+/*
+ * The passwords never enter json-c: its serialisation buffer (a printbuf)
+ * grows with realloc(), which frees the old block without wiping it, so a
+ * password written there would be left behind in freed heap memory.  Each
+ * password is represented in the tree by a placeholder string
+ * "<random nonce>-<index>", and after serialisation the quoted placeholders
+ * are replaced by the JSON-escaped passwords in one exactly-sized buffer
+ * that is wiped when freed.
+ */
+#define PW_NONCE_HEX 32 /* 128-bit nonce: no host, error text ... can match it */
+#define PW_TAG_MAX (PW_NONCE_HEX + 1 + 3 + 1)
+#define PW_SLOTS_MAX 999 /* three decimal digits */
+
+struct pw_slots {
+	char nonce[PW_NONCE_HEX + 1];
+	const char **pw; /* borrowed passwords, by index */
+	size_t n, cap;
+};
+
+/* JSON string escaping of s; dst NULL = only count.  Returns the length. */
+static size_t
+json_escape(char *dst, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc = 0;
+
+		switch (ch) {
+		case '"':
+			esc = '"';
+			break;
+		case '\\':
+			esc = '\\';
+			break;
+		case '\b':
+			esc = 'b';
+			break;
+		case '\f':
+			esc = 'f';
+			break;
+		case '\n':
+			esc = 'n';
+			break;
+		case '\r':
+			esc = 'r';
+			break;
+		case '\t':
+			esc = 't';
+			break;
+		default:
+			break;
+		}
+		if (esc != 0) {
+			if (dst != NULL) {
+				dst[o] = '\\';
+				dst[o + 1] = esc;
+			}
+			o += 2;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			if (dst != NULL) {
+				dst[o] = '\\';
+				dst[o + 1] = 'u';
+				dst[o + 2] = '0';
+				dst[o + 3] = '0';
+				dst[o + 4] = hex[ch >> 4];
+				dst[o + 5] = hex[ch & 15];
+			}
+			o += 6;
+		} else {
+			if (dst != NULL)
+				dst[o] = (char)ch;
+			o++;
+		}
+	}
+	return o;
+}
+
+/* A placeholder JSON string for pw (registered in sl), or NULL. */
+static struct json_object *
+pw_placeholder(struct pw_slots *sl, const char *pw)
+{
+	char tag[PW_TAG_MAX];
+
+	if (sl->n >= sl->cap || sl->n >= PW_SLOTS_MAX)
+		return NULL;
+	if (laps_snprintf(tag, sizeof tag, "%s-%03zu", sl->nonce, sl->n) != 0)
+		return NULL;
+	sl->pw[sl->n++] = pw;
+	return json_object_new_string(tag);
+}
+
+/* If p starts a quoted placeholder of sl, its index, else -1. */
+static long
+pw_match(const struct pw_slots *sl, const char *p)
+{
+	size_t i;
+	long idx = 0;
+
+	if (p[0] != '"' || strncmp(p + 1, sl->nonce, PW_NONCE_HEX) != 0 ||
+	    p[1 + PW_NONCE_HEX] != '-')
+		return -1;
+	for (i = 0; i < 3; i++) {
+		char c = p[2 + PW_NONCE_HEX + i];
+
+		if (c < '0' || c > '9')
+			return -1;
+		idx = idx * 10 + (c - '0');
+	}
+	if (p[2 + PW_NONCE_HEX + 3] != '"' || (size_t)idx >= sl->n)
+		return -1;
+	return idx;
+}
+
+#define PW_QUOTED_LEN (2 + PW_NONCE_HEX + 1 + 3) /* "nonce-NNN" with quotes */
+
+/* Serialised text s with every placeholder replaced: *out malloc'd. */
 static int
-entry_json(const struct lg_entry *e, struct json_object **out)
+pw_substitute(const struct pw_slots *sl, const char *s, char **out)
+{
+	const char *p;
+	size_t total = 0, o = 0;
+	long idx;
+	char *buf;
+
+	*out = NULL;
+	for (p = s; *p != '\0';) {
+		if ((idx = pw_match(sl, p)) >= 0) {
+			total += 2 + json_escape(NULL, sl->pw[idx]);
+			p += PW_QUOTED_LEN;
+		} else {
+			total++;
+			p++;
+		}
+	}
+	if ((buf = malloc(total + 1)) == NULL)
+		return LAPS_ERR_NOMEM;
+	for (p = s; *p != '\0';) {
+		if ((idx = pw_match(sl, p)) >= 0) {
+			buf[o++] = '"';
+			o += json_escape(buf + o, sl->pw[idx]);
+			buf[o++] = '"';
+			p += PW_QUOTED_LEN;
+		} else {
+			buf[o++] = *p++;
+		}
+	}
+	buf[o] = '\0';
+	*out = buf; /* success: freed with laps_freezero(*out, strlen(*out) + 1) */
+	return 0;
+}
+
+static int
+entry_json(const struct lg_entry *e, struct pw_slots *sl, struct json_object **out)
 {
 	struct json_object *o;
 	int rc;
@@ -112,8 +237,9 @@ entry_json(const struct lg_entry *e, struct json_object **out)
 		return LAPS_ERR_NOMEM;
 	if ((rc = add(o, "host", json_object_new_string(e->host))) != 0 ||
 	    (rc = add(o, "account", json_object_new_string(e->account))) != 0 ||
-	    (rc = add_nullable(o, "password",
-			       e->password ? json_object_new_string(e->password) : NULL)) != 0 ||
+	    (rc = e->password != NULL /* out of memory must not turn it into null */
+		      ? add(o, "password", pw_placeholder(sl, e->password))
+		      : add_nullable(o, "password", NULL)) != 0 ||
 	    (rc = add_nullable(o, "rotated", time_or_null(e->rotated))) != 0 ||
 	    (rc = add_nullable(o, "expires", time_or_null(e->expires))) != 0 ||
 	    (rc = add(o, "state", json_object_new_string(e->pending ? "pending" : "confirmed"))) !=
@@ -128,7 +254,6 @@ entry_json(const struct lg_entry *e, struct json_object **out)
 	*out = o; /* success */
 	return 0;
 fail:
-	lg_json_wipe(o);
 	json_object_put(o);
 	return rc;
 }
@@ -137,16 +262,28 @@ int
 lg_json_string(const struct lg_result *res, char **out)
 {
 	struct json_object *root = NULL, *o = NULL, *arr;
+	struct pw_slots sl;
+	unsigned char nonce[PW_NONCE_HEX / 2];
 	const char *s;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	if ((rc = entry_json(&res->cur, &root)) != 0)
-		return rc;
+	memset(&sl, 0, sizeof sl);
+	if (res->n_hist > PW_SLOTS_MAX - 2)
+		return laps_seterr(LAPS_ERR_TOOBIG, "too many history entries for JSON output");
+	if (laps_crypto_init() != 0)
+		return LAPS_ERR_INTERNAL;
+	randombytes_buf(nonce, sizeof nonce);
+	sodium_bin2hex(sl.nonce, sizeof sl.nonce, nonce, sizeof nonce);
+	sl.cap = res->n_hist + 2;
+	if ((sl.pw = calloc(sl.cap, sizeof *sl.pw)) == NULL)
+		return LAPS_ERR_NOMEM;
+	if ((rc = entry_json(&res->cur, &sl, &root)) != 0)
+		goto out;
 	if (res->has_prev) {
 		if (res->prev.host[0] != '\0') {
-			if ((rc = entry_json(&res->prev, &o)) != 0)
+			if ((rc = entry_json(&res->prev, &sl, &o)) != 0)
 				goto out;
 		} else {
 			/* no previous record: say why */
@@ -169,7 +306,7 @@ lg_json_string(const struct lg_result *res, char **out)
 		if ((rc = add(root, "history", arr)) != 0)
 			goto out;
 		for (i = 0; i < res->n_hist; i++) {
-			if ((rc = entry_json(&res->hist[i], &o)) != 0)
+			if ((rc = entry_json(&res->hist[i], &sl, &o)) != 0)
 				goto out;
 			if (json_object_array_add(arr, o) != 0) {
 				rc = LAPS_ERR_NOMEM;
@@ -180,19 +317,15 @@ lg_json_string(const struct lg_result *res, char **out)
 	}
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (s == NULL || (*out = strdup(s)) == NULL) {
+	if (s == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
 	}
-	laps_wipe((char *)(uintptr_t)s, strlen(s));
-	rc = 0;
+	rc = pw_substitute(&sl, s, out);
 out:
-	if (o != NULL) {
-		lg_json_wipe(o);
-		json_object_put(o);
-	}
-	lg_json_wipe(root);
+	json_object_put(o);
 	json_object_put(root);
+	free(sl.pw);
 	return rc;
 }
 

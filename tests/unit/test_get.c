@@ -9,10 +9,12 @@
 
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
+#include <sodium.h>
 
 #include "err.h"
 #include "keys.h"
 #include "lapsget.h"
+#include "log.h"
 #include "secret.h"
 #include "testutil.h"
 
@@ -332,6 +334,137 @@ test_json_output(void)
 	lg_result_clear(&r);
 }
 
+/*
+ * Passwords reach the JSON text only through laps-get's own escaping (never
+ * through json-c's realloc'ed serialisation buffer): every byte value a
+ * password may hold, the longest password, a password that looks like the
+ * internal placeholder, and a full history must round-trip exactly.
+ */
+static void
+test_json_output_secrets(void)
+{
+	struct lg_result r;
+	struct json_object *root, *hist, *prev, *h;
+	char *s = NULL, tricky[64], longest[LAPS_PASSWORD_MAX + 1], pw[64];
+	size_t i;
+
+	(void)snprintf(tricky, sizeof tricky, "%s",
+		       "\x01\b\f\t\n\r\"\\/\x7f caf\xc3\xa9 \xe2\x82\xac!");
+	memset(longest, 'Z', LAPS_PASSWORD_MAX);
+	longest[LAPS_PASSWORD_MAX] = '\0';
+	lg_result_init(&r);
+	set_entry(&r.cur, tricky, 1769860800, true);
+	r.has_prev = true;
+	set_entry(&r.prev, longest, 1769000000, false);
+	r.want_history = true;
+	r.n_hist = LG_HISTORY_MAX;
+	r.hist = calloc(r.n_hist, sizeof *r.hist);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.hist);
+	for (i = 0; i < r.n_hist; i++) {
+		if (i == 7)
+			(void)snprintf(pw, sizeof pw, "0123456789abcdef0123456789abcdef-000");
+		else
+			(void)snprintf(pw, sizeof pw, "hist-%03zu-\"q\"", i);
+		set_entry(&r.hist[i], i == 3 ? NULL : pw, 1768000000 - (int64_t)i, false);
+	}
+	(void)snprintf(r.hist[3].error, sizeof r.hist[3].error,
+		       "error with \"quotes\" \\ and -000\"");
+
+	CU_ASSERT_EQUAL_FATAL(lg_json_string(&r, &s), 0);
+	root = json_tokener_parse(s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	CU_ASSERT_STRING_EQUAL(jstr(root, "password"), tricky);
+	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(root, "previous", &prev));
+	CU_ASSERT_STRING_EQUAL(jstr(prev, "password"), longest);
+	CU_ASSERT_TRUE_FATAL(json_object_object_get_ex(root, "history", &hist));
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(hist), LG_HISTORY_MAX);
+	for (i = 0; i < LG_HISTORY_MAX; i++) {
+		h = json_object_array_get_idx(hist, i);
+		if (i == 3) {
+			CU_ASSERT_PTR_NULL(jstr(h, "password"));
+			CU_ASSERT_STRING_EQUAL(jstr(h, "error"),
+					       "error with \"quotes\" \\ and -000\"");
+			continue;
+		}
+		CU_ASSERT_STRING_EQUAL(jstr(h, "password"), r.hist[i].password);
+	}
+	json_object_put(root);
+	laps_freezero(s, strlen(s) + 1);
+	lg_result_clear(&r);
+}
+
+/* Every log line of a test (laps_log_set_sink). */
+static char get_log[16384];
+
+static void
+get_log_sink(void *ctx, int level, const char *msg)
+{
+	size_t n = strlen(get_log);
+
+	(void)ctx;
+	(void)level;
+	(void)snprintf(get_log + n, sizeof get_log - n, "%s\n", msg);
+}
+
+/* Graph responses: long passwords decode (the tokenizer buffer is sized up
+ * front), and a password or token never shows in an error text or log. */
+static void
+test_graph_secret_hygiene(void)
+{
+	char pw[201], b64[400], json[2048], bad[64];
+	struct lg_result r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 200; i++)
+		pw[i] = (char)('a' + (int)(i % 26));
+	memcpy(pw, "Hyg1ene", 7);
+	pw[200] = '\0';
+	sodium_bin2base64(b64, sizeof b64, (const unsigned char *)pw, 200,
+			  sodium_base64_VARIANT_ORIGINAL);
+	(void)snprintf(json, sizeof json,
+		       "{\"credentials\":[{\"accountName\":\"Administrator\","
+		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"}]}",
+		       b64);
+	lg_result_init(&r);
+	get_log[0] = '\0';
+	laps_log_set_sink(get_log_sink, NULL);
+	laps_log_set_level(LAPS_LOG_DEBUG);
+	CU_ASSERT_EQUAL_FATAL(lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.cur.password, pw);
+	lg_result_clear(&r);
+
+	/* a decoded password with a control character: refused, not echoed */
+	sodium_bin2base64(bad, sizeof bad, (const unsigned char *)"Hyg1ene\x01x", 9,
+			  sodium_base64_VARIANT_ORIGINAL);
+	(void)snprintf(json, sizeof json,
+		       "{\"credentials\":[{\"accountName\":\"Administrator\","
+		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"}]}",
+		       bad);
+	laps_clearerr();
+	rc = lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r);
+	CU_ASSERT_EQUAL(rc, LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(r.cur.password);
+	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), "Hyg1ene"));
+	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), bad));
+	lg_result_clear(&r);
+
+	/* malformed JSON right after the password: no trace in the error */
+	(void)snprintf(json, sizeof json,
+		       "{\"credentials\":[{\"accountName\":\"Administrator\","
+		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"]}",
+		       b64);
+	laps_clearerr();
+	CU_ASSERT_EQUAL(lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), b64));
+	lg_result_clear(&r);
+	laps_log_set_sink(NULL, NULL);
+	laps_log_set_level(LAPS_LOG_NOTICE);
+	CU_ASSERT_PTR_NULL(strstr(get_log, "Hyg1ene"));
+	CU_ASSERT_PTR_NULL(strstr(get_log, b64));
+}
+
 /* ---------------- opening records ---------------- */
 
 static void
@@ -449,10 +582,12 @@ static CU_TestInfo graph_tests[] = {
     {"device lookup", test_graph_lookup},
     {"credentials", test_graph_credentials},
     {"malformed credentials", test_graph_credentials_malformed},
+    {"no password or token in errors and logs", test_graph_secret_hygiene},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo output_tests[] = {
     {"JSON", test_json_output},
+    {"JSON: passwords escaped outside json-c", test_json_output_secrets},
     {"open records", test_open_record},
     CU_TEST_INFO_NULL,
 };

@@ -682,8 +682,91 @@ t_lookup(void)
 	freecfg(cfg);
 }
 
+/* A connection bound as the rootdn (to plant hostile entries), or NULL. */
+static LDAP *
+root_conn(void)
+{
+	LDAP *ld = NULL;
+	struct berval cred;
+	char *sec = NULL;
+	size_t slen = 0;
+	int v3 = LDAP_VERSION3, rc;
+
+	if (laps_file_read(env("LDAP_ROOT_SECRET"), 4096, 0, &sec, &slen) != 0)
+		return NULL;
+	while (slen > 0 && (sec[slen - 1] == '\n' || sec[slen - 1] == '\r'))
+		sec[--slen] = '\0';
+	cred.bv_val = sec;
+	cred.bv_len = slen;
+	rc = ldap_initialize(&ld, env("LDAP_URI"));
+	if (rc == LDAP_SUCCESS)
+		(void)ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	if (rc == LDAP_SUCCESS)
+		rc = ldap_sasl_bind_s(ld, env("LDAP_ROOT_DN"), LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+				      NULL);
+	laps_file_free(sec, slen, 0);
+	if (rc != LDAP_SUCCESS) {
+		if (ld != NULL)
+			(void)ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
+	}
+	return ld;
+}
+
+/*
+ * find() output is shown to the administrator ("several hosts match: ...")
+ * and used as a device name: a cn with a terminal escape sequence is skipped,
+ * a valid one beside it is still found.
+ */
+static void
+t_find_untrusted_cn(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *b;
+	char devs[4][LAPS_DEVICE_MAX + 1], dn[512];
+	char *oc_v[] = {(char *)(uintptr_t) "device", (char *)(uintptr_t) "lapsMsCompat", NULL};
+	char *dns_v[] = {(char *)(uintptr_t) "hostile.example.test", NULL};
+	struct berval cn_bv = {11, (char *)(uintptr_t) "bad\x1b[2Jname"}, *cn_v[] = {&cn_bv, NULL};
+	LDAPMod oc = {LDAP_MOD_ADD, (char *)(uintptr_t) "objectClass", {oc_v}};
+	LDAPMod dns = {LDAP_MOD_ADD, (char *)(uintptr_t) "dNSHostName", {dns_v}};
+	LDAPMod cn = {LDAP_MOD_ADD | LDAP_MOD_BVALUES, (char *)(uintptr_t) "cn", {NULL}};
+	LDAPMod *mods[] = {&oc, &cn, &dns, NULL};
+	LDAP *ld = root_conn();
+	size_t n = 9;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ld);
+	cn.mod_bvalues = cn_v;
+	(void)snprintf(dn, sizeof(dn), "cn=bad\\1B[2Jname,%s", env("LDAP_DEVICES_BASE"));
+	CU_ASSERT_EQUAL_FATAL(ldap_add_ext_s(ld, dn, mods, NULL, NULL), LDAP_SUCCESS);
+	b = open_as(cfg, LAPS_ROLE_ADMIN);
+	CHECK_RC(laps_backend_find(b, "hostile", devs, 4, &n), LAPS_ERR_NOTFOUND);
+	CU_ASSERT_EQUAL(n, 0);
+	CHECK_RC(laps_backend_find(b, "hostile.example.test", devs, 4, &n), LAPS_ERR_NOTFOUND);
+	CHECK_RC(laps_backend_find(b, "host1", devs, 4, &n), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	laps_backend_close(b);
+	CU_ASSERT_EQUAL(ldap_delete_ext_s(ld, dn, NULL, NULL), LDAP_SUCCESS);
+	(void)ldap_unbind_ext_s(ld, NULL, NULL);
+	freecfg(cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Microsoft schema modes                                               */
+
+/* Every log line (any level) of a Microsoft-mode run, to check no
+ * password or bind secret ever reaches a log message. */
+static char ms_log[65536];
+
+static void
+ms_log_sink(void *ctx, int level, const char *msg)
+{
+	size_t n = strlen(ms_log);
+
+	(void)ctx;
+	(void)level;
+	(void)snprintf(ms_log + n, sizeof(ms_log) - n, "%s\n", msg);
+}
 
 static void
 ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *password)
@@ -700,6 +783,9 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 	(void)snprintf(desc, sizeof(desc), "ldap (schema %s)",
 		       schema == LAPS_SCHEMA_MSLAPS ? "mslaps" : "legacy");
 	laps_record_init(&got);
+	ms_log[0] = '\0';
+	laps_log_set_sink(ms_log_sink, NULL);
+	laps_log_set_level(LAPS_LOG_DEBUG);
 	if (strcmp(device, "host1") != 0) {
 		char dn[256];
 
@@ -767,6 +853,7 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 	/* compare-and-set: a stale version loses */
 	mkrec(&r2, device, "lapsadmin", 1704200000, rid2);
 	CHECK_RC(laps_backend_write(b, &r2, "stale-writer", &v1, &v2), LAPS_ERR_CONFLICT);
+	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), "stale-writer"));
 	CHECK_RC(laps_backend_write(b, &r2, "second-Pa55", &v, &v2), 0);
 	CHECK_RC(laps_backend_read(a, device, "lapsadmin", &got, &v), 0);
 	CU_ASSERT_STRING_EQUAL(got.password, "second-Pa55");
@@ -795,6 +882,25 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 	cfg->accounts[1] = xstrdup("second");
 	cfg->n_accounts = 2;
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_UNSUPPORTED);
+
+	/* no password (nor the bind secret) in any log line, at debug level */
+	laps_log_set_sink(NULL, NULL);
+	laps_log_set_level(LAPS_LOG_NOTICE);
+	CU_ASSERT_PTR_NULL(strstr(ms_log, password));
+	CU_ASSERT_PTR_NULL(strstr(ms_log, "second-Pa55"));
+	CU_ASSERT_PTR_NULL(strstr(ms_log, "stale-writer"));
+	{
+		char *sec = NULL;
+		size_t slen = 0;
+
+		if (laps_file_read(cfg->ldap_bind_secret_file, 4096, LAPS_FILE_SECRET, &sec,
+				   &slen) == 0) {
+			while (slen > 0 && (sec[slen - 1] == '\n' || sec[slen - 1] == '\r'))
+				sec[--slen] = '\0';
+			CU_ASSERT(slen > 0 && strstr(ms_log, sec) == NULL);
+			laps_file_free(sec, slen, LAPS_FILE_SECRET);
+		}
+	}
 
 	laps_record_clear(&r1);
 	laps_record_clear(&r2);
@@ -994,6 +1100,7 @@ static CU_TestInfo main_tests[] = {
     {"failover: first URI dead", t_failover},
     {"ACL: other device and outsider refused", t_acl_other_device},
     {"find, ambiguous and explicit DN lookups", t_lookup},
+    {"find skips a hostile cn", t_find_untrusted_cn},
     {"mslaps end to end", t_mslaps},
     {"mslaps raw value as Windows LAPS writes it", t_mslaps_raw},
     {"legacy end to end", t_legacy},

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "log.h"
 #include "secret.h"
 #include "testutil.h"
 
@@ -175,6 +176,102 @@ t_mslaps_parse(void)
 	CU_ASSERT_PTR_NULL(pw);
 }
 
+/* Every log line while a test runs (laps_log_set_sink). */
+static char log_lines[8192];
+
+static void
+capture_sink(void *ctx, int level, const char *msg)
+{
+	size_t n = strlen(log_lines);
+
+	(void)ctx;
+	(void)level;
+	(void)snprintf(log_lines + n, sizeof(log_lines) - n, "%s\n", msg);
+}
+
+/*
+ * Long passwords with escapes (json-c's tokenizer buffer would have to
+ * grow for them), and no password in any error detail or log line when the
+ * value is malformed around it.
+ */
+static void
+t_mslaps_parse_secret_hygiene(void)
+{
+	/* the secret goes between pre and post */
+	static const struct {
+		const char *pre, *post;
+	} bad[] = {
+	    {"{\"n\":\"x\",\"t\":\"zz\",\"p\":\"", "\"}"},	  /* bad FILETIME */
+	    {"{\"n\":\"x\",\"t\":\"1\",\"p\":\"", "\",\"q\":1}"}, /* extra member */
+	    {"{\"n\":\"x\",\"t\":\"1\",\"p\":\"", "\""},	  /* truncated */
+	    {"{\"n\":\"x\",\"t\":\"1\",\"p\":[\"", "\"]}"},	  /* p not a string */
+	    {"{\"n\":\"", "\",\"t\":\"zz\",\"p\":\"y\"}"},	  /* secret as account */
+	    {"{\"n\":\"x\",\"t\":\"1\",\"p\":\"", "\"}trailing"}, /* trailing data */
+	};
+	char acct[LAPS_ACCOUNT_MAX + 1], json[2048], pwesc[1024], want[LAPS_PASSWORD_MAX + 1];
+	const char *secret = "S3cr3t-Hyg1ene-Marker";
+	uint64_t ft = 0;
+	char *pw = NULL;
+	size_t i, o = 0;
+
+	/* 200 characters, every tenth one escaped */
+	for (i = 0; i < 200; i++) {
+		char ch = (char)('A' + (int)(i % 26));
+
+		if (i % 10 == 0) {
+			pwesc[o++] = '\\';
+			pwesc[o++] = '"';
+			want[i] = '"';
+		} else {
+			pwesc[o++] = ch;
+			want[i] = ch;
+		}
+	}
+	pwesc[o] = '\0';
+	want[200] = '\0';
+	(void)snprintf(json, sizeof(json),
+		       "{\"n\":\"Administrator\",\"t\":\"1da3c457689c000\",\"p\":\"%s\"}", pwesc);
+	CU_ASSERT_EQUAL_FATAL(mparse(json, acct, &ft, &pw), 0);
+	CU_ASSERT_STRING_EQUAL(pw, want);
+	laps_secret_free(pw);
+	pw = NULL;
+	/* longer than LAPS_PASSWORD_MAX: refused */
+	memset(pwesc, 'x', 300);
+	pwesc[300] = '\0';
+	(void)snprintf(json, sizeof(json), "{\"n\":\"a\",\"t\":\"1\",\"p\":\"%s\"}", pwesc);
+	CU_ASSERT_EQUAL(mparse(json, acct, &ft, &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(pw);
+
+	/* control characters (a terminal escape sequence) are refused */
+	CU_ASSERT_EQUAL(mparse("{\"n\":\"a\",\"t\":\"1\",\"p\":\"x\\u001b[2Jy\"}", acct, &ft, &pw),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(mparse("{\"n\":\"a\",\"t\":\"1\",\"p\":\"x\\ny\"}", acct, &ft, &pw),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(mparse("{\"n\":\"a\",\"t\":\"1\",\"p\":\"x\x7fy\"}", acct, &ft, &pw),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(pw);
+	CU_ASSERT_EQUAL(
+	    mparse("{\"n\":\"a\",\"t\":\"1\",\"p\":\"caf\xc3\xa9 ok\"}", acct, &ft, &pw), 0);
+	CU_ASSERT_STRING_EQUAL(pw, "caf\xc3\xa9 ok");
+	laps_secret_free(pw);
+	pw = NULL;
+
+	log_lines[0] = '\0';
+	laps_log_set_sink(capture_sink, NULL);
+	laps_log_set_level(LAPS_LOG_DEBUG);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(json, sizeof(json), "%s%s%s", bad[i].pre, secret, bad[i].post);
+		laps_clearerr();
+		CU_ASSERT_EQUAL(mparse(json, acct, &ft, &pw), LAPS_ERR_FORMAT);
+		CU_ASSERT_PTR_NULL(pw);
+		CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), secret));
+		CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), "Hyg1ene"));
+	}
+	laps_log_set_sink(NULL, NULL);
+	laps_log_set_level(LAPS_LOG_NOTICE);
+	CU_ASSERT_PTR_NULL(strstr(log_lines, "Hyg1ene"));
+}
+
 static CU_TestInfo unit_tests[] = {
     {"FILETIME known values", t_filetime_known},
     {"FILETIME parsing", t_filetime_parse},
@@ -182,6 +279,7 @@ static CU_TestInfo unit_tests[] = {
     {"filter templates and RFC 4515 escaping", t_filter_expand},
     {"LDAP error mapping", t_error_map},
     {"msLAPS-Password parsing", t_mslaps_parse},
+    {"msLAPS-Password: long escaped values, no secret in errors", t_mslaps_parse_secret_hygiene},
     CU_TEST_INFO_NULL,
 };
 
