@@ -366,7 +366,7 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 	rc = 0;
 out:
 	free(pbuf);
-	free(sbuf);
+	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
 	return rc;
 }
 
@@ -502,13 +502,13 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 	if ((rc = shadow_replace_file(shadow, nbuf, nlen)) != 0)
 		goto out;
 	/* verify: re-read and compare the stored hash with the one written */
-	free(sbuf);
+	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
 	sbuf = NULL;
 	if ((rc = laps_file_read(shadow, LAPS_SHADOW_MAX, 0, &sbuf, &slen)) != 0)
 		goto out;
 	if ((rc = laps_shadow_find(sbuf, slen, account, &e)) != 0)
 		goto out;
-	if (strcmp(e.hash, hash) != 0) {
+	if (!laps_secret_equal(e.hash, hash)) {
 		rc = laps_seterr(LAPS_ERR_VERIFY, "%s: stored hash for '%s' is not the one written",
 				 shadow, account);
 		goto out;
@@ -519,9 +519,12 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 	rc = 0;
 out:
 	pwd_unlock(lockfd);
-	free(hash);
-	free(sbuf);
-	free(nbuf);
+	/* hashes allow offline guessing: wipe every copy of the shadow file */
+	if (hash != NULL)
+		laps_freezero(hash, strlen(hash));
+	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
+	if (nbuf != NULL)
+		laps_freezero(nbuf, nlen);
 	return rc;
 }
 

@@ -103,12 +103,15 @@ put(char *buf, size_t cap, size_t *off, const char *fmt, ...)
 	return 0;
 }
 
+static void journal_scrub_fd(int fd);
+static int journal_open_old(const char *path);
+
 int
 laps_journal_store(const char *path, const struct laps_journal *j)
 {
 	char *buf = NULL, *hex = NULL;
 	size_t off = 0, hexlen;
-	int rc = LAPS_ERR_INTERNAL;
+	int rc = LAPS_ERR_INTERNAL, oldfd = -1;
 
 	if (j->password == NULL || j->pwlen == 0 || j->pwlen > LAPS_PASSWORD_MAX)
 		return laps_seterr(LAPS_ERR_INVALID, "journal: no password");
@@ -126,8 +129,16 @@ laps_journal_store(const char *path, const struct laps_journal *j)
 		      (long long)j->rotated_at, laps_journal_phase_name(j->phase), j->reason,
 		      hex)) != 0)
 		goto out;
+	/* The file being replaced (a phase change) holds the same P': keep a
+	 * handle on its inode and scrub it once the new journal is in place —
+	 * scrubbing first would lose the journal if we died before the rename. */
+	oldfd = journal_open_old(path);
 	rc = laps_file_write_atomic(path, buf, off, 0600);
+	if (rc == 0 && oldfd >= 0)
+		journal_scrub_fd(oldfd);
 out:
+	if (oldfd >= 0)
+		close(oldfd);
 	laps_secret_free(buf);
 	laps_secret_free(hex);
 	return rc;
@@ -342,32 +353,52 @@ laps_journal_load(const char *path, struct laps_journal *j)
 	return rc;
 }
 
-int
-laps_journal_remove(const char *path)
+/*
+ * Best effort: overwrite the bytes of the open regular file fd (which held
+ * P') with zeros and fsync.  A journaling or copy-on-write file system may
+ * still keep old blocks; the state directory is root-only either way.
+ */
+static void
+journal_scrub_fd(int fd)
 {
 	char zero[512];
 	struct stat st;
 	off_t left;
 	ssize_t w;
-	int fd;
 
 	memset(zero, 0, sizeof zero);
-	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return;
+	for (left = st.st_size; left > 0; left -= w) {
+		w = write(fd, zero, left > (off_t)sizeof zero ? sizeof zero : (size_t)left);
+		if (w <= 0)
+			break;
+	}
+	(void)fsync(fd);
+}
+
+/* The journal file currently at path, opened for scrubbing, or -1. */
+static int
+journal_open_old(const char *path)
+{
+	/* O_NONBLOCK: a FIFO planted at path must not block the agent */
+	return open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+}
+
+int
+laps_journal_remove(const char *path)
+{
+	int fd;
+
+	fd = journal_open_old(path);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(errno));
 	}
-	/* best effort: overwrite the bytes that held P' before unlinking
-	 * (a journaling or copy-on-write file system may keep old blocks) */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		for (left = st.st_size; left > 0; left -= w) {
-			w = write(fd, zero, left > (off_t)sizeof zero ? sizeof zero : (size_t)left);
-			if (w <= 0)
-				break;
-		}
-		(void)fsync(fd);
-	}
+	journal_scrub_fd(fd);
 	close(fd);
 	if (unlink(path) != 0 && errno != ENOENT)
 		return laps_seterr(LAPS_ERR_IO, "unlink %s: %s", path, strerror(errno));

@@ -17,6 +17,8 @@
 #include "../../agent/journal.h"
 #include "../../agent/lock.h"
 #include "../../agent/postauth.h"
+#include <fcntl.h>
+
 #include "err.h"
 #include "fileio.h"
 #include "secret.h"
@@ -92,6 +94,56 @@ test_journal_roundtrip(void)
 	CU_ASSERT_EQUAL(laps_journal_load(path, &k), LAPS_ERR_NOTFOUND);
 	laps_journal_clear(&j);
 	laps_journal_clear(&k);
+}
+
+/* all n bytes of the file at path are zero (and there are n > 0 of them) */
+static int
+file_all_zero(const char *path)
+{
+	unsigned char b[4096];
+	ssize_t n, i;
+	int fd, zero = 1, any = 0;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	while ((n = read(fd, b, sizeof b)) > 0) {
+		any = 1;
+		for (i = 0; i < n; i++)
+			zero &= b[i] == 0;
+	}
+	close(fd);
+	return any && zero;
+}
+
+/* Replacing and removing a journal leave no copy of P' in the old inodes. */
+static void
+test_journal_scrubbed(void)
+{
+	struct laps_journal j;
+	char path[4200], old1[4200], old2[4200];
+
+	CU_ASSERT_EQUAL_FATAL(laps_journal_path(dir, "lapsadmin", path, sizeof path), 0);
+	snprintf(old1, sizeof old1, "%s/old1", dir);
+	snprintf(old2, sizeof old2, "%s/old2", dir);
+	fill_journal(&j, "Secret-P4ssword");
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(path, &j), 0);
+	/* a second name for the inode about to be replaced */
+	CU_ASSERT_EQUAL_FATAL(link(path, old1), 0);
+	CU_ASSERT_FALSE(file_all_zero(old1));
+	j.phase = LAPS_JOURNAL_ESCROWED;
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(path, &j), 0);
+	CU_ASSERT_TRUE(file_all_zero(old1));  /* the escrowing journal: scrubbed */
+	CU_ASSERT_FALSE(file_all_zero(path)); /* the new one intact */
+	CU_ASSERT_EQUAL_FATAL(link(path, old2), 0);
+	CU_ASSERT_EQUAL(laps_journal_remove(path), 0);
+	CU_ASSERT_TRUE(file_all_zero(old2));
+	unlink(old1);
+	unlink(old2);
+	/* a FIFO planted at the journal path does not block removal */
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(laps_journal_remove(path), LAPS_ERR_IO);
+	unlink(path);
+	laps_journal_clear(&j);
 }
 
 static void
@@ -430,6 +482,7 @@ main(int argc, char **argv)
 	static CU_TestInfo tests[] = {
 	    {"journal round trip", test_journal_roundtrip},
 	    {"journal refusals", test_journal_refusals},
+	    {"journal scrubbed", test_journal_scrubbed},
 	    {"state round trip", test_state_roundtrip},
 	    {"run lock", test_lock},
 	    {"due decision", test_due},
