@@ -19,7 +19,9 @@ set -u
 top_builddir=$(cd "$top_builddir" && pwd) || exit 99
 top_srcdir=$(cd "$top_srcdir" && pwd) || exit 99
 export top_builddir top_srcdir
-TUID=424242
+# a uid of its own per variant: make check runs the variants in parallel and
+# reset-logoff kills every process of the uid
+TUID=${PAM_POSTAUTH_UID:-424242}
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 for f in laps-agent tests/unit/test_agent_tool tests/unit/test_pam_laps; do

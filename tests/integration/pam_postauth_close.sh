@@ -10,5 +10,7 @@
 # + delay.  This test keeps it that way (docs/PAM.md).
 : "${top_srcdir:=.}"
 PAM_POSTAUTH_CLOSE_AFTER_ROTATION=1
+PAM_POSTAUTH_UID=424243
+export PAM_POSTAUTH_UID
 export PAM_POSTAUTH_CLOSE_AFTER_ROTATION
 exec sh "$top_srcdir/tests/integration/pam_postauth.sh"
