@@ -13,6 +13,11 @@
 
 #define MARKER_MAGIC "laps-marker 1"
 
+/*
+ * The same rule as laps_record_account_ok(); not shared because pam_laps
+ * links this object, and record.o would drag json-c into the module
+ * (tests/integration/pam_symbols.sh checks its imports).
+ */
 static int
 valid_account(const char *a)
 {
