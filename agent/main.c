@@ -298,8 +298,20 @@ cmd_status(struct laps_agent *a, const struct laps_config *cfg, bool json)
 
 /* ---- main ---- */
 
-int
-main(int argc, char **argv)
+/* What the command line asked for. */
+struct agent_opts {
+	const char *cfgpath;
+	const char *cmd;
+	const char *account; /* rotate --account */
+	bool postauth_only;  /* run --post-auth-only */
+	bool json;           /* status --json */
+	unsigned lock_wait;
+	int verbose;
+};
+
+/* Parse argv into *o.  Returns -1 to go on, or the exit status. */
+static int
+parse_args(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option gopts[] = {
 	    {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
@@ -309,32 +321,26 @@ main(int argc, char **argv)
 					      {"account", required_argument, NULL, 'a'},
 					      {"json", no_argument, NULL, 'j'},
 					      {NULL, 0, NULL, 0}};
-	const struct laps_backend_ops *ops;
-	struct laps_config cfg;
-	struct laps_agent agent;
-	const char *cfgpath = LAPS_CONFIG_DEFAULT, *cmd, *account = NULL;
-	bool cfg_inited = false, agent_inited = false, postauth_only = false, json = false;
-	char err[512];
 	long long v;
-	unsigned lock_wait = LAPS_LOCK_WAIT_DEFAULT, flags = 0;
-	int verbose = 0, ch, rc, ret = EXIT_INTERNAL;
-	size_t i;
+	int ch;
 
-	laps_log_init("laps-agent", LAPS_LOG_TO_STDERR);
+	memset(o, 0, sizeof *o);
+	o->cfgpath = LAPS_CONFIG_DEFAULT;
+	o->lock_wait = LAPS_LOCK_WAIT_DEFAULT;
 	while ((ch = getopt_long(argc, argv, "+c:vw:Vh", gopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cfgpath = optarg;
+			o->cfgpath = optarg;
 			break;
 		case 'v':
-			verbose++;
+			o->verbose++;
 			break;
 		case 'w':
 			if (laps_parse_int64(optarg, 0, 3600, &v) != 0) {
 				fprintf(stderr, "laps-agent: -w: 0..3600 seconds\n");
 				return EXIT_USAGE;
 			}
-			lock_wait = (unsigned)v;
+			o->lock_wait = (unsigned)v;
 			break;
 		case 'V':
 			printf("laps-agent %s%s\n", LAPS_VERSION,
@@ -352,20 +358,20 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind];
+	o->cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", copts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			postauth_only = true;
+			o->postauth_only = true;
 			break;
 		case 'a':
-			account = optarg;
+			o->account = optarg;
 			break;
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		default:
 			usage(stderr);
@@ -373,59 +379,77 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc ||
-	    (strcmp(cmd, "run") != 0 && strcmp(cmd, "rotate") != 0 && strcmp(cmd, "status") != 0 &&
-	     strcmp(cmd, "check-config") != 0) ||
-	    (postauth_only && strcmp(cmd, "run") != 0) ||
-	    (account != NULL && strcmp(cmd, "rotate") != 0) ||
-	    (json && strcmp(cmd, "status") != 0)) {
+	    (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
+	     strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0) ||
+	    (o->postauth_only && strcmp(o->cmd, "run") != 0) ||
+	    (o->account != NULL && strcmp(o->cmd, "rotate") != 0) ||
+	    (o->json && strcmp(o->cmd, "status") != 0)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (verbose > 0)
-		laps_log_set_level(verbose > 1 ? LAPS_LOG_DEBUG : LAPS_LOG_INFO);
+	return -1;
+}
 
-	if (laps_secure_process() != 0) {
-		fprintf(stderr, "laps-agent: cannot secure the process\n");
-		return EXIT_INTERNAL;
+/* The command, with a loaded configuration and an initialised agent. */
+static int
+run_command(const struct agent_opts *o, struct laps_agent *agent, const struct laps_config *cfg)
+{
+	unsigned flags = 0;
+	char err[512];
+	int rc;
+
+	if (strcmp(o->cmd, "check-config") == 0)
+		return cmd_check_config(agent, cfg);
+	if (strcmp(o->cmd, "status") == 0)
+		return cmd_status(agent, cfg, o->json);
+	if (strcmp(o->cmd, "rotate") == 0)
+		flags |= LAPS_RUN_FORCE;
+	if (o->postauth_only)
+		flags |= LAPS_RUN_POSTAUTH_ONLY;
+	if ((rc = laps_agent_run(agent, flags, o->account)) != 0) {
+		if (agent->stage == LAPS_STAGE_LOCK)
+			fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return exit_for_stage(agent->stage);
 	}
-	laps_clearerr();
-	if ((rc = laps_config_init(&cfg)) != 0) {
-		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
-		return EXIT_INTERNAL;
+	return EXIT_OK;
+}
+
+/* Load and check the configuration, set the agent up, run the command. */
+static int
+run_configured(const struct agent_opts *o, struct laps_config *cfg)
+{
+	const struct laps_backend_ops *ops;
+	struct laps_agent agent;
+	char err[512];
+	size_t i;
+	int rc, ret;
+
+	if ((rc = laps_config_load(cfg, o->cfgpath, 0)) != 0 ||
+	    (rc = laps_config_validate(cfg, LAPS_USE_AGENT)) != 0) {
+		fprintf(stderr, "laps-agent: configuration: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_CONFIG;
 	}
-	cfg_inited = true;
-	if ((rc = laps_config_load(&cfg, cfgpath, 0)) != 0 ||
-	    (rc = laps_config_validate(&cfg, LAPS_USE_AGENT)) != 0) {
-		fprintf(stderr, "laps-agent: configuration: %s\n",
-			laps_errstr(rc, err, sizeof err));
-		ret = EXIT_CONFIG;
-		goto out;
-	}
-	if ((ops = laps_backend_lookup(cfg.backend != NULL ? cfg.backend : "file")) == NULL) {
+	if ((ops = laps_backend_lookup(cfg->backend != NULL ? cfg->backend : "file")) == NULL) {
 		fprintf(stderr, "laps-agent: configuration: %s: unknown backend '%s' (known: %s)\n",
-			cfgpath, cfg.backend != NULL ? cfg.backend : "", laps_backend_names());
-		ret = EXIT_CONFIG;
-		goto out;
+			o->cfgpath, cfg->backend != NULL ? cfg->backend : "", laps_backend_names());
+		return EXIT_CONFIG;
 	}
-	if (account != NULL) {
-		for (i = 0; i < cfg.n_accounts; i++)
-			if (strcmp(cfg.accounts[i], account) == 0)
+	if (o->account != NULL) {
+		for (i = 0; i < cfg->n_accounts; i++)
+			if (strcmp(cfg->accounts[i], o->account) == 0)
 				break;
-		if (i == cfg.n_accounts) {
-			fprintf(stderr,
-				"laps-agent: account '%s' is not managed (accounts in %s)\n",
-				account, cfgpath);
-			ret = EXIT_USAGE;
-			goto out;
+		if (i == cfg->n_accounts) {
+			fprintf(stderr, "laps-agent: account '%s' is not managed (accounts in %s)\n",
+				o->account, o->cfgpath);
+			return EXIT_USAGE;
 		}
 	}
-	if ((rc = laps_agent_init(&agent, &cfg, ops)) != 0) {
+	if ((rc = laps_agent_init(&agent, cfg, ops)) != 0) {
 		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
-		ret = EXIT_CONFIG;
-		goto out;
+		laps_agent_free(&agent);
+		return EXIT_CONFIG;
 	}
-	agent_inited = true;
-	agent.lock_wait = lock_wait;
+	agent.lock_wait = o->lock_wait;
 #ifdef LAPS_FAULT_INJECTION
 	{
 		/* test builds only: a dry-run shutdown command */
@@ -435,30 +459,34 @@ main(int argc, char **argv)
 			agent.shutdown_path = s;
 	}
 #endif
+	ret = run_command(o, &agent, cfg);
+	laps_agent_free(&agent);
+	return ret;
+}
 
-	if (strcmp(cmd, "check-config") == 0) {
-		ret = cmd_check_config(&agent, &cfg);
-		goto out;
+int
+main(int argc, char **argv)
+{
+	struct agent_opts o;
+	struct laps_config cfg;
+	char err[512];
+	int rc, ret;
+
+	laps_log_init("laps-agent", LAPS_LOG_TO_STDERR);
+	if ((ret = parse_args(argc, argv, &o)) >= 0)
+		return ret;
+	if (o.verbose > 0)
+		laps_log_set_level(o.verbose > 1 ? LAPS_LOG_DEBUG : LAPS_LOG_INFO);
+	if (laps_secure_process() != 0) {
+		fprintf(stderr, "laps-agent: cannot secure the process\n");
+		return EXIT_INTERNAL;
 	}
-	if (strcmp(cmd, "status") == 0) {
-		ret = cmd_status(&agent, &cfg, json);
-		goto out;
+	laps_clearerr();
+	if ((rc = laps_config_init(&cfg)) != 0) {
+		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_INTERNAL;
 	}
-	if (strcmp(cmd, "rotate") == 0)
-		flags |= LAPS_RUN_FORCE;
-	if (postauth_only)
-		flags |= LAPS_RUN_POSTAUTH_ONLY;
-	if ((rc = laps_agent_run(&agent, flags, account)) != 0) {
-		if (agent.stage == LAPS_STAGE_LOCK)
-			fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
-		ret = exit_for_stage(agent.stage);
-		goto out;
-	}
-	ret = EXIT_OK;
-out:
-	if (agent_inited)
-		laps_agent_free(&agent);
-	if (cfg_inited)
-		laps_config_free(&cfg);
+	ret = run_configured(&o, &cfg);
+	laps_config_free(&cfg);
 	return ret;
 }
