@@ -1241,3 +1241,75 @@ laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
 				   (int)use);
 	}
 }
+
+/* ------------------------------------------------------------------ */
+/* Overrides from pam_laps arguments (accounts=, state_dir=)           */
+
+int
+laps_config_set_accounts_csv(struct laps_config *cfg, const char *s)
+{
+	char *list[LAPS_CONFIG_MAX_LIST];
+	size_t n = 0, i, len;
+	const char *p = s, *comma, *why;
+	int rc = LAPS_ERR_INTERNAL;
+
+	memset(list, 0, sizeof(list));
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len > LAPS_ACCOUNT_MAX) {
+			rc = laps_seterr(
+			    LAPS_ERR_INVALID,
+			    "accounts=: empty or over-long name (at most %d characters)",
+			    LAPS_ACCOUNT_MAX);
+			goto out;
+		}
+		if (n == LAPS_CONFIG_MAX_LIST) {
+			rc = laps_seterr(LAPS_ERR_INVALID, "accounts=: more than %d names",
+					 LAPS_CONFIG_MAX_LIST);
+			goto out;
+		}
+		if ((list[n] = strndup(p, len)) == NULL) {
+			rc = LAPS_ERR_NOMEM;
+			goto out;
+		}
+		if ((why = check_account(list[n])) != NULL) {
+			rc = laps_seterr(LAPS_ERR_INVALID, "accounts=: '%.32s': %s", list[n], why);
+			free(list[n]);
+			list[n] = NULL;
+			goto out;
+		}
+		n++;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	for (i = 0; i < cfg->n_accounts; i++) {
+		free(cfg->accounts[i]);
+		cfg->accounts[i] = NULL;
+	}
+	for (i = 0; i < n; i++) {
+		cfg->accounts[i] = list[i];
+		list[i] = NULL; /* success: owned by cfg */
+	}
+	cfg->n_accounts = n;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	return rc;
+}
+
+int
+laps_config_set_state_dir(struct laps_config *cfg, const char *dir)
+{
+	char *copy;
+
+	if (dir[0] != '/')
+		return laps_seterr(LAPS_ERR_INVALID, "state_dir=: not an absolute path");
+	if ((copy = strdup(dir)) == NULL)
+		return LAPS_ERR_NOMEM;
+	free(cfg->state_dir);
+	cfg->state_dir = copy;
+	return 0;
+}

@@ -163,6 +163,19 @@ void laps_config_free(struct laps_config *cfg);
  */
 int laps_config_parse_duration(const char *s, int64_t *out) __attribute__((warn_unused_result));
 
+/*
+ * Overrides from pam_laps' arguments (here so that they are fuzzed with the
+ * rest of the parser).  laps_config_set_accounts_csv: replace the account
+ * list with the comma-separated names in s (each 1..LAPS_ACCOUNT_MAX
+ * characters, at most LAPS_CONFIG_MAX_LIST, each a valid user name as in
+ * [agent] accounts).  laps_config_set_state_dir: an absolute path.  On error cfg is
+ * unchanged; 0, LAPS_ERR_INVALID (with detail) or LAPS_ERR_NOMEM.
+ */
+int laps_config_set_accounts_csv(struct laps_config *cfg, const char *s)
+    __attribute__((warn_unused_result));
+int laps_config_set_state_dir(struct laps_config *cfg, const char *dir)
+    __attribute__((warn_unused_result));
+
 /* Names for enum values (for messages and status output). */
 const char *laps_method_name(enum laps_method m);
 const char *laps_hash_name(enum laps_hash h);

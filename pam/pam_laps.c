@@ -106,75 +106,6 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 }
 
 /*
- * Replace cfg's account list with the comma-separated list s.  Each name
- * must be 1..LAPS_ACCOUNT_MAX characters; at most LAPS_CONFIG_MAX_LIST.
- * On error cfg is unchanged.  0, LAPS_ERR_INVALID or LAPS_ERR_NOMEM.
- */
-static int
-pam_laps_set_accounts(struct laps_config *cfg, const char *s)
-{
-	char *list[LAPS_CONFIG_MAX_LIST];
-	size_t n = 0, i, len;
-	const char *p = s, *comma;
-	int rc = LAPS_ERR_INTERNAL;
-
-	memset(list, 0, sizeof(list));
-	for (;;) {
-		comma = strchr(p, ',');
-		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		if (len == 0 || len > LAPS_ACCOUNT_MAX) {
-			rc = laps_seterr(
-			    LAPS_ERR_INVALID,
-			    "accounts=: empty or over-long name (at most %d characters)",
-			    LAPS_ACCOUNT_MAX);
-			goto out;
-		}
-		if (n == LAPS_CONFIG_MAX_LIST) {
-			rc = laps_seterr(LAPS_ERR_INVALID, "accounts=: more than %d names",
-					 LAPS_CONFIG_MAX_LIST);
-			goto out;
-		}
-		if ((list[n] = strndup(p, len)) == NULL) {
-			rc = LAPS_ERR_NOMEM;
-			goto out;
-		}
-		n++;
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-	for (i = 0; i < cfg->n_accounts; i++) {
-		free(cfg->accounts[i]);
-		cfg->accounts[i] = NULL;
-	}
-	for (i = 0; i < n; i++) {
-		cfg->accounts[i] = list[i];
-		list[i] = NULL; /* success: owned by cfg */
-	}
-	cfg->n_accounts = n;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	return rc;
-}
-
-/* Replace cfg->state_dir by the absolute path dir.  0, _INVALID, _NOMEM. */
-static int
-pam_laps_set_state_dir(struct laps_config *cfg, const char *dir)
-{
-	char *copy;
-
-	if (dir[0] != '/')
-		return laps_seterr(LAPS_ERR_INVALID, "state_dir=: not an absolute path");
-	if ((copy = strdup(dir)) == NULL)
-		return LAPS_ERR_NOMEM;
-	free(cfg->state_dir);
-	cfg->state_dir = copy;
-	return 0;
-}
-
-/*
  * Load args->conf into *cfg (laps_config_init'ed by the caller), apply the
  * argument overrides and validate for the PAM module.  Returns 0 or a
  * LAPS_ERR_* with detail.
@@ -186,9 +117,9 @@ pam_laps_load_config(const struct pam_laps_args *args, struct laps_config *cfg)
 
 	if ((rc = laps_config_load(cfg, args->conf, 0)) != 0)
 		return rc;
-	if (args->accounts != NULL && (rc = pam_laps_set_accounts(cfg, args->accounts)) != 0)
+	if (args->accounts != NULL && (rc = laps_config_set_accounts_csv(cfg, args->accounts)) != 0)
 		return rc;
-	if (args->state_dir != NULL && (rc = pam_laps_set_state_dir(cfg, args->state_dir)) != 0)
+	if (args->state_dir != NULL && (rc = laps_config_set_state_dir(cfg, args->state_dir)) != 0)
 		return rc;
 	return laps_config_validate(cfg, LAPS_USE_PAM);
 }

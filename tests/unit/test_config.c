@@ -1076,8 +1076,44 @@ static CU_TestInfo file_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+/* pam_laps' accounts= and state_dir= overrides */
+static void
+test_pam_overrides(void)
+{
+	struct laps_config c;
+	char long_name[LAPS_ACCOUNT_MAX + 2];
+
+	CU_ASSERT_EQUAL_FATAL(laps_config_init(&c), 0);
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, "adm1,adm2"), 0);
+	CU_ASSERT_EQUAL(c.n_accounts, 2);
+	CU_ASSERT_STRING_EQUAL(c.accounts[0], "adm1");
+	CU_ASSERT_STRING_EQUAL(c.accounts[1], "adm2");
+	/* errors leave the list as it was */
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, "a,,b"), LAPS_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "accounts="));
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, ""), LAPS_ERR_INVALID);
+	memset(long_name, 'a', sizeof long_name - 1);
+	long_name[sizeof long_name - 1] = '\0';
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, long_name), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"),
+			LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(c.n_accounts, 2);
+	CU_ASSERT_STRING_EQUAL(c.accounts[1], "adm2");
+	CU_ASSERT_EQUAL(laps_config_set_state_dir(&c, "relative"), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(laps_config_set_state_dir(&c, "/run/laps"), 0);
+	CU_ASSERT_STRING_EQUAL(c.state_dir, "/run/laps");
+	CU_ASSERT_EQUAL(laps_config_validate(&c, LAPS_USE_PAM), 0);
+	/* names follow the same rule as [agent] accounts */
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, "ok,../etc"), LAPS_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "'../etc'"));
+	CU_ASSERT_EQUAL(laps_config_set_accounts_csv(&c, "Root"), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(c.n_accounts, 2);
+	laps_config_free(&c);
+}
+
 static CU_TestInfo validate_tests[] = {
     {"agent", test_validate_agent},
+    {"pam overrides", test_pam_overrides},
     {"laps-get, graph, pam", test_validate_other},
     CU_TEST_INFO_NULL,
 };
