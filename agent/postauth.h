@@ -2,7 +2,7 @@
  * postauth.h — post-authentication actions, run after a post-auth rotation
  * has been confirmed: end the account's sessions or schedule a reboot.
  * Everything is fork/exec with absolute paths or direct syscalls; never
- * system() or popen().
+ * a shell.
  */
 #ifndef LAPS_POSTAUTH_H
 #define LAPS_POSTAUTH_H

@@ -278,38 +278,6 @@ lerr(struct lctx *c, int rc, const char *what, const char *diag)
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
 
-static bool
-device_ok(const char *d)
-{
-	size_t i, n = strlen(d);
-
-	if (n == 0 || n > LAPS_DEVICE_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)d[i];
-
-		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_')
-			return false;
-	}
-	return true;
-}
-
-static bool
-account_ok(const char *a)
-{
-	size_t i, n = strlen(a);
-
-	if (n == 0 || n > LAPS_ACCOUNT_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)a[i];
-
-		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_' && ch != '$')
-			return false;
-	}
-	return true;
-}
-
 /* RFC 4515 escaping of one value into out (returns bytes written or -1). */
 static int
 filter_escape(const char *v, char *out, size_t outlen)
@@ -870,7 +838,7 @@ fetch_entry(struct lctx *c, const char *device, struct lentry *e)
 	int scope, msgid, rc, lrc, nent = 0;
 
 	memset(e, 0, sizeof(*e));
-	if (!device_ok(device))
+	if (!laps_record_device_ok(device))
 		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device name");
 	mode_attrs(c, attrs);
 	if (cfg->ldap_dn != NULL) {
@@ -2033,7 +2001,7 @@ ldap_open(const struct laps_config *cfg, enum laps_backend_role role, void **out
 static bool
 args_ok(const char *device, const char *account)
 {
-	return device != NULL && account != NULL && device_ok(device) && account_ok(account);
+	return device != NULL && account != NULL && laps_record_device_ok(device) && laps_record_account_ok(account);
 }
 
 static int
@@ -2125,7 +2093,7 @@ ldap_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], si
 	size_t found = 0;
 
 	*n = 0;
-	if (name == NULL || !device_ok(name))
+	if (name == NULL || !laps_record_device_ok(name))
 		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid host name");
 	if (c->cfg->ldap_base == NULL)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "ldap: find needs [ldap] base");
@@ -2163,7 +2131,7 @@ ldap_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], si
 				/* untrusted: shown to the user, used as a device
 				 * name; a NUL, control character ... is skipped */
 				if (strlen(devices[found]) == cn[0]->bv_len &&
-				    device_ok(devices[found]))
+				    laps_record_device_ok(devices[found]))
 					found++;
 			}
 			bvals_free(cn, false);
