@@ -31,13 +31,17 @@ laps_install_deps() {
 	echo "deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	# Keep the package's own slapd from starting: the tests run their own.
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.laps
+	# Keep the packages' own daemons (slapd, krb5-kdc) from starting: the
+	# tests run their own on loopback.
+	local own_policy=0
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		install -m 0755 /usr/sbin/policy-rc.d.laps /usr/sbin/policy-rc.d
-		trap 'rm -f /usr/sbin/policy-rc.d' RETURN
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 0755 /usr/sbin/policy-rc.d
+		own_policy=1
 	fi
-	rm -f /usr/sbin/policy-rc.d.laps
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	local rc=0
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+	[ "$own_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
+	[ "$rc" = 0 ] || { echo "deps: apt-get install failed ($rc)" >&2; return "$rc"; }
 	echo "deps: installed"
 }
