@@ -24,21 +24,8 @@
 #include "secret.h"
 #include "testutil.h"
 
-static char dir[4096];
-
-static int
-setup(void)
-{
-	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
-	return laps_crypto_init() == 0 ? 0 : -1;
-}
-
-static int
-teardown(void)
-{
-	laps_test_rmrf(dir);
-	return 0;
-}
+/* the suite's temporary directory (laps_test_suite_init) */
+static const char *const dir = laps_test_dir;
 
 static void
 fill_journal(struct laps_journal *j, const char *pw)
@@ -492,7 +479,7 @@ main(int argc, char **argv)
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
-	    {"agent_files", setup, teardown, NULL, NULL, tests},
+	    {"agent_files", laps_test_suite_init, laps_test_suite_cleanup, NULL, NULL, tests},
 	    CU_SUITE_INFO_NULL,
 	};
 

@@ -26,7 +26,8 @@
 #include "secret.h"
 #include "testutil.h"
 
-static char dir[4096];
+/* the suite's temporary directory (laps_test_suite_init, from setup) */
+static const char *const dir = laps_test_dir;
 static struct laps_privkey admin;
 
 /* ---- a backend that fails on command ---- */
@@ -126,8 +127,7 @@ setup(void)
 	struct laps_pubkey pub;
 	char path[4200], line[LAPS_PUBKEY_LINE_MAX];
 
-	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
-	if (laps_crypto_init() != 0 || laps_key_generate(&admin, "test") != 0)
+	if (laps_test_suite_init() != 0 || laps_key_generate(&admin, "test") != 0)
 		return -1;
 	laps_pubkey_from_privkey(&pub, &admin);
 	if (laps_pubkey_format(&pub, line, sizeof line) != 0)
@@ -140,8 +140,7 @@ static int
 teardown(void)
 {
 	laps_privkey_clear(&admin);
-	laps_test_rmrf(dir);
-	return 0;
+	return laps_test_suite_cleanup();
 }
 
 static void

@@ -21,7 +21,8 @@
 #include "secret.h"
 #include "testutil.h"
 
-static char dir[4096];
+/* the suite's temporary directory (laps_test_suite_init) */
+static const char *const dir = laps_test_dir;
 
 static const char passwd_txt[] = "root:x:0:0:root:/root:/bin/bash\n"
 				 "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
@@ -39,20 +40,6 @@ static const char shadow_txt[] =
     "expired:$6$x$y:19003:0:99999:7::1:\n"
     "inpasswd:*:19000:0:99999:7:::\n"
     "# odd trailing line kept as is\n";
-
-static int
-setup(void)
-{
-	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
-	return laps_crypto_init() == 0 ? 0 : -1;
-}
-
-static int
-teardown(void)
-{
-	laps_test_rmrf(dir);
-	return 0;
-}
 
 /* A tiny root: DIR/NAME/etc/{passwd,shadow}. */
 static void
@@ -370,7 +357,7 @@ main(int argc, char **argv)
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
-	    {"agent_shadow", setup, teardown, NULL, NULL, tests},
+	    {"agent_shadow", laps_test_suite_init, laps_test_suite_cleanup, NULL, NULL, tests},
 	    CU_SUITE_INFO_NULL,
 	};
 

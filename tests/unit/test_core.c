@@ -15,21 +15,8 @@
 #include "secret.h"
 #include "testutil.h"
 
-static char dir[4096];
-
-static int
-setup(void)
-{
-	snprintf(dir, sizeof(dir), "%s", laps_test_tmpdir());
-	return laps_crypto_init() == 0 ? 0 : -1;
-}
-
-static int
-teardown(void)
-{
-	laps_test_rmrf(dir);
-	return 0;
-}
+/* the suite's temporary directory (laps_test_suite_init) */
+static const char *const dir = laps_test_dir;
 
 /* ---- err ---- */
 
@@ -398,8 +385,8 @@ static CU_TestInfo backend_tests[] = {
 };
 static CU_SuiteInfo suites[] = {
 	{"err", NULL, NULL, NULL, NULL, err_tests},
-	{"fileio", setup, teardown, NULL, NULL, fileio_tests},
-	{"marker", setup, teardown, NULL, NULL, marker_tests},
+	{"fileio", laps_test_suite_init, laps_test_suite_cleanup, NULL, NULL, fileio_tests},
+	{"marker", laps_test_suite_init, laps_test_suite_cleanup, NULL, NULL, marker_tests},
 	{"backend", NULL, NULL, NULL, NULL, backend_tests},
 	CU_SUITE_INFO_NULL,
 };

@@ -16,21 +16,8 @@
 #include "secret.h"
 #include "testutil.h"
 
-static char dir[4096];
-
-static int
-setup(void)
-{
-	snprintf(dir, sizeof dir, "%s", laps_test_tmpdir());
-	return laps_crypto_init() == 0 ? 0 : -1;
-}
-
-static int
-teardown(void)
-{
-	laps_test_rmrf(dir);
-	return 0;
-}
+/* the suite's temporary directory (laps_test_suite_init) */
+static const char *const dir = laps_test_dir;
 
 /* dir/name in one of four rotating static buffers (two per call are fine) */
 static const char *
@@ -577,7 +564,7 @@ static CU_TestInfo key_tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-    {"keys", setup, teardown, NULL, NULL, key_tests},
+    {"keys", laps_test_suite_init, laps_test_suite_cleanup, NULL, NULL, key_tests},
     CU_SUITE_INFO_NULL,
 };
 

@@ -150,6 +150,23 @@ laps_test_tmpdir(void)
 	return path;
 }
 
+char laps_test_dir[4096];
+
+int
+laps_test_suite_init(void)
+{
+	snprintf(laps_test_dir, sizeof laps_test_dir, "%s", laps_test_tmpdir());
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+int
+laps_test_suite_cleanup(void)
+{
+	laps_test_rmrf(laps_test_dir);
+	laps_test_dir[0] = '\0';
+	return 0;
+}
+
 static int
 rm_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {

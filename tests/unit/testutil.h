@@ -26,6 +26,14 @@ int laps_test_main(int argc, char **argv, CU_SuiteInfo *suites);
 void laps_test_random_deterministic(uint64_t seed);
 void laps_test_random_reseed(uint64_t seed);
 
+/*
+ * Suite fixture for CU_SuiteInfo's init/cleanup: libsodium initialised and
+ * a fresh temporary directory in laps_test_dir, removed afterwards.
+ */
+extern char laps_test_dir[4096];
+int laps_test_suite_init(void);
+int laps_test_suite_cleanup(void);
+
 /* A fresh private temporary directory (mkdtemp under $TMPDIR or /tmp);
  * returns a static buffer valid until the next call.  Aborts the test run
  * on failure (tests only). */
