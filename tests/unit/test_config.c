@@ -730,6 +730,7 @@ test_load(void)
 
 	CU_ASSERT_EQUAL(laps_config_load(NULL, path, 0), LAPS_ERR_INVALID);
 	CU_ASSERT_EQUAL(laps_config_load(&cfg, NULL, 0), LAPS_ERR_INVALID);
+	laps_test_rmrf(dir);
 }
 
 /* Load path with flags into a fresh config; returns the result code. */
@@ -804,6 +805,7 @@ test_owner_mode(void)
 		/* Not a regular file. */
 		CU_ASSERT_EQUAL(load_fresh(dir, fl), LAPS_ERR_PERM);
 	}
+	laps_test_rmrf(dir);
 }
 
 /*
@@ -849,6 +851,7 @@ test_check_owner_not_root(void)
 	if (WEXITSTATUS(status) != 0)
 		fprintf(stderr, "\n  child exit code %d\n", WEXITSTATUS(status));
 	CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	laps_test_rmrf(dir);
 }
 
 /* ------------------------------------------------------------------ */
