@@ -19,7 +19,7 @@ while getopts b:n:s: o; do
 	esac
 done
 agent=$build/laps-agent
-get=$build/escrow/laps-get/laps-get
+get=$build/laps-get/laps-get
 [ -x "$agent" ] && [ -x "$get" ] || { echo "build laps-agent and laps-get in $build first" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run as root (the agent refuses a non-root-owned config)" >&2; exit 2; }
 

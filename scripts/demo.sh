@@ -25,7 +25,7 @@ step "building laps (out of tree, in $work/build)"
 mkdir -p "$work/build"
 (cd "$work/build" && "$top/configure" -q >/dev/null && make -s -j"$(nproc)" >/dev/null)
 agent="$work/build/laps-agent"
-get="$work/build/escrow/laps-get/laps-get"
+get="$work/build/laps-get/laps-get"
 [ -x "$get" ] || get="$work/build/laps-get"
 
 step "starting a throw-away slapd on 127.0.0.1"

@@ -16,7 +16,7 @@
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-LAPS_GET=$top_builddir/escrow/laps-get/laps-get
+LAPS_GET=$top_builddir/laps-get/laps-get
 MKREC=$top_builddir/tests/unit/get_mkrecord
 [ -x "$LAPS_GET" ] || { echo "missing $LAPS_GET (build it first)" >&2; exit 99; }
 
