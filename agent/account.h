@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../escrow/config.h"
+#include "escrow/conf.h"
 
 #define LAPS_HASH_DIGEST_BYTES 32	   /* BLAKE2b-256 of the crypt string */
 #define LAPS_SHADOW_MAX (16 * 1024 * 1024) /* larger shadow/passwd files are refused */

@@ -11,6 +11,8 @@
  * kept to explain a refusal (pwquality: "The password is shorter than ...").
  */
 
+#include "config.h"
+
 #include <security/pam_appl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "account.h"
-#include "err.h"
-#include "fileio.h"
-#include "log.h"
-#include "secret.h"
+#include "agent/account.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
 
 #define PAM_MSG_MAX 200
 

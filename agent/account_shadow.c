@@ -12,6 +12,8 @@
  *      with the one written (the hash cost is not paid twice)
  */
 
+#include "config.h"
+
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "account.h"
-#include "err.h"
-#include "fileio.h"
-#include "log.h"
-#include "secret.h"
+#include "agent/account.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
 
 #define PWD_LOCK_WAIT_MS 15000 /* lckpwdf waits 15 s too */
 

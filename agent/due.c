@@ -1,9 +1,11 @@
 /*
  * due.c — the rotation decision.
  */
+#include "config.h"
+
 #include <string.h>
 
-#include "due.h"
+#include "agent/due.h"
 
 const char *
 laps_due_reason_name(enum laps_due_reason r)

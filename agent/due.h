@@ -8,10 +8,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../escrow/marker.h"
-#include "../escrow/record.h"
-#include "account.h"
-#include "journal.h"
+#include "agent/account.h"
+#include "agent/journal.h"
+#include "escrow/marker.h"
+#include "escrow/record.h"
 
 enum laps_due_reason {
 	LAPS_DUE_NONE = 0,

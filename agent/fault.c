@@ -1,13 +1,15 @@
 /*
  * fault.c — fault injection (tests only; see fault.h).
  */
+#include "config.h"
+
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "fault.h"
-#include "log.h"
+#include "agent/fault.h"
+#include "escrow/err.h"
+#include "escrow/log.h"
 
 const char *const laps_fault_steps[] = {
     "after_lock",	      /* run lock taken, nothing else done */

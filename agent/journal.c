@@ -11,6 +11,8 @@
  * Root can read /etc/shadow's replacement anyway; the file gives an
  * attacker who is already root nothing they could not set themselves.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -21,11 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../escrow/config.h"
-#include "err.h"
-#include "fileio.h"
-#include "journal.h"
-#include "secret.h"
+#include "agent/journal.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/secret.h"
 
 #define JOURNAL_MAGIC "laps-journal 1"
 #define STATE_MAGIC "laps-state 1"

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../escrow/record.h"
-#include "account.h"
+#include "agent/account.h"
+#include "escrow/record.h"
 
 #define LAPS_JOURNAL_MAX 4096
 #define LAPS_STATE_MAX 4096

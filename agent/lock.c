@@ -1,6 +1,8 @@
 /*
  * lock.c — the agent's run lock.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "lock.h"
+#include "agent/lock.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
 
 int
 laps_lock_acquire(const char *state_dir, unsigned wait_seconds, int *fd)

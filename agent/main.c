@@ -4,6 +4,8 @@
  * The only place where LAPS_ERR_* codes and failure stages become exit
  * statuses (see laps-agent(8)).
  */
+#include "config.h"
+
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -12,23 +14,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../escrow/backend.h"
-#include "../escrow/config.h"
-#include "../escrow/keys.h"
-#include "../escrow/marker.h"
-#include "account.h"
-#include "due.h"
-#include "err.h"
-#include "fault.h"
-#include "fileio.h"
-#include "journal.h"
-#include "lock.h"
-#include "log.h"
-#include "passgen.h"
-#include "postauth.h"
-#include "registry.h"
-#include "rotate.h"
-#include "secret.h"
+#include "agent/account.h"
+#include "agent/due.h"
+#include "agent/fault.h"
+#include "agent/journal.h"
+#include "agent/lock.h"
+#include "agent/passgen.h"
+#include "agent/postauth.h"
+#include "agent/rotate.h"
+#include "backends/registry.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/log.h"
+#include "escrow/marker.h"
+#include "escrow/secret.h"
 
 #ifndef LAPS_VERSION
 #define LAPS_VERSION "unknown"

@@ -51,9 +51,10 @@
 
 #include <sodium.h>
 
-#include "err.h"
-#include "passgen.h"
-#include "secret.h"
+#include "agent/passgen.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
 
 #define PASSGEN_LENGTH_MIN 8
 #define PASSGEN_LENGTH_MAX 128

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "escrow/conf.h"
 
 struct laps_passgen_policy {
 	enum laps_pwmode mode;

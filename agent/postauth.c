@@ -1,6 +1,8 @@
 /*
  * postauth.c — post-authentication actions.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "log.h"
-#include "postauth.h"
+#include "agent/postauth.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
 
 int
 laps_exec_wait(char *const argv[])

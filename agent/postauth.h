@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../escrow/marker.h"
+#include "escrow/marker.h"
 
 #define LAPS_SHUTDOWN_PATH "/sbin/shutdown"
 #define LAPS_LOGINCTL_PATH "/usr/bin/loginctl"

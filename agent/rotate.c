@@ -1,6 +1,8 @@
 /*
  * rotate.c — the rotation state machine (see rotate.h, docs/AGENT.md).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,23 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../escrow/backend.h"
-#include "../escrow/config.h"
-#include "../escrow/keys.h"
-#include "../escrow/marker.h"
-#include "../escrow/record.h"
-#include "../escrow/seal.h"
-#include "account.h"
-#include "due.h"
-#include "err.h"
-#include "fault.h"
-#include "fileio.h"
-#include "journal.h"
-#include "lock.h"
-#include "log.h"
-#include "postauth.h"
-#include "rotate.h"
-#include "secret.h"
+#include "agent/account.h"
+#include "agent/due.h"
+#include "agent/fault.h"
+#include "agent/journal.h"
+#include "agent/lock.h"
+#include "agent/postauth.h"
+#include "agent/rotate.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/log.h"
+#include "escrow/marker.h"
+#include "escrow/record.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
 
 static int64_t
 now_s(void)

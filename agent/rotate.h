@@ -18,10 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../escrow/backend.h"
-#include "../escrow/config.h"
-#include "../escrow/seal.h"
-#include "passgen.h"
+#include "agent/passgen.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/seal.h"
 
 /* Where a failure happened (ordered by how bad it is for the operator). */
 enum laps_stage {

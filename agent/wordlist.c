@@ -4,7 +4,9 @@
  * do not edit.  The word list is the EFF large word list (Electronic
  * Frontier Foundation, 2016, CC BY 3.0), adapted: see data/wordlist/README.md.
  */
-#include "passgen.h"
+#include "config.h"
+
+#include "agent/passgen.h"
 
 #define LAPS_WORDLIST_COUNT 7776
 #define LAPS_WORDLIST_WIDTH 10 /* longest word + NUL */

@@ -19,6 +19,8 @@
  * Version tag: "ROTATION_ID-STATE-HASH" where HASH is the hex BLAKE2b-128 of
  * the current file's bytes; any change of the file changes the tag.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +37,11 @@
 
 #include <sodium.h>
 
-#include "err.h"
-#include "file.h"
-#include "fileio.h"
-#include "log.h"
-#include "record.h"
+#include "backends/file_backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/record.h"
 
 #define FILE_HASH_BYTES 16
 #define FILE_HISTORY_SCAN_MAX 4096 /* refuse history directories larger than this */

@@ -5,6 +5,8 @@
  * (ms-Mcs-AdmPwd).  See docs/LDAP.md for the design, especially how the
  * Microsoft modes do compare-and-set through the expiration attribute.
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -14,7 +16,7 @@
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 #include <lber.h>
-#include <ldap.h> /* backends/ldap.h, which includes OpenLDAP's */
+#include <ldap.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,14 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "err.h"
-#include "json_secret.h"
-#include "fileio.h"
-#include "ldap.h"
-#include "log.h"
-#include "record.h"
-#include "secret.h"
+#include "backends/ldap_backend.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/json_secret.h"
+#include "escrow/log.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
 
 #define LDAP_SECRET_FILE_MAX 4096
 #define LDAP_FILTER_MAX 2048

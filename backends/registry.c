@@ -1,15 +1,17 @@
 /*
  * registry.c — the compiled-in escrow backends, found by name.
  */
+#include "config.h"
+
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "registry.h"
+#include "backends/registry.h"
 
 /* One include and one line per backend. */
-#include "file.h"
-#include "ldap.h"
+#include "backends/file_backend.h"
+#include "backends/ldap_backend.h"
 
 const struct laps_backend_ops *const laps_backend_registry[] = {
     &laps_backend_file,

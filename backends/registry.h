@@ -11,7 +11,7 @@
 #ifndef LAPS_BACKEND_REGISTRY_H
 #define LAPS_BACKEND_REGISTRY_H
 
-#include "backend.h"
+#include "escrow/backend.h"
 
 /* NULL-terminated, in the order they are listed in messages. */
 extern const struct laps_backend_ops *const laps_backend_registry[];

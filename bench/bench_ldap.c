@@ -20,9 +20,11 @@
  *    + bind as a device + read + unbind), the cost of an agent run that
  *    finds nothing due.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <inttypes.h>
-#include <ldap.h> /* backends/ldap.h + OpenLDAP's */
+#include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "config.h"
-#include "err.h"
-#include "fileio.h"
-#include "record.h"
-#include "secret.h"
+#include "backends/ldap_backend.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
 
 struct opts {
 	unsigned devices, workers, rotations, read_cycles;

@@ -4,14 +4,16 @@
  *
  * Usage: bench_passgen [seconds-per-case]   (default 0.5)
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "passgen.h"
-#include "secret.h"
+#include "agent/passgen.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
 
 static double
 now(void)

@@ -3,12 +3,14 @@
  * The registry of backends lives in backends/registry.c (escrow/ knows
  * nothing about particular backends).
  */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "err.h"
-#include "fileio.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
 
 int
 laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *cfg,

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "record.h"
+#include "escrow/conf.h"
+#include "escrow/record.h"
 
 /* Capabilities */
 #define LAPS_BCAP_HISTORY 0x01    /* keeps older records (history slot) */

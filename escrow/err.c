@@ -2,11 +2,13 @@
  * err.c — error strings and the per-thread error detail.
  */
 
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
+#include "escrow/err.h"
 
 static __thread char laps_detail[1024];
 

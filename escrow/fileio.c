@@ -1,6 +1,8 @@
 /*
  * fileio.c — safe file reading and atomic replacement.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/secret.h"
 
 static int
 check_owner_mode(const char *path, const struct stat *st, unsigned flags)

@@ -1,6 +1,8 @@
 /*
  * json_secret.c — parsing and freeing json-c documents that hold secrets.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
@@ -9,9 +11,9 @@
 #include <json-c/json.h>
 #include <json-c/printbuf.h>
 
-#include "err.h"
-#include "json_secret.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/json_secret.h"
+#include "escrow/secret.h"
 
 void
 laps_json_wipe(struct json_object *o)

@@ -2,6 +2,8 @@
  * keys.c — admin key pairs: key ids, the one-line public key, private key
  * files (docs/FORMAT.md sections 3 and 4).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -11,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/secret.h"
 
 #define PUBKEY_PREFIX "laps-x25519 "
 #define PUBKEY_B64_LEN 44 /* base64 of 32 bytes, padded */

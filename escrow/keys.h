@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "seal.h"
+#include "escrow/seal.h"
 
 #define LAPS_PUBKEY_LINE_MAX 256
 #define LAPS_KEYFILE_MAX 4096

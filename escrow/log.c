@@ -2,13 +2,15 @@
  * log.c — logging to stderr/syslog or a sink (pam_syslog in pam_laps).
  */
 
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "err.h"
-#include "log.h"
+#include "escrow/err.h"
+#include "escrow/log.h"
 
 static const char *log_ident = "laps";
 static unsigned log_dest = LAPS_LOG_TO_STDERR;

@@ -2,14 +2,16 @@
  * marker.c — the post-authentication usage marker (see marker.h and
  * docs/MARKER.md).  Linked into pam_laps: never exits or aborts.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "marker.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/marker.h"
 
 #define MARKER_MAGIC "laps-marker 1"
 

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "escrow/conf.h"
 
 #define LAPS_MARKER_VERSION 1
 #define LAPS_MARKER_MAX 4096

@@ -7,6 +7,8 @@
  * member.  Serialisation writes the members in a fixed order, compact, so the
  * bytes are reproducible.
  */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +17,9 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "record.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
 
 #define RECORD_MAX_DEPTH 4	       /* object > array (> one spare level) */
 #define RECORD_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */

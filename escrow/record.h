@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "escrow/conf.h"
 
 #define LAPS_RECORD_VERSION 1
 #define LAPS_RECORD_MAX_JSON (64 * 1024) /* larger input is refused */

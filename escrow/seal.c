@@ -9,15 +9,17 @@
  * rotation time), so any change to any byte of the envelope, or opening it
  * for another device/account/rotation, fails authentication.
  */
+#include "config.h"
+
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "keys.h"
-#include "seal.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/keys.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
 
 #define SEAL_MAGIC "LAPS"
 #define SEAL_MAGIC_LEN 4

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "record.h"
+#include "escrow/record.h"
 
 #define LAPS_X25519_BYTES 32
 

@@ -2,6 +2,8 @@
  * secret.c — locked, wiped memory for secrets; process hardening.
  */
 
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,8 +13,8 @@
 
 #include <sodium.h>
 
-#include "err.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
 
 int
 laps_crypto_init(void)

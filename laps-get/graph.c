@@ -11,6 +11,8 @@
  * type-checked; anything unexpected is LAPS_ERR_FORMAT naming the field.
  * TLS verification is always on; only https URLs are followed (no redirects).
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,11 +24,11 @@
 #include <json-c/printbuf.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "json_secret.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/json_secret.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 #define GR_BODY_MAX (256 * 1024) /* largest response accepted */
 #define GR_SECRET_FILE_MAX 4096	 /* client secret file */

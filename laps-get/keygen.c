@@ -1,6 +1,8 @@
 /*
  * keygen.c — laps-get keygen: create an administrator key pair.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -8,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 #define LG_PATH_MAX 4096
 

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h" /* also escrow/config.h (laps.conf), not autoconf's */
-#include "record.h"
-#include "seal.h"
+#include "escrow/backend.h" /* also escrow/config.h (laps.conf), not autoconf's */
+#include "escrow/record.h"
+#include "escrow/seal.h"
 
 #define LG_HISTORY_MAX 100 /* --history N is capped here */
 #define LG_SOURCE_MAX 64

@@ -9,6 +9,8 @@
  * place where LAPS_ERR_* codes become exit statuses (documented in
  * laps-get(1)).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,12 +26,12 @@
 
 #include <curl/curl.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "lapsget.h"
-#include "log.h"
-#include "registry.h"
-#include "secret.h"
+#include "backends/registry.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 #ifndef LAPS_GET_VERSION
 #define LAPS_GET_VERSION "unknown"

@@ -3,6 +3,8 @@
  * (json-c).  Everything that carries a password is wiped after writing;
  * passwords never pass through json-c (see pw_placeholder).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,11 +15,11 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "json_secret.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/json_secret.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 #define TIMEBUF 32
 

@@ -2,6 +2,8 @@
  * passphrase.c — read a key passphrase from a file descriptor or from the
  * terminal without echo.  Never from argv or the environment.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,9 +11,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 /* Set by the signal handlers while the terminal is without echo. */
 static volatile sig_atomic_t got_signal;

@@ -2,15 +2,17 @@
  * read.c — laps-get: find a host, read its record(s) through an escrow
  * backend and open them with the administrator's private key.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 #define LG_FIND_MAX 16 /* matches listed in "several hosts match" */
 

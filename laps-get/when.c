@@ -1,12 +1,14 @@
 /*
  * when.c — times for laps-get: --expire WHEN and ISO 8601 in/out.
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "lapsget.h"
+#include "escrow/err.h"
+#include "laps-get/lapsget.h"
 
 #define LG_WHEN_MAX 64
 

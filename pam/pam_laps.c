@@ -28,6 +28,8 @@
  * Only pam_sm_open_session and pam_sm_close_session are exported
  * (pam/pam_laps.map, -fvisibility=hidden).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -44,10 +46,10 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "log.h"
-#include "marker.h" /* also brings escrow/config.h */
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/marker.h" /* also brings escrow/config.h */
 
 #define PAM_LAPS_EXPORT __attribute__((visibility("default")))
 

@@ -59,7 +59,9 @@ END {
 	print " * do not edit.  The word list is the EFF large word list (Electronic"
 	print " * Frontier Foundation, 2016, CC BY 3.0), adapted: see data/wordlist/README.md."
 	print " */"
-	print "#include \"passgen.h\""
+	print "#include \"config.h\""
+	print ""
+	print "#include \"agent/passgen.h\""
 	print ""
 	printf("#define LAPS_WORDLIST_COUNT %d\n", n)
 	printf("#define LAPS_WORDLIST_WIDTH %d /* longest word + NUL */\n", maxlen + 1)

@@ -5,10 +5,12 @@
  * and the name functions, then frees.  LeakSanitizer catches leaks on the
  * error paths.  Seed corpus: tests/fuzz/corpus/config/.
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "escrow/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -8,6 +8,8 @@
  * and must open to the same password under the same binding (and with the
  * device upper-cased), and must not open under a changed rotation time.
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,10 +17,10 @@
 
 #include <sodium.h>
 
-#include "err.h"
-#include "keys.h"
-#include "seal.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/keys.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,13 +6,15 @@
  * Whatever the credentials parser accepts must have a current password
  * (NUL-free, at most LAPS_PASSWORD_MAX bytes) and serialise to JSON.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "lapsget.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,12 +3,15 @@
  * a directory: msLAPS-Password JSON, FILETIME (decimal and hex) and the
  * expiration tag encoding, and filter template expansion of a device name.
  */
-#include <ldap.h> /* backends/ldap.h + OpenLDAP's */
+#include "config.h"
+
+#include <ldap.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "secret.h"
+#include "backends/ldap_backend.h"
+#include "escrow/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,12 +2,14 @@
  * fuzz_marker.c — libFuzzer target for the post-auth marker parser.
  * Anything accepted must format back and parse to the same marker.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "marker.h"
+#include "escrow/err.h"
+#include "escrow/marker.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

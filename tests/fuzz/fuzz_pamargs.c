@@ -3,12 +3,14 @@
  * Input: "ACCOUNTS\nSTATE_DIR" (either part may be missing), applied to a
  * default configuration as pam_laps does, then validated for the module.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "err.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

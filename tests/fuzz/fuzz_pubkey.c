@@ -4,14 +4,16 @@
  * (laps_privkey_parse without a passphrase, so protected files stop before
  * the Argon2id KDF and the fuzzer stays fast).
  */
+#include "config.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "keys.h"
-#include "secret.h"
+#include "escrow/err.h"
+#include "escrow/keys.h"
+#include "escrow/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

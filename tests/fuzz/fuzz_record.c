@@ -4,12 +4,14 @@
  * Whatever parses must validate, serialise, and parse back to a record that
  * serialises to the same bytes (the writer's form is a fixed point).
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "record.h"
+#include "escrow/err.h"
+#include "escrow/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

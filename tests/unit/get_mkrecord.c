@@ -9,6 +9,8 @@
  *
  * Exit 0 on success, 1 on usage errors, 2 on any failure (message on stderr).
  */
+#include "config.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "registry.h"
-#include "seal.h"
-#include "secret.h"
+#include "backends/registry.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
 
 static int
 die(int rc, const char *what)

@@ -2,6 +2,8 @@
  * test_agent_files.c — the agent's own files and pure logic: journal and
  * state file formats, the run lock, the due decision, post-auth helpers.
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <signal.h>
@@ -13,16 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../agent/due.h"
-#include "../../agent/journal.h"
-#include "../../agent/lock.h"
-#include "../../agent/postauth.h"
+#include "agent/due.h"
+#include "agent/journal.h"
+#include "agent/lock.h"
+#include "agent/postauth.h"
 #include <fcntl.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 /* the suite's temporary directory (laps_test_suite_init) */
 static const char *const dir = laps_test_dir;

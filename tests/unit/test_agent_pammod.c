@@ -14,6 +14,8 @@
  * with a pwquality-like PAM_ERROR_MSG and PAM_AUTHTOK_ERR); echo (ask with
  * PAM_PROMPT_ECHO_ON — an unexpected prompt for the agent).
  */
+#include "config.h"
+
 #include <security/pam_appl.h>
 #include <security/pam_modules.h>
 #include <stdio.h>

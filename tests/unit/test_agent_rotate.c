@@ -5,6 +5,8 @@
  * checked by decrypting the escrow with the admin key and comparing with
  * the shadow hash (crypt_r).
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
 #include <crypt.h>
 #include <stdio.h>
@@ -13,18 +15,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../agent/account.h"
-#include "../../agent/journal.h"
-#include "../../agent/lock.h"
-#include "../../agent/rotate.h"
-#include "backend.h"
-#include "err.h"
-#include "file.h"
-#include "fileio.h"
-#include "keys.h"
-#include "seal.h"
-#include "secret.h"
-#include "testutil.h"
+#include "agent/account.h"
+#include "agent/journal.h"
+#include "agent/lock.h"
+#include "agent/rotate.h"
+#include "backends/file_backend.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 /* the suite's temporary directory (laps_test_suite_init, from setup) */
 static const char *const dir = laps_test_dir;

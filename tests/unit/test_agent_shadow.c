@@ -3,6 +3,8 @@
  * hashing with libxcrypt, the locked/expired/missing checks, and the full
  * set on an alternate root.
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
 #include <crypt.h>
 #include <fcntl.h>
@@ -15,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../agent/account.h"
-#include "err.h"
-#include "fileio.h"
-#include "secret.h"
-#include "testutil.h"
+#include "agent/account.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 /* the suite's temporary directory (laps_test_suite_init) */
 static const char *const dir = laps_test_dir;

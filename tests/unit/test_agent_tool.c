@@ -17,23 +17,25 @@
  *
  * Exit: 0 ok, 1 check failed, 2 usage/setup error.
  */
+#include "config.h"
+
 #include <crypt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "../../agent/account.h"
-#include "backend.h"
-#include "config.h"
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "marker.h"
-#include "record.h"
-#include "registry.h"
-#include "seal.h"
-#include "secret.h"
+#include "agent/account.h"
+#include "backends/registry.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/marker.h"
+#include "escrow/record.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
 
 static int
 die(const char *what, int rc)

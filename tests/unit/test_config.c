@@ -3,6 +3,8 @@
  * with its FILE:LINE detail, durations, ranges, owner/mode checks and the
  * cross-field validation.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,9 +18,9 @@
 
 #include <CUnit/CUnit.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "escrow/err.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #define NAME "t.conf"
 

@@ -1,6 +1,8 @@
 /*
  * test_core.c — err, fileio, marker and the backend wrappers.
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "err.h"
-#include "fileio.h"
-#include "marker.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/marker.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 /* the suite's temporary directory (laps_test_suite_init) */
 static const char *const dir = laps_test_dir;

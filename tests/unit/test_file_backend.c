@@ -5,6 +5,8 @@
  *
  * Envelopes here are arbitrary bytes: the backend treats them as opaque.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,14 +19,14 @@
 #include <CUnit/CUnit.h>
 #include <sodium.h>
 
-#include "backend.h"
-#include "config.h"
-#include "err.h"
-#include "file.h"
-#include "record.h"
-#include "registry.h"
-#include "secret.h"
-#include "testutil.h"
+#include "backends/file_backend.h"
+#include "backends/registry.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 static const struct laps_backend_ops *ops = &laps_backend_file;
 

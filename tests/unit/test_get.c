@@ -3,6 +3,8 @@
  * parsing, the Microsoft Graph response parsers and password decoding, the
  * OData filter, and the JSON output (with a pending record and history).
  */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +13,12 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "keys.h"
-#include "lapsget.h"
-#include "log.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/err.h"
+#include "escrow/keys.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+#include "laps-get/lapsget.h"
+#include "tests/unit/testutil.h"
 
 /* ---------------- times ---------------- */
 

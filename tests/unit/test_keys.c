@@ -2,6 +2,8 @@
  * test_keys.c — key ids, public key lines and files, private key files
  * (docs/FORMAT.md sections 3 and 4, with their test vectors).
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "fileio.h"
-#include "keys.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/keys.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 /* the suite's temporary directory (laps_test_suite_init) */
 static const char *const dir = laps_test_dir;

@@ -11,8 +11,10 @@
  *   gssapi    SASL GSSAPI against a test KDC (ldap_gssapi.sh)
  * Without LDAP_URI the program exits 77 (skip).
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
-#include <ldap.h> /* backends/ldap.h + OpenLDAP's */
+#include <ldap.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,14 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "config.h"
-#include "err.h"
-#include "fileio.h"
-#include "log.h"
-#include "record.h"
-#include "secret.h"
-#include "testutil.h"
+#include "backends/ldap_backend.h"
+#include "escrow/backend.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 static const char *
 env(const char *name)

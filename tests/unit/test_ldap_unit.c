@@ -3,14 +3,17 @@
  * conversions against known values, the expiration tag encoding, filter
  * template expansion with RFC 4515 escaping, error mapping.
  */
+#include "config.h"
+
 #include <CUnit/CUnit.h>
-#include <ldap.h> /* backends/ldap.h + OpenLDAP's */
+#include <ldap.h>
 #include <string.h>
 
-#include "err.h"
-#include "log.h"
-#include "secret.h"
-#include "testutil.h"
+#include "backends/ldap_backend.h"
+#include "escrow/err.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 static void
 t_filetime_known(void)

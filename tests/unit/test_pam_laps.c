@@ -20,6 +20,8 @@
  *     (pam_deny) when it returned PAM_IGNORE, and pam_laps' own code
  *     otherwise — so the module's return value is observable.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -38,8 +40,8 @@
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
-#include "marker.h"
-#include "testutil.h"
+#include "escrow/marker.h"
+#include "tests/unit/testutil.h"
 
 enum stack { STACK_SSHD, STACK_SU, STACK_SUDO, STACK_PROBE };
 

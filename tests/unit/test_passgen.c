@@ -10,6 +10,8 @@
  * passphrases"), independently of agent/passgen.c, so the tests check the
  * generator against the documented presets.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -20,10 +22,10 @@
 #include <CUnit/CUnit.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "passgen.h"
-#include "secret.h"
-#include "testutil.h"
+#include "agent/passgen.h"
+#include "escrow/err.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 #define NPRESETS 5
 #define MAXCLASSES 4

@@ -3,6 +3,8 @@
  * corpus (tests/data/records/bad with its INDEX of expected errors), in-memory
  * validation, copies and list sorting.
  */
+#include "config.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +13,10 @@
 #include <CUnit/CUnit.h>
 #include <sodium.h>
 
-#include "err.h"
-#include "record.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/err.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 #define CORPUS_MAX (256 * 1024)
 

@@ -2,6 +2,8 @@
  * test_seal.c — the envelope: round trips, recipients, tampering, binding,
  * strict parsing and the test vector of docs/FORMAT.md section 2.7.
  */
+#include "config.h"
+
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
@@ -11,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "keys.h"
-#include "seal.h"
-#include "secret.h"
-#include "testutil.h"
+#include "escrow/err.h"
+#include "escrow/keys.h"
+#include "escrow/seal.h"
+#include "escrow/secret.h"
+#include "tests/unit/testutil.h"
 
 #define PW "correct horse battery staple"
 

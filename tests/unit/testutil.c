@@ -1,6 +1,8 @@
 /*
  * testutil.c — CUnit main, deterministic randomness, temp dirs.
  */
+#include "config.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 int
 laps_test_main(int argc, char **argv, CU_SuiteInfo *suites)

@@ -1,12 +1,12 @@
 /*
- * config.h — laps.conf: INI sections, typed values with ranges, durations.
+ * conf.h — laps.conf: INI sections, typed values with ranges, durations.
  *
  * One parser for laps-agent, laps-get and pam_laps.  Unknown sections and
  * keys are errors naming file:line and the key.  When euid is 0 the file
  * must be owned by root and not group/world-writable.
  */
-#ifndef LAPS_CONFIG_H
-#define LAPS_CONFIG_H
+#ifndef LAPS_CONF_H
+#define LAPS_CONF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /*
- * ldap.h — the LDAP escrow backend (OpenLDAP, Active Directory) and its
- * FILETIME helpers.  Configuration, schema modes and what an administrator
- * sees are described in docs/LDAP.md.
+ * ldap_backend.h — the LDAP escrow backend (OpenLDAP, Active Directory)
+ * and its FILETIME helpers.  Configuration, schema modes and what an
+ * administrator sees are described in docs/LDAP.md.
  */
 #ifndef LAPS_BACKEND_LDAP_H
 #define LAPS_BACKEND_LDAP_H
@@ -9,23 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * This file shadows OpenLDAP's <ldap.h> on the include path (-I backends),
- * so it pulls the real one in: code that says #include <ldap.h> gets both.
- * (Included as "ldap.h" from a file in backends/, the search restarts at
- * the top of the path and finds this file again, so OpenLDAP's API is not
- * pulled in; files that use it say #include <ldap.h>.)
- */
-#if defined(__clang__)
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Winclude-next-absolute-path"
-#endif
-#include_next <ldap.h>
-#if defined(__clang__)
-#pragma clang diagnostic pop
-#endif
-
-#include "backend.h"
+#include "escrow/backend.h"
 
 extern const struct laps_backend_ops laps_backend_ldap;
 

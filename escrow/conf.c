@@ -1,5 +1,5 @@
 /*
- * config.c — laps.conf: one table-driven INI parser shared by laps-agent,
+ * conf.c — laps.conf: one table-driven INI parser shared by laps-agent,
  * laps-get and pam_laps.
  *
  * The file is parsed in two passes so that a failing parse leaves the
@@ -8,6 +8,8 @@
  * only when the whole file is good are the pending values moved into the
  * struct.  Every error names FILE:LINE, the section and the key.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,9 +23,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "err.h"
-#include "fileio.h"
+#include "escrow/conf.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
 
 #define LINE_MAX_LEN 1024 /* longest accepted line, without the newline */
 #define VALUE_SHOW 64	  /* at most this much of a bad value is echoed back */
