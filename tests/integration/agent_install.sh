@@ -18,7 +18,7 @@ IFS='|' read -r sbindir unitdir mandir docdir <<EOV
 $vars
 EOV
 MAKEFLAGS= MFLAGS= MAKELEVEL= "$MAKE" --no-print-directory -s -C "$top_builddir" DESTDIR="$T" install-sbinPROGRAMS install-systemdsystemunitDATA \
-	install-dist_systemdsystemunitDATA install-man8 install-dist_agentexampleDATA > "$T.log" 2>&1 ||
+	install-dist_systemdsystemunitDATA install-man8 install-dist_examplesDATA > "$T.log" 2>&1 ||
 	{ cat "$T.log"; rm -f "$T.log"; echo "make install failed"; exit 99; }
 rm -f "$T.log"
 
