@@ -690,17 +690,29 @@ test_wordlist(void)
 	CU_ASSERT_STRING_EQUAL(laps_wordlist_word(n - 1), "zoom");
 }
 
-/* The embedded list is data/wordlist/eff_large_wordlist.txt, adapted as documented. */
-static void
-test_wordlist_matches_source(void)
+static bool
+is_lower_ascii(const char *w)
 {
-	static const char *const adapt[][2] = {{"drop-down", "dropdown"},
-					       {"felt-tip", "felttip"},
-					       {"t-shirt", "tshirt"},
-					       {"yo-yo", "yolk"}};
+	size_t j;
+
+	for (j = 0; w[j] != '\0'; j++)
+		if (w[j] < 'a' || w[j] > 'z')
+			return false;
+	return j > 0;
+}
+
+/*
+ * The embedded list follows data/wordlist/eff_large_wordlist.txt line by
+ * line, and differs from it only where the original is not lowercase ASCII
+ * (the four words data/wordlist/README.md lists).  The exact list is the
+ * generator's (mkwordlist.awk); tests/wordlist.sh compares word for word.
+ */
+static void
+test_wordlist_follows_source(void)
+{
 	const char *path = laps_test_srcpath("data/wordlist/eff_large_wordlist.txt");
 	char line[128];
-	size_t i = 0, k, mismatches = 0, adapted = 0;
+	size_t i = 0, changed = 0, unexplained = 0;
 	FILE *f;
 
 	f = fopen(path, "r");
@@ -714,20 +726,19 @@ test_wordlist_matches_source(void)
 			*nl = '\0';
 		*tab = '\0';
 		CU_ASSERT_EQUAL(strlen(line), 5); /* the dice rolls */
-		w = tab + 1;
-		for (k = 0; k < sizeof(adapt) / sizeof(adapt[0]); k++)
-			if (strcmp(tab + 1, adapt[k][0]) == 0) {
-				w = adapt[k][1];
-				adapted++;
-			}
-		if (laps_wordlist_word(i) == NULL || strcmp(laps_wordlist_word(i), w) != 0)
-			mismatches++;
+		w = laps_wordlist_word(i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+		if (strcmp(w, tab + 1) != 0) {
+			changed++;
+			if (is_lower_ascii(tab + 1))
+				unexplained++;
+		}
 		i++;
 	}
 	fclose(f);
 	CU_ASSERT_EQUAL(i, laps_wordlist_size());
-	CU_ASSERT_EQUAL(adapted, 4);
-	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT_EQUAL(changed, 4);
+	CU_ASSERT_EQUAL(unexplained, 0);
 }
 
 /* -------------------------------------------------------------- passphrases */
@@ -894,7 +905,7 @@ static CU_TestInfo password_tests[] = {
 
 static CU_TestInfo passphrase_tests[] = {
     {"wordlist", test_wordlist},
-    {"wordlist_matches_source", test_wordlist_matches_source},
+    {"wordlist_follows_source", test_wordlist_follows_source},
     {"shape", test_passphrase_shape},
     {"chisquare", test_passphrase_chisquare},
     CU_TEST_INFO_NULL,
