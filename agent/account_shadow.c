@@ -535,9 +535,3 @@ const struct laps_account_ops laps_account_shadow = {
     .inspect = shadow_inspect,
     .set = shadow_set,
 };
-
-const struct laps_account_ops *
-laps_account_ops_for(enum laps_method m)
-{
-	return m == LAPS_METHOD_PAM ? &laps_account_pam : &laps_account_shadow;
-}

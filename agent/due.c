@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/due.h"
+#include "agent/state.h"
 
 const char *
 laps_due_reason_name(enum laps_due_reason r)

@@ -10,6 +10,7 @@
 
 #include "agent/account.h"
 #include "agent/journal.h"
+#include "agent/state.h"
 #include "escrow/marker.h"
 #include "escrow/record.h"
 

@@ -4,8 +4,7 @@
  *   journal.<account>  the rotation in flight: rotation id, phase, record
  *                      metadata and the new password P' (hex).  Exists
  *                      only between "about to escrow" and "confirmed".
- *   state.<account>    what this host last confirmed: rotation id, time,
- *                      BLAKE2b-256 digest of the hash it set, last error.
+ *   state.<account>    what this host last confirmed (agent/state.h).
  *
  * Both are text files "key=value" per line after a magic first line, mode
  * 0600, owned by root, opened with O_NOFOLLOW, replaced atomically (temp +
@@ -22,8 +21,6 @@
 #include "escrow/record.h"
 
 #define LAPS_JOURNAL_MAX 4096
-#define LAPS_STATE_MAX 4096
-#define LAPS_STATE_ERR_MAX 255
 
 enum laps_journal_phase { LAPS_JOURNAL_ESCROWING = 0, LAPS_JOURNAL_ESCROWED = 1 };
 
@@ -66,32 +63,5 @@ int laps_journal_parse(const char *buf, size_t len, struct laps_journal *j)
 int laps_journal_remove(const char *path) __attribute__((warn_unused_result));
 
 const char *laps_journal_phase_name(enum laps_journal_phase p);
-
-/* ---- state file ---- */
-
-struct laps_agent_state {
-	char account[LAPS_ACCOUNT_MAX + 1];
-	char rotation_id[LAPS_ROTID_HEX + 1]; /* last confirmed; "" = none */
-	int64_t rotated_at;		      /* its rotation time; 0 = never */
-	int64_t expires_at;		      /* expiry confirmed with it (informational) */
-	bool have_digest;
-	uint8_t digest[LAPS_HASH_DIGEST_BYTES]; /* of the crypt string the agent set */
-	char backend[32];			/* backend it was escrowed to */
-	int64_t last_run;			/* last run that looked at this account */
-	int64_t last_error_at;			/* 0 = no error */
-	char last_error[LAPS_STATE_ERR_MAX + 1];
-};
-
-void laps_state_init(struct laps_agent_state *s, const char *account);
-/* "<state_dir>/state.<account>" */
-int laps_state_path(const char *state_dir, const char *account, char *buf, size_t len)
-    __attribute__((warn_unused_result));
-/* LAPS_ERR_NOTFOUND when there is none (s initialised for account). */
-int laps_state_load(const char *path, const char *account, struct laps_agent_state *s)
-    __attribute__((warn_unused_result));
-int laps_state_parse(const char *buf, size_t len, struct laps_agent_state *s)
-    __attribute__((warn_unused_result));
-int laps_state_store(const char *path, const struct laps_agent_state *s)
-    __attribute__((warn_unused_result));
 
 #endif

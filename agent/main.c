@@ -22,6 +22,7 @@
 #include "agent/passgen.h"
 #include "agent/postauth.h"
 #include "agent/rotate.h"
+#include "agent/state.h"
 #include "backends/registry.h"
 #include "escrow/backend.h"
 #include "escrow/conf.h"

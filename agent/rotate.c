@@ -18,6 +18,7 @@
 #include "agent/lock.h"
 #include "agent/postauth.h"
 #include "agent/rotate.h"
+#include "agent/state.h"
 #include "escrow/backend.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"

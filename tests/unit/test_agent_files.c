@@ -7,6 +7,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,7 @@
 #include "agent/journal.h"
 #include "agent/lock.h"
 #include "agent/postauth.h"
-#include <fcntl.h>
-
+#include "agent/state.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/secret.h"
