@@ -1467,7 +1467,7 @@ out:
 /*
  * The device cannot read the password back (AD confidential attribute), so
  * rotation tracking goes through the expiration value (tag + pending bit,
- * see ldap.h) and a small local file in the agent's state directory that
+ * see ldap_backend.h) and a small local file in the agent's state directory that
  * remembers which rotation ids this host wrote:
  *   <state_dir>/ldap-<schema>.<account>.rotid: "<newest id>\n<previous id>\n"
  * It is written before the modify, so a crash can never leave the directory

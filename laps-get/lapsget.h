@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/backend.h" /* also escrow/config.h (laps.conf), not autoconf's */
+#include "escrow/backend.h" /* also escrow/conf.h (laps.conf) */
 #include "escrow/record.h"
 #include "escrow/seal.h"
 

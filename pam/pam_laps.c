@@ -49,7 +49,7 @@
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
-#include "escrow/marker.h" /* also brings escrow/config.h */
+#include "escrow/marker.h" /* also brings escrow/conf.h */
 
 #define PAM_LAPS_EXPORT __attribute__((visibility("default")))
 
