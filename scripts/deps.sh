@@ -11,8 +11,13 @@ LAPS_DEPS=(
 	libpam-wrapper libpamtest0-dev
 	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit
 	mandoc systemd valgrind python3 procps util-linux xz-utils
-	git
+	git curl
+	postgresql libpq-dev
 )
+# The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js
+# from elsewhere (e.g. NodeSource, which bundles npm) is used when present;
+# otherwise Debian's.
+command -v npm >/dev/null 2>&1 || LAPS_DEPS+=(nodejs npm)
 
 laps_install_deps() {
 	local missing=() p
@@ -31,7 +36,7 @@ laps_install_deps() {
 	echo "deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	# Keep the packages' own daemons (slapd, krb5-kdc) from starting: the
+	# Keep the packages' own daemons (slapd, krb5-kdc, postgresql) from starting: the
 	# tests run their own on loopback.
 	local own_policy=0
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
