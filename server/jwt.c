@@ -906,6 +906,17 @@ out:
 	return rc;
 }
 
+/* "where: detail" (the detail is copied first: laps_seterr writes over it). */
+static int
+prefix_detail(int rc, const char *where)
+{
+	char d[512];
+
+	if (laps_snprintf(d, sizeof d, "%s", laps_errdetail()) != 0)
+		d[0] = '\0';
+	return laps_seterr(rc, "%s: %s", where, d);
+}
+
 static int
 load_keys(const struct jwt_verifier *v, struct jwt_keyset **out)
 {
@@ -920,15 +931,13 @@ load_keys(const struct jwt_verifier *v, struct jwt_keyset **out)
 			return rc;
 		rc = jwt_jwks_parse(buf, len, out);
 		laps_file_free(buf, len, 0);
-		if (rc != 0 && rc != LAPS_ERR_NOMEM)
-			rc = laps_seterr(rc, "%s: %s", v->jwks_file, laps_errdetail());
-		return rc;
+		return rc != 0 && rc != LAPS_ERR_NOMEM ? prefix_detail(rc, v->jwks_file) : rc;
 	}
 	if ((rc = discover(v, &uri)) != 0)
 		return rc;
 	if ((rc = http_get(v, uri, &b)) == 0 && (rc = jwt_jwks_parse(b.p, b.len, out)) != 0 &&
 	    rc != LAPS_ERR_NOMEM)
-		rc = laps_seterr(rc, "%s: %s", uri, laps_errdetail());
+		rc = prefix_detail(rc, uri);
 	free(b.p);
 	free(uri);
 	return rc;

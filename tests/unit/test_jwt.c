@@ -572,7 +572,9 @@ test_verifier_file(void)
 	free(t);
 	/* a broken file keeps the old keys */
 	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(path, "{", 0644), 0);
+	laps_clearerr();
 	CU_ASSERT_EQUAL(jwt_verifier_refresh(v, NOW + 200), LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "jwks.json: JWKS: not a JSON object"));
 	t = sign(H_ES, payload(NOW + 200, NOW + 300, NULL), k_es, "ES256");
 	CU_ASSERT_EQUAL(jwt_verify(v, t, strlen(t), NOW + 200, &cl), 0);
 	jwt_claims_free(cl);
