@@ -510,11 +510,14 @@ test_jwks(void)
 	big[JWT_JWKS_MAX + 9] = '\0';
 	PARSE_FAILS(big, LAPS_ERR_TOOBIG, "over");
 	free(big);
-	/* too deep */
+	/* deeper than JWT_JSON_DEPTH_MAX (16) but well-formed: refused by the parser */
 	big = malloc(4096);
 	strcpy(big, "{\"keys\":");
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 20; i++)
 		strcat(big, "[");
+	for (int i = 0; i < 20; i++)
+		strcat(big, "]");
+	strcat(big, "}");
 	PARSE_FAILS(big, LAPS_ERR_FORMAT, "not a JSON object");
 	free(big);
 #undef PARSE_FAILS
