@@ -8,6 +8,8 @@
  * the part before it is parsed as a JWKS and the part after it verified as
  * a token against that keyset.
  */
+#include "config.h"
+
 #include "server/jwt.h"
 
 #include <stdint.h>
