@@ -40,6 +40,8 @@ _Static_assert(sizeof(enum laps_ldap_bind) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_ldap_schema) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_rest_auth) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_postauth_action) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum laps_yesno) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
 
 enum cfg_type {
 	CT_STRING,	 /* non-empty text */
@@ -55,6 +57,7 @@ enum cfg_type {
 	CT_LIST_ACCOUNT, /* user names */
 	CT_LIST_PATH,	 /* absolute paths */
 	CT_LIST_LDAPURI, /* ldap:// ldaps:// ldapi:// URIs */
+	CT_LIST_WORD,	 /* printable non-blank ASCII words */
 };
 
 struct cfg_key {
@@ -68,7 +71,8 @@ struct cfg_key {
 };
 
 static const char *const sections[] = {
-    "agent", "password", "escrow", "file", "ldap", "rest", "post-auth", "laps-get", "graph", NULL,
+    "agent", "password", "escrow", "file", "ldap", "rest", "post-auth", "laps-get", "graph",
+    "server", "store", "oidc", "authz", "limits", NULL,
 };
 
 static const char *const method_names[] = {"shadow", "pam", NULL};
@@ -80,6 +84,8 @@ static const char *const schema_names[] = {"laps", "mslaps", "legacy", NULL};
 static const char *const auth_names[] = {"client_secret", "private_key_jwt", "mtls", "bearer",
 					 NULL};
 static const char *const action_names[] = {"reset", "reset-logoff", "reset-reboot", NULL};
+static const char *const yesno_names[] = {"no", "yes", NULL};
+static const char *const cert_name_names[] = {"cn", "san", NULL};
 
 #define MIN_S 60LL
 #define HOUR_S 3600LL
@@ -154,6 +160,40 @@ static const struct cfg_key keys[] = {
     STR("graph", "scope", CT_STRING, graph_scope),
     STR("graph", "ca_file", CT_PATH, graph_ca_file),
     DUR("graph", "timeout", graph_timeout, 1, 300),
+
+    STR("server", "listen", CT_STRING, srv_listen),
+    STR("server", "cert_file", CT_PATH, srv_cert_file),
+    STR("server", "key_file", CT_PATH, srv_key_file),
+    STR("server", "client_ca", CT_PATH, srv_client_ca),
+    UINT("server", "threads", srv_threads, 1, 256),
+    UINT("server", "max_connections", srv_max_connections, 1, 100000),
+    UINT("server", "max_per_ip", srv_max_per_ip, 1, 100000),
+    DUR("server", "timeout", srv_timeout, 1, HOUR_S),
+    ENUM("server", "metrics", srv_metrics, yesno_names),
+
+    STR("store", "url", CT_STRING, store_url),
+    UINT("store", "history_size", store_history, 0, 100),
+
+    STR("oidc", "issuer", CT_URL, oidc_issuer),
+    STR("oidc", "audience", CT_STRING, oidc_audience),
+    STR("oidc", "ca_file", CT_PATH, oidc_ca_file),
+    STR("oidc", "jwks_file", CT_PATH, oidc_jwks_file),
+    DUR("oidc", "timeout", oidc_timeout, 1, 60),
+    DUR("oidc", "leeway", oidc_leeway, 0, 300),
+
+    STR("authz", "device_claim", CT_STRING, authz_device_claim),
+    STR("authz", "device_prefix", CT_STRING, authz_device_prefix),
+    ENUM("authz", "cert_name", authz_cert_name, cert_name_names),
+    STR("authz", "rights_claim", CT_STRING, authz_rights_claim),
+    STR("authz", "device_value", CT_STRING, authz_device_value),
+    STR("authz", "read_value", CT_STRING, authz_read_value),
+    STR("authz", "secret_value", CT_STRING, authz_secret_value),
+    STR("authz", "expire_value", CT_STRING, authz_expire_value),
+    STR("authz", "audit_value", CT_STRING, authz_audit_value),
+    LIST("authz", "units", CT_LIST_WORD, authz_units, n_authz_units),
+
+    UINT("limits", "rate", limit_rate, 1, 100000),
+    UINT("limits", "burst", limit_burst, 1, 1000000),
 };
 /* clang-format on */
 
@@ -179,7 +219,8 @@ struct parser {
 static bool
 is_list(enum cfg_type t)
 {
-	return t == CT_LIST_ACCOUNT || t == CT_LIST_PATH || t == CT_LIST_LDAPURI;
+	return t == CT_LIST_ACCOUNT || t == CT_LIST_PATH || t == CT_LIST_LDAPURI ||
+	       t == CT_LIST_WORD;
 }
 
 static bool
@@ -464,6 +505,20 @@ check_account(const char *v)
 	return NULL;
 }
 
+/* A word of a CT_LIST_WORD list: printable ASCII (no blanks by construction). */
+static const char *
+check_word(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e)
+			return "contains a character outside printable ASCII";
+	if (i > 255)
+		return "longer than 255 characters";
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
 
@@ -549,6 +604,7 @@ parse_list(const struct parser *ps, const struct cfg_key *k, const char *v, stru
 
 	check = k->type == CT_LIST_ACCOUNT ? check_account
 		: k->type == CT_LIST_PATH  ? check_path
+		: k->type == CT_LIST_WORD  ? check_word
 					   : check_ldapuri;
 	for (;;) {
 		v += strspn(v, " \t");
@@ -997,6 +1053,17 @@ laps_config_init(struct laps_config *cfg)
 	cfg->postauth_delay = 0;
 	cfg->postauth_action = LAPS_POSTAUTH_RESET;
 	cfg->graph_timeout = 10;
+	cfg->srv_threads = 4;
+	cfg->srv_max_connections = 512;
+	cfg->srv_max_per_ip = 64;
+	cfg->srv_timeout = 30;
+	cfg->srv_metrics = LAPS_YES;
+	cfg->store_history = 10;
+	cfg->oidc_timeout = 5;
+	cfg->oidc_leeway = 60;
+	cfg->authz_cert_name = LAPS_CERT_NAME_CN;
+	cfg->limit_rate = 20;
+	cfg->limit_burst = 100;
 
 	if ((cfg->accounts[0] = strdup("lapsadmin")) == NULL)
 		goto nomem;
@@ -1006,6 +1073,16 @@ laps_config_init(struct laps_config *cfg)
 	    (cfg->file_dir = strdup(LAPS_STATE_DIR_DEFAULT "/escrow")) == NULL ||
 	    (cfg->graph_url = strdup("https://graph.microsoft.com/v1.0")) == NULL ||
 	    (cfg->graph_scope = strdup("https://graph.microsoft.com/.default")) == NULL)
+		goto nomem;
+	if ((cfg->srv_listen = strdup("127.0.0.1:8443")) == NULL ||
+	    (cfg->store_url = strdup("sqlite:" LOCALSTATEDIR "/lib/laps-escrowd/escrow.db")) == NULL ||
+	    (cfg->authz_device_claim = strdup("client_id")) == NULL ||
+	    (cfg->authz_rights_claim = strdup("scope")) == NULL ||
+	    (cfg->authz_device_value = strdup("laps.device")) == NULL ||
+	    (cfg->authz_read_value = strdup("laps.read")) == NULL ||
+	    (cfg->authz_secret_value = strdup("laps.secret")) == NULL ||
+	    (cfg->authz_expire_value = strdup("laps.expire")) == NULL ||
+	    (cfg->authz_audit_value = strdup("laps.audit")) == NULL)
 		goto nomem;
 	return 0;
 nomem:
@@ -1069,6 +1146,12 @@ const char *
 laps_rest_auth_name(enum laps_rest_auth a)
 {
 	return enum_name(auth_names, NAMES_COUNT(auth_names), (int)a);
+}
+
+const char *
+laps_cert_name_name(enum laps_cert_name c)
+{
+	return enum_name(cert_name_names, NAMES_COUNT(cert_name_names), (int)c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1209,6 +1292,51 @@ validate_graph(const struct laps_config *cfg)
 	return 0;
 }
 
+/* [authz] units: NAME:PATTERN, NAME of [a-z0-9_-] (the part after '@' in a right). */
+static int
+validate_units(const struct laps_config *cfg)
+{
+	const char *u, *colon;
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_authz_units; i++) {
+		u = cfg->authz_units[i];
+		colon = strchr(u, ':');
+		if (colon == NULL || colon == u || colon[1] == '\0')
+			return verr(cfg, "authz", "units", "each item must be NAME:PATTERN");
+		for (j = 0; u + j < colon; j++)
+			if (!((u[j] >= 'a' && u[j] <= 'z') || (u[j] >= '0' && u[j] <= '9') ||
+			      u[j] == '_' || u[j] == '-'))
+				return verr(cfg, "authz", "units",
+					    "a unit name is made of a-z 0-9 '_' '-'");
+	}
+	return 0;
+}
+
+static int
+validate_server(const struct laps_config *cfg)
+{
+	if (cfg->srv_listen == NULL)
+		return verr(cfg, "server", "listen", "required (ADDRESS:PORT)");
+	if (cfg->srv_cert_file == NULL)
+		return verr(cfg, "server", "cert_file", "required (laps-escrowd is HTTPS only)");
+	if (cfg->srv_key_file == NULL)
+		return verr(cfg, "server", "key_file", "required (laps-escrowd is HTTPS only)");
+	if (cfg->store_url == NULL ||
+	    (strncmp(cfg->store_url, "sqlite:/", 8) != 0 &&
+	     strncmp(cfg->store_url, "postgresql:", 11) != 0))
+		return verr(cfg, "store", "url", "must be sqlite:/PATH or postgresql:CONNINFO");
+	if ((cfg->oidc_issuer == NULL) != (cfg->oidc_audience == NULL))
+		return verr(cfg, "oidc", cfg->oidc_issuer == NULL ? "issuer" : "audience",
+			    "issuer and audience go together");
+	if (cfg->oidc_issuer == NULL && cfg->srv_client_ca == NULL)
+		return verr(cfg, "server", "client_ca",
+			    "no way to authenticate anyone: set [server] client_ca or [oidc] issuer");
+	if (cfg->limit_burst < cfg->limit_rate)
+		return verr(cfg, "limits", "burst", "must be at least [limits] rate");
+	return validate_units(cfg);
+}
+
 int
 laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
 {
@@ -1232,6 +1360,8 @@ laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
 		return validate_backend(cfg, use);
 	case LAPS_USE_GET_GRAPH:
 		return validate_graph(cfg);
+	case LAPS_USE_SERVER:
+		return validate_server(cfg);
 	case LAPS_USE_PAM:
 		if (cfg->n_accounts == 0)
 			return verr(cfg, "agent", "accounts", "at least one account is required");

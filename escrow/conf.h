@@ -36,6 +36,8 @@ enum laps_rest_auth { LAPS_REST_AUTH_CLIENT_SECRET = 0, LAPS_REST_AUTH_PRIVATE_K
 		      LAPS_REST_AUTH_MTLS, LAPS_REST_AUTH_BEARER };
 enum laps_postauth_action { LAPS_POSTAUTH_RESET = 0, LAPS_POSTAUTH_RESET_LOGOFF,
 			    LAPS_POSTAUTH_RESET_REBOOT };
+enum laps_yesno { LAPS_NO = 0, LAPS_YES };
+enum laps_cert_name { LAPS_CERT_NAME_CN = 0, LAPS_CERT_NAME_SAN };
 
 /* Every string is malloc'd or NULL (unset).  Durations are in seconds. */
 struct laps_config {
@@ -115,6 +117,43 @@ struct laps_config {
 	char *graph_scope;              /* default https://graph.microsoft.com/.default */
 	char *graph_ca_file;            /* extra CA bundle (tests) */
 	int64_t graph_timeout;          /* 1s..300s (default 10s) */
+
+	/* laps-escrowd (laps-escrowd.conf; see man/laps-escrowd.8) */
+	/* [server] */
+	char *srv_listen;          /* ADDRESS:PORT, [IPV6]:PORT (default 127.0.0.1:8443) */
+	char *srv_cert_file;       /* server certificate chain (PEM) */
+	char *srv_key_file;        /* its private key (PEM) */
+	char *srv_client_ca;       /* CA for client certificates (mTLS); NULL = none */
+	unsigned srv_threads;      /* 1..256 (default 4) */
+	unsigned srv_max_connections; /* 1..100000 (default 512) */
+	unsigned srv_max_per_ip;   /* 1..100000 (default 64) */
+	int64_t srv_timeout;       /* 1s..1h per-connection idle timeout (default 30s) */
+	enum laps_yesno srv_metrics; /* yes | no (default yes) */
+	/* [store] */
+	char *store_url;           /* sqlite:/path | postgresql:CONNINFO */
+	unsigned store_history;    /* history_size 0..100 (default 10) */
+	/* [oidc] */
+	char *oidc_issuer;
+	char *oidc_audience;
+	char *oidc_ca_file;
+	char *oidc_jwks_file;      /* static JWKS instead of discovery (tests, air-gapped) */
+	int64_t oidc_timeout;      /* 1s..60s (default 5s) */
+	int64_t oidc_leeway;       /* 0..300s (default 60s) */
+	/* [authz] */
+	char *authz_device_claim;  /* default client_id */
+	char *authz_device_prefix; /* stripped from the device claim; NULL = none */
+	enum laps_cert_name authz_cert_name; /* cn | san (default cn) */
+	char *authz_rights_claim;  /* default scope */
+	char *authz_device_value;  /* default laps.device */
+	char *authz_read_value;    /* default laps.read */
+	char *authz_secret_value;  /* default laps.secret */
+	char *authz_expire_value;  /* default laps.expire */
+	char *authz_audit_value;   /* default laps.audit */
+	char *authz_units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
+	size_t n_authz_units;
+	/* [limits] */
+	unsigned limit_rate;       /* requests/s per identity 1..100000 (default 20) */
+	unsigned limit_burst;      /* 1..1000000 (default 100) */
 };
 
 /* laps_config_validate purposes */
@@ -122,8 +161,10 @@ enum laps_config_use {
 	LAPS_USE_AGENT = 0, /* laps-agent: accounts, recipients, a known backend and its keys */
 	LAPS_USE_GET,       /* laps-get with a backend: the backend's keys (ldap: base or dn) */
 	LAPS_USE_PAM,       /* pam_laps: accounts and state_dir */
-	LAPS_USE_GET_GRAPH  /* laps-get --source graph: [graph] url token_url client_id
+	LAPS_USE_GET_GRAPH, /* laps-get --source graph: [graph] url token_url client_id
 			     * client_secret_file */
+	LAPS_USE_SERVER     /* laps-escrowd: [server] cert_file key_file, [store] url,
+			     * [oidc] issuer+audience together, units well-formed */
 };
 
 /*
@@ -185,5 +226,6 @@ const char *laps_pwmode_name(enum laps_pwmode m);
 const char *laps_ldap_tls_name(enum laps_ldap_tls t);
 const char *laps_ldap_bind_name(enum laps_ldap_bind b);
 const char *laps_rest_auth_name(enum laps_rest_auth a);
+const char *laps_cert_name_name(enum laps_cert_name c);
 
 #endif

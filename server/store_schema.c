@@ -1,0 +1,56 @@
+/*
+ * store_schema.c — the numbered schema migrations of laps-escrowd's store.
+ *
+ * Version n is store_migrations[n-1].  A store applies, in one transaction
+ * each, every version above the highest one in schema_migrations and
+ * records it there.  Both dialects describe the same tables and columns;
+ * only the syntax of identity columns and of the append-only guard differs.
+ * Never edit a released migration: add the next one.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "server/store.h"
+
+/* clang-format off */
+#define V1_TABLES \
+	"CREATE TABLE records (" \
+	" device TEXT NOT NULL, account TEXT NOT NULL," \
+	" version BIGINT NOT NULL, seq BIGINT NOT NULL," \
+	" rotation_id TEXT NOT NULL, state TEXT NOT NULL," \
+	" rotated_at BIGINT NOT NULL, expires_at BIGINT NOT NULL," \
+	" updated_at BIGINT NOT NULL, record TEXT NOT NULL," \
+	" PRIMARY KEY (device, account));" \
+	"CREATE TABLE history (" \
+	" device TEXT NOT NULL, account TEXT NOT NULL, seq BIGINT NOT NULL," \
+	" rotated_at BIGINT NOT NULL, record TEXT NOT NULL," \
+	" PRIMARY KEY (device, account, seq));" \
+	"CREATE INDEX records_expires ON records (expires_at);"
+
+#define V1_AUDIT_COLUMNS \
+	" time BIGINT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL," \
+	" device TEXT, account TEXT, action TEXT NOT NULL, outcome TEXT NOT NULL," \
+	" status INTEGER NOT NULL, peer TEXT, jti TEXT, detail TEXT);" \
+	"CREATE INDEX audit_device ON audit (device, id);" \
+	"CREATE INDEX audit_actor ON audit (actor, id);"
+
+const struct store_migration store_migrations[] = {
+    {1,
+     V1_TABLES
+     "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT," V1_AUDIT_COLUMNS
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+
+     V1_TABLES
+     "CREATE TABLE audit (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," V1_AUDIT_COLUMNS
+     "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+     " $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+     " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"},
+};
+/* clang-format on */
+
+const size_t store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
