@@ -191,6 +191,7 @@ static const struct cfg_key keys[] = {
     STR("authz", "expire_value", CT_STRING, authz_expire_value),
     STR("authz", "audit_value", CT_STRING, authz_audit_value),
     LIST("authz", "units", CT_LIST_WORD, authz_units, n_authz_units),
+    LIST("authz", "cert_admins", CT_LIST_WORD, authz_cert_admins, n_authz_cert_admins),
 
     UINT("limits", "rate", limit_rate, 1, 100000),
     UINT("limits", "burst", limit_burst, 1, 1000000),
@@ -1309,6 +1310,13 @@ validate_units(const struct laps_config *cfg)
 			      u[j] == '_' || u[j] == '-'))
 				return verr(cfg, "authz", "units",
 					    "a unit name is made of a-z 0-9 '_' '-'");
+	}
+	for (i = 0; i < cfg->n_authz_cert_admins; i++) {
+		u = cfg->authz_cert_admins[i];
+		colon = strchr(u, '=');
+		if (colon == NULL || colon == u || colon[1] == '\0')
+			return verr(cfg, "authz", "cert_admins",
+				    "each item must be CERTNAME=VALUE[,VALUE...]");
 	}
 	return 0;
 }

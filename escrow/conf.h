@@ -151,6 +151,8 @@ struct laps_config {
 	char *authz_audit_value;   /* default laps.audit */
 	char *authz_units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
 	size_t n_authz_units;
+	char *authz_cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */
+	size_t n_authz_cert_admins;
 	/* [limits] */
 	unsigned limit_rate;       /* requests/s per identity 1..100000 (default 20) */
 	unsigned limit_burst;      /* 1..1000000 (default 100) */

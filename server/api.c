@@ -1,0 +1,447 @@
+/*
+ * api.c — routing, checks and answers of REST v1 (docs/REST-API.md).
+ *
+ * api_handle: route -> method -> operational endpoints -> rate limit ->
+ * authentication -> body checks -> the route's handler.  Handlers decide
+ * authorisation (authz.h) and call the store; every denial and every
+ * secret read, history read and expire leaves an audit row (api_audit.c),
+ * in the store transaction of the operation where there is one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "server/fmt.h"
+#include "escrow/log.h"
+#include "escrow/record.h"
+#include "server/api.h"
+#include "server/api_impl.h"
+
+/* ------------------------------------------------------------------ */
+/* Routing                                                             */
+
+struct route_def {
+	enum metrics_route route;
+	const char *allow; /* methods, as in the Allow header */
+	const char *suffix; /* after /v1/devices/{d}/accounts/{a}; NULL: fixed path */
+	const char *path;
+};
+
+static const struct route_def routes[] = {
+    {MR_HEALTHZ, "GET", NULL, "/healthz"},
+    {MR_READYZ, "GET", NULL, "/readyz"},
+    {MR_METRICS, "GET", NULL, "/metrics"},
+    {MR_DEVICES, "GET", NULL, "/v1/devices"},
+    {MR_REPORT, "GET", NULL, "/v1/report"},
+    {MR_AUDIT, "GET", NULL, "/v1/audit"},
+    {MR_META, "GET", "", NULL},
+    {MR_RECORD, "GET, PUT", "/record", NULL},
+    {MR_HISTORY, "GET", "/history", NULL},
+    {MR_CONFIRM, "POST", "/confirm", NULL},
+    {MR_EXPIRE, "POST", "/expire", NULL},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* Split "/v1/devices/D/accounts/A[SUFFIX]": D and A (raw, not checked). */
+static bool
+split_device_path(const char *path, const char **d, size_t *dlen, const char **a, size_t *alen,
+		  const char **suffix)
+{
+	static const char pre[] = "/v1/devices/";
+	const char *p;
+
+	if (strncmp(path, pre, sizeof pre - 1) != 0)
+		return false;
+	*d = path + sizeof pre - 1;
+	*dlen = strcspn(*d, "/");
+	if (*dlen == 0 || strncmp(*d + *dlen, "/accounts/", 10) != 0)
+		return false;
+	*a = *d + *dlen + 10;
+	*alen = strcspn(*a, "/");
+	if (*alen == 0)
+		return false;
+	p = *a + *alen;
+	*suffix = p;
+	return true;
+}
+
+static const struct route_def *
+find_route(const char *path)
+{
+	const char *d, *a, *suffix;
+	size_t dlen, alen, i;
+
+	if (strlen(path) > API_URL_MAX)
+		return NULL;
+	for (i = 0; i < N_ROUTES; i++)
+		if (routes[i].path != NULL && strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	if (!split_device_path(path, &d, &dlen, &a, &alen, &suffix))
+		return NULL;
+	for (i = 0; i < N_ROUTES; i++)
+		if (routes[i].suffix != NULL && strcmp(routes[i].suffix, suffix) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+enum metrics_route
+api_route_of(const char *path)
+{
+	const struct route_def *r = find_route(path);
+
+	return r != NULL ? r->route : MR_UNKNOWN;
+}
+
+size_t
+api_body_cap(const char *method, const char *path)
+{
+	if (strcmp(method, "PUT") == 0 && api_route_of(path) == MR_RECORD)
+		return API_BODY_MAX_RECORD;
+	return API_BODY_MAX_OTHER;
+}
+
+enum metrics_method
+api_method_of(const char *method)
+{
+	if (strcmp(method, "GET") == 0)
+		return MM_GET;
+	if (strcmp(method, "PUT") == 0)
+		return MM_PUT;
+	if (strcmp(method, "POST") == 0)
+		return MM_POST;
+	return MM_OTHER;
+}
+
+static bool
+method_allowed(const struct route_def *r, const char *method)
+{
+	const char *p = r->allow;
+	size_t n = strlen(method), len;
+
+	while (*p != '\0') {
+		len = strcspn(p, ",");
+		if (len == n && strncmp(p, method, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+/* Device and account from the path into t; 0 or a 400 problem. */
+static int
+target_of(const struct api_request *req, struct api_target *t, struct api_response *resp)
+{
+	const char *d, *a, *suffix;
+	size_t dlen, alen;
+
+	if (!split_device_path(req->path, &d, &dlen, &a, &alen, &suffix) ||
+	    dlen > LAPS_DEVICE_MAX || alen > LAPS_ACCOUNT_MAX)
+		return api_problem(resp, 400, "invalid_parameter",
+				   "the device or account name in the path is too long");
+	memcpy(t->device, d, dlen);
+	t->device[dlen] = '\0';
+	memcpy(t->account, a, alen);
+	t->account[alen] = '\0';
+	laps_hostname_lower(t->device);
+	if (!laps_record_device_ok(t->device))
+		return api_problem(resp, 400, "invalid_parameter",
+				   "the device in the path is not a valid device name");
+	if (!laps_record_account_ok(t->account))
+		return api_problem(resp, 400, "invalid_parameter",
+				   "the account in the path is not a valid account name");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Operational endpoints                                               */
+
+static void
+ops_endpoint(struct api *api, enum metrics_route route, struct api_response *resp)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	switch (route) {
+	case MR_HEALTHZ:
+		api_set_body(resp, 200, "{\"status\":\"ok\"}");
+		return;
+	case MR_READYZ:
+		if (api->store->ops->ping(api->store->ctx) != 0) {
+			metrics_store_error();
+			resp->retry_after = 5;
+			api_problem(resp, 503, "unavailable", "the store does not answer");
+			return;
+		}
+		api_set_body(resp, 200, "{\"status\":\"ready\"}");
+		return;
+	default:
+		break;
+	}
+	if (!api->metrics) {
+		api_problem(resp, 404, "not_found", "no such resource");
+		return;
+	}
+	if (metrics_render(&text, &len) != 0) {
+		api_problem(resp, 500, "internal", "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->body = text;
+	resp->body_len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* ------------------------------------------------------------------ */
+/* Dispatch                                                            */
+
+static bool
+is_json(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Rate limit, authentication, body checks.  0 to go on. */
+static int
+gate(struct api *api, const struct api_request *req, struct api_response *resp)
+{
+	char key[AUTHZ_NAME_MAX + 64];
+	unsigned retry;
+
+	if (api->rl != NULL) {
+		fmt_trunc(key, sizeof key, "%s", req->id != NULL ? req->id->actor : "");
+		if (req->id == NULL)
+			fmt_trunc(key, sizeof key, "peer:%s", req->peer);
+		if ((retry = ratelimit_take(api->rl, key, req->now_ms)) != 0) {
+			metrics_rate_limited();
+			log_notice("rate limited: %s", key);
+			resp->retry_after = retry;
+			return api_problem(resp, 429, "rate_limited", "too many requests; retry later");
+		}
+	}
+	if (req->id == NULL)
+		return api_unauthenticated(api, req, resp);
+	if (req->too_many_params)
+		return api_problem(resp, 400, "invalid_parameter", "too many query parameters");
+	if (req->body_too_big)
+		return api_problem(resp, 413, "body_too_large", "the request body is too large");
+	if (strcmp(req->method, "GET") != 0 && !is_json(req->content_type))
+		return api_problem(resp, 415, "unsupported_media_type",
+				   "send the body as Content-Type: application/json");
+	if (strcmp(req->method, "GET") == 0 && req->body_len > 0)
+		return api_problem(resp, 400, "invalid_parameter", "a GET has no body");
+	return 0;
+}
+
+static void
+dispatch(struct api *api, const struct api_request *req, enum metrics_route route,
+	 struct api_response *resp)
+{
+	struct api_target t;
+
+	switch (route) {
+	case MR_DEVICES:
+		api_h_devices(api, req, resp);
+		return;
+	case MR_REPORT:
+		api_h_report(api, req, resp);
+		return;
+	case MR_AUDIT:
+		api_h_audit(api, req, resp);
+		return;
+	default:
+		break;
+	}
+	memset(&t, 0, sizeof t);
+	if (target_of(req, &t, resp) != 0)
+		return;
+	if (route == MR_META)
+		api_h_meta(api, req, &t, resp);
+	else if (route == MR_RECORD && strcmp(req->method, "PUT") == 0)
+		api_h_put(api, req, &t, resp);
+	else if (route == MR_RECORD)
+		api_h_record(api, req, &t, resp);
+	else if (route == MR_HISTORY)
+		api_h_history(api, req, &t, resp);
+	else if (route == MR_CONFIRM)
+		api_h_confirm(api, req, &t, resp);
+	else
+		api_h_expire(api, req, &t, resp);
+}
+
+void
+api_handle(struct api *api, const struct api_request *req, struct api_response *resp)
+{
+	const struct route_def *r;
+
+	memset(resp, 0, sizeof *resp);
+	laps_clearerr();
+	r = find_route(req->path);
+	resp->route = r != NULL ? r->route : MR_UNKNOWN;
+	if (r == NULL) {
+		api_problem(resp, 404, "not_found", "no such resource");
+		return;
+	}
+	if (!method_allowed(r, req->method)) {
+		resp->allow = r->allow;
+		api_problem(resp, 405, "method_not_allowed", "method not allowed on this resource");
+		return;
+	}
+	if (r->route == MR_HEALTHZ || r->route == MR_READYZ || r->route == MR_METRICS) {
+		ops_endpoint(api, r->route, resp);
+		return;
+	}
+	if (gate(api, req, resp) != 0)
+		return;
+	dispatch(api, req, r->route, resp);
+}
+
+void
+api_response_clear(struct api_response *resp)
+{
+	if (resp == NULL)
+		return;
+	free(resp->body);
+	memset(resp, 0, sizeof *resp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Body and header parsers                                             */
+
+/* Parse a small JSON object body (depth-capped, nothing after it). */
+static int
+parse_object(const char *body, size_t len, json_object **out)
+{
+	struct json_tokener *tok;
+	json_object *o;
+	size_t i;
+
+	*out = NULL;
+	if (len == 0 || len > API_BODY_MAX_OTHER || memchr(body, '\0', len) != NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "the body is not a JSON object");
+	if ((tok = json_tokener_new_ex(API_JSON_DEPTH)) == NULL)
+		return LAPS_ERR_NOMEM;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success) {
+		for (i = json_tokener_get_parse_end(tok); i < len; i++)
+			if (strchr(" \t\r\n", body[i]) == NULL)
+				break;
+		if (i == len && json_object_is_type(o, json_type_object)) {
+			json_tokener_free(tok);
+			*out = o;
+			return 0;
+		}
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	return laps_seterr(LAPS_ERR_FORMAT, "the body is not a JSON object");
+}
+
+static int
+get_time(json_object *o, const char *name, int64_t *out)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_int))
+		return laps_seterr(LAPS_ERR_FORMAT, "'%s' must be an integer", name);
+	errno = 0;
+	*out = json_object_get_int64(v);
+	if (errno != 0 || *out < 0 || *out > 253402300799LL)
+		return laps_seterr(LAPS_ERR_FORMAT, "'%s' is out of range", name);
+	return 0;
+}
+
+static bool
+is_rotid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return i == LAPS_ROTID_HEX;
+}
+
+int
+api_parse_confirm(const char *body, size_t len, char rotid[LAPS_ROTID_HEX + 1],
+		  int64_t *expires_at)
+{
+	json_object *o = NULL, *v = NULL;
+	const char *s;
+	int rc;
+
+	if ((rc = parse_object(body, len, &o)) != 0)
+		return rc;
+	rc = laps_seterr(LAPS_ERR_FORMAT, "expected exactly rotation_id and expires_at");
+	if (json_object_object_length(o) != 2 || !json_object_object_get_ex(o, "rotation_id", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		goto out;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v) || !is_rotid(s)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "rotation_id must be 32 lower-case hex digits");
+		goto out;
+	}
+	if ((rc = get_time(o, "expires_at", expires_at)) != 0)
+		goto out;
+	memcpy(rotid, s, LAPS_ROTID_HEX + 1);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int
+api_parse_expire(const char *body, size_t len, bool *has, int64_t *expires_at)
+{
+	json_object *o = NULL;
+	int rc;
+
+	*has = false;
+	if ((rc = parse_object(body, len, &o)) != 0)
+		return rc;
+	if (json_object_object_length(o) == 0) {
+		rc = 0;
+	} else if (json_object_object_length(o) == 1) {
+		if ((rc = get_time(o, "expires_at", expires_at)) == 0)
+			*has = true;
+	} else {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "expected {} or {\"expires_at\":N}");
+	}
+	json_object_put(o);
+	return rc;
+}
+
+int
+api_parse_etag(const char *v, int64_t *version)
+{
+	size_t len, i;
+	long long n;
+	char digits[24];
+
+	*version = 0;
+	len = strlen(v);
+	if (len < 2 || v[0] != '"' || v[len - 1] != '"')
+		return laps_seterr(LAPS_ERR_FORMAT, "If-Match must be one strong entity tag");
+	for (i = 1; i + 1 < len; i++)
+		if (v[i] == '"' || (unsigned char)v[i] < 0x21 || (unsigned char)v[i] == 0x7f)
+			return laps_seterr(LAPS_ERR_FORMAT, "If-Match must be one strong entity tag");
+	if (len < 4 || v[1] != 'v' || len - 3 >= sizeof digits)
+		return 0; /* well-formed, not ours: never matches */
+	memcpy(digits, v + 2, len - 3);
+	digits[len - 3] = '\0';
+	if (digits[0] < '1' || digits[0] > '9' || laps_parse_int64(digits, 1, INT64_MAX, &n) != 0)
+		return 0;
+	*version = n;
+	return 0;
+}

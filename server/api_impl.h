@@ -1,0 +1,65 @@
+/*
+ * api_impl.h — internals shared by api.c (dispatch), api_util.c (answers,
+ * audit, parameters) and api_routes.c (the handlers).  Not for other users.
+ */
+#ifndef LAPS_SERVER_API_IMPL_H
+#define LAPS_SERVER_API_IMPL_H
+
+#include "server/api.h"
+
+struct api_target {
+	char device[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1];
+};
+
+/* Answers.  api_problem returns -1 so that "return api_problem(...)" reads
+ * as a failure in int functions. */
+int api_problem(struct api_response *resp, int status, const char *code, const char *detail);
+void api_set_body(struct api_response *resp, int status, const char *json);
+void api_take_body(struct api_response *resp, int status, char *json);
+void api_set_etag(struct api_response *resp, int64_t version);
+/* Map a store error to a problem (404, 412, 503 ...). */
+int api_store_problem(struct api_response *resp, int rc);
+
+/* Audit */
+void api_audit_fill(const struct api_request *req, const char *action, const char *outcome,
+		    const char *device, const char *account, int status, const char *detail,
+		    struct store_audit *a);
+void api_audit_log(const struct store_audit *a);
+/* Deny with status/code and leave an audit row (503 if it cannot be written). */
+int api_deny(struct api *api, const struct api_request *req, int status, const char *code,
+	     const char *detail, const char *action, const struct api_target *t,
+	     struct api_response *resp);
+int api_unauthenticated(struct api *api, const struct api_request *req,
+			struct api_response *resp);
+
+/* Query parameters: every present key must be in allowed (NULL-terminated),
+ * none twice.  0 or a 400 problem. */
+int api_params_check(const struct api_request *req, const char *const *allowed,
+		     struct api_response *resp);
+const char *api_param(const struct api_request *req, const char *key);
+/* Integer parameter in [lo, hi], dflt when absent. */
+int api_param_int(const struct api_request *req, const char *key, long long lo, long long hi,
+		  long long dflt, long long *out, struct api_response *resp);
+
+/* Metadata JSON (§4.1) of a stored record. */
+int api_metadata(const struct store_entry *e, char **out) __attribute__((warn_unused_result));
+
+/* Handlers (api_routes.c) */
+void api_h_meta(struct api *api, const struct api_request *req, const struct api_target *t,
+		struct api_response *resp);
+void api_h_put(struct api *api, const struct api_request *req, const struct api_target *t,
+	       struct api_response *resp);
+void api_h_record(struct api *api, const struct api_request *req, const struct api_target *t,
+		  struct api_response *resp);
+void api_h_history(struct api *api, const struct api_request *req, const struct api_target *t,
+		   struct api_response *resp);
+void api_h_confirm(struct api *api, const struct api_request *req, const struct api_target *t,
+		   struct api_response *resp);
+void api_h_expire(struct api *api, const struct api_request *req, const struct api_target *t,
+		  struct api_response *resp);
+void api_h_devices(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_h_report(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_h_audit(struct api *api, const struct api_request *req, struct api_response *resp);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * http.c — libmicrohttpd glue for laps-escrowd (see http.h).
+ *
+ * One access-handler call per request phase: the first allocates the
+ * request state and refuses an announced oversized body at once (413), the
+ * upload calls append to a buffer capped for the route (a body past the
+ * cap is dropped and answered 413), the last one authenticates and calls
+ * api_handle().  Metrics are recorded when libmicrohttpd reports the
+ * request completed; requests in flight are counted for a graceful stop.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "server/fmt.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+#include "server/api_impl.h"
+#include "server/http.h"
+
+#define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
+#define PEM_MAX (256 * 1024)
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct api *api;
+	const struct laps_config *cfg;
+	http_token_fn token_fn;
+	void *token_ctx;
+	char *cert, *key, *ca;
+	size_t key_len;
+	int active; /* requests in flight (atomic) */
+	struct sockaddr_storage addr;
+};
+
+struct hreq {
+	char *body;
+	size_t len, max;
+	bool too_big;
+	bool answered;
+	struct timespec start;
+	enum metrics_route route;
+	enum metrics_method method;
+	int status;
+};
+
+static double
+elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Decode %XX, except an encoded '/' or NUL (left as is, so the name check
+ * refuses the segment instead of the path changing shape). */
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *r = s, *w = s;
+	unsigned v;
+
+	(void)cls;
+	(void)c;
+	while (*r != '\0') {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+			v = (unsigned)(isdigit((unsigned char)r[1]) ? r[1] - '0' : (tolower(r[1]) - 'a' + 10)) * 16 +
+			    (unsigned)(isdigit((unsigned char)r[2]) ? r[2] - '0' : (tolower(r[2]) - 'a' + 10));
+			if (v != 0 && v != '/') {
+				*w++ = (char)v;
+				r += 3;
+				continue;
+			}
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+static enum MHD_Result
+collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct api_request *req = cls;
+
+	(void)kind;
+	if (req->n_params == API_MAX_PARAMS) {
+		req->too_many_params = true;
+		return MHD_NO;
+	}
+	req->params[req->n_params].key = key;
+	req->params[req->n_params].value = value;
+	req->n_params++;
+	return MHD_YES;
+}
+
+static void
+peer_of(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	socklen_t sl;
+
+	fmt_trunc(buf, len, "-");
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						    : sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, sl, buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) != 0)
+		fmt_trunc(buf, len, "-");
+}
+
+/* Bearer token or client certificate -> req->id / req->auth_error. */
+static void
+authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_request *req,
+	     struct identity *id, char *why, size_t whylen)
+{
+	const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const union MHD_ConnectionInfo *ci;
+	int rc;
+
+	memset(id, 0, sizeof *id);
+	if (authz != NULL) {
+		req->auth_kind = "token";
+		req->auth_error = why;
+		if (strncasecmp(authz, "Bearer ", 7) != 0 || authz[7] == '\0') {
+			fmt_trunc(why, whylen, "only Bearer tokens are accepted");
+			return;
+		}
+		if (srv->token_fn == NULL) {
+			fmt_trunc(why, whylen, "token authentication is not configured");
+			return;
+		}
+		rc = srv->token_fn(srv->token_ctx, authz + 7, strlen(authz + 7), req->now, id, why,
+				   whylen);
+	} else {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		rc = http_tls_peer(&srv->api->authz, ci != NULL ? ci->tls_session : NULL, id, why,
+				   whylen);
+		if (rc == 1)
+			return; /* no credential at all */
+		req->auth_kind = "certificate";
+		req->auth_error = why;
+	}
+	if (rc == 0) {
+		req->id = id;
+		req->auth_error = NULL;
+	}
+}
+
+static void
+add_headers(struct MHD_Response *r, const struct api_response *resp)
+{
+	char num[24];
+
+	MHD_add_response_header(r, "Content-Type", resp->content_type != NULL
+							   ? resp->content_type
+							   : "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (resp->etag[0] != '\0')
+		MHD_add_response_header(r, "ETag", resp->etag);
+	if (resp->location[0] != '\0')
+		MHD_add_response_header(r, "Location", resp->location);
+	if (resp->seq[0] != '\0')
+		MHD_add_response_header(r, "Laps-Seq", resp->seq);
+	if (resp->allow != NULL)
+		MHD_add_response_header(r, "Allow", resp->allow);
+	if (resp->retry_after > 0) {
+		fmt_trunc(num, sizeof num, "%u", resp->retry_after);
+		MHD_add_response_header(r, "Retry-After", num);
+	}
+	if (resp->www_authenticate)
+		MHD_add_response_header(r, "WWW-Authenticate",
+					resp->invalid_token
+					    ? "Bearer realm=\"laps\", error=\"invalid_token\""
+					    : "Bearer realm=\"laps\"");
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *c, struct hreq *h, struct api_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(resp->body_len, resp->body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		api_response_clear(resp);
+		return MHD_NO;
+	}
+	resp->body = NULL; /* owned by r */
+	add_headers(r, resp);
+	h->status = resp->status;
+	h->answered = true;
+	ret = MHD_queue_response(c, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+respond(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+	struct hreq *h)
+{
+	struct api_request req;
+	struct api_response resp;
+	struct identity id;
+	struct timespec now;
+	char peer[64], why[512];
+
+	memset(&req, 0, sizeof req);
+	clock_gettime(CLOCK_REALTIME, &now);
+	req.now = now.tv_sec;
+	req.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	req.method = method;
+	req.path = url;
+	peer_of(c, peer, sizeof peer);
+	req.peer = peer;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &req);
+	req.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
+	req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	req.body = h->body != NULL ? h->body : "";
+	req.body_len = h->len;
+	req.body_too_big = h->too_big;
+	why[0] = '\0';
+	authenticate(srv, c, &req, &id, why, sizeof why);
+	api_handle(srv->api, &req, &resp);
+	laps_wipe(&id, sizeof id);
+	return queue(c, h, &resp);
+}
+
+/* The first call: state, and an announced oversized body refused at once. */
+static enum MHD_Result
+begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+      void **con_cls)
+{
+	struct hreq *h = calloc(1, sizeof *h);
+	struct api_response resp;
+	const char *cl;
+	long long n;
+
+	if (h == NULL)
+		return MHD_NO;
+	clock_gettime(CLOCK_MONOTONIC, &h->start);
+	h->route = api_route_of(url);
+	h->method = api_method_of(method);
+	h->max = api_body_cap(method, url);
+	__atomic_add_fetch(&srv->active, 1, __ATOMIC_SEQ_CST);
+	*con_cls = h;
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	if (cl != NULL && laps_parse_int64(cl, 0, INT64_MAX, &n) == 0 && (size_t)n > h->max) {
+		memset(&resp, 0, sizeof resp);
+		resp.route = h->route;
+		api_problem(&resp, 413, "body_too_large", "the request body is too large");
+		return queue(c, h, &resp);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+	   const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct hreq *h = *con_cls;
+	char *nb;
+
+	(void)version;
+	if (h == NULL)
+		return begin(srv, c, url, method, con_cls);
+	if (h->answered) {
+		*upload_size = 0; /* answered early (413): drop the rest */
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (!h->too_big && h->len + *upload_size > h->max) {
+			h->too_big = true;
+			free(h->body);
+			h->body = NULL;
+			h->len = 0;
+		}
+		if (!h->too_big) {
+			if ((nb = realloc(h->body, h->len + *upload_size + 1)) == NULL)
+				return MHD_NO;
+			h->body = nb;
+			memcpy(h->body + h->len, upload, *upload_size);
+			h->len += *upload_size;
+			h->body[h->len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return respond(srv, c, url, method, h);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct hreq *h = *con_cls;
+
+	(void)c;
+	if (h == NULL)
+		return;
+	metrics_request(h->route, h->method,
+			h->answered ? h->status : (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 0),
+			elapsed(&h->start));
+	free(h->body);
+	free(h);
+	*con_cls = NULL;
+	__atomic_sub_fetch(&srv->active, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	laps_log_vmsg(LAPS_LOG_INFO, "libmicrohttpd", fmt, ap);
+}
+
+/* "ADDR:PORT" or "[V6]:PORT" into srv->addr; *v6 set for IPv6. */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
+{
+	char host[64];
+	const char *colon, *h = s;
+	size_t hl;
+	long long port;
+
+	memset(ss, 0, sizeof *ss);
+	colon = strrchr(s, ':');
+	if (colon == NULL || laps_parse_int64(colon + 1, 0, 65535, &port) != 0)
+		goto bad;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		h = s + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof host)
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*v6 = strchr(host, ':') != NULL;
+	if (*v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a->sin6_addr) == 1)
+			return 0;
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a->sin_addr) == 1)
+			return 0;
+	}
+bad:
+	return laps_seterr(LAPS_ERR_CONFIG,
+			   "[server] listen: '%.64s' is not ADDRESS:PORT (numeric address)", s);
+}
+
+static int
+load_pems(struct http_server *srv, const struct laps_config *cfg)
+{
+	size_t len;
+	int rc;
+
+	if ((rc = laps_file_read(cfg->srv_cert_file, PEM_MAX, 0, &srv->cert, &len)) != 0 ||
+	    (rc = laps_file_read(cfg->srv_key_file, PEM_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT,
+				 &srv->key, &srv->key_len)) != 0)
+		return rc;
+	if (cfg->srv_client_ca != NULL &&
+	    (rc = laps_file_read(cfg->srv_client_ca, PEM_MAX, 0, &srv->ca, &len)) != 0)
+		return rc;
+	return 0;
+}
+
+static void
+server_free(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	free(srv->cert);
+	free(srv->ca);
+	if (srv->key != NULL)
+		laps_file_free(srv->key, srv->key_len, LAPS_FILE_SECRET);
+	free(srv);
+}
+
+int
+http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_fn,
+	   void *token_ctx, struct http_server **out)
+{
+	struct http_server *srv;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | MHD_USE_POLL;
+	bool v6 = false;
+	int rc;
+
+	*out = NULL;
+	if ((srv = calloc(1, sizeof *srv)) == NULL)
+		return LAPS_ERR_NOMEM;
+	srv->api = api;
+	srv->cfg = cfg;
+	srv->token_fn = token_fn;
+	srv->token_ctx = token_ctx;
+	if ((rc = parse_listen(cfg->srv_listen, &srv->addr, &v6)) != 0 ||
+	    (rc = load_pems(srv, cfg)) != 0)
+		goto fail;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	srv->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
+	    MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_HTTPS_MEM_KEY, srv->key,
+	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)cfg->srv_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->srv_max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->srv_max_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->srv_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    srv->ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca, MHD_OPTION_END);
+	if (srv->d == NULL) {
+		rc = laps_seterr(LAPS_ERR_IO, "cannot listen on %s (address in use, or a bad "
+					      "certificate/key)",
+				 cfg->srv_listen);
+		goto fail;
+	}
+	*out = srv; /* success */
+	return 0;
+fail:
+	server_free(srv);
+	return rc;
+}
+
+unsigned
+http_port(const struct http_server *s)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return i != NULL ? i->port : 0;
+}
+
+void
+http_stop(struct http_server *s, unsigned grace_ms)
+{
+	MHD_socket fd;
+	unsigned waited = 0;
+
+	if (s == NULL)
+		return;
+	fd = MHD_quiesce_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	while (__atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0 && waited < grace_ms) {
+		usleep(10000);
+		waited += 10;
+	}
+	MHD_stop_daemon(s->d);
+	server_free(s);
+}

@@ -1,0 +1,181 @@
+/*
+ * main.c — laps-escrowd: command line, start-up, signals, exit codes
+ * (man/laps-escrowd.8).
+ *
+ * Exit: 0 ok, 1 usage, 2 configuration, 3 store, 4 listen/TLS, 5 internal.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "escrow/config.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "server/fmt.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+#include "server/api.h"
+#include "server/auth_token.h"
+#include "server/http.h"
+
+#define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
+#define GRACE_MS 10000
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_STORE = 3, EXIT_LISTEN = 4,
+       EXIT_INTERNAL = 5 };
+
+struct opts {
+	const char *config;
+	const char *port_file;
+	bool check;
+	bool verbose;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: laps-escrowd [-v] [-c FILE] [--port-file FILE] [check-config]\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"port-file", required_argument, NULL, 'p'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->config = CONFIG_DEFAULT;
+	while ((c = getopt_long(argc, argv, "c:p:vh", longopts, NULL)) != -1) {
+		if (c == 'c')
+			o->config = optarg;
+		else if (c == 'p')
+			o->port_file = optarg;
+		else if (c == 'v')
+			o->verbose = true;
+		else
+			return c == 'h' ? (usage(stdout), -2) : -1;
+	}
+	if (optind < argc && strcmp(argv[optind], "check-config") == 0) {
+		o->check = true;
+		optind++;
+	}
+	return optind == argc ? 0 : -1;
+}
+
+static int
+fail(int code, int rc, const char *what)
+{
+	char buf[512];
+
+	log_err("%s: %s", what, laps_errstr(rc, buf, sizeof buf));
+	return code;
+}
+
+static int
+load_config(const struct opts *o, struct laps_config *cfg)
+{
+	int rc;
+
+	if ((rc = laps_config_init(cfg)) != 0)
+		return rc;
+	if ((rc = laps_config_load(cfg, o->config, 0)) != 0)
+		return rc;
+	return laps_config_validate(cfg, LAPS_USE_SERVER);
+}
+
+static int
+write_port(const char *path, unsigned port)
+{
+	char buf[16];
+
+	fmt_trunc(buf, sizeof buf, "%u\n", port);
+	return laps_file_write_atomic(path, buf, strlen(buf), 0600);
+}
+
+/* Serve until SIGTERM/SIGINT, then stop gracefully. */
+static int
+serve(const struct opts *o, const struct laps_config *cfg, struct api *api)
+{
+	struct http_server *srv = NULL;
+	struct auth_token *tok = NULL;
+	sigset_t set;
+	int rc, sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg->oidc_issuer != NULL && (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
+		return fail(EXIT_CONFIG, rc, "oidc");
+	if ((rc = http_start(cfg, api, tok != NULL ? auth_token_verify : NULL, tok, &srv)) != 0) {
+		auth_token_free(tok);
+		return fail(EXIT_LISTEN, rc, "listen");
+	}
+	log_notice("listening on %s (port %u), store %.*s", cfg->srv_listen, http_port(srv),
+		   (int)strcspn(cfg->store_url, ":"), cfg->store_url);
+	if (o->port_file != NULL && (rc = write_port(o->port_file, http_port(srv))) != 0)
+		log_err_rc(rc, "port file");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		log_notice("SIGHUP ignored: restart to reload the configuration");
+	log_notice("signal %d: finishing requests in flight", sig);
+	http_stop(srv, GRACE_MS);
+	auth_token_free(tok);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct laps_config cfg;
+	struct opts o;
+	struct api api;
+	int rc, code;
+
+	laps_log_init("laps-escrowd", LAPS_LOG_TO_STDERR | LAPS_LOG_TO_SYSLOG);
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc == -2 ? EXIT_OK : (usage(stderr), EXIT_USAGE);
+	if (o.verbose)
+		laps_log_set_level(LAPS_LOG_DEBUG);
+	umask(077);
+	if ((rc = laps_secure_process()) != 0)
+		return fail(EXIT_INTERNAL, rc, "secure process");
+	memset(&api, 0, sizeof api);
+	if ((rc = load_config(&o, &cfg)) != 0) {
+		code = fail(EXIT_CONFIG, rc, "configuration");
+		goto out;
+	}
+	if (o.check) {
+		printf("%s: OK\n", o.config);
+		code = EXIT_OK;
+		goto out;
+	}
+	api.cfg = &cfg;
+	api.metrics = cfg.srv_metrics == LAPS_YES;
+	if ((rc = authz_init(&api.authz, &cfg)) != 0 ||
+	    (rc = ratelimit_new(cfg.limit_rate, cfg.limit_burst, &api.rl)) != 0) {
+		code = fail(EXIT_CONFIG, rc, "configuration");
+		goto out;
+	}
+	if ((rc = store_open(cfg.store_url, cfg.srv_threads + 1, cfg.store_history, &api.store)) !=
+	    0) {
+		code = fail(EXIT_STORE, rc, "store");
+		goto out;
+	}
+	code = serve(&o, &cfg, &api);
+out:
+	store_close(api.store);
+	ratelimit_free(api.rl);
+	laps_config_free(&cfg);
+	return code;
+}
