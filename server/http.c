@@ -328,7 +328,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	__atomic_sub_fetch(&srv->active, 1, __ATOMIC_SEQ_CST);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
