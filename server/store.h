@@ -192,6 +192,7 @@ bool store_record_same_secret(const struct laps_record *a, const struct laps_rec
 
 /* The implementations (registered in store.c). */
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* server/store_pg.c (libpq), when built */
 
 /* Schema migrations (server/store_schema.c): version n (1-based) is
  * store_migrations[n-1]; each has the SQL of every dialect. */
