@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "server/authz.h"
 #include "server/metrics.h"
 #include "server/ratelimit.h"

@@ -4,8 +4,7 @@
  * The signature, typ at+jwt, iss, aud, exp/nbf/iat checks are jwt.c's;
  * here the verified claims become a device (rights claim holds the device
  * value; device claim minus prefix is the device name) or an admin (rights
- * from the rights claim, per unit).  Built without server/jwt.c, token
- * authentication is refused at start-up.
+ * from the rights claim, per unit).
  */
 #include "config.h"
 
@@ -16,11 +15,8 @@
 #include "escrow/fileio.h"
 #include "server/fmt.h"
 #include "server/auth_token.h"
-#ifdef LAPS_HAVE_JWT
 #include "server/jwt.h"
-#endif
 
-#ifdef LAPS_HAVE_JWT
 struct auth_token {
 	struct jwt_verifier *v;
 	const struct laps_config *cfg;
@@ -128,34 +124,3 @@ auth_token_verify(void *ctx, const char *token, size_t len, int64_t now, struct 
 	jwt_claims_free(c);
 	return rc;
 }
-
-#else /* !LAPS_HAVE_JWT */
-
-int
-auth_token_new(const struct laps_config *cfg, const struct authz *a, struct auth_token **out)
-{
-	(void)cfg;
-	(void)a;
-	*out = NULL;
-	return laps_seterr(LAPS_ERR_UNSUPPORTED, "[oidc]: this build has no token support");
-}
-
-void
-auth_token_free(struct auth_token *t)
-{
-	(void)t;
-}
-
-int
-auth_token_verify(void *ctx, const char *token, size_t len, int64_t now, struct identity *id,
-		  char *why, size_t whylen)
-{
-	(void)ctx;
-	(void)token;
-	(void)len;
-	(void)now;
-	(void)id;
-	fmt_trunc(why, whylen, "token authentication is not available");
-	return LAPS_ERR_AUTH;
-}
-#endif

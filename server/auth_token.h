@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "server/authz.h"
 
 struct auth_token;

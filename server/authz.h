@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 
 #define AUTHZ_READ 0x1
 #define AUTHZ_SECRET 0x2

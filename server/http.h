@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "server/api.h"
 
 /* Token verifier: fill id from a bearer token, or return LAPS_ERR_AUTH with

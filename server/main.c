@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "server/fmt.h"

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "escrow/config.h"
+#include "escrow/conf.h"
 #include "escrow/record.h"
 
 #define STORE_PAGE_MAX 1000

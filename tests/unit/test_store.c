@@ -19,7 +19,7 @@
 #include "escrow/err.h"
 #include "escrow/record.h"
 #include "server/store.h"
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #define HISTORY 3
 
