@@ -146,12 +146,8 @@ pam_do(const char *account, const char *password, int set)
 		rc = pam_fail(pamh, prc, set ? "pam_chauthtok" : "pam_authenticate", account, &c);
 	else
 		rc = 0;
-	if (!set && rc == LAPS_ERR_REFUSED) {
-		char d[512];
-
-		snprintf(d, sizeof d, "%s", laps_errdetail());
-		rc = laps_seterr(LAPS_ERR_VERIFY, "%s", d);
-	}
+	if (!set && rc == LAPS_ERR_REFUSED)
+		rc = laps_seterr(LAPS_ERR_VERIFY, "%s", laps_errdetail()); /* same detail */
 	pam_end(pamh, prc);
 	return rc;
 }

@@ -84,10 +84,7 @@ laps_kvfile_parse(const char *buf, size_t len, const char *magic, const char *wh
 int
 laps_kvfile_prefix_err(int rc, const char *path)
 {
-	char d[512];
-
-	snprintf(d, sizeof d, "%s", laps_errdetail());
-	return laps_seterr(rc, "%s: %s", path, d);
+	return laps_seterr_prefix(rc, "%s", path);
 }
 
 int

@@ -182,7 +182,6 @@ int
 laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passgen_policy *p)
 {
 	struct laps_passgen_policy tmp;
-	char detail[256];
 	const char *sep;
 	size_t n;
 	int rc;
@@ -201,10 +200,8 @@ laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passg
 		    cfg->path != NULL ? cfg->path : "laps.conf", PASSGEN_SEPARATOR_MAX);
 	memcpy(tmp.separator, sep, n + 1);
 	if ((rc = laps_passgen_policy_check(&tmp)) < 0) {
-		/* Copy: laps_seterr overwrites the detail it would be reading. */
-		snprintf(detail, sizeof(detail), "%s", laps_errdetail());
-		return laps_seterr(LAPS_ERR_CONFIG, "%s: [password] %s",
-				   cfg->path != NULL ? cfg->path : "laps.conf", detail);
+		return laps_seterr_prefix(LAPS_ERR_CONFIG, "%s: [password]",
+					  cfg->path != NULL ? cfg->path : "laps.conf");
 	}
 	*p = tmp;
 	return 0;

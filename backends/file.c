@@ -213,7 +213,7 @@ static int
 read_record_file(const char *path, const char *dev, const char *acct, struct laps_record *out,
 		 char **bytes, size_t *blen)
 {
-	char *buf = NULL, detail[512];
+	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -223,11 +223,9 @@ read_record_file(const char *path, const char *dev, const char *acct, struct lap
 	if (rc != 0)
 		return rc;
 	if ((rc = laps_record_parse(buf, len, out)) != 0) {
-		/* copy: the detail buffer is reused by laps_seterr */
-		(void)snprintf(detail, sizeof(detail), "%s", laps_errdetail());
 		if (rc != LAPS_ERR_NOMEM && rc != LAPS_ERR_VERSION)
 			rc = LAPS_ERR_FORMAT;
-		rc = laps_seterr(rc, "file: %s: %s", path, detail);
+		rc = laps_seterr_prefix(rc, "file: %s", path);
 		goto out;
 	}
 	if (strcmp(out->device, dev) != 0 || (acct != NULL && strcmp(out->account, acct) != 0)) {

@@ -1659,7 +1659,7 @@ ms_parse_password(struct lctx *c, const struct lentry *e, const char *account,
 	}
 	rc = laps_ldap_mslaps_parse(e->pw[0]->bv_val, e->pw[0]->bv_len, who, &ft, &rec->password);
 	if (rc != 0)
-		return laps_seterr(rc, "ldap: %s: %s", e->dn, laps_errdetail());
+		return laps_seterr_prefix(rc, "ldap: %s", e->dn);
 	if (strcasecmp(who, account) != 0) {
 		laps_secret_free(rec->password);
 		rec->password = NULL;

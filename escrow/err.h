@@ -53,12 +53,29 @@ const char *laps_strerror(int err);
 /* True when retrying later may succeed (unreachable, timeout, busy). */
 bool laps_err_transient(int err);
 
+/* Longest detail kept (bytes, without the NUL); longer ones end in "...". */
+#define LAPS_ERRDETAIL_MAX 1023
+
 /*
  * Record a detail for the current thread and return err, so that
  *   return laps_seterr(LAPS_ERR_CONFIG, "%s:%u: unknown key '%s'", f, l, k);
  * works.  The detail must never contain a secret.
+ *
+ * The arguments are formatted into a separate buffer first, so an argument
+ * may point into the current detail (laps_errdetail()) without garbling it;
+ * to put context in front of the current detail, prefer laps_seterr_prefix.
+ * The result is escaped with laps_escape() (it ends up in log lines and on
+ * terminals: text from servers and files must not forge lines or send
+ * terminal sequences) and capped at LAPS_ERRDETAIL_MAX bytes.
  */
 int laps_seterr(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Put "<fmt...>: " in front of the current detail (or set it to "<fmt...>"
+ * when there is none) and return err:
+ *   return laps_seterr_prefix(rc, "ldap: %s", dn);   -> "ldap: DN: <old detail>"
+ */
+int laps_seterr_prefix(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The detail recorded by the last laps_seterr() on this thread, or "". */
 const char *laps_errdetail(void);
@@ -71,5 +88,29 @@ void laps_clearerr(void);
  * Convenient for one-line error messages.
  */
 const char *laps_errstr(int err, char *buf, size_t len);
+
+/*
+ * Escape text from outside (a server's message, a file, a PAM item) for a
+ * log line or a terminal.  Copies src (srclen bytes, may contain NUL) into
+ * dst (cap >= 4 bytes, always NUL-terminated) and returns the length
+ * written.  The rules (docs/SECURITY.md, "Log and terminal injection"):
+ *   - LF, CR, TAB become the two characters \n, \r, \t;
+ *   - every other C0 control byte (0x00-0x1f) and DEL (0x7f) becomes \xHH;
+ *   - a byte that is not part of a valid UTF-8 sequence (shortest form,
+ *     no surrogates, at most U+10FFFF) becomes \xHH: so a lone 0x9b (the
+ *     8-bit CSI) or 0x85 (NEL) is escaped;
+ *   - valid UTF-8 is kept (é, ü, 日本), except the code points terminals or
+ *     viewers act on: C1 controls U+0080-U+009F, the line and paragraph
+ *     separators U+2028/U+2029, and the bidirectional overrides
+ *     U+202A-U+202E and U+2066-U+2069; each of their bytes becomes \xHH;
+ *   - the backslash itself is kept as it is, so escaping is idempotent:
+ *     escaping escaped text changes nothing (a detail that quotes an
+ *     earlier detail is not escaped twice).  The output is for people; it
+ *     is not meant to be decoded back.
+ * The output is printable ASCII plus valid UTF-8 without the code points
+ * above.  When it does not fit, it is cut before a whole escape or UTF-8
+ * sequence and ends in "...".  *truncated (may be NULL) says so.
+ */
+size_t laps_escape(char *dst, size_t cap, const char *src, size_t srclen, int *truncated);
 
 #endif

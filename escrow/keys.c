@@ -247,7 +247,6 @@ laps_pubkey_load_file(const char *path, struct laps_pubkey *keys, size_t max, si
 	size_t len = 0, count, off, i;
 	unsigned lineno = 0, seen = 0;
 	char line[LAPS_PUBKEY_LINE_MAX + 2];
-	char detail[512];
 	struct laps_pubkey k;
 	int rc;
 
@@ -278,9 +277,7 @@ laps_pubkey_load_file(const char *path, struct laps_pubkey *keys, size_t max, si
 		memcpy(line, s, l);
 		line[l] = '\0';
 		if ((rc = laps_pubkey_parse(line, &k)) != 0) {
-			if (laps_snprintf(detail, sizeof detail, "%s", laps_errdetail()) != 0)
-				detail[0] = '\0';
-			rc = laps_seterr(rc, "%s:%u: %s", path, lineno, detail);
+			rc = laps_seterr_prefix(rc, "%s:%u", path, lineno);
 			goto out;
 		}
 		seen++;

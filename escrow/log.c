@@ -19,6 +19,9 @@ static laps_log_sink log_sink;
 static void *log_sink_ctx;
 static int log_syslog_open;
 
+/* A formatted message before escaping; longer ones are cut. */
+#define LOG_RAW_MAX 2048
+
 void
 laps_log_init(const char *ident, unsigned dest)
 {
@@ -71,14 +74,20 @@ level_name(int level)
 	}
 }
 
+/*
+ * The one place every message passes: it is escaped with laps_escape() (a
+ * server's text, an HTTP body or a PAM item inside it cannot start a new
+ * line or send a terminal sequence) and capped at LAPS_LOG_MSG_MAX bytes.
+ */
 static void
-emit(int level, const char *func, const char *msg)
+emit(int level, const char *func, const char *raw)
 {
-	char line[2048];
+	char msg[LAPS_LOG_MSG_MAX + 1], line[LAPS_LOG_MSG_MAX + 128];
 
+	laps_escape(msg, sizeof(msg), raw, strlen(raw), NULL);
 	/* The function name helps when debugging; it is noise for users. */
 	if (log_level >= LAPS_LOG_DEBUG && func != NULL)
-		snprintf(line, sizeof(line), "%s: %s", func, msg);
+		snprintf(line, sizeof(line), "%.64s: %s", func, msg);
 	else
 		snprintf(line, sizeof(line), "%s", msg);
 
@@ -99,7 +108,7 @@ emit(int level, const char *func, const char *msg)
 void
 laps_log_vmsg(int level, const char *func, const char *fmt, va_list ap)
 {
-	char msg[1536];
+	char msg[LOG_RAW_MAX];
 
 	if (level > log_level)
 		return;
@@ -121,7 +130,8 @@ laps_log_msg(int level, const char *func, const char *fmt, ...)
 void
 laps_log_rc(int level, const char *func, int rc, const char *fmt, ...)
 {
-	char msg[1024], full[1536], err[1100];
+	char msg[LOG_RAW_MAX], full[LOG_RAW_MAX + LAPS_ERRDETAIL_MAX + 128];
+	char err[LAPS_ERRDETAIL_MAX + 96];
 	va_list ap;
 
 	if (level > log_level)

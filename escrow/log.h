@@ -19,6 +19,15 @@ enum laps_log_level {
 #define LAPS_LOG_TO_STDERR 0x1
 #define LAPS_LOG_TO_SYSLOG 0x2
 
+/*
+ * Every message is escaped with laps_escape() (escrow/err.h: control
+ * characters, invalid UTF-8 and C1/bidi code points become \n or \xHH) and
+ * capped at LAPS_LOG_MSG_MAX bytes (ending in "..." when cut), so text from
+ * outside cannot forge a log line or reach a terminal as a control sequence.
+ * The sink and stderr/syslog receive the escaped line.
+ */
+#define LAPS_LOG_MSG_MAX 1024
+
 typedef void (*laps_log_sink)(void *ctx, int level, const char *msg);
 
 /* ident: program name; dest: LAPS_LOG_TO_* bits. Safe to call again. */

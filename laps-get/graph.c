@@ -867,10 +867,7 @@ lg_graph_read(const struct laps_config *cfg, const char *host, const char *accou
 		goto out;
 	}
 	if (rc == LAPS_ERR_AMBIGUOUS) {
-		char detail[1200];
-
-		(void)snprintf(detail, sizeof detail, "%s", laps_errdetail());
-		rc = laps_seterr(rc, "'%s': %s", host, detail);
+		rc = laps_seterr_prefix(rc, "'%s'", host);
 		goto out;
 	}
 	if (rc != 0)

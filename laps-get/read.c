@@ -28,12 +28,9 @@ lg_entry_clear(struct lg_entry *e)
 int
 lg_seterr_prefix(int err, const char *prefix)
 {
-	char d[1024];
-
-	(void)snprintf(d, sizeof d, "%s", laps_errdetail());
 	if (prefix == NULL || prefix[0] == '\0')
-		return laps_seterr(err, "%s", d);
-	return laps_seterr(err, "%s%s%s", prefix, d[0] ? ": " : "", d);
+		return err;
+	return laps_seterr_prefix(err, "%s", prefix);
 }
 
 void

@@ -11,7 +11,8 @@
  * The module never denies, delays or fails a login because of its own
  * problems: every internal error (config missing or broken, state directory
  * not writable, corrupt marker, account not in passwd, out of memory) is
- * logged with pam_syslog() and the module returns PAM_IGNORE, which every
+ * logged (through libescrow's logger, which escapes control characters,
+ * into pam_syslog()) and the module returns PAM_IGNORE, which every
  * control value (required, requisite, optional, ...) treats as "no
  * opinion".  PAM_SUCCESS is returned only when the use was recorded.  It
  * never exits or aborts, never writes to stderr and never logs with bare
@@ -91,7 +92,7 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 		if (a == NULL)
 			continue;
 		if (strnlen(a, PAM_LAPS_ARG_MAX) >= PAM_LAPS_ARG_MAX) {
-			pam_syslog(pamh, LOG_ERR, "argument %d too long, ignored", i + 1);
+			laps_log_msg(LOG_ERR, NULL, "argument %d too long, ignored", i + 1);
 			continue;
 		}
 		if (strncmp(a, "conf=", 5) == 0)
@@ -103,7 +104,7 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 		else if (strcmp(a, "debug") == 0)
 			args->debug = true;
 		else
-			pam_syslog(pamh, LOG_ERR, "unknown argument '%.64s', ignored", a);
+			laps_log_msg(LOG_ERR, NULL, "unknown argument '%.64s', ignored", a);
 	}
 }
 
@@ -297,8 +298,7 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 
 	if (opening) {
 		pam_laps_fmt_duration(cfg->postauth_delay, delay, sizeof(delay));
-		pam_syslog(
-		    pamh, LOG_NOTICE,
+		laps_log_msg(LOG_NOTICE, NULL,
 		    "managed account %s used: service=%.*s ruser=%.*s rhost=%.*s tty=%.*s "
 		    "uid=%u; %s%s",
 		    user, PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.service, "-"), PAM_LAPS_LOGVAL_MAX,
@@ -307,7 +307,7 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 		    cfg->postauth_delay > 0 ? "password rotation after " : "post-auth rotation off",
 		    cfg->postauth_delay > 0 ? delay : "");
 	} else {
-		pam_syslog(pamh, LOG_INFO, "session of managed account %s closed", user);
+		laps_log_msg(LOG_INFO, NULL, "session of managed account %s closed", user);
 	}
 	return 0;
 }
@@ -327,37 +327,40 @@ pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 	char err[512];
 	int rc, ret = PAM_IGNORE, cfg_ok = 0;
 
+	/* Every message goes through libescrow's logger (escaped, capped:
+	 * PAM items and file contents come from outside) into pam_syslog. */
 	laps_log_set_sink(pam_laps_log_sink, pamh);
+	laps_log_set_level(LAPS_LOG_INFO);
 	pam_laps_parse_args(pamh, argc, argv, &args);
-	laps_log_set_level(args.debug ? LAPS_LOG_DEBUG : LAPS_LOG_NOTICE);
+	laps_log_set_level(args.debug ? LAPS_LOG_DEBUG : LAPS_LOG_INFO);
 	laps_clearerr();
 
 	if ((rc = laps_config_init(&cfg)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot initialise: %s",
+		laps_log_msg(LOG_ERR, NULL, "cannot initialise: %s",
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;
 	}
 	cfg_ok = 1;
 	if ((rc = pam_laps_load_config(&args, &cfg)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s: not recording account use: %s", args.conf,
+		laps_log_msg(LOG_ERR, NULL, "%s: not recording account use: %s", args.conf,
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;
 	}
 	if (pam_get_item(pamh, PAM_USER, &item) != PAM_SUCCESS || item == NULL ||
 	    *(const char *)item == '\0') {
 		if (args.debug)
-			pam_syslog(pamh, LOG_DEBUG, "no PAM_USER, nothing to record");
+			laps_log_msg(LOG_DEBUG, NULL, "no PAM_USER, nothing to record");
 		goto out;
 	}
 	user = item;
 	if (!pam_laps_is_managed(&cfg, user)) {
 		if (args.debug)
-			pam_syslog(pamh, LOG_DEBUG, "%.64s is not a managed account", user);
+			laps_log_msg(LOG_DEBUG, NULL, "%.64s is not a managed account", user);
 		goto out;
 	}
 	laps_clearerr();
 	if ((rc = pam_laps_record(pamh, &cfg, user, opening)) != 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot record %s of managed account %s: %s",
+		laps_log_msg(LOG_ERR, NULL, "cannot record %s of managed account %s: %s",
 			   opening ? "session open" : "session close", user,
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;

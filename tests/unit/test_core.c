@@ -13,6 +13,7 @@
 #include "escrow/backend.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/log.h"
 #include "escrow/marker.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
@@ -51,6 +52,159 @@ test_seterr_detail(void)
 	CU_ASSERT_TRUE(laps_err_transient(LAPS_ERR_TIMEOUT));
 	CU_ASSERT_FALSE(laps_err_transient(LAPS_ERR_AUTH));
 	CU_ASSERT_FALSE(laps_err_transient(LAPS_ERR_CONFLICT));
+}
+
+/* laps_seterr(rc, "...%s", laps_errdetail()) formats from the buffer it
+ * writes: with a long detail this garbled the text (issue 16.9). */
+static void
+test_seterr_alias(void)
+{
+	char longd[700], want[800];
+	size_t i;
+
+	for (i = 0; i < sizeof(longd) - 1; i++)
+		longd[i] = (char)('a' + i % 26);
+	longd[sizeof(longd) - 1] = '\0';
+	laps_seterr(LAPS_ERR_FORMAT, "%s", longd);
+	CU_ASSERT_STRING_EQUAL(laps_errdetail(), longd);
+	laps_seterr(LAPS_ERR_FORMAT, "ldap: cn=host1,dc=example: %s", laps_errdetail());
+	snprintf(want, sizeof(want), "ldap: cn=host1,dc=example: %s", longd);
+	CU_ASSERT_STRING_EQUAL(laps_errdetail(), want);
+
+	/* the prefixing helper */
+	laps_seterr(LAPS_ERR_FORMAT, "%s", longd);
+	CU_ASSERT_EQUAL(laps_seterr_prefix(LAPS_ERR_IO, "file: %s", "/x/y.json"), LAPS_ERR_IO);
+	snprintf(want, sizeof(want), "file: /x/y.json: %s", longd);
+	CU_ASSERT_STRING_EQUAL(laps_errdetail(), want);
+	laps_clearerr();
+	laps_seterr_prefix(LAPS_ERR_IO, "only %d", 1);
+	CU_ASSERT_STRING_EQUAL(laps_errdetail(), "only 1");
+
+	/* too long for the detail: cut, marked, never overflowing */
+	laps_seterr(LAPS_ERR_FORMAT, "%s", longd);
+	laps_seterr_prefix(LAPS_ERR_FORMAT, "%s", longd);
+	CU_ASSERT_EQUAL(strlen(laps_errdetail()), LAPS_ERRDETAIL_MAX);
+	CU_ASSERT_STRING_EQUAL(laps_errdetail() + LAPS_ERRDETAIL_MAX - 3, "...");
+	CU_ASSERT_EQUAL(memcmp(laps_errdetail(), longd, sizeof(longd) - 1), 0);
+}
+
+/* ---- escaping (issue 16.5) ---- */
+
+static void
+check_escape(const char *in, size_t inlen, const char *want)
+{
+	char out[256], again[256];
+
+	laps_escape(out, sizeof(out), in, inlen, NULL);
+	if (strcmp(out, want) != 0)
+		fprintf(stderr, "\n  escape: got '%s', want '%s'\n", out, want);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	/* idempotent: escaping the output changes nothing */
+	laps_escape(again, sizeof(again), out, strlen(out), NULL);
+	CU_ASSERT_STRING_EQUAL(again, out);
+}
+
+static void
+test_escape_rules(void)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} v[] = {
+		{"plain text: 1/2 (ok) \\ kept", "plain text: 1/2 (ok) \\ kept"},
+		{"a\nlaps-agent: lapsadmin: password rotated",
+		 "a\\nlaps-agent: lapsadmin: password rotated"},
+		{"cr\rtab\t", "cr\\rtab\\t"},
+		{"\x1b[2J\x1b]0;pwned\x07", "\\x1b[2J\\x1b]0;pwned\\x07"},
+		{"csi \x9b" "31m", "csi \\x9b31m"},             /* lone C1 byte */
+		{"nel \xc2\x85 csi \xc2\x9b", "nel \\xc2\\x85 csi \\xc2\\x9b"}, /* C1 in UTF-8 */
+		{"del \x7f", "del \\x7f"},
+		{"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x94\x91", "caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x94\x91"},
+		{"bidi \xe2\x80\xae x", "bidi \\xe2\\x80\\xae x"},
+		{"ls \xe2\x80\xa8", "ls \\xe2\\x80\\xa8"},
+		{"overlong \xc0\xaf \xe0\x80\xaf", "overlong \\xc0\\xaf \\xe0\\x80\\xaf"},
+		{"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+		{"cut \xc3", "cut \\xc3"},
+		{"big \xf4\x90\x80\x80", "big \\xf4\\x90\\x80\\x80"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		check_escape(v[i].in, strlen(v[i].in), v[i].want);
+	check_escape("nul\0x", 5, "nul\\x00x");
+}
+
+static void
+test_escape_truncates(void)
+{
+	char out[16];
+	int cut = 0;
+
+	CU_ASSERT_EQUAL(laps_escape(out, sizeof(out), "0123456789abcdef", 16, &cut), 15);
+	CU_ASSERT_STRING_EQUAL(out, "0123456789ab...");
+	CU_ASSERT_EQUAL(cut, 1);
+	/* never cuts an escape or a UTF-8 sequence in half */
+	laps_escape(out, sizeof(out), "0123456789\x1b\x1b", 12, &cut);
+	CU_ASSERT_STRING_EQUAL(out, "0123456789...");
+	laps_escape(out, sizeof(out), "0123456789\xc3\xa9xxxx", 16, &cut);
+	CU_ASSERT_STRING_EQUAL(out, "0123456789\xc3\xa9...");
+	CU_ASSERT_EQUAL(laps_escape(out, sizeof(out), "exactly15bytes.", 15, &cut), 15);
+	CU_ASSERT_STRING_EQUAL(out, "exactly15bytes.");
+	CU_ASSERT_EQUAL(cut, 0);
+}
+
+/* A detail from a server reaches laps_errstr escaped. */
+static void
+test_errdetail_escaped(void)
+{
+	char buf[512];
+
+	laps_seterr(LAPS_ERR_BACKEND, "ldap: server says: %s",
+		    "busy\nlaps-agent: lapsadmin: password rotated\x1b[0m\x9b");
+	CU_ASSERT_STRING_EQUAL(laps_errdetail(),
+			       "ldap: server says: busy\\nlaps-agent: lapsadmin: password "
+			       "rotated\\x1b[0m\\x9b");
+	laps_errstr(LAPS_ERR_BACKEND, buf, sizeof(buf));
+	CU_ASSERT_PTR_NULL(strchr(buf, '\n'));
+	CU_ASSERT_PTR_NULL(strchr(buf, '\x1b'));
+}
+
+static char sink_buf[4096];
+static int sink_lines;
+
+static void
+capture_sink(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	snprintf(sink_buf, sizeof(sink_buf), "%s", msg);
+	sink_lines++;
+}
+
+static void
+test_log_escapes(void)
+{
+	char big[3000];
+
+	laps_log_set_sink(capture_sink, NULL);
+	laps_log_set_level(LAPS_LOG_NOTICE);
+	sink_lines = 0;
+	log_err("ldap: %s", "refused\nlaps-agent: lapsadmin: password rotated");
+	CU_ASSERT_EQUAL(sink_lines, 1);
+	CU_ASSERT_STRING_EQUAL(sink_buf, "ldap: refused\\nlaps-agent: lapsadmin: password rotated");
+	log_warn("pam: ruser=%s", "\x1b]2;x\x07\x9b" "1m caf\xc3\xa9");
+	CU_ASSERT_STRING_EQUAL(sink_buf, "pam: ruser=\\x1b]2;x\\x07\\x9b1m caf\xc3\xa9");
+	laps_seterr(LAPS_ERR_BACKEND, "%s", "x\ny");
+	log_err_rc(LAPS_ERR_BACKEND, "write %s", "a\rb");
+	CU_ASSERT_STRING_EQUAL(sink_buf, "write a\\rb: escrow backend error: x\\ny");
+	/* capped */
+	memset(big, '\x1b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_err("%s", big);
+	CU_ASSERT_EQUAL(strlen(sink_buf), LAPS_LOG_MSG_MAX - 1); /* 255 escapes of 4 + "..." */
+	CU_ASSERT_STRING_EQUAL(sink_buf + strlen(sink_buf) - 3, "...");
+	CU_ASSERT_EQUAL(sink_lines, 4);
+	laps_log_set_sink(NULL, NULL);
 }
 
 /* ---- fileio ---- */
@@ -364,6 +518,11 @@ test_backend_wrappers(void)
 static CU_TestInfo err_tests[] = {
 	{"strerror distinct", test_strerror_distinct},
 	{"seterr detail", test_seterr_detail},
+	{"seterr from its own detail", test_seterr_alias},
+	{"escape rules", test_escape_rules},
+	{"escape truncates", test_escape_truncates},
+	{"error detail escaped", test_errdetail_escaped},
+	{"logger escapes", test_log_escapes},
 	CU_TEST_INFO_NULL,
 };
 static CU_TestInfo fileio_tests[] = {

@@ -575,6 +575,25 @@ test_hostile_items(void)
 	CU_ASSERT_STRING_EQUAL(m.tty, "pts/?[2J");
 }
 
+/* An 8-bit CSI (0x9b) and UTF-8 C1 in a PAM item reach the log escaped
+ * (issue 16.5); valid UTF-8 stays. */
+static void
+test_hostile_items_logged_escaped(void)
+{
+	const char *state = fresh_dir("st-c1"), *conf;
+	char args[PATH_MAX + 8];
+	long mark;
+
+	conf = write_conf("c1.conf", me, state, NULL);
+	xfmt(args, sizeof(args), "conf=%s", conf);
+	set_items("eve\x9b" "31m\xc2\x9b" "0m", "caf\xc3\xa9.example", "pts/1");
+	mark = log_mark();
+	CU_ASSERT_EQUAL(run_op(write_service(STACK_SUDO, "sudo", args), me, PAMTEST_OPEN_SESSION),
+			PAM_SUCCESS);
+	CU_ASSERT(log_has(mark, "ruser=eve\\x9b31m\\xc2\\x9b0m rhost=caf\xc3\xa9.example tty=pts/1"));
+	CU_ASSERT(!log_has(mark, "\x9b"));
+}
+
 /* A corrupt marker is replaced on open and on close. */
 static void
 test_corrupt_marker(void)
@@ -842,6 +861,7 @@ static CU_TestInfo session_tests[] = {
     {"state_dir= overrides the config", test_state_dir_override},
     {"unknown argument is ignored", test_unknown_argument},
     {"hostile PAM items truncated and cleaned", test_hostile_items},
+    {"hostile PAM items logged escaped", test_hostile_items_logged_escaped},
     {"corrupt marker replaced", test_corrupt_marker},
     {"close without marker", test_close_without_marker},
     CU_TEST_INFO_NULL,
