@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "escrow/backend.h"
 #include "escrow/err.h"
@@ -97,6 +98,26 @@ check_account(const char *account)
 	return 0;
 }
 
+/*
+ * A record is bound to its place: the one read for dev/account must name
+ * that device (case-insensitively; records hold it lower-case) and that
+ * account (case-sensitively).  A directory administrator can copy a sealed
+ * value from host2's entry into host1's; its envelope opens (it is bound to
+ * the record's own names), so without this check laps-get would print
+ * host2's password as host1's.  Checked here, once, for every backend.
+ */
+static int
+check_place(const struct laps_backend *b, const struct laps_record *r, const char *dev,
+	    const char *account)
+{
+	if (strcasecmp(r->device, dev) == 0 && strcmp(r->account, account) == 0)
+		return 0;
+	return laps_seterr(LAPS_ERR_FORMAT,
+			   "%s: record for %s/%s found in %s's entry for %s (moved or copied "
+			   "from another device or account?); refusing it",
+			   laps_backend_describe(b), r->device, r->account, dev, account);
+}
+
 int
 laps_backend_read(struct laps_backend *b, const char *device, const char *account,
 		  struct laps_record *out, struct laps_version *ver)
@@ -112,7 +133,14 @@ laps_backend_read(struct laps_backend *b, const char *device, const char *accoun
 	if (ver == NULL)
 		ver = &dummy;
 	ver->tag[0] = '\0';
-	return b->ops->read(b->ctx, dev, account, out, ver);
+	if ((rc = b->ops->read(b->ctx, dev, account, out, ver)) != 0)
+		return rc;
+	if ((rc = check_place(b, out, dev, account)) != 0) {
+		laps_record_clear(out);
+		ver->tag[0] = '\0';
+		return rc;
+	}
+	return 0;
 }
 
 int
@@ -154,6 +182,7 @@ laps_backend_history(struct laps_backend *b, const char *device, const char *acc
 		     struct laps_record_list *out)
 {
 	char dev[LAPS_DEVICE_MAX + 1];
+	size_t i;
 	int rc;
 
 	if (b == NULL || out == NULL)
@@ -167,6 +196,12 @@ laps_backend_history(struct laps_backend *b, const char *device, const char *acc
 		return rc;
 	if ((rc = b->ops->history(b->ctx, dev, account, n, out)) != 0)
 		return rc;
+	for (i = 0; i < out->n; i++) {
+		if ((rc = check_place(b, &out->v[i], dev, account)) != 0) {
+			laps_record_list_free(out);
+			return rc;
+		}
+	}
 	laps_record_list_sort(out);
 	return 0;
 }

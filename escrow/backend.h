@@ -100,7 +100,11 @@ int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_conf
 void laps_backend_close(struct laps_backend *b);
 
 /* Wrappers: validate arguments, lower-case the device, return
- * LAPS_ERR_UNSUPPORTED for a missing optional slot. */
+ * LAPS_ERR_UNSUPPORTED for a missing optional slot.  laps_backend_read and
+ * laps_backend_history also check that every record they return names the
+ * device (case-insensitively) and account asked for: a record found in
+ * another's entry is LAPS_ERR_FORMAT ("record for host2/lapsadmin found in
+ * host1's entry ..."), *out cleared, never returned. */
 unsigned laps_backend_caps(const struct laps_backend *b);
 const char *laps_backend_describe(const struct laps_backend *b);
 int laps_backend_read(struct laps_backend *b, const char *device, const char *account,

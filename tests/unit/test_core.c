@@ -461,6 +461,35 @@ fake_read(void *ctx, const char *device, const char *account, struct laps_record
 	snprintf(fake_last_device, sizeof(fake_last_device), "%s", device);
 	return LAPS_ERR_NOTFOUND;
 }
+/* A backend that hands back whatever record it is told to (fake_rec), as a
+ * directory would after an admin copied a value between entries. */
+static struct laps_record fake_rec;
+static int
+fake_read_rec(void *ctx, const char *device, const char *account, struct laps_record *out,
+	      struct laps_version *ver)
+{
+	snprintf(ver->tag, sizeof(ver->tag), "v1");
+	return laps_record_copy(out, &fake_rec);
+}
+static int
+fake_history(void *ctx, const char *device, const char *account, size_t n,
+	     struct laps_record_list *out)
+{
+	struct laps_record r;
+	int rc;
+
+	laps_record_init(&r);
+	if ((rc = laps_record_copy(&r, &fake_rec)) != 0)
+		return rc;
+	snprintf(r.device, sizeof(r.device), "%s", device); /* one of its own ... */
+	r.rotated_at = 1;
+	rc = laps_record_list_push(out, &r);
+	laps_record_clear(&r);
+	if (rc == 0)
+		rc = laps_record_list_push(out, &fake_rec); /* ... and fake_rec */
+	return rc;
+}
+
 static int
 fake_write(void *ctx, const struct laps_record *rec, const char *pw,
 	   const struct laps_version *exp, struct laps_version *nv)
@@ -477,6 +506,10 @@ fake_confirm(void *ctx, const char *d, const char *a, const char *r, int64_t e)
 static const struct laps_backend_ops fake_ops = {
 	.name = "fake", .caps = LAPS_BCAP_CLEARTEXT, .open = fake_open, .close = fake_close,
 	.read = fake_read, .write = fake_write, .confirm = fake_confirm,
+};
+static const struct laps_backend_ops moved_ops = {
+	.name = "moved", .open = fake_open, .close = fake_close, .read = fake_read_rec,
+	.write = fake_write, .confirm = fake_confirm, .history = fake_history,
 };
 static const struct laps_backend_ops broken_ops = {.name = "broken", .open = fake_open};
 
@@ -515,6 +548,65 @@ test_backend_wrappers(void)
 	laps_backend_close(b);
 }
 
+/* Issue 16.3: a record found in another device's or account's entry is
+ * refused by the shared read path, whatever the backend. */
+static void
+test_backend_record_place(void)
+{
+	struct laps_config cfg;
+	struct laps_backend *b = NULL;
+	struct laps_record_list l = {NULL, 0};
+	struct laps_record rec;
+	struct laps_version v;
+
+	memset(&cfg, 0, sizeof(cfg));
+	laps_record_init(&rec);
+	laps_record_init(&fake_rec);
+	snprintf(fake_rec.device, sizeof(fake_rec.device), "host2.example.test");
+	snprintf(fake_rec.account, sizeof(fake_rec.account), "lapsadmin");
+	snprintf(fake_rec.rotation_id, sizeof(fake_rec.rotation_id), "%032d", 7);
+	fake_rec.rotated_at = 1700000000;
+	fake_rec.password = laps_secret_strdup("host2-password");
+	CU_ASSERT_EQUAL_FATAL(laps_backend_open(&moved_ops, &cfg, LAPS_ROLE_ADMIN, &b), 0);
+
+	/* the same device (any case) and account: returned */
+	CU_ASSERT_EQUAL(laps_backend_read(b, "HOST2.example.test", "lapsadmin", &rec, &v), 0);
+	CU_ASSERT_STRING_EQUAL(rec.password, "host2-password");
+	CU_ASSERT_STRING_EQUAL(v.tag, "v1");
+
+	/* host2's record in host1's entry: an error naming what was found */
+	laps_clearerr();
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host1.example.test", "lapsadmin", &rec, &v),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "record for host2.example.test/lapsadmin "
+							 "found in host1.example.test's entry"));
+	CU_ASSERT_PTR_NULL(rec.password); /* nothing of host2 handed out */
+	CU_ASSERT_STRING_EQUAL(rec.device, "");
+	CU_ASSERT_STRING_EQUAL(v.tag, "");
+
+	/* another account of the same device; account names are case-sensitive */
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host2.example.test", "root", &rec, &v),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "host2.example.test/lapsadmin"));
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host2.example.test", "LapsAdmin", &rec, &v),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(rec.password);
+
+	/* history: one foreign record refuses the whole list */
+	CU_ASSERT_EQUAL(laps_backend_history(b, "host2.example.test", "lapsadmin", 5, &l), 0);
+	CU_ASSERT_EQUAL(l.n, 2);
+	laps_record_list_free(&l);
+	CU_ASSERT_EQUAL(laps_backend_history(b, "host1.example.test", "lapsadmin", 5, &l),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "found in host1.example.test's entry"));
+	CU_ASSERT_EQUAL(l.n, 0);
+	CU_ASSERT_PTR_NULL(l.v);
+
+	laps_backend_close(b);
+	laps_record_clear(&rec);
+	laps_record_clear(&fake_rec);
+}
+
 static CU_TestInfo err_tests[] = {
 	{"strerror distinct", test_strerror_distinct},
 	{"seterr detail", test_seterr_detail},
@@ -542,6 +634,7 @@ static CU_TestInfo marker_tests[] = {
 };
 static CU_TestInfo backend_tests[] = {
 	{"wrappers", test_backend_wrappers},
+	{"record bound to its place", test_backend_record_place},
 	CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {

@@ -536,6 +536,59 @@ test_corrupt(void)
 	fx_close(&f);
 }
 
+/* Issue 16.3: host2's record file copied into host1's place is refused by
+ * laps_backend_read/history (as laps-get and the agent call them), with an
+ * error naming what was found — never returned as host1's. */
+static void
+test_moved_record(void)
+{
+	struct fixture f;
+	struct laps_backend *b = NULL;
+	struct laps_record a, got;
+	struct laps_version empty = {""}, v1, rv;
+	struct laps_record_list h = {NULL, 0};
+	char src[2048], dst[2048], hist[2300];
+	char *bytes;
+
+	fx_open(&f, 3);
+	laps_record_init(&got);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_open(ops, &f.cfg, LAPS_ROLE_ADMIN, &b), 0);
+	mkrec(&a, "host1", "lapsadmin", 1000, 1);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_write(b, &a, NULL, &empty, &v1), 0);
+	laps_record_clear(&a);
+	mkrec(&a, "host2", "lapsadmin", 2000, 2);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_write(b, &a, NULL, &empty, &v1), 0);
+
+	snprintf(src, sizeof(src), "%s/host2/lapsadmin.json", f.dir);
+	snprintf(dst, sizeof(dst), "%s/host1/lapsadmin.json", f.dir);
+	CU_ASSERT_FATAL((bytes = slurp(src)) != NULL);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(dst, bytes, 0600), 0);
+	laps_clearerr();
+	CU_ASSERT_EQUAL(laps_backend_read(b, "HOST1", "lapsadmin", &got, &rv), LAPS_ERR_FORMAT);
+	CU_ASSERT(strstr(laps_errdetail(), "host2/lapsadmin") != NULL);
+	CU_ASSERT_STRING_EQUAL(got.device, "");
+	CU_ASSERT_PTR_NULL(got.envelope);
+	CU_ASSERT_STRING_EQUAL(rv.tag, "");
+	/* host2 itself still reads */
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host2", "lapsadmin", &got, &rv), 0);
+	CU_ASSERT_STRING_EQUAL(got.device, "host2");
+
+	/* the same record as a history file of host1 */
+	snprintf(hist, sizeof(hist), "%s/host1/lapsadmin.history", f.dir);
+	(void)mkdir(hist, 0700);
+	snprintf(hist, sizeof(hist), "%s/host1/lapsadmin.history/00000000000000002000-x.json",
+		 f.dir);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(hist, bytes, 0600), 0);
+	CU_ASSERT_EQUAL(laps_backend_history(b, "host1", "lapsadmin", 5, &h), LAPS_ERR_FORMAT);
+	CU_ASSERT(strstr(laps_errdetail(), "host2/lapsadmin") != NULL);
+	CU_ASSERT_EQUAL(h.n, 0);
+
+	laps_backend_close(b);
+	laps_record_clear(&a);
+	laps_record_clear(&got);
+	fx_close(&f);
+}
+
 static void
 test_bad_names(void)
 {
@@ -701,6 +754,7 @@ static CU_TestInfo file_tests[] = {
     {"find", test_find},
     {"file and directory modes", test_modes},
     {"corrupt files", test_corrupt},
+    {"a record moved from another device is refused", test_moved_record},
     {"invalid names", test_bad_names},
     {"generic wrappers", test_via_wrappers},
     {"concurrent writers", test_concurrent_writers},

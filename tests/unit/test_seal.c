@@ -211,6 +211,48 @@ test_bitflip_everywhere(void)
 	free(env);
 }
 
+/* Issue 16.3: an envelope taken out of host2's record and put into a
+ * record that names host1 (or another account, rotation or time), as a
+ * directory administrator could, does not open with that record's binding;
+ * the whole record moved is caught by laps_backend_read (test_core). */
+static void
+test_moved_between_records(void)
+{
+	struct laps_record r2, r1;
+	struct laps_seal_ad ad;
+	size_t pwlen, i;
+	char *pw;
+
+	laps_record_init(&r2);
+	laps_record_init(&r1);
+	snprintf(r2.device, sizeof(r2.device), "host2.example.org");
+	snprintf(r2.account, sizeof(r2.account), "admin");
+	snprintf(r2.rotation_id, sizeof(r2.rotation_id), "%s", AD.rotation_id);
+	r2.rotated_at = AD.rotated_at;
+	laps_seal_ad_from_record(&ad, &r2);
+	CU_ASSERT_EQUAL_FATAL(
+	    laps_seal(pubs, 1, &ad, PW, strlen(PW), &r2.envelope, &r2.envelope_len), 0);
+	CU_ASSERT_EQUAL(open_with(&keys[0], &ad, r2.envelope, r2.envelope_len, &pw, &pwlen), 0);
+	laps_secret_free(pw);
+	for (i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL_FATAL(laps_record_copy(&r1, &r2), 0);
+		if (i == 0)
+			snprintf(r1.device, sizeof(r1.device), "host1.example.org");
+		else if (i == 1)
+			snprintf(r1.account, sizeof(r1.account), "root");
+		else if (i == 2)
+			r1.rotation_id[0] = '1';
+		else
+			r1.rotated_at++;
+		laps_seal_ad_from_record(&ad, &r1);
+		CU_ASSERT_EQUAL(open_with(&keys[0], &ad, r1.envelope, r1.envelope_len, &pw, &pwlen),
+				LAPS_ERR_CRYPTO);
+		CU_ASSERT_PTR_NULL(pw);
+	}
+	laps_record_clear(&r1);
+	laps_record_clear(&r2);
+}
+
 static void
 test_binding(void)
 {
@@ -554,6 +596,7 @@ static CU_TestInfo seal_tests[] = {
     {"key ids without opening", test_key_ids},
     {"a flipped bit anywhere fails", test_bitflip_everywhere},
     {"device/account/rotation binding", test_binding},
+    {"envelope moved between records", test_moved_between_records},
     {"truncation and trailing bytes", test_truncation_and_trailing},
     {"header errors", test_header_errors},
     {"invalid seal arguments and caps", test_seal_invalid},
