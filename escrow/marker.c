@@ -5,12 +5,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/log.h"
 #include "escrow/marker.h"
 
 #define MARKER_MAGIC "laps-marker 1"
@@ -236,4 +242,123 @@ laps_marker_store(const char *path, const struct laps_marker *m)
 	if ((rc = laps_marker_format(m, buf, sizeof(buf), &len)) != 0)
 		return rc;
 	return laps_file_write_atomic(path, buf, len, 0600);
+}
+
+void (*laps_marker_test_hold)(void);
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Take the update lock "<dir of path>/.lock" within LAPS_MARKER_LOCK_WAIT_MS.
+ * *fd is the locked descriptor, or -1 with a detail when it could not be
+ * had (then the caller goes on without it).  The file is opened without
+ * following links and without blocking (a FIFO planted there must not
+ * hang a login) and must be a regular file.
+ */
+static int
+lock_take(const char *path, int *fd)
+{
+	char lpath[4096];
+	const char *slash = strrchr(path, '/');
+	int64_t deadline;
+	struct stat st;
+	int lfd = -1, rc;
+
+	*fd = -1;
+	if (slash == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "marker: %s: no directory", path);
+	if (laps_snprintf(lpath, sizeof(lpath), "%.*s/.lock", (int)(slash - path), path) != 0)
+		return laps_seterr(LAPS_ERR_TOOBIG, "marker: lock path too long");
+	lfd = open(lpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	if (lfd < 0)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", lpath, strerror(errno));
+	if (fstat(lfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = laps_seterr(LAPS_ERR_PERM, "%s: not a regular file", lpath);
+		goto fail;
+	}
+	deadline = monotonic_ms() + LAPS_MARKER_LOCK_WAIT_MS;
+	for (;;) {
+		struct timespec nap = {0, 10 * 1000 * 1000};
+
+		if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			rc = laps_seterr(LAPS_ERR_IO, "flock %s: %s", lpath, strerror(errno));
+			goto fail;
+		}
+		if (monotonic_ms() >= deadline) {
+			rc = laps_seterr(LAPS_ERR_LOCKED, "%s: still held after %d ms", lpath,
+					 LAPS_MARKER_LOCK_WAIT_MS);
+			goto fail;
+		}
+		(void)nanosleep(&nap, NULL);
+	}
+	*fd = lfd;
+	return 0;
+fail:
+	close(lfd);
+	return rc;
+}
+
+/* The merge of laps_marker_update (see marker.h): *m from fresh and the
+ * marker read from disk (old_rc its load result). */
+static void
+merge(struct laps_marker *m, const struct laps_marker *fresh, const struct laps_marker *old,
+      int old_rc, bool opening, int64_t now, const char *path)
+{
+	bool usable = old_rc == 0 && strcmp(old->account, fresh->account) == 0;
+
+	if (!usable && old_rc != LAPS_ERR_NOTFOUND)
+		log_warn_rc(old_rc == 0 ? LAPS_ERR_FORMAT : old_rc, "%s: unusable marker replaced",
+			    path);
+	if (opening) {
+		*m = *fresh;
+		m->opened = now;
+		m->closed = 0;
+		if (usable && old->opened > now)
+			m->opened = old->opened; /* never backwards */
+		return;
+	}
+	if (usable) {
+		*m = *old; /* keep who/where/when of the last open */
+		m->closed = old->closed > now ? old->closed : now;
+		return;
+	}
+	*m = *fresh; /* none or unusable: a session opened before pam_laps was on */
+	m->opened = now;
+	m->closed = now;
+}
+
+int
+laps_marker_update(const char *path, const struct laps_marker *fresh, bool opening, int64_t now)
+{
+	struct laps_marker old, m;
+	int lfd = -1, rc;
+
+	if (path == NULL || fresh == NULL || now < 0)
+		return laps_seterr(LAPS_ERR_INVALID, "marker update: bad arguments");
+	if ((rc = lock_take(path, &lfd)) != 0)
+		log_warn_rc(rc, "updating %s without its lock", path);
+	laps_clearerr();
+	memset(&old, 0, sizeof(old));
+	rc = laps_marker_load(path, &old);
+	if (!opening && rc != 0 && rc != LAPS_ERR_NOTFOUND && rc != LAPS_ERR_FORMAT &&
+	    rc != LAPS_ERR_VERSION && rc != LAPS_ERR_TOOBIG)
+		goto out; /* a close that cannot read it (I/O, permissions) changes nothing */
+	merge(&m, fresh, &old, rc, opening, now, path);
+	if (laps_marker_test_hold != NULL)
+		laps_marker_test_hold();
+	rc = laps_marker_store(path, &m);
+out:
+	if (lfd >= 0)
+		close(lfd); /* releases the flock */
+	return rc;
 }

@@ -22,6 +22,7 @@
 #ifndef LAPS_MARKER_H
 #define LAPS_MARKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,29 @@ int laps_marker_load(const char *path, struct laps_marker *out) __attribute__((w
 /* Atomically write the marker file, mode 0600.  Never exits or aborts. */
 int laps_marker_store(const char *path, const struct laps_marker *m)
     __attribute__((warn_unused_result));
+
+/*
+ * Record a session open (opening) or close at time now in the marker at
+ * path: the read-modify-write pam_laps does.  fresh carries account, uid
+ * and the PAM items (its opened/closed are ignored).
+ *   open:  fresh, opened = now, closed = 0;
+ *   close: the marker on disk with closed = now (who/where/when of the
+ *          last open kept), or fresh with opened = closed = now when there
+ *          is none or it is unusable (logged).
+ * Serialised against other updates by flock() on "<dir of path>/.lock"
+ * (created 0600; a non-regular file there is refused), taken with a
+ * bounded wait of LAPS_MARKER_LOCK_WAIT_MS: when the lock cannot be had the
+ * update goes ahead without it (logged) rather than lose the use.  And
+ * monotonic: opened and closed never move backwards, so a close that
+ * raced a newer login never puts back the older opened time.
+ * Never blocks longer than the wait, never exits.  0 or LAPS_ERR_*.
+ */
+#define LAPS_MARKER_LOCK_WAIT_MS 500
+int laps_marker_update(const char *path, const struct laps_marker *fresh, bool opening,
+		       int64_t now) __attribute__((warn_unused_result));
+
+/* Tests only (NULL in production): called by laps_marker_update between
+ * reading the marker and writing it back, with the lock held. */
+extern void (*laps_marker_test_hold)(void);
 
 #endif

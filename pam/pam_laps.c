@@ -246,16 +246,16 @@ pam_laps_fmt_duration(int64_t s, char *buf, size_t len)
 
 /*
  * Record a session open (opening = true) or close of the managed account
- * user in <state_dir>/used/<user>.  Open writes a fresh marker (any old or
- * corrupt one is replaced); close reloads the marker and sets closed=now,
- * keeping the other fields, or writes a fresh one when there is none or it
- * is unreadable.  Returns 0 or a LAPS_ERR_* with detail.
+ * user in <state_dir>/used/<user> with laps_marker_update (escrow/marker.h:
+ * open writes a fresh marker, close sets closed=now keeping the open's
+ * fields; serialised by a lock with a bounded wait, never moving a time
+ * backwards).  Returns 0 or a LAPS_ERR_* with detail.
  */
 static int
 pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *user, bool opening)
 {
 	char path[PATH_MAX], dir[PATH_MAX], delay[32];
-	struct laps_marker m, old;
+	struct laps_marker m;
 	uint32_t uid = 0;
 	time_t now;
 	int rc;
@@ -274,26 +274,8 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 		return laps_seterr(LAPS_ERR_IO, "time: %s", strerror(errno));
 
 	pam_laps_fill_marker(pamh, user, uid, &m);
-	if (opening) {
-		m.opened = (int64_t)now;
-		m.closed = 0;
-	} else {
-		rc = laps_marker_load(path, &old);
-		if (rc == 0 && strcmp(old.account, user) == 0) {
-			m = old; /* keep who/where/when of the last open */
-		} else if (rc == 0 || rc == LAPS_ERR_FORMAT || rc == LAPS_ERR_VERSION ||
-			   rc == LAPS_ERR_TOOBIG) {
-			log_warn_rc(rc == 0 ? LAPS_ERR_FORMAT : rc, "%s: unusable marker replaced",
-				    path);
-			m.opened = (int64_t)now;
-		} else if (rc == LAPS_ERR_NOTFOUND) {
-			m.opened = (int64_t)now; /* session opened before pam_laps was enabled */
-		} else {
-			return rc;
-		}
-		m.closed = (int64_t)now;
-	}
-	if ((rc = laps_marker_store(path, &m)) != 0)
+	/* locked, bounded wait, monotonic: a close never erases a newer login */
+	if ((rc = laps_marker_update(path, &m, opening, (int64_t)now)) != 0)
 		return rc;
 
 	if (opening) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "escrow/backend.h"
@@ -388,6 +390,120 @@ test_marker_roundtrip(void)
 	CU_ASSERT_STRING_EQUAL(r.rhost, "192.0.2.7");
 }
 
+/* ---- marker updates: lock and monotonic (issue 16.12) ---- */
+
+static int hold_pipe = -1;
+
+/* The close's write held back: tell the parent the marker was read (the
+ * lock is held), then wait a while before writing. */
+static void
+hold_close(void)
+{
+	struct timespec t = {0, 300 * 1000 * 1000};
+
+	if (write(hold_pipe, "L", 1) != 1)
+		_exit(3);
+	nanosleep(&t, NULL);
+}
+
+static void
+marker_dir(const char *name, char *path, size_t len)
+{
+	char d[4200];
+
+	snprintf(d, sizeof(d), "%s/%s/used", dir, name);
+	CU_ASSERT_EQUAL_FATAL(laps_mkdir_p(d, 0700), 0);
+	snprintf(path, len, "%s/lapsadmin", d);
+}
+
+/*
+ * The race of issue 16.12, made deterministic: an old session's close has
+ * read the marker (opened = T1) and its write is held back; meanwhile the
+ * second admin's login opens (T2).  The newer login's time must survive.
+ * Without the lock the open writes first and the close's write puts T1
+ * back.
+ */
+static void
+test_marker_close_races_open(void)
+{
+	struct laps_marker fresh, r;
+	char path[4300], c;
+	int pfd[2], status = 0;
+	pid_t pid;
+
+	fill_marker(&fresh);
+	marker_dir("race", path, sizeof(path));
+	CU_ASSERT_EQUAL_FATAL(laps_marker_update(path, &fresh, true, 1000), 0); /* old login */
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		hold_pipe = pfd[1];
+		laps_marker_test_hold = hold_close;
+		_exit(laps_marker_update(path, &fresh, false, 1500) == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	CU_ASSERT_EQUAL(read(pfd[0], &c, 1), 1); /* the close has read opened=1000 */
+	snprintf(fresh.ruser, sizeof(fresh.ruser), "bob");
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, true, 2000), 0); /* the new login */
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(pfd[0]);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 2000);
+	CU_ASSERT_STRING_EQUAL(r.ruser, "bob");
+	CU_ASSERT_EQUAL(r.closed, 0);
+}
+
+static void
+test_marker_update_monotonic(void)
+{
+	struct laps_marker fresh, r;
+	char path[4300], lock[4300];
+
+	fill_marker(&fresh);
+	marker_dir("mono", path, sizeof(path));
+	/* close without a marker: opened = closed = now */
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, false, 500), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 500);
+	CU_ASSERT_EQUAL(r.closed, 500);
+	/* open, close: the close keeps the open's fields */
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, true, 3000), 0);
+	snprintf(fresh.ruser, sizeof(fresh.ruser), "mallory");
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, false, 3100), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 3000);
+	CU_ASSERT_EQUAL(r.closed, 3100);
+	CU_ASSERT_STRING_EQUAL(r.ruser, "alice");
+	/* times never move backwards (a clock step, a late writer) */
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, false, 3050), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.closed, 3100);
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, true, 2000), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 3000);
+	CU_ASSERT_EQUAL(r.closed, 0);
+	/* a foreign marker is replaced */
+	snprintf(fresh.account, sizeof(fresh.account), "other");
+	CU_ASSERT_EQUAL(laps_marker_store(path, &fresh), 0);
+	fill_marker(&fresh);
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, false, 4000), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_STRING_EQUAL(r.account, "lapsadmin");
+	CU_ASSERT_EQUAL(r.opened, 4000);
+
+	/* a FIFO at the lock's place neither hangs nor stops the update */
+	snprintf(lock, sizeof(lock), "%s/mono/used/.lock", dir);
+	CU_ASSERT_EQUAL(unlink(lock), 0);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(lock, 0600), 0);
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, true, 5000), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 5000);
+	CU_ASSERT_EQUAL(laps_marker_update(NULL, &fresh, true, 1), LAPS_ERR_INVALID);
+}
+
 static void
 test_marker_control_chars_cleaned(void)
 {
@@ -630,6 +746,8 @@ static CU_TestInfo marker_tests[] = {
 	{"round trip", test_marker_roundtrip},
 	{"control characters cleaned", test_marker_control_chars_cleaned},
 	{"malformed", test_marker_bad},
+	{"close racing a newer open", test_marker_close_races_open},
+	{"update monotonic, lock file", test_marker_update_monotonic},
 	CU_TEST_INFO_NULL,
 };
 static CU_TestInfo backend_tests[] = {

@@ -266,7 +266,8 @@ exists(const char *p)
 	return lstat(p, &st) == 0;
 }
 
-/* Number of entries in dir (other than . and ..), -1 if it does not exist. */
+/* Number of entries in dir (other than . and .. and the markers' .lock),
+ * -1 if it does not exist. */
 static int
 count_entries(const char *dir)
 {
@@ -277,7 +278,8 @@ count_entries(const char *dir)
 	if (d == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, ".lock") != 0)
 			n++;
 	closedir(d);
 	return n;
@@ -378,6 +380,9 @@ test_sshd_open_close(void)
 	CU_ASSERT(stat(marker_path(state, me), &st) == 0 && (st.st_mode & 07777) == 0600);
 	CU_ASSERT(stat(tpath("st-sshd/used"), &st) == 0 && (st.st_mode & 07777) == 0700);
 	CU_ASSERT_EQUAL(count_entries(tpath("st-sshd/used")), 1); /* no temp file left */
+	/* the update lock beside the markers (issue 16.12) */
+	CU_ASSERT(stat(tpath("st-sshd/used/.lock"), &st) == 0 && S_ISREG(st.st_mode) &&
+		  (st.st_mode & 07777) == 0600);
 
 	/* Different items at close time: the marker keeps those of the open. */
 	set_items("mallory", "198.51.100.1", "pts/9");
