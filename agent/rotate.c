@@ -321,7 +321,8 @@ out:
 /* Steps 3-6: a fresh rotation.  cur/ver: the backend's current record. */
 static int
 rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason reason,
-	       const struct laps_account_info *info, const struct laps_version *ver)
+	       const struct laps_account_info *info, const struct laps_version *ver,
+	       uint64_t cur_seq)
 {
 	struct laps_journal j;
 	struct laps_record rec;
@@ -371,6 +372,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	memcpy(rec.account, j.account, sizeof rec.account);
 	rec.uid = j.uid;
 	memcpy(rec.rotation_id, j.rotation_id, sizeof rec.rotation_id);
+	rec.seq = cur_seq + 1; /* the current record's + 1, under the CAS on ver */
 	rec.rotated_at = j.rotated_at;
 	rec.expires_at = j.rotated_at + a->cfg->password_age;
 	rec.state = LAPS_STATE_PENDING;
@@ -539,7 +541,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 		       laps_due_postauth_deadline(&marker, have_state ? &st : NULL,
 						  a->cfg->postauth_delay, &deadline) &&
 		       in.now >= deadline;
-	if (rotate_account(a, account, reason, &info, &ver) != 0)
+	if (rotate_account(a, account, reason, &info, &ver, have_rec ? cur.seq : 0) != 0)
 		goto out;
 	if (postauth_due)
 		postauth_act(a, account, info.uid, &marker);

@@ -302,6 +302,7 @@ out:
 /* History directory                                                      */
 
 struct hist_entry {
+	uint64_t seq;
 	int64_t rotated_at;
 	char rotation_id[LAPS_ROTID_HEX + 1];
 	char name[NAME_MAX + 1];
@@ -320,6 +321,9 @@ hist_entry_cmp(const void *a, const void *b)
 {
 	const struct hist_entry *x = a, *y = b;
 
+	/* the order of laps_record_cmp_newest_first (docs/FORMAT.md 1.6) */
+	if (x->seq != y->seq)
+		return x->seq > y->seq ? -1 : 1;
 	if (x->rotated_at != y->rotated_at)
 		return x->rotated_at > y->rotated_at ? -1 : 1;
 	return -strcmp(x->rotation_id, y->rotation_id);
@@ -367,6 +371,7 @@ hist_trim(const struct file_ctx *c, const char *dev, const char *acct, unsigned 
 				goto out;
 			v = nv;
 		}
+		v[n].seq = r.seq;
 		v[n].rotated_at = r.rotated_at;
 		memcpy(v[n].rotation_id, r.rotation_id, sizeof(v[n].rotation_id));
 		(void)snprintf(v[n].name, sizeof(v[n].name), "%s", de->d_name);
@@ -513,6 +518,15 @@ file_write(void *ctx, const struct laps_record *rec, const char *password,
 	if (have_cur && strcmp(want, curver.tag) != 0) {
 		rc = laps_seterr(LAPS_ERR_CONFLICT, "file: %s/%s: changed by someone else (now %s)",
 				 rec->device, rec->account, cur.rotation_id);
+		goto out;
+	}
+	/* seq strictly increases (docs/FORMAT.md 1.6); a retry of the same
+	 * rotation keeps it */
+	if (have_cur && strcmp(cur.rotation_id, rec->rotation_id) != 0 && cur.seq > 0 &&
+	    rec->seq <= cur.seq) {
+		rc = laps_seterr(LAPS_ERR_CONFLICT,
+				 "file: %s/%s: seq %" PRIu64 " is not above the current %" PRIu64,
+				 rec->device, rec->account, rec->seq, cur.seq);
 		goto out;
 	}
 	/* Rewriting the same rotation (a retry) replaces it without history. */

@@ -2,7 +2,7 @@
  * record.c — the escrow record and its JSON form (docs/FORMAT.md section 1).
  *
  * Parsing is strict: the input is size-capped, must be one JSON object with
- * exactly the members of format version 1 (each once), and every value is
+ * exactly the members of its format version, 1 or 2 (each once), and every value is
  * checked for type, range and charset.  Errors carry a detail naming the
  * member.  Serialisation writes the members in a fixed order, compact, so the
  * bytes are reproducible.
@@ -21,13 +21,15 @@
 #include "escrow/record.h"
 #include "escrow/secret.h"
 
-#define RECORD_MAX_DEPTH 4	       /* object > array (> one spare level) */
+/* json-c's depth limit: it refuses a 4th level of objects/arrays, so a record
+ * nests at most 3 (object > key_ids array > one spare), docs/FORMAT.md 1.2 */
+#define RECORD_MAX_DEPTH 4
 #define RECORD_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 #define RECORD_UID_MAX 4294967294LL    /* (uid_t)-1 is not a uid */
-#define RECORD_MEMBERS 10	       /* members of version 1 */
+#define RECORD_MEMBERS 11	       /* members of version 2; version 1 lacks "seq" */
 
 static const char *const record_members[RECORD_MEMBERS] = {
-    "v",	  "device",	"account", "uid",      "rotation_id",
+    "v",	  "device",	"account", "uid",      "rotation_id", "seq",
     "rotated_at", "expires_at", "state",   "envelope", "key_ids",
 };
 
@@ -213,6 +215,8 @@ laps_record_validate(const struct laps_record *r)
 		return laps_seterr(LAPS_ERR_FORMAT,
 				   "record: rotation_id: not %d lowercase hex digits",
 				   LAPS_ROTID_HEX);
+	if (r->seq > LAPS_RECORD_SEQ_MAX)
+		return laps_seterr(LAPS_ERR_FORMAT, "record: seq: out of range");
 	if ((rc = check_time("rotated_at", r->rotated_at)) != 0 ||
 	    (rc = check_time("expires_at", r->expires_at)) != 0)
 		return rc;
@@ -238,7 +242,7 @@ laps_record_validate(const struct laps_record *r)
 int
 laps_record_serialise(const struct laps_record *r, char **json)
 {
-	char *buf = NULL, *p;
+	char *buf = NULL, *p, seq[32] = "";
 	size_t b64len, cap, left, i;
 	int n, rc;
 
@@ -256,12 +260,15 @@ laps_record_serialise(const struct laps_record *r, char **json)
 	if ((buf = malloc(cap)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "record: serialise");
 
+	if (r->seq > 0)
+		(void)snprintf(seq, sizeof(seq), ",\"seq\":%" PRIu64, r->seq);
 	n = snprintf(buf, cap,
 		     "{\"v\":%d,\"device\":\"%s\",\"account\":\"%s\",\"uid\":%" PRIu32
-		     ",\"rotation_id\":\"%s\",\"rotated_at\":%" PRId64 ",\"expires_at\":%" PRId64
+		     ",\"rotation_id\":\"%s\"%s,\"rotated_at\":%" PRId64 ",\"expires_at\":%" PRId64
 		     ",\"state\":\"%s\",\"envelope\":\"",
-		     LAPS_RECORD_VERSION, r->device, r->account, r->uid, r->rotation_id,
-		     r->rotated_at, r->expires_at, laps_record_state_name(r->state));
+		     r->seq > 0 ? LAPS_RECORD_VERSION : 1, r->device, r->account, r->uid,
+		     r->rotation_id, seq, r->rotated_at, r->expires_at,
+		     laps_record_state_name(r->state));
 	if (n < 0 || (size_t)n >= cap)
 		goto toobig;
 	p = buf + n;
@@ -340,6 +347,14 @@ prescan(const char *s, size_t len, size_t *nkeys)
 		case '\'':
 			return laps_seterr(LAPS_ERR_FORMAT,
 					   "record: not JSON: single quote at offset %zu", i);
+		case '-':
+			/* -0 is JSON but not canonical (written as 0); -0.0 and -0e1
+			 * are not integers and fail the type check */
+			if (i + 1 < len && s[i + 1] == '0' &&
+			    (i + 2 >= len || (s[i + 2] != '.' && s[i + 2] != 'e' && s[i + 2] != 'E')))
+				return laps_seterr(LAPS_ERR_FORMAT,
+						   "record: negative zero at offset %zu", i);
+			break;
 		case '{':
 		case '[':
 			if (++depth > RECORD_MAX_DEPTH + 1)
@@ -519,7 +534,7 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 {
 	json_object *v;
 	const char *s;
-	int64_t x;
+	int64_t x, seq, version;
 	size_t i;
 	int rc;
 
@@ -533,12 +548,12 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 		return laps_seterr(LAPS_ERR_FORMAT, "record: v: null");
 	if (!json_object_is_type(v, json_type_int))
 		return laps_seterr(LAPS_ERR_FORMAT, "record: v: not an integer");
-	x = json_object_get_int64(v);
-	if (x != LAPS_RECORD_VERSION)
+	version = json_object_get_int64(v);
+	if (version < LAPS_RECORD_VERSION_MIN || version > LAPS_RECORD_VERSION)
 		return laps_seterr(LAPS_ERR_VERSION,
 				   "record: v: unsupported format version %" PRId64
-				   " (this reader knows %d)",
-				   x, LAPS_RECORD_VERSION);
+				   " (this reader knows %d to %d)",
+				   version, LAPS_RECORD_VERSION_MIN, LAPS_RECORD_VERSION);
 
 	{
 		json_object_object_foreach(o, key, val)
@@ -548,7 +563,9 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 
 			(void)val;
 			for (i = 0; i < RECORD_MEMBERS; i++) {
-				if (strcmp(key, record_members[i]) == 0)
+				/* "seq" is a member of version 2 only */
+				if (strcmp(key, record_members[i]) == 0 &&
+				    (version >= 2 || strcmp(key, "seq") != 0))
 					known = true;
 			}
 			if (!known) {
@@ -582,6 +599,12 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 				   "record: rotation_id: not %d lowercase hex digits",
 				   LAPS_ROTID_HEX);
 	memcpy(r->rotation_id, s, LAPS_ROTID_HEX + 1);
+
+	if (version >= 2) {
+		if ((rc = get_int(o, "seq", 1, (long long)LAPS_RECORD_SEQ_MAX, &seq)) != 0)
+			return rc;
+		r->seq = (uint64_t)seq;
+	}
 
 	if ((rc = get_int(o, "rotated_at", 0, RECORD_TIME_MAX, &r->rotated_at)) != 0 ||
 	    (rc = get_int(o, "expires_at", 0, RECORD_TIME_MAX, &r->expires_at)) != 0)
@@ -635,8 +658,10 @@ laps_record_parse(const char *json, size_t len, struct laps_record *out)
 		if (jerr == json_tokener_continue || jerr == json_tokener_success)
 			rc = laps_seterr(LAPS_ERR_FORMAT, "record: truncated JSON");
 		else if (jerr == json_tokener_error_depth)
-			rc = laps_seterr(LAPS_ERR_FORMAT, "record: nesting too deep (limit %d)",
-					 RECORD_MAX_DEPTH);
+			rc = laps_seterr(LAPS_ERR_FORMAT,
+					 "record: nesting too deep (at most %d levels of objects "
+					 "and arrays)",
+					 RECORD_MAX_DEPTH - 1);
 		else
 			rc = laps_seterr(LAPS_ERR_FORMAT, "record: not JSON: %s at offset %zu",
 					 json_tokener_error_desc(jerr), end);
@@ -673,14 +698,20 @@ out:
 /* ---------------------------------------------------------------------- */
 /* Lists                                                                  */
 
-static int
-record_cmp_newest_first(const void *a, const void *b)
+int
+laps_record_cmp_newest_first(const struct laps_record *x, const struct laps_record *y)
 {
-	const struct laps_record *x = a, *y = b;
-
+	if (x->seq != y->seq)
+		return x->seq > y->seq ? -1 : 1;
 	if (x->rotated_at != y->rotated_at)
 		return x->rotated_at > y->rotated_at ? -1 : 1;
 	return -strcmp(x->rotation_id, y->rotation_id);
+}
+
+static int
+record_cmp_newest_first(const void *a, const void *b)
+{
+	return laps_record_cmp_newest_first(a, b);
 }
 
 void

@@ -15,7 +15,9 @@
 
 #include "escrow/conf.h"
 
-#define LAPS_RECORD_VERSION 1
+#define LAPS_RECORD_VERSION 2     /* written when seq > 0 */
+#define LAPS_RECORD_VERSION_MIN 1 /* still read (no seq member) */
+#define LAPS_RECORD_SEQ_MAX 9007199254740991ULL /* 2^53 - 1: exact in every JSON reader */
 #define LAPS_RECORD_MAX_JSON (64 * 1024) /* larger input is refused */
 #define LAPS_ROTID_BYTES 16
 #define LAPS_ROTID_HEX (2 * LAPS_ROTID_BYTES) /* rotation id: 32 lowercase hex chars */
@@ -31,6 +33,9 @@ struct laps_record {
 	char account[LAPS_ACCOUNT_MAX + 1];
 	uint32_t uid;
 	char rotation_id[LAPS_ROTID_HEX + 1];
+	uint64_t seq;       /* per-account sequence number, 1..LAPS_RECORD_SEQ_MAX,
+			     * strictly increasing with every rotation (format v2);
+			     * 0 = a version 1 record, which has none */
 	int64_t rotated_at; /* unix seconds */
 	int64_t expires_at; /* unix seconds */
 	enum laps_record_state state;
@@ -63,7 +68,8 @@ void laps_record_new_rotation_id(char id[LAPS_ROTID_HEX + 1]);
 /* Parse JSON (len bytes, need not be NUL-terminated) into *out (cleared first). */
 int laps_record_parse(const char *json, size_t len, struct laps_record *out)
     __attribute__((warn_unused_result));
-/* Serialise to compact JSON; *json is malloc'd and NUL-terminated. */
+/* Serialise to compact JSON; *json is malloc'd and NUL-terminated.  Format
+ * version 2 with "seq" when r->seq > 0, version 1 (no "seq") when it is 0. */
 int laps_record_serialise(const struct laps_record *r, char **json)
     __attribute__((warn_unused_result));
 /* Check the fields of an in-memory record (lengths, charset, state). */
@@ -83,7 +89,15 @@ const char *laps_record_state_name(enum laps_record_state s);
 bool laps_record_device_ok(const char *device);
 bool laps_record_account_ok(const char *account);
 
-/* Sort newest first by rotated_at (ties: rotation id) — never by server order. */
+/*
+ * History order (docs/FORMAT.md 1.5): negative when a is newer than b.
+ * Newer = higher seq; equal seq (both 0: version 1 records) = later
+ * rotated_at; then the higher rotation id.  A record with a seq is newer
+ * than every version 1 record (seq 0) of the account.  Backends that order
+ * or trim history themselves use this, never server or directory order.
+ */
+int laps_record_cmp_newest_first(const struct laps_record *a, const struct laps_record *b);
+/* Sort newest first with laps_record_cmp_newest_first. */
 void laps_record_list_sort(struct laps_record_list *l);
 /* Append a deep copy of r.  0 or LAPS_ERR_NOMEM. */
 int laps_record_list_push(struct laps_record_list *l, const struct laps_record *r)

@@ -296,6 +296,19 @@ test_rotate_and_nothing_due(void)
 	CU_ASSERT_EQUAL(f.agent.rotated, 1);
 	CU_ASSERT_EQUAL(mock.writes, 1);
 	CU_ASSERT_EQUAL(invariant(&f, "admin2", NULL), 2);
+	/* format v2: each rotation's seq is the previous one's + 1 */
+	{
+		struct laps_record_list h = {NULL, 0};
+		struct laps_record r;
+
+		laps_record_init(&r);
+		CU_ASSERT_EQUAL(laps_backend_read(f.admin_b, "host1", "admin2", &r, NULL), 0);
+		CU_ASSERT_EQUAL(r.seq, 2);
+		CU_ASSERT_EQUAL(laps_backend_history(f.admin_b, "host1", "admin2", 5, &h), 0);
+		CU_ASSERT(h.n == 1 && h.v[0].seq == 1);
+		laps_record_list_free(&h);
+		laps_record_clear(&r);
+	}
 	fx_free(&f);
 }
 

@@ -589,6 +589,46 @@ test_moved_record(void)
 	fx_close(&f);
 }
 
+/* docs/FORMAT.md 1.6: seq strictly increases; history and trimming go by
+ * seq, not by the clock (two rotations in one second, a clock stepped back). */
+static void
+test_seq_order(void)
+{
+	struct fixture f;
+	struct laps_record r;
+	struct laps_version v = {""}, nv;
+	struct laps_record_list h = {NULL, 0};
+	static const int64_t t[] = {5000, 5000, 4000, 4000}; /* clock goes back */
+	size_t i;
+
+	fx_open(&f, 2);
+	for (i = 0; i < 4; i++) {
+		mkrec(&r, "ws01", "lapsadmin", t[i], (unsigned)i + 1);
+		r.seq = i + 1;
+		CU_ASSERT_EQUAL_FATAL(ops->write(f.ctx, &r, NULL, &v, &nv), 0);
+		v = nv;
+		laps_record_clear(&r);
+	}
+	/* current seq 4; history keeps the 2 newest by seq: 3 then 2 */
+	CU_ASSERT_EQUAL(ops->history(f.ctx, "ws01", "lapsadmin", 10, &h), 0);
+	laps_record_list_sort(&h);
+	CU_ASSERT_EQUAL_FATAL(h.n, 2);
+	CU_ASSERT_EQUAL(h.v[0].seq, 3);
+	CU_ASSERT_EQUAL(h.v[1].seq, 2);
+	laps_record_list_free(&h);
+	/* a seq not above the current one is refused, even with the right tag */
+	mkrec(&r, "ws01", "lapsadmin", 9000, 9);
+	r.seq = 4;
+	CU_ASSERT_EQUAL(ops->write(f.ctx, &r, NULL, &v, &nv), LAPS_ERR_CONFLICT);
+	CU_ASSERT(strstr(laps_errdetail(), "seq 4") != NULL);
+	r.seq = 0; /* going back to format 1 */
+	CU_ASSERT_EQUAL(ops->write(f.ctx, &r, NULL, &v, &nv), LAPS_ERR_CONFLICT);
+	r.seq = 5;
+	CU_ASSERT_EQUAL(ops->write(f.ctx, &r, NULL, &v, &nv), 0);
+	laps_record_clear(&r);
+	fx_close(&f);
+}
+
 static void
 test_bad_names(void)
 {
@@ -755,6 +795,7 @@ static CU_TestInfo file_tests[] = {
     {"file and directory modes", test_modes},
     {"corrupt files", test_corrupt},
     {"a record moved from another device is refused", test_moved_record},
+    {"seq increases; history ordered by seq", test_seq_order},
     {"invalid names", test_bad_names},
     {"generic wrappers", test_via_wrappers},
     {"concurrent writers", test_concurrent_writers},

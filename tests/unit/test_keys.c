@@ -164,6 +164,37 @@ test_vector_private_files(void)
 	laps_privkey_clear(&a);
 }
 
+/* FORMAT.md 4.2: the passphrase is its exact bytes — no Unicode
+ * normalisation, no trimming; the trailing newline is the CLI's business. */
+static void
+test_passphrase_bytes(void)
+{
+	uint8_t salt[LAPS_KDF_SALT_BYTES] = {0}, nonce[LAPS_KDF_NONCE_BYTES] = {0};
+	static const char *const other[] = {
+	    "caf\x65\xcc\x81 x", /* NFD of the same text */
+	    "caf\xc3\xa9 x\n",    /* with a newline */
+	    " caf\xc3\xa9 x",     /* leading space */
+	    "CAF\xc3\x89 X",      /* other case */
+	};
+	struct laps_privkey a, got;
+	char *text = NULL;
+	size_t len = 0, i;
+
+	vec_key(&a, 0x00, "");
+	CU_ASSERT_EQUAL_FATAL(
+	    laps_privkey_format(&a, "caf\xc3\xa9 x", 1, 8192, salt, nonce, &text, &len), 0);
+	CU_ASSERT_EQUAL(laps_privkey_parse(text, len, "nfc", "caf\xc3\xa9 x", &got), 0);
+	laps_privkey_clear(&got);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		memset(&got, 0, sizeof got);
+		CU_ASSERT_EQUAL(laps_privkey_parse(text, len, "nfc", other[i], &got),
+				LAPS_ERR_PASSPHRASE);
+		CU_ASSERT_PTR_NULL(got.sk);
+	}
+	laps_secret_free(text);
+	laps_privkey_clear(&a);
+}
+
 /* ---- generation, ids ---- */
 
 static void
@@ -552,6 +583,7 @@ test_vectors_in_doc(void)
 static CU_TestInfo key_tests[] = {
     {"vector: key id and public key line", test_vector_keyid_and_line},
     {"vector: private key files", test_vector_private_files},
+    {"passphrase bytes: no normalisation, no trimming", test_passphrase_bytes},
     {"generate", test_generate},
     {"public key parse errors", test_pubkey_errors},
     {"public key of small order refused", test_pubkey_zero_key_usable_check},

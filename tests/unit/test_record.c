@@ -69,7 +69,7 @@ record_equal(const struct laps_record *a, const struct laps_record *b)
 	size_t i;
 
 	if (strcmp(a->device, b->device) != 0 || strcmp(a->account, b->account) != 0 ||
-	    a->uid != b->uid || strcmp(a->rotation_id, b->rotation_id) != 0 ||
+	    a->uid != b->uid || strcmp(a->rotation_id, b->rotation_id) != 0 || a->seq != b->seq ||
 	    a->rotated_at != b->rotated_at || a->expires_at != b->expires_at ||
 	    a->state != b->state || a->envelope_len != b->envelope_len ||
 	    a->n_key_ids != b->n_key_ids)
@@ -121,11 +121,102 @@ test_canonical_bytes(void)
 	laps_record_clear(&r);
 }
 
+/* Format version 2: the documented vector (docs/FORMAT.md 1.4), with the
+ * real envelope of section 2.7; version 1 still reads and writes as v1. */
+static void
+test_canonical_v2(void)
+{
+	struct laps_record r;
+	char *buf, *json = NULL, *doc;
+	size_t len, dlen;
+
+	laps_record_init(&r);
+	buf = slurp(laps_test_srcpath("tests/data/records/good/canonical-v2.json"), &len);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_EQUAL_FATAL(laps_record_parse(buf, len, &r), 0);
+	CU_ASSERT_EQUAL(r.seq, 42);
+	CU_ASSERT_STRING_EQUAL(r.device, "host1.example.org");
+	CU_ASSERT_EQUAL(r.envelope_len, 480);
+	CU_ASSERT_EQUAL_FATAL(laps_record_serialise(&r, &json), 0);
+	CU_ASSERT_STRING_EQUAL(json, buf);
+	free(json);
+	doc = slurp(laps_test_srcpath("docs/FORMAT.md"), &dlen);
+	CU_ASSERT_FATAL(doc != NULL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(doc, buf));
+	free(doc);
+	free(buf);
+
+	/* a version 1 record has seq 0 and is written back as version 1 */
+	buf = slurp(laps_test_srcpath("tests/data/records/good/canonical.json"), &len);
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_EQUAL_FATAL(laps_record_parse(buf, len, &r), 0);
+	CU_ASSERT_EQUAL(r.seq, 0);
+	CU_ASSERT_EQUAL_FATAL(laps_record_serialise(&r, &json), 0);
+	CU_ASSERT_STRING_EQUAL(json, buf);
+	free(json);
+	/* the largest seq every JSON reader holds exactly */
+	r.seq = LAPS_RECORD_SEQ_MAX;
+	CU_ASSERT_EQUAL_FATAL(laps_record_serialise(&r, &json), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"v\":2,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(json, ",\"seq\":9007199254740991,"));
+	free(json);
+	r.seq = LAPS_RECORD_SEQ_MAX + 1;
+	CU_ASSERT_EQUAL(laps_record_validate(&r), LAPS_ERR_FORMAT);
+	free(buf);
+	laps_record_clear(&r);
+}
+
+/* FORMAT.md 1.1: the trailing '$' counts in an account name's 32 chars. */
+static void
+test_account_dollar_counts(void)
+{
+	char name[40];
+
+	memset(name, 'a', 31);
+	memcpy(name + 31, "$", 2);
+	CU_ASSERT_TRUE(laps_record_account_ok(name)); /* 32 with the '$' */
+	memset(name, 'a', 32);
+	memcpy(name + 32, "$", 2);
+	CU_ASSERT_FALSE(laps_record_account_ok(name)); /* 33 with the '$' */
+	CU_ASSERT_FALSE(laps_record_account_ok("a$$"));
+	CU_ASSERT_FALSE(laps_record_account_ok("$"));
+}
+
+/* History order (FORMAT.md 1.5): seq first, even against the clock. */
+static void
+test_list_sort_seq(void)
+{
+	struct laps_record_list l = {NULL, 0};
+	struct laps_record r;
+	/* seq, rotated_at: two rotations in one second, a clock stepped back,
+	 * and version 1 records (seq 0) older than every v2 one */
+	static const struct {
+		uint64_t seq;
+		int64_t t;
+	} in[] = {{5, 1000}, {6, 1000}, {7, 900}, {0, 2000}, {0, 1500}, {1, 800}};
+	static const size_t want[] = {2, 1, 0, 5, 3, 4};
+	size_t i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		make_record(&r, 4);
+		r.seq = in[i].seq;
+		r.rotated_at = in[i].t;
+		r.uid = (uint32_t)i;
+		CU_ASSERT_EQUAL_FATAL(laps_record_list_push(&l, &r), 0);
+		laps_record_clear(&r);
+	}
+	laps_record_list_sort(&l);
+	for (i = 0; i < l.n; i++)
+		CU_ASSERT_EQUAL(l.v[i].uid, want[i]);
+	laps_record_list_free(&l);
+}
+
 static void
 test_good_corpus(void)
 {
-	static const char *const names[] = {"canonical", "pretty",   "reordered",
-					    "pending",	 "max-keys", "escaped"};
+	static const char *const names[] = {"canonical", "pretty",	"reordered",
+					    "pending",	 "max-keys",	"escaped",
+					    "canonical-v2", "account-dollar-32"};
 	struct laps_record a, b, canon;
 	char path[256], *buf, *j1 = NULL, *j2 = NULL, *cbuf;
 	size_t i, len, clen;
@@ -494,6 +585,9 @@ test_parse_limits(void)
 
 static CU_TestInfo record_tests[] = {
     {"canonical bytes", test_canonical_bytes},
+    {"format version 2 vector, v1 still read", test_canonical_v2},
+    {"trailing $ counts in the account length", test_account_dollar_counts},
+    {"history ordered by seq", test_list_sort_seq},
     {"good corpus round trip", test_good_corpus},
     {"malformed corpus", test_bad_corpus},
     {"serialise/parse identity", test_serialise_identity},

@@ -588,6 +588,52 @@ test_vector_in_doc(void)
 	free(hex);
 }
 
+/* FORMAT.md 1.4: the version 2 record vector carries the envelope of 2.7,
+ * its key_ids are the slots' ids in slot order, and it opens with the
+ * binding taken from the record itself. */
+static void
+test_vector_record_v2(void)
+{
+	char ids[LAPS_MAX_RECIPIENTS][LAPS_KEYID_MAX + 1], *buf, *pw = NULL;
+	struct laps_privkey a, b;
+	struct laps_record r;
+	struct laps_seal_ad ad;
+	size_t n = 0, i, len, pwlen;
+	FILE *f;
+
+	laps_record_init(&r);
+	buf = malloc(8192);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	f = fopen(laps_test_srcpath("tests/data/records/good/canonical-v2.json"), "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	len = fread(buf, 1, 8191, f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(laps_record_parse(buf, len, &r), 0);
+	free(buf);
+	CU_ASSERT_EQUAL(r.seq, 42);
+	CU_ASSERT_EQUAL_FATAL(laps_seal_key_ids(r.envelope, r.envelope_len, ids, 32, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, r.n_key_ids);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_STRING_EQUAL(ids[i], r.key_ids[i]);
+	vec_key(&a, 0x00);
+	vec_key(&b, 0x20);
+	laps_seal_ad_from_record(&ad, &r);
+	CU_ASSERT_EQUAL(open_with(&a, &ad, r.envelope, r.envelope_len, &pw, &pwlen), 0);
+	if (pw != NULL)
+		CU_ASSERT_STRING_EQUAL(pw, PW);
+	laps_secret_free(pw);
+	CU_ASSERT_EQUAL(open_with(&b, &ad, r.envelope, r.envelope_len, &pw, &pwlen), 0);
+	laps_secret_free(pw);
+	/* the seq is not part of the binding (the envelope of 2.7 predates it) */
+	r.seq = 43;
+	laps_seal_ad_from_record(&ad, &r);
+	CU_ASSERT_EQUAL(open_with(&a, &ad, r.envelope, r.envelope_len, &pw, &pwlen), 0);
+	laps_secret_free(pw);
+	laps_privkey_clear(&a);
+	laps_privkey_clear(&b);
+	laps_record_clear(&r);
+}
+
 static CU_TestInfo seal_tests[] = {
     {"round trip", test_roundtrip},
     {"padding hides the length", test_padding_hides_length},
@@ -608,6 +654,7 @@ static CU_TestInfo vector_tests[] = {
     {"envelope vector byte for byte and opens", test_vector_envelope},
     {"randomness consumed in documented order", test_vector_random_order},
     {"FORMAT.md shows the same vector", test_vector_in_doc},
+    {"record v2 vector", test_vector_record_v2},
     CU_TEST_INFO_NULL,
 };
 
