@@ -529,32 +529,31 @@ parse_key_ids(json_object *o, struct laps_record *r)
 	return check_key_ids(r); /* duplicates */
 }
 
+/*
+ * The version first (a newer format may have other members), then that
+ * every member belongs to it.  *version: 1 or 2.
+ */
 static int
-parse_object(json_object *o, size_t nkeys, struct laps_record *r)
+check_version_members(json_object *o, size_t nkeys, int64_t *version)
 {
 	json_object *v;
-	const char *s;
-	int64_t x, seq, version;
 	size_t i;
-	int rc;
 
 	/* json-c kept only the last of duplicates: compare with the text */
 	if (nkeys != (size_t)json_object_object_length(o))
 		return laps_seterr(LAPS_ERR_FORMAT, "record: duplicate member");
-	/* The version before the other members: a newer format may have others. */
 	if (!json_object_object_get_ex(o, "v", &v))
 		return laps_seterr(LAPS_ERR_FORMAT, "record: v: missing (format version)");
 	if (v == NULL)
 		return laps_seterr(LAPS_ERR_FORMAT, "record: v: null");
 	if (!json_object_is_type(v, json_type_int))
 		return laps_seterr(LAPS_ERR_FORMAT, "record: v: not an integer");
-	version = json_object_get_int64(v);
-	if (version < LAPS_RECORD_VERSION_MIN || version > LAPS_RECORD_VERSION)
+	*version = json_object_get_int64(v);
+	if (*version < LAPS_RECORD_VERSION_MIN || *version > LAPS_RECORD_VERSION)
 		return laps_seterr(LAPS_ERR_VERSION,
 				   "record: v: unsupported format version %" PRId64
 				   " (this reader knows %d to %d)",
-				   version, LAPS_RECORD_VERSION_MIN, LAPS_RECORD_VERSION);
-
+				   *version, LAPS_RECORD_VERSION_MIN, LAPS_RECORD_VERSION);
 	{
 		json_object_object_foreach(o, key, val)
 		{
@@ -565,7 +564,7 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 			for (i = 0; i < RECORD_MEMBERS; i++) {
 				/* "seq" is a member of version 2 only */
 				if (strcmp(key, record_members[i]) == 0 &&
-				    (version >= 2 || strcmp(key, "seq") != 0))
+				    (*version >= 2 || strcmp(key, "seq") != 0))
 					known = true;
 			}
 			if (!known) {
@@ -575,7 +574,18 @@ parse_object(json_object *o, size_t nkeys, struct laps_record *r)
 			}
 		}
 	}
+	return 0;
+}
 
+static int
+parse_object(json_object *o, size_t nkeys, struct laps_record *r)
+{
+	const char *s;
+	int64_t x, seq, version = 0;
+	int rc;
+
+	if ((rc = check_version_members(o, nkeys, &version)) != 0)
+		return rc;
 	if ((rc = get_str(o, "device", LAPS_DEVICE_MAX, &s)) != 0)
 		return rc;
 	if (!laps_record_device_ok(s))
