@@ -200,8 +200,8 @@ laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passg
 		    cfg->path != NULL ? cfg->path : "laps.conf", PASSGEN_SEPARATOR_MAX);
 	memcpy(tmp.separator, sep, n + 1);
 	if ((rc = laps_passgen_policy_check(&tmp)) < 0) {
-		return laps_seterr_prefix(LAPS_ERR_CONFIG, "%s: [password]",
-					  cfg->path != NULL ? cfg->path : "laps.conf");
+		return laps_seterr(LAPS_ERR_CONFIG, "%s: [password] %s",
+				   cfg->path != NULL ? cfg->path : "laps.conf", laps_errdetail());
 	}
 	*p = tmp;
 	return 0;

@@ -237,6 +237,7 @@ cmd_simple(const char *what, const char *conf, const char *account, const char *
 		} else {
 			laps_record_new_rotation_id(cur.rotation_id);
 			cur.rotated_at += 1;
+			cur.seq += 1; /* a writer of format 2 (docs/FORMAT.md 1.6) */
 			if ((rc = laps_backend_write(b, &cur, NULL, &ver, &nv)) != 0)
 				die("write", rc);
 			else if ((rc = laps_backend_confirm(b, device, account, cur.rotation_id,
