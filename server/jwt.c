@@ -906,15 +906,11 @@ out:
 	return rc;
 }
 
-/* "where: detail" (the detail is copied first: laps_seterr writes over it). */
+/* "where: detail" */
 static int
 prefix_detail(int rc, const char *where)
 {
-	char d[512];
-
-	if (laps_snprintf(d, sizeof d, "%s", laps_errdetail()) != 0)
-		d[0] = '\0';
-	return laps_seterr(rc, "%s: %s", where, d);
+	return laps_seterr_prefix(rc, "%s", where);
 }
 
 static int
