@@ -176,7 +176,7 @@ pam_digest(const struct laps_config *cfg, const char *account, struct laps_accou
 		out->have_digest = true;
 	}
 	laps_clearerr();
-	laps_file_free(buf, LAPS_SHADOW_MAX + 1, 0); /* wipes: it held hashes */
+	laps_file_free(buf, len, 0); /* wipes: it held hashes */
 }
 
 static int

@@ -368,7 +368,7 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 	rc = 0;
 out:
 	free(pbuf);
-	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
+	laps_file_free(sbuf, slen, 0);
 	return rc;
 }
 
@@ -504,7 +504,7 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 	if ((rc = shadow_replace_file(shadow, nbuf, nlen)) != 0)
 		goto out;
 	/* verify: re-read and compare the stored hash with the one written */
-	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
+	laps_file_free(sbuf, slen, 0);
 	sbuf = NULL;
 	if ((rc = laps_file_read(shadow, LAPS_SHADOW_MAX, 0, &sbuf, &slen)) != 0)
 		goto out;
@@ -524,7 +524,7 @@ out:
 	/* hashes allow offline guessing: wipe every copy of the shadow file */
 	if (hash != NULL)
 		laps_freezero(hash, strlen(hash));
-	laps_file_free(sbuf, LAPS_SHADOW_MAX + 1, 0);
+	laps_file_free(sbuf, slen, 0);
 	if (nbuf != NULL)
 		laps_freezero(nbuf, nlen);
 	return rc;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -47,16 +48,97 @@ check_owner_mode(const char *path, const struct stat *st, unsigned flags)
 	return 0;
 }
 
+/* A buffer of cap bytes for file contents: locked memory for secrets. */
+static char *
+buf_alloc(size_t cap, unsigned flags)
+{
+	return (flags & LAPS_FILE_SECRET) ? laps_secret_alloc(cap) : malloc(cap);
+}
+
+/*
+ * Grow *buf (cap bytes, the first `used` of them read) to newcap, keeping
+ * what was read and wiping the old copy.  0 or LAPS_ERR_NOMEM.
+ */
+static int
+buf_grow(char **buf, size_t used, size_t newcap, unsigned flags)
+{
+	char *nb;
+
+	if ((nb = buf_alloc(newcap, flags)) == NULL)
+		return LAPS_ERR_NOMEM;
+	memcpy(nb, *buf, used);
+	laps_file_free(*buf, used, flags);
+	*buf = nb;
+	return 0;
+}
+
+/*
+ * Read fd to its end into a buffer sized from st_size (plus one byte, so a
+ * file that grew after fstat is noticed), growing it when the file grew, but
+ * never past max + 1.  Only what is read is ever written to the buffer.
+ */
+static int
+read_all(int fd, const char *path, off_t size, size_t max, unsigned flags, char **out,
+	 size_t *outlen)
+{
+	size_t cap, newcap, got = 0;
+	char *buf = NULL;
+	ssize_t n;
+	int rc = LAPS_ERR_INTERNAL;
+
+	cap = (size > 0 ? (size_t)size : 0) + 1;
+	if (cap < 256)
+		cap = 256 > max + 1 ? max + 1 : 256; /* /proc-like files say 0 */
+	if ((buf = buf_alloc(cap, flags)) == NULL)
+		return laps_seterr(LAPS_ERR_NOMEM, "%s: out of memory", path);
+	for (;;) {
+		if (got == cap) {
+			if (cap > max) {
+				rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes",
+						 path, max);
+				goto out;
+			}
+			newcap = cap > (max + 1) / 2 ? max + 1 : 2 * cap;
+			if ((rc = buf_grow(&buf, got, newcap, flags)) != 0) {
+				rc = laps_seterr(rc, "%s: out of memory", path);
+				goto out;
+			}
+			cap = newcap;
+		}
+		n = read(fd, buf + got, cap - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = laps_seterr(LAPS_ERR_IO, "%s: read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got == cap && (rc = buf_grow(&buf, got, got + 1, flags)) != 0) { /* room for NUL */
+		rc = laps_seterr(rc, "%s: out of memory", path);
+		goto out;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*outlen = got;
+	buf = NULL; /* success: ownership passes to the caller */
+	rc = 0;
+out:
+	if (buf != NULL)
+		laps_file_free(buf, got, flags);
+	return rc;
+}
+
 int
 laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t *len)
 {
 	struct stat st;
-	char *buf = NULL;
 	size_t got = 0;
-	ssize_t n;
 	int fd = -1, rc = LAPS_ERR_INTERNAL;
 
-	if (out == NULL || path == NULL)
+	if (out == NULL || path == NULL || max == SIZE_MAX)
 		return laps_seterr(LAPS_ERR_INVALID, "laps_file_read: no path");
 	*out = NULL;
 	if (len != NULL)
@@ -92,37 +174,12 @@ laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t 
 		rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes", path, max);
 		goto out;
 	}
-	buf = (flags & LAPS_FILE_SECRET) ? laps_secret_alloc(max + 1) : calloc(1, max + 1);
-	if (buf == NULL) {
-		rc = laps_seterr(LAPS_ERR_NOMEM, "%s: out of memory", path);
+	if ((rc = read_all(fd, path, st.st_size, max, flags, out, &got)) != 0)
 		goto out;
-	}
-	/* Read up to max+1 so a file that grew after fstat is still caught. */
-	for (;;) {
-		if (got > max) {
-			rc = laps_seterr(LAPS_ERR_TOOBIG, "%s: larger than %zu bytes", path, max);
-			goto out;
-		}
-		n = read(fd, buf + got, max + 1 - got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = laps_seterr(LAPS_ERR_IO, "%s: read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
 	if (len != NULL)
 		*len = got;
-	buf = NULL; /* success: ownership passes to the caller */
 	rc = 0;
 out:
-	if (buf != NULL)
-		laps_file_free(buf, max + 1, flags);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -131,12 +188,18 @@ out:
 void
 laps_file_free(char *buf, size_t len, unsigned flags)
 {
+	size_t usable;
+
 	if (buf == NULL)
 		return;
-	if (flags & LAPS_FILE_SECRET)
-		laps_secret_free(buf);
-	else
-		laps_freezero(buf, len);
+	if (flags & LAPS_FILE_SECRET) {
+		laps_secret_free(buf); /* knows its size and wipes all of it */
+		return;
+	}
+	/* Wipe what was read (len) and its NUL.  Older callers passed the
+	 * read cap here; never wipe past the allocation for them. */
+	usable = malloc_usable_size(buf);
+	laps_freezero(buf, len < usable ? len + 1 : usable);
 }
 
 static int

@@ -19,13 +19,17 @@
 /*
  * Read a whole regular file of at most max bytes.  *out is NUL-terminated
  * (malloc'd, or locked memory with LAPS_FILE_SECRET); *len excludes the NUL.
+ * The buffer is sized from the file (fstat), not from max: max only caps
+ * it, so a generous cap costs nothing for a small file.
  * Errors: LAPS_ERR_NOTFOUND, LAPS_ERR_PERM (owner/mode, symlink), LAPS_ERR_TOOBIG,
  * LAPS_ERR_IO; the detail names the path.
  */
 int laps_file_read(const char *path, size_t max, unsigned flags, char **out, size_t *len)
     __attribute__((warn_unused_result));
 
-/* Free what laps_file_read returned with the same flags. */
+/* Free what laps_file_read returned, with the same flags and the length it
+ * stored in *len: the bytes read are wiped (the whole locked buffer with
+ * LAPS_FILE_SECRET), then freed. */
 void laps_file_free(char *buf, size_t len, unsigned flags);
 
 /*

@@ -228,7 +228,7 @@ laps_marker_load(const char *path, struct laps_marker *out)
 	if ((rc = laps_file_read(path, LAPS_MARKER_MAX, LAPS_FILE_MISSING_OK, &buf, &len)) != 0)
 		return rc;
 	rc = laps_marker_parse(buf, len, out);
-	laps_file_free(buf, LAPS_MARKER_MAX + 1, 0);
+	laps_file_free(buf, len, 0);
 	return rc;
 }
 

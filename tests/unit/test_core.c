@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <CUnit/CUnit.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +223,7 @@ test_file_read_limits(void)
 	CU_ASSERT_EQUAL(laps_file_read(path, 6, 0, &buf, &len), 0);
 	CU_ASSERT_EQUAL(len, 6);
 	CU_ASSERT_STRING_EQUAL(buf, "hello\n");
-	laps_file_free(buf, 7, 0);
+	laps_file_free(buf, len, 0);
 	buf = NULL;
 	CU_ASSERT_EQUAL(laps_file_read(path, 5, 0, &buf, &len), LAPS_ERR_TOOBIG);
 	CU_ASSERT_PTR_NULL(buf);
@@ -231,6 +232,50 @@ test_file_read_limits(void)
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	CU_ASSERT_EQUAL(laps_file_read(path, 100, 0, &buf, &len), LAPS_ERR_NOTFOUND);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "missing"));
+}
+
+/* The buffer follows the file, not the cap (issue 10: a 16 MiB cap used to
+ * allocate and wipe 16 MiB for a 100-byte shadow file). */
+static void
+test_file_read_sized_from_file(void)
+{
+	char path[4200], big[3000], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/sized", dir);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(path, "root:*:19000:0:99999:7:::\n", 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_file_read(path, 16 * 1024 * 1024, 0, &buf, &len), 0);
+	CU_ASSERT_EQUAL(len, 26);
+	CU_ASSERT_STRING_EQUAL(buf, "root:*:19000:0:99999:7:::\n");
+	CU_ASSERT(malloc_usable_size(buf) < 4096);
+	laps_file_free(buf, len, 0);
+	buf = NULL;
+	/* exactly at the cap, and one byte over it */
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(path, big, 0600), 0);
+	CU_ASSERT_EQUAL(laps_file_read(path, sizeof big - 1, 0, &buf, &len), 0);
+	CU_ASSERT_EQUAL(len, sizeof big - 1);
+	CU_ASSERT_EQUAL(buf != NULL ? strlen(buf) : 0, sizeof big - 1);
+	laps_file_free(buf, len, 0);
+	buf = NULL;
+	CU_ASSERT_EQUAL(laps_file_read(path, sizeof big - 2, 0, &buf, &len), LAPS_ERR_TOOBIG);
+	CU_ASSERT_PTR_NULL(buf);
+	/* a file whose size fstat does not know (procfs says 0) grows the
+	 * buffer as it is read, still capped */
+	CU_ASSERT_EQUAL(laps_file_read("/proc/self/status", 1 << 20, 0, &buf, &len), 0);
+	CU_ASSERT(len > 256 && buf != NULL && strlen(buf) == len && strstr(buf, "Pid:") != NULL);
+	laps_file_free(buf, len, 0);
+	buf = NULL;
+	CU_ASSERT_EQUAL(laps_file_read("/proc/self/status", 300, 0, &buf, &len), LAPS_ERR_TOOBIG);
+	CU_ASSERT_PTR_NULL(buf);
+	/* locked memory for secrets, same sizes */
+	CU_ASSERT_EQUAL(laps_file_read("/proc/self/status", 1 << 20, LAPS_FILE_SECRET, &buf, &len),
+			LAPS_ERR_PERM); /* 0444: group/other may read it */
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL(laps_file_read(path, 1 << 24, LAPS_FILE_SECRET, &buf, &len), 0);
+	CU_ASSERT_EQUAL(len, sizeof big - 1);
+	laps_file_free(buf, len, LAPS_FILE_SECRET);
 }
 
 static void
@@ -247,7 +292,7 @@ test_file_read_symlink_and_secret_mode(void)
 	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
 	CU_ASSERT_EQUAL(laps_file_read(path, 100, LAPS_FILE_SECRET, &buf, &len), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "s3cret");
-	laps_file_free(buf, 101, LAPS_FILE_SECRET);
+	laps_file_free(buf, len, LAPS_FILE_SECRET);
 	buf = NULL;
 	CU_ASSERT_EQUAL_FATAL(symlink(path, link), 0);
 	/* a FIFO is refused at once instead of blocking the reader */
@@ -273,7 +318,7 @@ test_file_read_owner_root(void)
 	snprintf(path, sizeof(path), "%s/owned", dir);
 	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(path, "x", 0644), 0);
 	CU_ASSERT_EQUAL(laps_file_read(path, 10, LAPS_FILE_OWNER_ROOT, &buf, &len), 0);
-	laps_file_free(buf, 11, 0);
+	laps_file_free(buf, len, 0);
 	buf = NULL;
 	CU_ASSERT_EQUAL_FATAL(chmod(path, 0664), 0);
 	CU_ASSERT_EQUAL(laps_file_read(path, 10, LAPS_FILE_OWNER_ROOT, &buf, &len), LAPS_ERR_PERM);
@@ -298,7 +343,7 @@ test_write_atomic(void)
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
 	CU_ASSERT_EQUAL(laps_file_read(path, 100, 0, &buf, &len), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "second");
-	laps_file_free(buf, 101, 0);
+	laps_file_free(buf, len, 0);
 	/* into a directory that does not exist: an error, nothing left behind */
 	snprintf(path, sizeof(path), "%s/nodir/atomic", dir);
 	CU_ASSERT_EQUAL(laps_file_write_atomic(path, "x", 1, 0600), LAPS_ERR_IO);
@@ -734,6 +779,7 @@ static CU_TestInfo err_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 static CU_TestInfo fileio_tests[] = {
+	{"buffer sized from the file", test_file_read_sized_from_file},
 	{"read limits", test_file_read_limits},
 	{"symlink and secret mode", test_file_read_symlink_and_secret_mode},
 	{"owner root", test_file_read_owner_root},
