@@ -384,9 +384,8 @@ pwd_lock(const char *root, int *fd)
 	*fd = -1;
 	if ((rc = laps_root_path(root, "/etc/.pwd.lock", path, sizeof path)) != 0)
 		return rc;
-	lfd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (lfd < 0)
-		return laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(errno));
+	if ((rc = laps_lockfile_open(path, &lfd)) != 0)
+		return rc;
 	for (;;) {
 		memset(&fl, 0, sizeof fl);
 		fl.l_type = F_WRLCK;

@@ -19,7 +19,6 @@ int
 laps_lock_acquire(const char *state_dir, unsigned wait_seconds, int *fd)
 {
 	struct timespec start, now, nap = {0, 200 * 1000 * 1000};
-	struct stat st;
 	char path[4096];
 	int lfd, rc;
 
@@ -28,15 +27,8 @@ laps_lock_acquire(const char *state_dir, unsigned wait_seconds, int *fd)
 		return rc;
 	if ((rc = laps_snprintf(path, sizeof path, "%s/lock", state_dir)) != 0)
 		return laps_seterr(rc, "%s: path too long", state_dir);
-	lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (lfd < 0)
-		return laps_seterr(errno == ELOOP ? LAPS_ERR_PERM : LAPS_ERR_IO, "%s: %s", path,
-				   errno == ELOOP ? "is a symbolic link (refused)"
-						  : strerror(errno));
-	if (fstat(lfd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(lfd);
-		return laps_seterr(LAPS_ERR_PERM, "%s: not a regular file", path);
-	}
+	if ((rc = laps_lockfile_open(path, &lfd)) != 0)
+		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		if (flock(lfd, LOCK_EX | LOCK_NB) == 0)

@@ -398,8 +398,6 @@ static int
 run_command(const struct agent_opts *o, struct laps_agent *agent, const struct laps_config *cfg)
 {
 	unsigned flags = 0;
-	char err[512];
-	int rc;
 
 	if (strcmp(o->cmd, "check-config") == 0)
 		return cmd_check_config(agent, cfg);
@@ -409,11 +407,9 @@ run_command(const struct agent_opts *o, struct laps_agent *agent, const struct l
 		flags |= LAPS_RUN_FORCE;
 	if (o->postauth_only)
 		flags |= LAPS_RUN_POSTAUTH_ONLY;
-	if ((rc = laps_agent_run(agent, flags, o->account)) != 0) {
-		if (agent->stage == LAPS_STAGE_LOCK)
-			fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+	/* every failure has been logged where it happened (rotate.c) */
+	if (laps_agent_run(agent, flags, o->account) != 0)
 		return exit_for_stage(agent->stage);
-	}
 	return EXIT_OK;
 }
 

@@ -36,10 +36,19 @@ now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Remember the first failure of the run. */
+/*
+ * Remember the first failure of the run.  Every failure is said once: by
+ * note_error() just before (which sets a->noted), or here with the error's
+ * detail, so that no non-zero exit is silent.
+ */
 static int
 fail(struct laps_agent *a, int rc, enum laps_stage stage)
 {
+	char err[512];
+
+	if (!a->noted)
+		log_err("%s", laps_errstr(rc, err, sizeof err));
+	a->noted = false;
 	if (a->rc == 0) {
 		a->rc = rc;
 		a->stage = stage;
@@ -143,6 +152,7 @@ note_error(struct laps_agent *a, const char *account, int rc, const char *fmt, .
 	if (laps_snprintf(msg, sizeof msg, "%s: %s", what, err) != 0)
 		msg[sizeof msg - 1] = '\0';
 	log_err("%s: %s", account, msg);
+	a->noted = true; /* the fail() that follows need not say it again */
 	if (laps_state_path(a->state_dir, account, path, sizeof path) != 0)
 		return;
 	lrc = laps_state_load(path, account, &st);
@@ -557,6 +567,7 @@ laps_agent_run(struct laps_agent *a, unsigned flags, const char *account)
 
 	a->rc = 0;
 	a->stage = LAPS_STAGE_OK;
+	a->noted = false;
 	a->rotated = 0;
 	if ((rc = laps_lock_acquire(a->state_dir, a->lock_wait, &lockfd)) != 0)
 		return fail(a, rc, rc == LAPS_ERR_LOCKED ? LAPS_STAGE_LOCK : LAPS_STAGE_INTERNAL);

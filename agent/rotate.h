@@ -56,6 +56,7 @@ struct laps_agent {
 	int rc;
 	enum laps_stage stage;
 	unsigned rotated; /* rotations completed by the last run */
+	bool noted;	  /* the failure at hand was already logged (rotate.c) */
 };
 
 /* Prepare (no I/O but the host name).  0 or LAPS_ERR_CONFIG/NOMEM. */

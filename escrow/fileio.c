@@ -202,6 +202,35 @@ laps_file_free(char *buf, size_t len, unsigned flags)
 	laps_freezero(buf, len < usable ? len + 1 : usable);
 }
 
+int
+laps_lockfile_open(const char *path, int *fd)
+{
+	struct stat st;
+	int lfd, rc;
+
+	*fd = -1;
+	/* O_RDWR|O_NONBLOCK: a FIFO planted at path opens at once (and is
+	 * refused below) instead of blocking until someone opens the other end */
+	lfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (lfd < 0) {
+		if (errno == ELOOP)
+			return laps_seterr(LAPS_ERR_PERM, "%s: is a symbolic link (refused)", path);
+		return laps_seterr(errno == EACCES ? LAPS_ERR_PERM : LAPS_ERR_IO, "%s: %s", path,
+				   strerror(errno));
+	}
+	if (fstat(lfd, &st) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "%s: fstat: %s", path, strerror(errno));
+		close(lfd);
+		return rc;
+	}
+	if ((rc = check_owner_mode(path, &st, LAPS_FILE_OWNER_ROOT)) != 0) {
+		close(lfd);
+		return rc;
+	}
+	*fd = lfd;
+	return 0;
+}
+
 static int
 dir_of(const char *path, char *dir, size_t len)
 {

@@ -40,6 +40,15 @@ void laps_file_free(char *buf, size_t len, unsigned flags);
 int laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     __attribute__((warn_unused_result));
 
+/*
+ * Open (creating it 0600) a lock file for flock/fcntl locking: O_NOFOLLOW,
+ * never blocking on a FIFO, refused unless a regular file and, when euid is
+ * 0, root-owned and not group/world-writable.  *fd on success.
+ * LAPS_ERR_PERM (symlink, not a regular file, owner/mode) or LAPS_ERR_IO;
+ * the detail names the path and what is wrong.
+ */
+int laps_lockfile_open(const char *path, int *fd) __attribute__((warn_unused_result));
+
 /* mkdir -p with mode for the missing components; existing ones untouched. */
 int laps_mkdir_p(const char *path, mode_t mode) __attribute__((warn_unused_result));
 

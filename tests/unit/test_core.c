@@ -329,6 +329,46 @@ test_file_read_owner_root(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "not owned by root"));
 }
 
+/* Lock files: never block on a FIFO, never follow a symlink, as root only
+ * root-owned and not group/world-writable (issue 16.6, 16.8). */
+static void
+test_lockfile_open(void)
+{
+	char path[4200], link[4200];
+	int fd = -1;
+
+	snprintf(path, sizeof(path), "%s/lk", dir);
+	CU_ASSERT_EQUAL(laps_lockfile_open(path, &fd), 0); /* created */
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	CU_ASSERT_EQUAL(laps_lockfile_open(path, &fd), 0); /* existing */
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	snprintf(link, sizeof(link), "%s/lk.link", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink(path, link), 0);
+	CU_ASSERT_EQUAL(laps_lockfile_open(link, &fd), LAPS_ERR_PERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "symbolic link"));
+	CU_ASSERT_EQUAL(fd, -1);
+	snprintf(link, sizeof(link), "%s/lk.fifo", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(link, 0600), 0);
+	CU_ASSERT_EQUAL(laps_lockfile_open(link, &fd), LAPS_ERR_PERM); /* returns at once */
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "lk.fifo: not a regular file"));
+	CU_ASSERT_EQUAL(fd, -1);
+	if (geteuid() != 0)
+		return;
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0666), 0);
+	CU_ASSERT_EQUAL(laps_lockfile_open(path, &fd), LAPS_ERR_PERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "writable"));
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(chown(path, 65534, 65534), 0);
+	CU_ASSERT_EQUAL(laps_lockfile_open(path, &fd), LAPS_ERR_PERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "not owned by root"));
+	CU_ASSERT_EQUAL(fd, -1);
+}
+
 static void
 test_write_atomic(void)
 {
@@ -783,6 +823,7 @@ static CU_TestInfo fileio_tests[] = {
 	{"read limits", test_file_read_limits},
 	{"symlink and secret mode", test_file_read_symlink_and_secret_mode},
 	{"owner root", test_file_read_owner_root},
+	{"lock files", test_lockfile_open},
 	{"write atomic", test_write_atomic},
 	{"mkdir -p and parse int", test_mkdir_p_and_parse_int},
 	{"secret memory", test_secret_memory},
