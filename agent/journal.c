@@ -14,10 +14,12 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,6 @@ laps_journal_path(const char *state_dir, const char *account, char *buf, size_t 
 	return laps_kvfile_path(state_dir, "journal", account, buf, len);
 }
 
-static void journal_scrub_fd(int fd);
 static int journal_open_old(const char *path);
 
 int
@@ -91,7 +92,7 @@ laps_journal_store(const char *path, const struct laps_journal *j)
 	oldfd = journal_open_old(path);
 	rc = laps_file_write_atomic(path, buf, off, 0600);
 	if (rc == 0 && oldfd >= 0)
-		journal_scrub_fd(oldfd);
+		laps_file_scrub_fd(oldfd);
 out:
 	if (oldfd >= 0)
 		close(oldfd);
@@ -225,32 +226,6 @@ laps_journal_load(const char *path, struct laps_journal *j)
 	return rc;
 }
 
-/*
- * Best effort: overwrite the bytes of the open regular file fd (which held
- * P') with zeros and fsync.  A journaling or copy-on-write file system may
- * still keep old blocks; the state directory is root-only either way.
- */
-static void
-journal_scrub_fd(int fd)
-{
-	char zero[512];
-	struct stat st;
-	off_t left;
-	ssize_t w;
-
-	memset(zero, 0, sizeof zero);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return;
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		return;
-	for (left = st.st_size; left > 0; left -= w) {
-		w = write(fd, zero, left > (off_t)sizeof zero ? sizeof zero : (size_t)left);
-		if (w <= 0)
-			break;
-	}
-	(void)fsync(fd);
-}
-
 /* The journal file currently at path, opened for scrubbing, or -1. */
 static int
 journal_open_old(const char *path)
@@ -262,17 +237,73 @@ journal_open_old(const char *path)
 int
 laps_journal_remove(const char *path)
 {
-	int fd;
+	int rc;
 
-	fd = journal_open_old(path);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(errno));
-	}
-	journal_scrub_fd(fd);
-	close(fd);
-	if (unlink(path) != 0 && errno != ENOENT)
-		return laps_seterr(LAPS_ERR_IO, "unlink %s: %s", path, strerror(errno));
+	if ((rc = laps_file_scrub_unlink(path)) != 0)
+		return rc;
 	return laps_fsync_dir_of(path);
+}
+
+/* "journal.<account>.tmp." followed by exactly 8 lowercase hex digits */
+static bool
+is_journal_temp(const char *name, const char *account)
+{
+	size_t al = strlen(account), i;
+
+	if (strncmp(name, "journal.", 8) != 0 || strncmp(name + 8, account, al) != 0 ||
+	    strncmp(name + 8 + al, ".tmp.", 5) != 0)
+		return false;
+	name += 8 + al + 5;
+	for (i = 0; i < 8; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return name[8] == '\0';
+}
+
+/* Whether path is a complete journal of another account (whose name happens
+ * to look like "<account>.tmp.XXXXXXXX"): that one must not be touched. */
+static bool
+is_foreign_journal(const char *path, const char *account)
+{
+	struct laps_journal j;
+	bool foreign;
+
+	laps_journal_init(&j);
+	foreign = laps_journal_load(path, &j) == 0 && strcmp(j.account, account) != 0;
+	laps_journal_clear(&j);
+	laps_clearerr();
+	return foreign;
+}
+
+int
+laps_journal_remove_temps(const char *state_dir, const char *account, unsigned *removed)
+{
+	struct dirent *de;
+	char path[4200];
+	DIR *d;
+	int rc = 0;
+
+	*removed = 0;
+	if (!laps_kvfile_valid_account(account))
+		return laps_seterr(LAPS_ERR_INVALID, "invalid account name");
+	if ((d = opendir(state_dir)) == NULL)
+		return errno == ENOENT ? 0
+				       : laps_seterr(LAPS_ERR_IO, "%s: %s", state_dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (!is_journal_temp(de->d_name, account))
+			continue;
+		if ((rc = laps_snprintf(path, sizeof path, "%s/%s", state_dir, de->d_name)) != 0) {
+			rc = laps_seterr(rc, "%s: path too long", state_dir);
+			break;
+		}
+		if (is_foreign_journal(path, account))
+			continue;
+		if ((rc = laps_file_scrub_unlink(path)) != 0)
+			break;
+		(*removed)++;
+	}
+	closedir(d);
+	if (rc == 0 && *removed > 0)
+		rc = laps_fsync_dir_of(path);
+	return rc;
 }

@@ -62,6 +62,16 @@ int laps_journal_parse(const char *buf, size_t len, struct laps_journal *j)
  * directory.  A missing file is fine.  0 or LAPS_ERR_IO. */
 int laps_journal_remove(const char *path) __attribute__((warn_unused_result));
 
+/*
+ * Scrub and remove the temporaries a killed journal write left behind
+ * (<state_dir>/journal.<account>.tmp.XXXXXXXX, laps_file_write_atomic):
+ * they may hold P'.  A file of that name that is a complete journal of
+ * another account is left alone.  *removed counts them.  Call with the run
+ * lock held.  0 or LAPS_ERR_IO.
+ */
+int laps_journal_remove_temps(const char *state_dir, const char *account, unsigned *removed)
+    __attribute__((warn_unused_result));
+
 const char *laps_journal_phase_name(enum laps_journal_phase p);
 
 #endif

@@ -240,6 +240,25 @@ drop_journal(const char *jpath, const char *account)
 		log_err("%s: cannot remove %s: %s", account, jpath, laps_errdetail());
 }
 
+/* A run killed while replacing the journal leaves its temporary, which
+ * holds P': scrub and remove it (a failure is reported, not fatal). */
+static void
+sweep_journal_temps(struct laps_agent *a, const char *account)
+{
+	unsigned n = 0;
+	int rc;
+
+	laps_clearerr();
+	rc = laps_journal_remove_temps(a->state_dir, account, &n);
+	if (n > 0)
+		log_notice("%s: removed %u stale journal temporar%s (overwritten first)", account,
+			   n, n == 1 ? "y" : "ies");
+	if (rc != 0) {
+		note_error(a, account, rc, "cannot remove a stale journal temporary");
+		fail(a, rc, LAPS_STAGE_INTERNAL);
+	}
+}
+
 /*
  * Recovery of a journal left by a run that died.  Reads the backend: if its
  * current record is the journal's rotation, continue at set-local; else the
@@ -264,6 +283,7 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 		fail(a, rc, LAPS_STAGE_CONFIG);
 		goto out;
 	}
+	sweep_journal_temps(a, account);
 	rc = laps_journal_load(jpath, &j);
 	if (rc == LAPS_ERR_NOTFOUND) {
 		rc = 0;

@@ -282,6 +282,54 @@ tmp_suffix(void)
 	return r;
 }
 
+void
+laps_file_scrub_fd(int fd)
+{
+	char zero[512];
+	struct stat st;
+	off_t left;
+	ssize_t w;
+
+	memset(zero, 0, sizeof zero);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return;
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return;
+	for (left = st.st_size; left > 0; left -= w) {
+		w = write(fd, zero, left > (off_t)sizeof zero ? sizeof zero : (size_t)left);
+		if (w <= 0)
+			break;
+	}
+	(void)fsync(fd);
+}
+
+/* Scrub and unlink; 0 or an errno value, the error detail untouched. */
+static int
+scrub_unlink(const char *path)
+{
+	int fd;
+
+	/* O_NONBLOCK: a FIFO planted at path must not block us */
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : errno; /* a FIFO without reader: ENXIO */
+	laps_file_scrub_fd(fd);
+	close(fd);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return errno;
+	return 0;
+}
+
+int
+laps_file_scrub_unlink(const char *path)
+{
+	int e = scrub_unlink(path);
+
+	if (e != 0)
+		return laps_seterr(LAPS_ERR_IO, "%s: %s", path, strerror(e));
+	return 0;
+}
+
 int
 laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
@@ -337,10 +385,13 @@ laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 	tmp[0] = '\0';
 	rc = laps_fsync_dir_of(path);
 out:
-	if (fd >= 0)
+	if (fd >= 0) {
+		if (rc != 0)
+			laps_file_scrub_fd(fd); /* what was written may be a secret */
 		close(fd);
+	}
 	if (rc != 0 && tmp[0] != '\0')
-		unlink(tmp);
+		(void)scrub_unlink(tmp); /* keeps the detail of rc */
 	return rc;
 }
 

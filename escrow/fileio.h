@@ -34,8 +34,12 @@ void laps_file_free(char *buf, size_t len, unsigned flags);
 
 /*
  * Atomically replace path with data (mode applied to the new file, owner is
- * the caller): write "path.tmp.XXXXXX" with O_EXCL|O_NOFOLLOW, fsync,
- * rename, fsync the directory.  Returns 0 or LAPS_ERR_IO with detail.
+ * the caller): write "path.tmp.XXXXXXXX" (8 lowercase hex digits) with
+ * O_EXCL|O_NOFOLLOW, fsync, rename, fsync the directory.  On failure the
+ * temporary is overwritten with zeros and removed.  A process killed
+ * between its creation and the rename leaves it behind: callers that write
+ * secrets sweep such temporaries (agent/journal.c).  Returns 0 or
+ * LAPS_ERR_IO with detail.
  */
 int laps_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     __attribute__((warn_unused_result));
@@ -48,6 +52,15 @@ int laps_file_write_atomic(const char *path, const void *data, size_t len, mode_
  * the detail names the path and what is wrong.
  */
 int laps_lockfile_open(const char *path, int *fd) __attribute__((warn_unused_result));
+
+/* Overwrite the regular file open at fd with zeros and fsync (best effort:
+ * journaling or copy-on-write file systems may keep old blocks). */
+void laps_file_scrub_fd(int fd);
+
+/* Scrub (as above) and unlink path; O_NOFOLLOW, never blocks on a FIFO
+ * (which is an error, as a symlink is).  A missing file is fine.  0 or
+ * LAPS_ERR_IO. */
+int laps_file_scrub_unlink(const char *path) __attribute__((warn_unused_result));
 
 /* mkdir -p with mode for the missing components; existing ones untouched. */
 int laps_mkdir_p(const char *path, mode_t mode) __attribute__((warn_unused_result));

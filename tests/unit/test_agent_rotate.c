@@ -9,6 +9,7 @@
 
 #include <CUnit/CUnit.h>
 #include <crypt.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,73 @@ test_cleartext_backend_gets_password(void)
 	fx_free(&f);
 }
 
+static int
+fd_all_zero(int fd)
+{
+	unsigned char b[512];
+	ssize_t n, i;
+	int zero = 1, any = 0;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return 0;
+	while ((n = read(fd, b, sizeof b)) > 0) {
+		any = 1;
+		for (i = 0; i < n; i++)
+			zero &= b[i] == 0;
+	}
+	return any && zero;
+}
+
+/* issue 16.7: a run killed while replacing the journal leaves
+ * journal.<account>.tmp.XXXXXXXX holding P'; the next run scrubs and
+ * removes it, and leaves alone what only looks like one. */
+static void
+test_stale_journal_temporaries_removed(void)
+{
+	struct fixture f;
+	struct laps_journal j;
+	char tmp[4400], other[4400], foreign[4400];
+	int fd;
+
+	fx_init(&f, "jtemps", "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	laps_journal_init(&j);
+	snprintf(j.account, sizeof j.account, "lapsadmin");
+	snprintf(j.device, sizeof j.device, "host1");
+	j.uid = 1001;
+	laps_record_new_rotation_id(j.rotation_id);
+	j.rotated_at = 1700000000;
+	j.phase = LAPS_JOURNAL_ESCROWED;
+	snprintf(j.reason, sizeof j.reason, "forced");
+	j.password = laps_secret_strdup("left-behind-P4ss");
+	j.pwlen = strlen(j.password);
+	/* what laps_file_write_atomic leaves when killed before its rename */
+	snprintf(tmp, sizeof tmp, "%s/state/journal.lapsadmin.tmp.0badf00d", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(tmp, &j), 0);
+	fd = open(tmp, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FALSE(fd_all_zero(fd));
+	/* not a temporary's name: kept */
+	snprintf(other, sizeof other, "%s/state/journal.lapsadmin.tmp.0badf00", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(other, "x", 0600), 0);
+	/* the complete journal of an account named like a temporary: kept */
+	snprintf(j.account, sizeof j.account, "lapsadmin.tmp.12345678");
+	snprintf(foreign, sizeof foreign, "%s/state/journal.lapsadmin.tmp.12345678", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(foreign, &j), 0);
+
+	mock.writes = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(access(tmp, F_OK), -1);
+	CU_ASSERT_TRUE(fd_all_zero(fd)); /* overwritten before it was unlinked */
+	CU_ASSERT_EQUAL(access(other, F_OK), 0);
+	CU_ASSERT_EQUAL(access(foreign, F_OK), 0);
+	CU_ASSERT_EQUAL(mock.writes, 0); /* nothing else happened */
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", NULL), 2);
+	close(fd);
+	laps_journal_clear(&j);
+	fx_free(&f);
+}
+
 static void
 test_lock_held(void)
 {
@@ -494,6 +562,7 @@ main(int argc, char **argv)
 	    {"local failure keeps pending", test_local_failure_keeps_pending},
 	    {"cleartext backends get the password", test_cleartext_backend_gets_password},
 	    {"run lock held", test_lock_held},
+	    {"stale journal temporaries removed", test_stale_journal_temporaries_removed},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
