@@ -14,17 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/account.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
 #include "agent/rotate.h"
+#include "agent/state.h"
 #include "backends/file_backend.h"
 #include "escrow/backend.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/keys.h"
+#include "escrow/marker.h"
 #include "escrow/seal.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
@@ -146,8 +149,9 @@ teardown(void)
 	return laps_test_suite_cleanup();
 }
 
+/* extra: more laps.conf lines (sections after [file]) */
 static void
-fx_init(struct fixture *f, const char *name, const char *accounts)
+fx_init_conf(struct fixture *f, const char *name, const char *accounts, const char *extra)
 {
 	char p[4400];
 	char cfgtxt[32768];
@@ -163,8 +167,8 @@ fx_init(struct fixture *f, const char *name, const char *accounts)
 	snprintf(cfgtxt, sizeof cfgtxt,
 		 "[agent]\naccounts = %s\nroot = %s/root\nstate_dir = %s/state\nhash = sha512\n"
 		 "hash_cost = 1000\n[escrow]\nbackend = file\nrecipients = %s/admin.pub\n"
-		 "device = host1\n[file]\ndir = %s/escrow\n",
-		 accounts, f->base, f->base, dir, f->base);
+		 "device = host1\n[file]\ndir = %s/escrow\n%s",
+		 accounts, f->base, f->base, dir, f->base, extra);
 	CU_ASSERT_EQUAL_FATAL(laps_config_init(&f->cfg), 0);
 	CU_ASSERT_EQUAL_FATAL(laps_config_parse(&f->cfg, "test.conf", cfgtxt, strlen(cfgtxt)), 0);
 	CU_ASSERT_EQUAL_FATAL(laps_config_validate(&f->cfg, LAPS_USE_AGENT), 0);
@@ -172,6 +176,12 @@ fx_init(struct fixture *f, const char *name, const char *accounts)
 	f->agent.lock_wait = 0;
 	CU_ASSERT_EQUAL_FATAL(
 	    laps_backend_open(&laps_backend_file, &f->cfg, LAPS_ROLE_ADMIN, &f->admin_b), 0);
+}
+
+static void
+fx_init(struct fixture *f, const char *name, const char *accounts)
+{
+	fx_init_conf(f, name, accounts, "");
 }
 
 static void
@@ -534,6 +544,59 @@ test_stale_journal_temporaries_removed(void)
 	fx_free(&f);
 }
 
+/* Backdate the last rotation in the state file and plant a usage marker in
+ * used/lapsadmin naming `owner`, opened after that rotation and more than
+ * the post-auth delay (1h) ago. */
+static void
+plant_old_use(struct fixture *f, const char *owner)
+{
+	struct laps_agent_state st;
+	struct laps_marker m;
+	char p[4400];
+	int64_t now = (int64_t)time(NULL);
+
+	snprintf(p, sizeof p, "%s/state/state.lapsadmin", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_state_load(p, "lapsadmin", &st), 0);
+	st.rotated_at = now - 7200;
+	CU_ASSERT_EQUAL_FATAL(laps_state_store(p, &st), 0);
+	memset(&m, 0, sizeof m);
+	snprintf(m.account, sizeof m.account, "%s", owner);
+	m.uid = 1001;
+	m.opened = now - 5000;
+	snprintf(m.service, sizeof m.service, "sshd");
+	snprintf(p, sizeof p, "%s/state/used", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_mkdir_p(p, 0700), 0);
+	snprintf(p, sizeof p, "%s/state/used/lapsadmin", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_store(p, &m), 0);
+}
+
+/* issue 16.14: a marker in used/lapsadmin whose account= names another
+ * account is not a use of lapsadmin (rotate.c compares the two). */
+static void
+test_foreign_marker_ignored(void)
+{
+	struct fixture f;
+
+	fx_init_conf(&f, "foreignmarker", "lapsadmin admin2", "[post-auth]\ndelay = 1h\n");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 2);
+	plant_old_use(&f, "admin2");
+	mock.writes = 0;
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 0);
+	CU_ASSERT_EQUAL(mock.writes, 0);
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_POSTAUTH_ONLY, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 0);
+	CU_ASSERT_EQUAL(mock.writes, 0);
+	/* the control: the same marker naming lapsadmin is a use, and rotates */
+	plant_old_use(&f, "lapsadmin");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_POSTAUTH_ONLY, NULL), 0);
+	CU_ASSERT_EQUAL(f.agent.rotated, 1);
+	CU_ASSERT_EQUAL(mock.writes, 1);
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", NULL), 2);
+	fx_free(&f);
+}
+
 static void
 test_lock_held(void)
 {
@@ -563,6 +626,7 @@ main(int argc, char **argv)
 	    {"cleartext backends get the password", test_cleartext_backend_gets_password},
 	    {"run lock held", test_lock_held},
 	    {"stale journal temporaries removed", test_stale_journal_temporaries_removed},
+	    {"foreign usage marker ignored", test_foreign_marker_ignored},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
