@@ -93,6 +93,13 @@ int laps_shadow_replace(const char *buf, size_t len, const char *account, const 
 			long long day, char **out, size_t *outlen)
     __attribute__((warn_unused_result));
 
+/* 0 when account's line has the fields a rotation rewrites (password and
+ * last change); LAPS_ERR_FORMAT (naming the account) or LAPS_ERR_NOTFOUND.
+ * An empty password field is fine: the account is passwordless and a
+ * rotation gives it a managed password. */
+int laps_shadow_rewritable(const char *buf, size_t len, const char *account)
+    __attribute__((warn_unused_result));
+
 /* Whether an entry may be rotated on day `today`: 0, or LAPS_ERR_ACCOUNT
  * (locked: hash starts with '!'; expired: expire field <= today). */
 int laps_shadow_check_entry(const char *account, const struct laps_shadow_entry *e, long long today)

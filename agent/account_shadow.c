@@ -194,11 +194,38 @@ laps_shadow_find(const char *buf, size_t len, const char *account, struct laps_s
 	return 0;
 }
 
+/* The spans of account's hash [hs, he) and last-change day [ds, de): the
+ * fields a rotation rewrites.  One check for inspect and set alike. */
+static int
+rewrite_spans(const char *buf, size_t len, const char *account, const char **hs, const char **he,
+	      const char **ds, const char **de)
+{
+	const char *ls, *le;
+	int rc;
+
+	if ((rc = find_line(buf, len, account, "shadow", &ls, &le)) != 0)
+		return rc;
+	if (field_span(ls, le, 1, hs, he) != 0 || field_span(ls, le, 2, ds, de) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT,
+				   "shadow: entry for '%s' has fewer than 3 fields (name, password, "
+				   "last change); refusing to rotate a malformed entry",
+				   account);
+	return 0;
+}
+
+int
+laps_shadow_rewritable(const char *buf, size_t len, const char *account)
+{
+	const char *hs, *he, *ds, *de;
+
+	return rewrite_spans(buf, len, account, &hs, &he, &ds, &de);
+}
+
 int
 laps_shadow_replace(const char *buf, size_t len, const char *account, const char *hash,
 		    long long day, char **out, size_t *outlen)
 {
-	const char *ls, *le, *hs, *he, *ds, *de;
+	const char *hs = NULL, *he = NULL, *ds = NULL, *de = NULL;
 	char daybuf[24];
 	size_t dlen, hlen, n, off;
 	char *res;
@@ -208,11 +235,8 @@ laps_shadow_replace(const char *buf, size_t len, const char *account, const char
 	*outlen = 0;
 	if (strpbrk(hash, ":\n") != NULL || (hlen = strlen(hash)) > LAPS_HASH_MAX)
 		return laps_seterr(LAPS_ERR_INVALID, "hash contains ':' or newline");
-	if ((rc = find_line(buf, len, account, "shadow", &ls, &le)) != 0)
+	if ((rc = rewrite_spans(buf, len, account, &hs, &he, &ds, &de)) != 0)
 		return rc;
-	if (field_span(ls, le, 1, &hs, &he) != 0 || field_span(ls, le, 2, &ds, &de) != 0)
-		return laps_seterr(LAPS_ERR_FORMAT,
-				   "shadow: entry for '%s' has fewer than 3 fields", account);
 	if ((rc = laps_snprintf(daybuf, sizeof daybuf, "%lld", day)) != 0)
 		return rc;
 	dlen = strlen(daybuf);
@@ -362,6 +386,9 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 	} else if (rc != 0)
 		goto out;
 	if ((rc = laps_shadow_check_entry(account, &e, today())) != 0)
+		goto out;
+	/* decided here, before anything is escrowed: set rewrites this line */
+	if ((rc = laps_shadow_rewritable(sbuf, slen, account)) != 0)
 		goto out;
 	laps_hash_digest(e.hash, out->digest);
 	out->have_digest = true;

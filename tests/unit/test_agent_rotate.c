@@ -598,6 +598,55 @@ test_foreign_marker_ignored(void)
 }
 
 static void
+set_shadow_line(struct fixture *f, const char *line)
+{
+	char p[4400], txt[1024];
+
+	snprintf(txt, sizeof txt, "root:*:19000:0:99999:7:::\n%s\nadmin2:*:19001:0:99999:7:::\n",
+		 line);
+	snprintf(p, sizeof p, "%s/root/etc/shadow", f->base);
+	CU_ASSERT_EQUAL_FATAL(laps_test_write_file(p, txt, 0640), 0);
+}
+
+/* issue 16.11: an empty password field.  `lapsadmin:` alone passed the
+ * pre-escrow check and was refused at set time, leaving a pending record
+ * retried every run; now decided before anything is escrowed.  A
+ * well-formed line with an empty password (a passwordless account) is
+ * rotated: it gets a managed password. */
+static void
+test_empty_password_field(void)
+{
+	struct fixture f;
+	struct laps_shadow_entry e;
+	enum laps_record_state st;
+	char *s;
+
+	fx_init(&f, "emptypw", "lapsadmin");
+	set_shadow_line(&f, "lapsadmin:");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(f.agent.stage, LAPS_STAGE_LOCAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "fewer than 3 fields"));
+	CU_ASSERT_EQUAL(mock.writes, 0); /* nothing escrowed */
+	CU_ASSERT_EQUAL(journal_phase(&f, "lapsadmin"), -1);
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(mock.writes, 0); /* and not on the next run either */
+	s = shadow_now(&f);
+	CU_ASSERT_PTR_NOT_NULL(s != NULL ? strstr(s, "\nlapsadmin:\n") : NULL);
+	free(s);
+
+	set_shadow_line(&f, "lapsadmin::19001:0:99999:7:::");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, 0, NULL), 0);
+	CU_ASSERT_EQUAL(mock.writes, 1);
+	CU_ASSERT_EQUAL(invariant(&f, "lapsadmin", &st), 2);
+	CU_ASSERT_EQUAL(st, LAPS_STATE_CONFIRMED);
+	s = shadow_now(&f);
+	CU_ASSERT_EQUAL(s != NULL ? laps_shadow_find(s, strlen(s), "lapsadmin", &e) : -1, 0);
+	CU_ASSERT_EQUAL(strncmp(e.hash, "$6$", 3), 0);
+	free(s);
+	fx_free(&f);
+}
+
+static void
 test_lock_held(void)
 {
 	struct fixture f;
@@ -627,6 +676,7 @@ main(int argc, char **argv)
 	    {"run lock held", test_lock_held},
 	    {"stale journal temporaries removed", test_stale_journal_temporaries_removed},
 	    {"foreign usage marker ignored", test_foreign_marker_ignored},
+	    {"empty password field", test_empty_password_field},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
