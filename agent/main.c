@@ -17,6 +17,7 @@
 #include "agent/account.h"
 #include "agent/due.h"
 #include "agent/fault.h"
+#include "agent/inputs.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
 #include "agent/passgen.h"
@@ -93,6 +94,16 @@ fmt_time(int64_t t, char *buf, size_t len)
 
 /* ---- check-config ---- */
 
+/* laps_agent_check_inputs callback: every refused input, one line each. */
+static void
+print_refused_input(void *arg, const char *what, int rc)
+{
+	char err[512];
+
+	(void)arg;
+	fprintf(stderr, "laps-agent: %s: %s\n", what, laps_errstr(rc, err, sizeof err));
+}
+
 static int
 cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 {
@@ -100,6 +111,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 	size_t i;
 	int rc;
 
+	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
+		return EXIT_CONFIG;
 	if ((rc = laps_agent_load_keys(a)) != 0) {
 		fprintf(stderr, "laps-agent: recipient keys: %s\n",
 			laps_errstr(rc, err, sizeof err));

@@ -14,6 +14,7 @@
 #include "agent/account.h"
 #include "agent/due.h"
 #include "agent/fault.h"
+#include "agent/inputs.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
 #include "agent/postauth.h"
@@ -579,6 +580,17 @@ out:
 	laps_record_clear(&cur);
 }
 
+/* laps_agent_check_inputs callback: one line per refused input. */
+static void
+say_refused_input(void *arg, const char *what, int rc)
+{
+	struct laps_agent *a = arg;
+	char err[512];
+
+	log_err("%s: %s", what, laps_errstr(rc, err, sizeof err));
+	a->noted = true;
+}
+
 int
 laps_agent_run(struct laps_agent *a, unsigned flags, const char *account)
 {
@@ -589,6 +601,8 @@ laps_agent_run(struct laps_agent *a, unsigned flags, const char *account)
 	a->stage = LAPS_STAGE_OK;
 	a->noted = false;
 	a->rotated = 0;
+	if ((rc = laps_agent_check_inputs(a->cfg, a->state_dir, say_refused_input, a)) != 0)
+		return fail(a, rc, LAPS_STAGE_CONFIG);
 	if ((rc = laps_lock_acquire(a->state_dir, a->lock_wait, &lockfd)) != 0)
 		return fail(a, rc, rc == LAPS_ERR_LOCKED ? LAPS_STAGE_LOCK : LAPS_STAGE_INTERNAL);
 	if ((rc = laps_fault("after_lock")) != 0) {

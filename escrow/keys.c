@@ -252,7 +252,7 @@ laps_pubkey_load_file(const char *path, struct laps_pubkey *keys, size_t max, si
 
 	if (path == NULL || keys == NULL || n == NULL || *n > max)
 		return laps_seterr(LAPS_ERR_INVALID, "public key file: bad arguments");
-	if ((rc = laps_file_read(path, PUBKEY_FILE_MAX, 0, &buf, &len)) != 0)
+	if ((rc = laps_file_read(path, PUBKEY_FILE_MAX, LAPS_FILE_OWNER_ROOT, &buf, &len)) != 0)
 		return rc;
 	count = *n;
 	if (memchr(buf, '\0', len) != NULL) {

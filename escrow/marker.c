@@ -225,7 +225,8 @@ laps_marker_load(const char *path, struct laps_marker *out)
 	size_t len = 0;
 	int rc;
 
-	if ((rc = laps_file_read(path, LAPS_MARKER_MAX, LAPS_FILE_MISSING_OK, &buf, &len)) != 0)
+	if ((rc = laps_file_read(path, LAPS_MARKER_MAX, LAPS_FILE_MISSING_OK | LAPS_FILE_OWNER_ROOT,
+				 &buf, &len)) != 0)
 		return rc;
 	rc = laps_marker_parse(buf, len, out);
 	laps_file_free(buf, len, 0);
