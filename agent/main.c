@@ -7,11 +7,9 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent/account.h"
@@ -24,6 +22,7 @@
 #include "agent/postauth.h"
 #include "agent/rotate.h"
 #include "agent/state.h"
+#include "agent/status.h"
 #include "backends/registry.h"
 #include "escrow/backend.h"
 #include "escrow/conf.h"
@@ -79,17 +78,6 @@ exit_for_stage(enum laps_stage s)
 		break;
 	}
 	return EXIT_INTERNAL;
-}
-
-static void
-fmt_time(int64_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "never");
 }
 
 /* ---- check-config ---- */
@@ -150,164 +138,20 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 static int
 cmd_status(struct laps_agent *a, const struct laps_config *cfg, bool json)
 {
-	json_object *root = NULL, *arr = NULL, *o;
-	struct laps_agent_state st;
-	struct laps_journal j;
-	struct laps_marker m;
-	struct laps_record rec;
-	struct laps_version ver;
-	char path[1200], t1[32], t2[32], err[400], berr[400] = "";
-	bool have_state, have_journal, have_marker, have_rec, reachable;
-	int64_t deadline;
-	size_t i;
-	int rc, brc;
+	struct laps_status *st;
+	char err[512];
+	int rc;
 
-	laps_clearerr();
-	brc = laps_agent_open_backend(a);
-	reachable = brc == 0;
-	if (!reachable)
-		laps_errstr(brc, berr, sizeof berr);
-	if (json) {
-		root = json_object_new_object();
-		arr = json_object_new_array();
-		json_object_object_add(root, "device", json_object_new_string(a->device));
-		json_object_object_add(root, "backend", json_object_new_string(a->ops->name));
-		json_object_object_add(root, "accounts", arr);
-	} else {
-		printf("device: %s\nbackend: %s\n", a->device, a->ops->name);
+	if ((st = calloc(1, sizeof *st)) == NULL) {
+		fprintf(stderr, "laps-agent: status: out of memory\n");
+		return EXIT_INTERNAL;
 	}
-	for (i = 0; i < cfg->n_accounts; i++) {
-		const char *acc = cfg->accounts[i];
-
-		have_state = have_journal = have_marker = have_rec = false;
-		laps_journal_init(&j);
-		laps_record_init(&rec);
-		if (laps_state_path(a->state_dir, acc, path, sizeof path) == 0 &&
-		    laps_state_load(path, acc, &st) == 0)
-			have_state = true;
-		if (laps_journal_path(a->state_dir, acc, path, sizeof path) == 0 &&
-		    laps_journal_load(path, &j) == 0)
-			have_journal = true;
-		if (laps_marker_path(a->state_dir, acc, path, sizeof path) == 0 &&
-		    laps_marker_load(path, &m) == 0)
-			have_marker = true;
-		err[0] = '\0';
-		if (reachable) {
-			laps_clearerr();
-			rc = laps_backend_read(a->backend, a->device, acc, &rec, &ver);
-			if (rc == 0)
-				have_rec = true;
-			else if (rc != LAPS_ERR_NOTFOUND)
-				laps_errstr(rc, err, sizeof err);
-		}
-		if (json) {
-			o = json_object_new_object();
-			json_object_object_add(o, "account", json_object_new_string(acc));
-			json_object_object_add(o, "state_file",
-					       json_object_new_boolean(have_state));
-			if (have_state) {
-				json_object_object_add(o, "last_rotation_id",
-						       json_object_new_string(st.rotation_id));
-				json_object_object_add(o, "last_rotation",
-						       json_object_new_int64(st.rotated_at));
-				json_object_object_add(o, "local_expires",
-						       json_object_new_int64(st.expires_at));
-				json_object_object_add(o, "last_error",
-						       st.last_error_at
-							   ? json_object_new_string(st.last_error)
-							   : NULL);
-				json_object_object_add(o, "last_error_at",
-						       json_object_new_int64(st.last_error_at));
-			}
-			json_object_object_add(
-			    o, "pending_journal",
-			    have_journal ? json_object_new_string(laps_journal_phase_name(j.phase))
-					 : NULL);
-			if (have_journal)
-				json_object_object_add(o, "pending_rotation_id",
-						       json_object_new_string(j.rotation_id));
-			json_object_object_add(o, "backend_reachable",
-					       json_object_new_boolean(reachable));
-			if (!reachable)
-				json_object_object_add(o, "backend_error",
-						       json_object_new_string(berr));
-			else if (err[0])
-				json_object_object_add(o, "backend_error",
-						       json_object_new_string(err));
-			if (have_rec) {
-				json_object_object_add(o, "record_rotation_id",
-						       json_object_new_string(rec.rotation_id));
-				json_object_object_add(
-				    o, "record_state",
-				    json_object_new_string(laps_record_state_name(rec.state)));
-				json_object_object_add(o, "expires",
-						       json_object_new_int64(rec.expires_at));
-				json_object_object_add(o, "rotated_at",
-						       json_object_new_int64(rec.rotated_at));
-			} else if (reachable && err[0] == '\0') {
-				json_object_object_add(o, "record_state",
-						       json_object_new_string("none"));
-			}
-			if (have_marker) {
-				json_object_object_add(o, "last_use",
-						       json_object_new_int64(m.opened > m.closed
-										 ? m.opened
-										 : m.closed));
-				if (laps_due_postauth_deadline(&m, have_state ? &st : NULL,
-							       cfg->postauth_delay, &deadline))
-					json_object_object_add(o, "postauth_deadline",
-							       json_object_new_int64(deadline));
-			}
-			json_object_array_add(arr, o);
-		} else {
-			printf("account: %s\n", acc);
-			if (have_state) {
-				fmt_time(st.rotated_at, t1, sizeof t1);
-				printf("  last rotation (state file): %s%s%s%s\n", t1,
-				       st.rotation_id[0] ? " (id " : "", st.rotation_id,
-				       st.rotation_id[0] ? ")" : "");
-			} else {
-				printf("  last rotation (state file): never\n");
-			}
-			if (!reachable)
-				printf("  backend: unreachable: %s\n", berr);
-			else if (err[0])
-				printf("  backend: error: %s\n", err);
-			else if (have_rec) {
-				fmt_time(rec.expires_at, t1, sizeof t1);
-				fmt_time(rec.rotated_at, t2, sizeof t2);
-				printf("  escrow (backend): %s, rotated %s, expires %s (id %s)\n",
-				       laps_record_state_name(rec.state), t2, t1, rec.rotation_id);
-			} else
-				printf("  escrow (backend): no record\n");
-			if (have_journal)
-				printf("  pending journal: phase %s, rotation %s\n",
-				       laps_journal_phase_name(j.phase), j.rotation_id);
-			else
-				printf("  pending journal: none\n");
-			if (have_state && st.last_error_at != 0) {
-				fmt_time(st.last_error_at, t1, sizeof t1);
-				printf("  last error: %s: %s\n", t1, st.last_error);
-			} else
-				printf("  last error: none\n");
-			if (have_marker) {
-				fmt_time(m.opened > m.closed ? m.opened : m.closed, t1, sizeof t1);
-				printf("  last use: %s via %s\n", t1,
-				       m.service[0] ? m.service : "?");
-				if (laps_due_postauth_deadline(&m, have_state ? &st : NULL,
-							       cfg->postauth_delay, &deadline)) {
-					fmt_time(deadline, t2, sizeof t2);
-					printf("  post-auth rotation due: %s\n", t2);
-				}
-			}
-		}
-		laps_journal_clear(&j);
-		laps_record_clear(&rec);
-	}
-	if (json) {
-		printf("%s\n", json_object_to_json_string_ext(
-				   root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(root);
+	laps_status_gather(a, cfg, st);
+	rc = json ? laps_status_print_json(st, stdout) : laps_status_print_text(st, stdout);
+	free(st);
+	if (rc != 0) {
+		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;
 }

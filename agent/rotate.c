@@ -349,6 +349,44 @@ out:
 	return rc;
 }
 
+/* Step 4: seal P' to the recipients and write the record as pending,
+ * compare-and-set against ver (cur_seq: the current record's seq, 0 when
+ * none).  0 or the seal/backend error. */
+static int
+escrow_pending(struct laps_agent *a, const struct laps_journal *j, const struct laps_version *ver,
+	       uint64_t cur_seq)
+{
+	struct laps_record rec;
+	struct laps_version newver;
+	struct laps_seal_ad ad;
+	size_t i;
+	int rc;
+
+	laps_record_init(&rec);
+	memcpy(rec.device, j->device, sizeof rec.device);
+	memcpy(rec.account, j->account, sizeof rec.account);
+	rec.uid = j->uid;
+	memcpy(rec.rotation_id, j->rotation_id, sizeof rec.rotation_id);
+	rec.seq = cur_seq + 1; /* the current record's + 1, under the CAS on ver */
+	rec.rotated_at = j->rotated_at;
+	rec.expires_at = j->rotated_at + a->cfg->password_age;
+	rec.state = LAPS_STATE_PENDING;
+	for (i = 0; i < a->n_keys && i < LAPS_MAX_RECIPIENTS; i++)
+		memcpy(rec.key_ids[i], a->keys[i].id, sizeof rec.key_ids[i]);
+	rec.n_key_ids = i;
+	laps_seal_ad_from_record(&ad, &rec);
+	laps_clearerr();
+	rc = laps_seal(a->keys, a->n_keys, &ad, j->password, j->pwlen, &rec.envelope,
+		       &rec.envelope_len);
+	if (rc == 0)
+		rc = laps_backend_write(
+		    a->backend, &rec,
+		    (laps_backend_caps(a->backend) & LAPS_BCAP_CLEARTEXT) ? j->password : NULL, ver,
+		    &newver);
+	laps_record_clear(&rec);
+	return rc;
+}
+
 /* Steps 3-6: a fresh rotation.  cur/ver: the backend's current record. */
 static int
 rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason reason,
@@ -356,15 +394,10 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	       uint64_t cur_seq)
 {
 	struct laps_journal j;
-	struct laps_record rec;
-	struct laps_version newver;
-	struct laps_seal_ad ad;
 	char jpath[1200];
-	size_t i;
 	int rc;
 
 	laps_journal_init(&j);
-	laps_record_init(&rec);
 	if ((rc = laps_agent_load_keys(a)) != 0) {
 		note_error(a, account, rc, "cannot load the recipient keys");
 		fail(a, rc, LAPS_STAGE_CONFIG);
@@ -399,27 +432,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	}
 
 	/* 4. seal and escrow as pending, compare-and-set */
-	memcpy(rec.device, j.device, sizeof rec.device);
-	memcpy(rec.account, j.account, sizeof rec.account);
-	rec.uid = j.uid;
-	memcpy(rec.rotation_id, j.rotation_id, sizeof rec.rotation_id);
-	rec.seq = cur_seq + 1; /* the current record's + 1, under the CAS on ver */
-	rec.rotated_at = j.rotated_at;
-	rec.expires_at = j.rotated_at + a->cfg->password_age;
-	rec.state = LAPS_STATE_PENDING;
-	for (i = 0; i < a->n_keys && i < LAPS_MAX_RECIPIENTS; i++)
-		memcpy(rec.key_ids[i], a->keys[i].id, sizeof rec.key_ids[i]);
-	rec.n_key_ids = i;
-	laps_seal_ad_from_record(&ad, &rec);
-	laps_clearerr();
-	rc = laps_seal(a->keys, a->n_keys, &ad, j.password, j.pwlen, &rec.envelope,
-		       &rec.envelope_len);
-	if (rc == 0)
-		rc = laps_backend_write(
-		    a->backend, &rec,
-		    (laps_backend_caps(a->backend) & LAPS_BCAP_CLEARTEXT) ? j.password : NULL, ver,
-		    &newver);
-	if (rc == 0)
+	if ((rc = escrow_pending(a, &j, ver, cur_seq)) == 0)
 		rc = laps_fault("after_escrow_write");
 	if (rc != 0) {
 		drop_journal(jpath, account);
@@ -449,7 +462,6 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 		   laps_due_reason_name(reason), j.rotation_id, backend_name(a));
 	rc = 0;
 out:
-	laps_record_clear(&rec);
 	laps_journal_clear(&j);
 	return rc;
 }
@@ -483,6 +495,42 @@ postauth_act(struct laps_agent *a, const char *account, uint32_t uid, const stru
 	}
 }
 
+/* The state file, when there is a readable one (an unreadable one is
+ * ignored with a warning: that leads to a rotation, never to skipping one). */
+static bool
+load_state(const struct laps_agent *a, const char *account, struct laps_agent_state *st)
+{
+	char path[1200], err[400];
+	int rc;
+
+	if (laps_state_path(a->state_dir, account, path, sizeof path) != 0)
+		return false;
+	rc = laps_state_load(path, account, st);
+	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
+		log_warn("%s: ignoring unreadable state file: %s", account,
+			 laps_errstr(rc, err, sizeof err));
+	return rc == 0;
+}
+
+/* The usage marker, when post-auth is on and used/<account> is a readable
+ * marker of this very account (one naming another account is no use of
+ * this one). */
+static bool
+load_marker(const struct laps_agent *a, const char *account, struct laps_marker *m)
+{
+	char path[1200], err[400];
+	int rc;
+
+	if (a->cfg->postauth_delay <= 0 ||
+	    laps_marker_path(a->state_dir, account, path, sizeof path) != 0)
+		return false;
+	rc = laps_marker_load(path, m);
+	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
+		log_warn("%s: ignoring unreadable usage marker: %s", account,
+			 laps_errstr(rc, err, sizeof err));
+	return rc == 0 && strcmp(m->account, account) == 0;
+}
+
 /* Decide and, when due, rotate one account. */
 static void
 process_account(struct laps_agent *a, const char *account, unsigned flags)
@@ -495,8 +543,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	struct laps_record cur;
 	struct laps_version ver;
 	enum laps_due_reason reason;
-	char path[1200], err[400];
-	bool have_state = false, have_marker = false, have_rec = false, handled, postauth_due;
+	bool have_state, have_marker, have_rec = false, handled, postauth_due;
 	int64_t deadline;
 	int rc;
 
@@ -506,23 +553,8 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 		goto out;
 
 	/* local facts */
-	if (laps_state_path(a->state_dir, account, path, sizeof path) == 0) {
-		rc = laps_state_load(path, account, &st);
-		if (rc == 0)
-			have_state = true;
-		else if (rc != LAPS_ERR_NOTFOUND)
-			log_warn("%s: ignoring unreadable state file: %s", account,
-				 laps_errstr(rc, err, sizeof err));
-	}
-	if (a->cfg->postauth_delay > 0 &&
-	    laps_marker_path(a->state_dir, account, path, sizeof path) == 0) {
-		rc = laps_marker_load(path, &marker);
-		if (rc == 0)
-			have_marker = strcmp(marker.account, account) == 0;
-		else if (rc != LAPS_ERR_NOTFOUND)
-			log_warn("%s: ignoring unreadable usage marker: %s", account,
-				 laps_errstr(rc, err, sizeof err));
-	}
+	have_state = load_state(a, account, &st);
+	have_marker = load_marker(a, account, &marker);
 	laps_clearerr();
 	if ((rc = acct->inspect(a->cfg, account, &info)) != 0) {
 		note_error(a, account, rc, "local account cannot be rotated");

@@ -9,6 +9,7 @@
 
 #include <CUnit/CUnit.h>
 #include <crypt.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "agent/lock.h"
 #include "agent/rotate.h"
 #include "agent/state.h"
+#include "agent/status.h"
 #include "backends/file_backend.h"
 #include "escrow/backend.h"
 #include "escrow/err.h"
@@ -646,6 +648,83 @@ test_empty_password_field(void)
 	fx_free(&f);
 }
 
+/* status: one gathered result, rendered by the text and the JSON printer
+ * (issue 9.6); a journal's password never reaches either. */
+static void
+test_status_gather_then_print(void)
+{
+	struct fixture f;
+	struct laps_status *st = calloc(1, sizeof *st);
+	struct laps_journal j;
+	json_object *doc = NULL, *acc, *v;
+	char *buf = NULL, p[4400];
+	size_t len = 0;
+	FILE *mf;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	fx_init(&f, "status", "lapsadmin admin2");
+	CU_ASSERT_EQUAL(laps_agent_run(&f.agent, LAPS_RUN_FORCE, "lapsadmin"), 0);
+	/* admin2: a journal in flight (its password must not be printed) */
+	laps_journal_init(&j);
+	snprintf(j.account, sizeof j.account, "admin2");
+	snprintf(j.device, sizeof j.device, "host1");
+	laps_record_new_rotation_id(j.rotation_id);
+	j.rotated_at = 1700000000;
+	snprintf(j.reason, sizeof j.reason, "forced");
+	j.password = laps_secret_strdup("Never-Printed-9");
+	j.pwlen = strlen(j.password);
+	snprintf(p, sizeof p, "%s/state/journal.admin2", f.base);
+	CU_ASSERT_EQUAL_FATAL(laps_journal_store(p, &j), 0);
+
+	laps_status_gather(&f.agent, &f.cfg, st);
+	CU_ASSERT_STRING_EQUAL(st->device, "host1");
+	CU_ASSERT_TRUE(st->reachable);
+	CU_ASSERT_EQUAL_FATAL(st->n, 2);
+	CU_ASSERT_TRUE(st->accounts[0].have_state && st->accounts[0].have_record);
+	CU_ASSERT_STRING_EQUAL(st->accounts[0].state.rotation_id,
+			       st->accounts[0].record_rotation_id);
+	CU_ASSERT_EQUAL(st->accounts[0].record_state, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_FALSE(st->accounts[1].have_record);
+	CU_ASSERT_TRUE(st->accounts[1].have_journal);
+	CU_ASSERT_STRING_EQUAL(st->accounts[1].journal_rotation_id, j.rotation_id);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mf = open_memstream(&buf, &len));
+	CU_ASSERT_EQUAL(laps_status_print_text(st, mf), 0);
+	fclose(mf);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "account: lapsadmin\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "  escrow (backend): confirmed, rotated "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "account: admin2\n  last rotation (state file): never\n"
+					   "  escrow (backend): no record\n  pending journal: phase "
+					   "escrowing, rotation "));
+	CU_ASSERT_PTR_NULL(strstr(buf, "Never-Printed-9"));
+	free(buf);
+	buf = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mf = open_memstream(&buf, &len));
+	CU_ASSERT_EQUAL(laps_status_print_json(st, mf), 0);
+	fclose(mf);
+	CU_ASSERT_PTR_NULL(strstr(buf, "Never-Printed-9"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc = json_tokener_parse(buf));
+	CU_ASSERT_TRUE(json_object_object_get_ex(doc, "accounts", &v) &&
+		       json_object_array_length(v) == 2);
+	acc = json_object_array_get_idx(v, 0);
+	CU_ASSERT_TRUE(json_object_object_get_ex(acc, "record_state", &v) &&
+		       strcmp(json_object_get_string(v), "confirmed") == 0);
+	CU_ASSERT_TRUE(json_object_object_get_ex(acc, "pending_journal", &v) && v == NULL);
+	json_object_object_get_ex(doc, "accounts", &v);
+	acc = json_object_array_get_idx(v, 1);
+	CU_ASSERT_TRUE(json_object_object_get_ex(acc, "pending_journal", &v) &&
+		       strcmp(json_object_get_string(v), "escrowing") == 0);
+	CU_ASSERT_TRUE(json_object_object_get_ex(acc, "record_state", &v) &&
+		       strcmp(json_object_get_string(v), "none") == 0);
+	json_object_put(doc);
+	free(buf);
+	free(st);
+	unlink(p);
+	laps_journal_clear(&j);
+	fx_free(&f);
+}
+
 static void
 test_lock_held(void)
 {
@@ -677,6 +756,7 @@ main(int argc, char **argv)
 	    {"stale journal temporaries removed", test_stale_journal_temporaries_removed},
 	    {"foreign usage marker ignored", test_foreign_marker_ignored},
 	    {"empty password field", test_empty_password_field},
+	    {"status: gather, then print", test_status_gather_then_print},
 	    CU_TEST_INFO_NULL,
 	};
 	static CU_SuiteInfo suites[] = {
