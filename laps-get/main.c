@@ -5,9 +5,9 @@
  *   laps-get [-c FILE] [--account A] --expire[=WHEN] HOST
  *   laps-get keygen -o FILE [--comment C] [--passphrase-fd N | --no-passphrase]
  *
- * This file parses the command line, loads the configuration and is the only
- * place where LAPS_ERR_* codes become exit statuses (documented in
- * laps-get(1)).
+ * This file parses the command line, loads the configuration and opens the
+ * source.  Every step returns 0 or a LAPS_ERR_* code; main() alone turns
+ * that code into an exit status (exit_status(), documented in laps-get(1)).
  */
 #include "config.h"
 
@@ -62,6 +62,7 @@ exit_status(int rc)
 	case 0:
 		return EXIT_OK_;
 	case LAPS_ERR_INVALID:
+	case LAPS_ERR_UNSUPPORTED: /* e.g. --expire on a read-only source */
 		return EXIT_USAGE_;
 	case LAPS_ERR_CONFIG:
 	case LAPS_ERR_PERM:
@@ -212,10 +213,45 @@ load_config(const char *opt_path, struct laps_config *cfg)
 	return rc;
 }
 
-/* --- keygen --- */
+/* --- the command line --- */
+
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_HELP, CMD_VERSION };
+
+struct opts {
+	enum lg_cmd cmd;
+	const char *config, *key, *account, *source, *expire, *host;
+	int passphrase_fd;
+	bool json, history;
+	int64_t expire_at; /* --expire's WHEN, parsed before anything is opened */
+	size_t history_n;  /* 0 = default */
+	struct lg_keygen_opts keygen;
+};
+
+static bool
+all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
 
 static int
-cmd_keygen(int argc, char **argv)
+parse_history_n(const char *s, size_t *n)
+{
+	long long v;
+
+	if (laps_parse_int64(s, 1, LG_HISTORY_MAX, &v) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "--history: N must be 1..%d", LG_HISTORY_MAX);
+	*n = (size_t)v;
+	return 0;
+}
+
+/* laps-get keygen -o FILE [--comment C] [--passphrase-fd N | --no-passphrase] */
+static int
+parse_keygen(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
 	    {"output", required_argument, NULL, 'o'},
@@ -225,191 +261,302 @@ cmd_keygen(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct lg_keygen_opts o = {NULL, NULL, -1, false};
+	struct lg_keygen_opts *k = &o->keygen;
 	int c, rc;
 
+	o->cmd = CMD_KEYGEN;
+	k->passphrase_fd = -1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:C:P:Nh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			o.out_path = optarg;
+			k->out_path = optarg;
 			break;
 		case 'C':
-			o.comment = optarg;
+			k->comment = optarg;
 			break;
 		case 'P':
-			if ((rc = parse_fd(optarg, &o.passphrase_fd)) != 0) {
-				fail(rc, NULL);
-				return EXIT_USAGE_;
-			}
+			if ((rc = parse_fd(optarg, &k->passphrase_fd)) != 0)
+				return rc;
 			break;
 		case 'N':
-			o.no_passphrase = true;
+			k->no_passphrase = true;
 			break;
 		case 'h':
-			usage(stdout);
-			return EXIT_OK_;
+			o->cmd = CMD_HELP;
+			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE_;
+			return LAPS_ERR_INVALID;
 		}
 	}
-	if (optind != argc || o.out_path == NULL) {
-		fprintf(stderr, PROG ": keygen needs -o FILE and no other argument\n");
-		usage(stderr);
-		return EXIT_USAGE_;
+	if (optind != argc || k->out_path == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "keygen needs -o FILE and no other argument");
+	if (k->no_passphrase && k->passphrase_fd >= 0)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "--no-passphrase and --passphrase-fd exclude each other");
+	return 0;
+}
+
+/* One option of the read/expire command line. */
+static int
+read_option(int c, struct opts *o)
+{
+	switch (c) {
+	case 'c':
+		o->config = optarg;
+		return 0;
+	case 'k':
+		o->key = optarg;
+		return 0;
+	case 'P':
+		return parse_fd(optarg, &o->passphrase_fd);
+	case 'a':
+		o->account = optarg;
+		return 0;
+	case 'H':
+		o->history = true;
+		return optarg != NULL ? parse_history_n(optarg, &o->history_n) : 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	case 's':
+		o->source = optarg;
+		return 0;
+	case 'e':
+		o->cmd = CMD_EXPIRE;
+		o->expire = optarg;
+		return 0;
+	case 'v':
+		laps_log_set_level(LAPS_LOG_DEBUG);
+		return 0;
+	case 'V':
+		o->cmd = CMD_VERSION;
+		return 0;
+	case 'h':
+		o->cmd = CMD_HELP;
+		return 0;
+	default:
+		return LAPS_ERR_INVALID; /* getopt said why */
 	}
-	if (o.no_passphrase && o.passphrase_fd >= 0) {
-		fprintf(stderr, PROG ": --no-passphrase and --passphrase-fd exclude each other\n");
-		return EXIT_USAGE_;
+}
+
+/* The operands after the options: [N] HOST, then the checks across options. */
+static int
+read_operands(int argc, char **argv, struct opts *o)
+{
+	int nargs = argc - optind, rc;
+
+	/* "--history N HOST": N given as a separate word */
+	if (o->history && o->history_n == 0 && nargs == 2 && all_digits(argv[optind])) {
+		if ((rc = parse_history_n(argv[optind], &o->history_n)) != 0)
+			return rc;
+		optind++;
+		nargs--;
 	}
-	if ((rc = lg_keygen(&o, PROG)) != 0) {
-		fail(rc, "keygen");
-		return exit_status(rc);
+	if (nargs != 1)
+		return laps_seterr(LAPS_ERR_INVALID, "%s",
+				   nargs == 0 ? "no HOST given" : "only one HOST, please");
+	o->host = argv[optind];
+	if (o->host[0] == '\0' || strlen(o->host) > LAPS_DEVICE_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "bad HOST");
+	if (o->account != NULL && (o->account[0] == '\0' || strlen(o->account) > LAPS_ACCOUNT_MAX))
+		return laps_seterr(LAPS_ERR_INVALID, "bad account name");
+	if (o->cmd == CMD_EXPIRE && (o->json || o->history))
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "--expire does not combine with --json or --history");
+	if (o->cmd == CMD_EXPIRE &&
+	    (rc = lg_parse_when(o->expire ? o->expire : "now", (int64_t)time(NULL),
+				&o->expire_at)) != 0)
+		return lg_seterr_prefix(LAPS_ERR_INVALID, "--expire");
+	return 0;
+}
+
+/* argv into *o.  0 (o->cmd says what to do) or LAPS_ERR_INVALID. */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"passphrase-fd", required_argument, NULL, 'P'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"history", optional_argument, NULL, 'H'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"source", required_argument, NULL, 's'},
+	    {"expire", optional_argument, NULL, 'e'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+
+	memset(o, 0, sizeof *o);
+	o->passphrase_fd = -1;
+	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
+		return parse_keygen(argc - 1, argv + 1, o);
+	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
+		if ((rc = read_option(c, o)) != 0)
+			return rc;
+		if (o->cmd == CMD_HELP || o->cmd == CMD_VERSION)
+			return 0;
 	}
-	return EXIT_OK_;
+	return read_operands(argc, argv, o);
 }
 
 /* --- reading and expiring --- */
 
-struct opts {
-	const char *config, *key, *account, *source, *expire, *host;
-	int passphrase_fd;
-	bool json, history, expire_set;
-	int64_t expire_at; /* --expire's WHEN, parsed before anything is opened */
-	size_t history_n;  /* 0 = default */
+/* Everything a command opens, released by session_clear(). */
+struct session {
+	struct laps_config cfg;
+	struct laps_backend *b;
+	struct lg_keysrc ks;
+	struct lg_result res;
+	const char *account; /* NULL: any (a source that allows it), else borrowed */
+	size_t hist_n;
+	bool graph;
+	const char *what; /* context for the error message, or NULL */
 };
 
-static int
-do_expire(struct laps_backend *b, const char *device, const char *account, int64_t when)
+static void
+session_clear(struct session *s)
 {
-	char t[32];
+	lg_result_clear(&s->res);
+	lg_keysrc_clear(&s->ks);
+	laps_backend_close(s->b);
+	laps_config_free(&s->cfg);
+}
+
+/* Load and check the configuration with the command line's overrides. */
+static int
+configure(const struct opts *o, struct session *s)
+{
 	int rc;
 
-	if (!(laps_backend_caps(b) & LAPS_BCAP_EXPIRY))
-		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot set the expiry",
-				   laps_backend_describe(b));
-	if ((rc = laps_backend_set_expiry(b, device, account, when)) != 0)
-		return rc;
-	fprintf(stderr,
-		PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
-		     "next run after that\n",
-		device, account, when <= (int64_t)time(NULL) ? "now," : "at",
-		lg_format_time(when, t, sizeof t));
+	s->what = "configuration";
+	if ((rc = load_config(o->config, &s->cfg)) != 0)
+		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
+	s->graph = o->source != NULL && strcmp(o->source, "graph") == 0;
+	if (o->source != NULL && !s->graph) {
+		free(s->cfg.backend);
+		if ((s->cfg.backend = strdup(o->source)) == NULL)
+			return LAPS_ERR_NOMEM;
+	}
+	if (!s->graph && laps_backend_lookup(s->cfg.backend) == NULL) {
+		s->what = NULL;
+		return laps_seterr(LAPS_ERR_CONFIG, "unknown backend '%s' (known: %s, graph)",
+				   s->cfg.backend ? s->cfg.backend : "", laps_backend_names());
+	}
+	rc = laps_config_validate(&s->cfg, s->graph ? LAPS_USE_GET_GRAPH : LAPS_USE_GET);
+	if (rc != 0)
+		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
+	s->account = o->account ? o->account
+				: (s->cfg.n_accounts > 0 ? s->cfg.accounts[0] : "lapsadmin");
+	if (s->graph)
+		s->account = o->account; /* NULL: the newest credential of any account */
+	s->hist_n = o->history_n ? o->history_n : (s->cfg.history ? s->cfg.history : 10);
+	if (s->hist_n > LG_HISTORY_MAX)
+		s->hist_n = LG_HISTORY_MAX;
+	s->what = NULL;
 	return 0;
 }
 
 static int
-run(const struct opts *o)
+do_expire(struct session *s, const char *device, int64_t when)
 {
-	struct laps_config cfg;
-	struct laps_backend *b = NULL;
-	struct lg_keysrc ks;
-	struct lg_result res;
-	const struct laps_backend_ops *ops;
-	char keypath[LG_PATH_MAX], device[LAPS_DEVICE_MAX + 1];
-	const char *account, *keyfile, *home, *backend;
-	bool graph = o->source != NULL && strcmp(o->source, "graph") == 0;
-	size_t hist_n;
+	char t[32];
 	int rc;
 
-	lg_result_init(&res);
-	lg_keysrc_init(&ks, NULL, -1);
-	memset(&cfg, 0, sizeof cfg);
-	if ((rc = load_config(o->config, &cfg)) != 0) {
-		fail(rc, "configuration");
-		rc = rc == LAPS_ERR_NOMEM ? EXIT_OTHER_ : EXIT_CONFIG_;
-		goto out;
-	}
-	if (o->source != NULL && !graph) {
-		free(cfg.backend);
-		if ((cfg.backend = strdup(o->source)) == NULL) {
-			rc = EXIT_OTHER_;
-			goto out;
-		}
-	}
-	if (!graph && laps_backend_lookup(cfg.backend) == NULL) {
-		fprintf(stderr, PROG ": unknown backend '%s' (known: %s, graph)\n",
-			cfg.backend ? cfg.backend : "", laps_backend_names());
-		rc = EXIT_CONFIG_;
-		goto out;
-	}
-	if ((rc = laps_config_validate(&cfg, graph ? LAPS_USE_GET_GRAPH : LAPS_USE_GET)) != 0) {
-		fail(rc, "configuration");
-		rc = EXIT_CONFIG_;
-		goto out;
-	}
-	account = o->account ? o->account : (cfg.n_accounts > 0 ? cfg.accounts[0] : "lapsadmin");
-	if (strlen(account) > LAPS_ACCOUNT_MAX) {
-		fprintf(stderr, PROG ": account name too long\n");
-		rc = EXIT_USAGE_;
-		goto out;
-	}
-	hist_n = o->history_n ? o->history_n : (cfg.history ? cfg.history : 10);
-	if (hist_n > LG_HISTORY_MAX)
-		hist_n = LG_HISTORY_MAX;
+	s->what = "expire";
+	if (s->graph)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "--source graph is read-only: Windows LAPS in Entra ID "
+				   "cannot be forced to rotate from here");
+	if (!(laps_backend_caps(s->b) & LAPS_BCAP_EXPIRY))
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot set the expiry",
+				   laps_backend_describe(s->b));
+	if ((rc = laps_backend_set_expiry(s->b, device, s->account, when)) != 0)
+		return rc;
+	fprintf(stderr,
+		PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
+		     "next run after that\n",
+		device, s->account, when <= (int64_t)time(NULL) ? "now," : "at",
+		lg_format_time(when, t, sizeof t));
+	return 0;
+}
 
-	if (graph) {
-		if (o->expire_set) {
-			fprintf(stderr, PROG ": --source graph is read-only: Windows LAPS in Entra "
-					     "ID cannot be forced to rotate from here\n");
-			rc = EXIT_USAGE_;
-			goto out;
-		}
-		rc = lg_graph_read(&cfg, o->host, o->account, hist_n, o->history, &res);
-		if (rc != 0) {
-			fail(rc, o->host);
-			rc = exit_status(rc);
-			goto out;
-		}
-	} else {
-		backend = cfg.backend;
-		ops = laps_backend_lookup(backend); /* checked above */
-		if ((rc = laps_backend_open(ops, &cfg, LAPS_ROLE_ADMIN, &b)) != 0) {
-			fail(rc, backend);
-			rc = exit_status(rc);
-			goto out;
-		}
-		if ((rc = lg_resolve_host(b, o->host, device, sizeof device)) != 0) {
-			fail(rc, NULL);
-			rc = exit_status(rc);
-			goto out;
-		}
-		if (o->expire_set) {
-			if ((rc = do_expire(b, device, account, o->expire_at)) != 0) {
-				fail(rc, "expire");
-				rc = exit_status(rc);
-			}
-			goto out;
-		}
-		keyfile = o->key ? o->key : cfg.get_key;
-		if (keyfile == NULL && (home = home_dir()) != NULL &&
-		    laps_snprintf(keypath, sizeof keypath, "%s/.config/laps/admin.key", home) == 0)
-			keyfile = keypath;
-		lg_keysrc_init(&ks, keyfile, o->passphrase_fd);
-		if ((rc = lg_read(b, device, account, &ks, hist_n, o->history, &res)) != 0) {
-			fail(rc, NULL);
-			rc = exit_status(rc);
-			goto out;
-		}
-	}
-	rc = o->json ? lg_print_json(&res) : lg_print_text(&res, PROG);
-	if (rc != 0) {
-		fail(rc, NULL);
-		rc = EXIT_OTHER_;
-		goto out;
-	}
-	if (o->json && res.cur.pending)
+/* The admin key: --key, [laps-get] key, then ~/.config/laps/admin.key. */
+static void
+key_source(const struct opts *o, struct session *s, char *buf, size_t len)
+{
+	const char *keyfile = o->key ? o->key : s->cfg.get_key, *home;
+
+	if (keyfile == NULL && (home = home_dir()) != NULL &&
+	    laps_snprintf(buf, len, "%s/.config/laps/admin.key", home) == 0)
+		keyfile = buf;
+	lg_keysrc_init(&s->ks, keyfile, o->passphrase_fd);
+}
+
+/* Read (or expire) through the configured escrow backend. */
+static int
+backend_command(const struct opts *o, struct session *s)
+{
+	char keypath[LG_PATH_MAX], device[LAPS_DEVICE_MAX + 1];
+	int rc;
+
+	s->what = s->cfg.backend;
+	if ((rc = laps_backend_open(laps_backend_lookup(s->cfg.backend), &s->cfg,
+				    LAPS_ROLE_ADMIN, &s->b)) != 0)
+		return rc;
+	s->what = NULL;
+	if ((rc = lg_resolve_host(s->b, o->host, device, sizeof device)) != 0)
+		return rc;
+	if (o->cmd == CMD_EXPIRE)
+		return do_expire(s, device, o->expire_at);
+	key_source(o, s, keypath, sizeof keypath);
+	return lg_read(s->b, device, s->account, &s->ks, s->hist_n, o->history, &s->res);
+}
+
+static int
+print_result(const struct opts *o, const struct lg_result *res)
+{
+	int rc;
+
+	rc = o->json ? lg_print_json(res) : lg_print_text(res, PROG);
+	if (rc != 0)
+		return rc;
+	if (o->json && res->cur.pending)
 		fprintf(stderr,
 			PROG ": the rotation of %s/%s is pending: \"password\" is the new "
 			     "password, \"previous\" the one before, and either may be active.\n",
-			res.cur.host, res.cur.account);
-	rc = EXIT_OK_;
+			res->cur.host, res->cur.account);
+	return 0;
+}
+
+/* Read or expire one host's password.  *what: context for the message. */
+static int
+run(const struct opts *o, const char **what)
+{
+	struct session s;
+	int rc;
+
+	memset(&s, 0, sizeof s);
+	lg_result_init(&s.res);
+	lg_keysrc_init(&s.ks, NULL, -1);
+	if ((rc = configure(o, &s)) != 0)
+		goto out;
+	if (s.graph && o->cmd == CMD_EXPIRE)
+		rc = do_expire(&s, o->host, o->expire_at);
+	else if (s.graph)
+		rc = lg_graph_read(&s.cfg, o->host, s.account, s.hist_n, o->history, &s.res);
+	else
+		rc = backend_command(o, &s);
+	if (rc != 0 || o->cmd == CMD_EXPIRE)
+		goto out;
+	rc = print_result(o, &s.res);
 out:
-	lg_result_clear(&res);
-	lg_keysrc_clear(&ks);
-	laps_backend_close(b);
-	laps_config_free(&cfg);
+	*what = s.what;
+	session_clear(&s);
 	return rc;
 }
 
@@ -462,39 +609,28 @@ lg_curl_strdup(const char *s)
 	return strdup(s);
 }
 
-static bool
-all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 int
 main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"passphrase-fd", required_argument, NULL, 'P'},
-	    {"account", required_argument, NULL, 'a'},
-	    {"history", optional_argument, NULL, 'H'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"source", required_argument, NULL, 's'},
-	    {"expire", optional_argument, NULL, 'e'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct opts o;
-	long long v;
-	int c, rc, nargs;
+	const char *what = NULL;
+	int rc;
 
 	laps_log_init(PROG, LAPS_LOG_TO_STDERR);
+	laps_clearerr();
+	if ((rc = parse_args(argc, argv, &o)) != 0) {
+		if (laps_errdetail()[0] != '\0')
+			fail(rc, NULL);
+		usage(stderr);
+		return exit_status(rc);
+	}
+	if (o.cmd == CMD_HELP || o.cmd == CMD_VERSION) {
+		if (o.cmd == CMD_HELP)
+			usage(stdout);
+		else
+			printf(PROG " " LAPS_GET_VERSION "\n");
+		return EXIT_OK_;
+	}
 	if ((rc = laps_secure_process()) != 0) {
 		fail(rc, "cannot secure the process");
 		return EXIT_OTHER_;
@@ -504,107 +640,14 @@ main(int argc, char **argv)
 		fprintf(stderr, PROG ": cannot initialise libcurl\n");
 		return EXIT_OTHER_;
 	}
-	if (argc > 1 && strcmp(argv[1], "keygen") == 0) {
-		rc = cmd_keygen(argc - 1, argv + 1);
-		goto out;
+	if (o.cmd == CMD_KEYGEN) {
+		what = "keygen";
+		rc = lg_keygen(&o.keygen, PROG);
+	} else {
+		rc = run(&o, &what);
 	}
-	memset(&o, 0, sizeof o);
-	o.passphrase_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			o.config = optarg;
-			break;
-		case 'k':
-			o.key = optarg;
-			break;
-		case 'P':
-			if ((rc = parse_fd(optarg, &o.passphrase_fd)) != 0) {
-				fail(rc, NULL);
-				rc = EXIT_USAGE_;
-				goto out;
-			}
-			break;
-		case 'a':
-			o.account = optarg;
-			break;
-		case 'H':
-			o.history = true;
-			if (optarg != NULL) {
-				if (laps_parse_int64(optarg, 1, LG_HISTORY_MAX, &v) != 0) {
-					fprintf(stderr, PROG ": --history: N must be 1..%d\n",
-						LG_HISTORY_MAX);
-					rc = EXIT_USAGE_;
-					goto out;
-				}
-				o.history_n = (size_t)v;
-			}
-			break;
-		case 'j':
-			o.json = true;
-			break;
-		case 's':
-			o.source = optarg;
-			break;
-		case 'e':
-			o.expire_set = true;
-			o.expire = optarg;
-			break;
-		case 'v':
-			laps_log_set_level(LAPS_LOG_DEBUG);
-			break;
-		case 'V':
-			printf(PROG " " LAPS_GET_VERSION "\n");
-			rc = EXIT_OK_;
-			goto out;
-		case 'h':
-			usage(stdout);
-			rc = EXIT_OK_;
-			goto out;
-		default:
-			usage(stderr);
-			rc = EXIT_USAGE_;
-			goto out;
-		}
-	}
-	nargs = argc - optind;
-	/* "--history N HOST": N given as a separate word */
-	if (o.history && o.history_n == 0 && nargs == 2 && all_digits(argv[optind])) {
-		if (laps_parse_int64(argv[optind], 1, LG_HISTORY_MAX, &v) != 0) {
-			fprintf(stderr, PROG ": --history: N must be 1..%d\n", LG_HISTORY_MAX);
-			rc = EXIT_USAGE_;
-			goto out;
-		}
-		o.history_n = (size_t)v;
-		optind++;
-		nargs--;
-	}
-	if (nargs != 1) {
-		fprintf(stderr, PROG ": %s\n",
-			nargs == 0 ? "no HOST given" : "only one HOST, please");
-		usage(stderr);
-		rc = EXIT_USAGE_;
-		goto out;
-	}
-	o.host = argv[optind];
-	if (o.host[0] == '\0' || strlen(o.host) > LAPS_DEVICE_MAX) {
-		fprintf(stderr, PROG ": bad HOST\n");
-		rc = EXIT_USAGE_;
-		goto out;
-	}
-	if (o.expire_set && (o.json || o.history)) {
-		fprintf(stderr, PROG ": --expire does not combine with --json or --history\n");
-		rc = EXIT_USAGE_;
-		goto out;
-	}
-	if (o.expire_set && (rc = lg_parse_when(o.expire ? o.expire : "now", (int64_t)time(NULL),
-						&o.expire_at)) != 0) {
-		fail(rc, "--expire");
-		rc = EXIT_USAGE_;
-		goto out;
-	}
-	rc = run(&o);
-out:
+	if (rc != 0)
+		fail(rc, what);
 	curl_global_cleanup();
-	return rc;
+	return exit_status(rc);
 }
