@@ -11,11 +11,13 @@
 
 /* One include and one line per backend. */
 #include "backends/file_backend.h"
+#include "backends/graph_backend.h"
 #include "backends/ldap_backend.h"
 
 const struct laps_backend_ops *const laps_backend_registry[] = {
     &laps_backend_file,
     &laps_backend_ldap,
+    &laps_backend_graph,
     NULL,
 };
 

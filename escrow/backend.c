@@ -25,8 +25,8 @@ laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *
 	*out = NULL;
 	if (ops == NULL || cfg == NULL)
 		return laps_seterr(LAPS_ERR_INVALID, "backend open: no backend or config");
-	if (ops->open == NULL || ops->close == NULL || ops->read == NULL || ops->write == NULL ||
-	    ops->confirm == NULL)
+	if (ops->open == NULL || ops->close == NULL || ops->read == NULL ||
+	    (!(ops->caps & LAPS_BCAP_READONLY) && (ops->write == NULL || ops->confirm == NULL)))
 		return laps_seterr(LAPS_ERR_INTERNAL, "backend %s lacks a required operation",
 				   ops->name ? ops->name : "?");
 	if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -110,12 +110,24 @@ static int
 check_place(const struct laps_backend *b, const struct laps_record *r, const char *dev,
 	    const char *account)
 {
-	if (strcasecmp(r->device, dev) == 0 && strcmp(r->account, account) == 0)
+	if (strcasecmp(r->device, dev) == 0 &&
+	    (account == NULL || strcmp(r->account, account) == 0 ||
+	     ((laps_backend_caps(b) & LAPS_BCAP_ANYACCOUNT) && strcasecmp(r->account, account) == 0)))
 		return 0;
 	return laps_seterr(LAPS_ERR_FORMAT,
 			   "%s: record for %s/%s found in %s's entry for %s (moved or copied "
 			   "from another device or account?); refusing it",
-			   laps_backend_describe(b), r->device, r->account, dev, account);
+			   laps_backend_describe(b), r->device, r->account, dev,
+			   account ? account : "any account");
+}
+
+/* account, or NULL when the backend reads the newest record of any account. */
+static int
+check_read_account(const struct laps_backend *b, const char *account)
+{
+	if (account == NULL && (laps_backend_caps(b) & LAPS_BCAP_ANYACCOUNT))
+		return 0;
+	return check_account(account);
 }
 
 int
@@ -128,7 +140,7 @@ laps_backend_read(struct laps_backend *b, const char *device, const char *accoun
 
 	if (b == NULL || out == NULL)
 		return laps_seterr(LAPS_ERR_INVALID, "backend read: bad arguments");
-	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_read_account(b, account)) != 0)
 		return rc;
 	if (ver == NULL)
 		ver = &dummy;
@@ -154,6 +166,8 @@ laps_backend_write(struct laps_backend *b, const struct laps_record *rec, const 
 		return laps_seterr(LAPS_ERR_INVALID, "backend write: bad arguments");
 	if ((rc = laps_record_validate(rec)) != 0)
 		return rc;
+	if (b->ops->write == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s is read-only", b->ops->name);
 	if ((laps_backend_caps(b) & LAPS_BCAP_CLEARTEXT) && password == NULL)
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "backend %s stores the password in clear: password required",
@@ -172,6 +186,8 @@ laps_backend_confirm(struct laps_backend *b, const char *device, const char *acc
 
 	if (b == NULL || rotation_id == NULL || strlen(rotation_id) != LAPS_ROTID_HEX)
 		return laps_seterr(LAPS_ERR_INVALID, "backend confirm: bad arguments");
+	if (b->ops->confirm == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s is read-only", b->ops->name);
 	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
 		return rc;
 	return b->ops->confirm(b->ctx, dev, account, rotation_id, expires_at);
@@ -192,7 +208,7 @@ laps_backend_history(struct laps_backend *b, const char *device, const char *acc
 	if (b->ops->history == NULL)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s keeps no history",
 				   b->ops->name);
-	if ((rc = norm_device(device, dev)) != 0 || (rc = check_account(account)) != 0)
+	if ((rc = norm_device(device, dev)) != 0 || (rc = check_read_account(b, account)) != 0)
 		return rc;
 	if ((rc = b->ops->history(b->ctx, dev, account, n, out)) != 0)
 		return rc;

@@ -29,6 +29,11 @@
 				   * modes): write() needs the password argument */
 #define LAPS_BCAP_WRITEONLY 0x40  /* the device cannot read back the secret
 				   * (AD confidential attributes) */
+#define LAPS_BCAP_READONLY 0x100  /* a source laps-get reads (graph): write and
+				   * confirm are absent, the agent refuses it */
+#define LAPS_BCAP_ANYACCOUNT 0x200 /* Windows accounts: names match case-
+				    * insensitively, and read/history accept
+				    * account NULL: the newest of any account */
 
 /* Opaque compare-and-set token. tag[0] == '\0' means "no record exists". */
 #define LAPS_VERSION_MAX 512
@@ -53,7 +58,7 @@ struct laps_backend_ops {
 	int (*read)(void *ctx, const char *device, const char *account, struct laps_record *out,
 		    struct laps_version *ver);
 
-	/* required: make rec the current record, pushing the previous current
+	/* required unless LAPS_BCAP_READONLY: make rec the current record, pushing the previous current
 	 * record into history (trimmed to cfg history, ordered by rotated_at).
 	 * Atomic compare-and-set against *expected: LAPS_ERR_CONFLICT when the
 	 * current version differs (expected->tag "" = must not exist yet).
@@ -62,7 +67,7 @@ struct laps_backend_ops {
 	int (*write)(void *ctx, const struct laps_record *rec, const char *password,
 		     const struct laps_version *expected, struct laps_version *newver);
 
-	/* required: mark the current record confirmed with this expiry.
+	/* required unless LAPS_BCAP_READONLY: mark the current record confirmed with this expiry.
 	 * LAPS_ERR_CONFLICT when the current record is not rotation_id. */
 	int (*confirm)(void *ctx, const char *device, const char *account, const char *rotation_id,
 		       int64_t expires_at);
@@ -100,9 +105,12 @@ int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_conf
 void laps_backend_close(struct laps_backend *b);
 
 /* Wrappers: validate arguments, lower-case the device, return
- * LAPS_ERR_UNSUPPORTED for a missing optional slot.  laps_backend_read and
+ * LAPS_ERR_UNSUPPORTED for a missing optional slot (and for write/confirm on
+ * a read-only backend).  read and history take account NULL only when the
+ * backend has LAPS_BCAP_ANYACCOUNT.  laps_backend_read and
  * laps_backend_history also check that every record they return names the
- * device (case-insensitively) and account asked for: a record found in
+ * device (case-insensitively) and account asked for (any account for NULL;
+ * case-insensitively with LAPS_BCAP_ANYACCOUNT): a record found in
  * another's entry is LAPS_ERR_FORMAT ("record for host2/lapsadmin found in
  * host1's entry ..."), *out cleared, never returned. */
 unsigned laps_backend_caps(const struct laps_backend *b);

@@ -1239,6 +1239,20 @@ validate_rest(const struct laps_config *cfg)
 }
 
 static int
+validate_graph(const struct laps_config *cfg)
+{
+	if (cfg->graph_url == NULL)
+		return verr(cfg, "graph", "url", "required for --source graph");
+	if (cfg->graph_token_url == NULL)
+		return verr(cfg, "graph", "token_url", "required for --source graph");
+	if (cfg->graph_client_id == NULL)
+		return verr(cfg, "graph", "client_id", "required for --source graph");
+	if (cfg->graph_client_secret_file == NULL)
+		return verr(cfg, "graph", "client_secret_file", "required for --source graph");
+	return 0;
+}
+
+static int
 validate_backend(const struct laps_config *cfg, enum laps_config_use use)
 {
 	if (cfg->backend == NULL)
@@ -1252,9 +1266,16 @@ validate_backend(const struct laps_config *cfg, enum laps_config_use use)
 		return validate_ldap(cfg, use);
 	if (strcmp(cfg->backend, "rest") == 0)
 		return validate_rest(cfg);
+	if (strcmp(cfg->backend, "graph") == 0) {
+		if (use == LAPS_USE_AGENT)
+			return verr(cfg, "escrow", "backend",
+				    "graph is read-only (laps-get only); the agent needs file, "
+				    "ldap or rest");
+		return validate_graph(cfg);
+	}
 	return laps_seterr(LAPS_ERR_CONFIG,
 			   "%s: [escrow] backend: unknown backend '%s' "
-			   "(known: file, ldap, rest)",
+			   "(known: file, ldap, rest, graph)",
 			   VNAME(cfg), cfg->backend);
 }
 
@@ -1276,20 +1297,6 @@ validate_hash_cost(const struct laps_config *cfg)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "%s: [agent] hash_cost: %u is out of range %u..%u for hash = %s",
 				   VNAME(cfg), cfg->hash_cost, lo, hi, laps_hash_name(cfg->hash));
-	return 0;
-}
-
-static int
-validate_graph(const struct laps_config *cfg)
-{
-	if (cfg->graph_url == NULL)
-		return verr(cfg, "graph", "url", "required for --source graph");
-	if (cfg->graph_token_url == NULL)
-		return verr(cfg, "graph", "token_url", "required for --source graph");
-	if (cfg->graph_client_id == NULL)
-		return verr(cfg, "graph", "client_id", "required for --source graph");
-	if (cfg->graph_client_secret_file == NULL)
-		return verr(cfg, "graph", "client_secret_file", "required for --source graph");
 	return 0;
 }
 

@@ -81,7 +81,8 @@ int lg_resolve_host(struct laps_backend *b, const char *host, char *device, size
     __attribute__((warn_unused_result));
 
 /*
- * Read the current record of device/account and open it with the key from
+ * Read the current record of device/account (account NULL: the newest of any
+ * account, for a LAPS_BCAP_ANYACCOUNT source) and open it with the key from
  * ks.  When the record is pending, prev is filled from history[0]; with
  * history_n > 0 up to history_n older entries go into res->hist (entries that
  * cannot be opened keep password NULL and an error text).  Errors opening the
@@ -145,37 +146,6 @@ struct lg_keygen_opts {
 
 /* Create the key pair; prints the public line on stdout. */
 int lg_keygen(const struct lg_keygen_opts *o, const char *progname)
-    __attribute__((warn_unused_result));
-
-/* --- Microsoft Graph (graph.c) --- */
-
-/*
- * Read Windows LAPS credentials of host from Entra ID via Microsoft Graph.
- * account NULL = every account (newest credential is current).
- * Errors: LAPS_ERR_AUTH (401), LAPS_ERR_ACCESS (403), LAPS_ERR_NOTFOUND,
- * LAPS_ERR_AMBIGUOUS (detail lists the devices), LAPS_ERR_FORMAT (malformed
- * response), LAPS_ERR_UNAVAILABLE / _TIMEOUT / _TLS / _BUSY.
- */
-int lg_graph_read(const struct laps_config *cfg, const char *host, const char *account,
-		  size_t history_n, bool want_history, struct lg_result *res)
-    __attribute__((warn_unused_result));
-
-/* Exposed for the unit tests. */
-
-/* Decode passwordBase64: UTF-8, or UTF-16LE when every odd byte is zero.
- * *out is laps_secret memory. */
-int lg_graph_decode_password(const char *b64, char **out) __attribute__((warn_unused_result));
-/* Escape a device name for an OData string literal and percent-encode the
- * whole $filter value into buf. */
-int lg_graph_filter_query(const char *device, char *buf, size_t len)
-    __attribute__((warn_unused_result));
-/* Parse the $filter response: the one device id (LAPS_ERR_NOTFOUND /
- * LAPS_ERR_AMBIGUOUS / LAPS_ERR_FORMAT). */
-int lg_graph_parse_lookup(const char *json, size_t len, char *id, size_t idlen, char *name,
-			  size_t namelen) __attribute__((warn_unused_result));
-/* Parse the credentials response (wrapped in "value" or flat) into res. */
-int lg_graph_parse_credentials(const char *json, size_t len, const char *account, size_t history_n,
-			       bool want_history, struct lg_result *res)
     __attribute__((warn_unused_result));
 
 #endif

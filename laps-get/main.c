@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <curl/curl.h>
 
 #include "backends/registry.h"
 #include "escrow/err.h"
@@ -97,7 +94,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [-c FILE] [--key FILE] [--passphrase-fd N] [--account A]\n"
-		   "                [--history[=N]] [--json] [--source NAME|graph] HOST\n"
+		   "                [--history[=N]] [--json] [--source NAME] HOST\n"
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
 		   "       " PROG " keygen -o FILE [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
@@ -110,8 +107,8 @@ usage(FILE *f)
 		   "  -a, --account A        managed account (default: first of [agent] accounts)\n"
 		   "  -H, --history[=N]      also show up to N older passwords\n"
 		   "  -j, --json             JSON output\n"
-		   "  -s, --source NAME      escrow backend to read (default [escrow] backend),\n"
-		   "                         or 'graph' for Windows LAPS in Entra ID\n"
+		   "  -s, --source NAME      backend to read (default [escrow] backend): file,\n"
+		   "                         ldap, or graph (Windows LAPS in Entra ID, read-only)\n"
 		   "  -e, --expire[=WHEN]    make the password expire (now, +DURATION, ISO 8601)\n"
 		   "  -v, --verbose          debug messages on standard error\n"
 		   "  -V, --version          print the version\n"
@@ -409,12 +406,12 @@ parse_args(int argc, char **argv, struct opts *o)
 /* Everything a command opens, released by session_clear(). */
 struct session {
 	struct laps_config cfg;
+	const struct laps_backend_ops *ops;
 	struct laps_backend *b;
 	struct lg_keysrc ks;
 	struct lg_result res;
 	const char *account; /* NULL: any (a source that allows it), else borrowed */
 	size_t hist_n;
-	bool graph;
 	const char *what; /* context for the error message, or NULL */
 };
 
@@ -436,24 +433,24 @@ configure(const struct opts *o, struct session *s)
 	s->what = "configuration";
 	if ((rc = load_config(o->config, &s->cfg)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	s->graph = o->source != NULL && strcmp(o->source, "graph") == 0;
-	if (o->source != NULL && !s->graph) {
+	if (o->source != NULL) {
 		free(s->cfg.backend);
 		if ((s->cfg.backend = strdup(o->source)) == NULL)
 			return LAPS_ERR_NOMEM;
 	}
-	if (!s->graph && laps_backend_lookup(s->cfg.backend) == NULL) {
+	if ((s->ops = laps_backend_lookup(s->cfg.backend)) == NULL) {
 		s->what = NULL;
-		return laps_seterr(LAPS_ERR_CONFIG, "unknown backend '%s' (known: %s, graph)",
+		return laps_seterr(LAPS_ERR_CONFIG, "unknown backend '%s' (known: %s)",
 				   s->cfg.backend ? s->cfg.backend : "", laps_backend_names());
 	}
-	rc = laps_config_validate(&s->cfg, s->graph ? LAPS_USE_GET_GRAPH : LAPS_USE_GET);
-	if (rc != 0)
+	if ((rc = laps_config_validate(&s->cfg, LAPS_USE_GET)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	s->account = o->account ? o->account
-				: (s->cfg.n_accounts > 0 ? s->cfg.accounts[0] : "lapsadmin");
-	if (s->graph)
-		s->account = o->account; /* NULL: the newest credential of any account */
+	if (o->account != NULL)
+		s->account = o->account;
+	else if (s->ops->caps & LAPS_BCAP_ANYACCOUNT)
+		s->account = NULL; /* the newest record of any account */
+	else
+		s->account = s->cfg.n_accounts > 0 ? s->cfg.accounts[0] : "lapsadmin";
 	s->hist_n = o->history_n ? o->history_n : (s->cfg.history ? s->cfg.history : 10);
 	if (s->hist_n > LG_HISTORY_MAX)
 		s->hist_n = LG_HISTORY_MAX;
@@ -468,10 +465,13 @@ do_expire(struct session *s, const char *device, int64_t when)
 	int rc;
 
 	s->what = "expire";
-	if (s->graph)
+	if (laps_backend_caps(s->b) & LAPS_BCAP_READONLY)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED,
-				   "--source graph is read-only: Windows LAPS in Entra ID "
-				   "cannot be forced to rotate from here");
+				   "%s is read-only: its passwords cannot be forced to rotate "
+				   "from here",
+				   laps_backend_describe(s->b));
+	if (s->account == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "--expire needs --account");
 	if (!(laps_backend_caps(s->b) & LAPS_BCAP_EXPIRY))
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot set the expiry",
 				   laps_backend_describe(s->b));
@@ -497,7 +497,8 @@ key_source(const struct opts *o, struct session *s, char *buf, size_t len)
 	lg_keysrc_init(&s->ks, keyfile, o->passphrase_fd);
 }
 
-/* Read (or expire) through the configured escrow backend. */
+/* Read (or expire) through the configured backend: one path for every
+ * source, the read-only ones (graph) included. */
 static int
 backend_command(const struct opts *o, struct session *s)
 {
@@ -505,8 +506,7 @@ backend_command(const struct opts *o, struct session *s)
 	int rc;
 
 	s->what = s->cfg.backend;
-	if ((rc = laps_backend_open(laps_backend_lookup(s->cfg.backend), &s->cfg,
-				    LAPS_ROLE_ADMIN, &s->b)) != 0)
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
 	if ((rc = lg_resolve_host(s->b, o->host, device, sizeof device)) != 0)
@@ -543,70 +543,14 @@ run(const struct opts *o, const char **what)
 	memset(&s, 0, sizeof s);
 	lg_result_init(&s.res);
 	lg_keysrc_init(&s.ks, NULL, -1);
-	if ((rc = configure(o, &s)) != 0)
-		goto out;
-	if (s.graph && o->cmd == CMD_EXPIRE)
-		rc = do_expire(&s, o->host, o->expire_at);
-	else if (s.graph)
-		rc = lg_graph_read(&s.cfg, o->host, s.account, s.hist_n, o->history, &s.res);
-	else
-		rc = backend_command(o, &s);
-	if (rc != 0 || o->cmd == CMD_EXPIRE)
+	if ((rc = configure(o, &s)) != 0 || (rc = backend_command(o, &s)) != 0 ||
+	    o->cmd == CMD_EXPIRE)
 		goto out;
 	rc = print_result(o, &s.res);
 out:
 	*what = s.what;
 	session_clear(&s);
 	return rc;
-}
-
-/*
- * libcurl's own buffers hold secrets too (the token request with the client
- * secret, the Authorization header, the download buffer with passwordBase64)
- * and libcurl frees them without wiping.  Its allocator is the C library's,
- * wrapped so that every block is wiped before it is freed.
- */
-static void
-lg_curl_free(void *p)
-{
-	if (p != NULL) {
-		laps_wipe(p, malloc_usable_size(p));
-		free(p);
-	}
-}
-
-static void *
-lg_curl_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	if ((q = malloc(n > 0 ? n : 1)) == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	lg_curl_free(p);
-	return q;
-}
-
-static void *
-lg_curl_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void *
-lg_curl_calloc(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-
-static char *
-lg_curl_strdup(const char *s)
-{
-	return strdup(s);
 }
 
 int
@@ -635,11 +579,6 @@ main(int argc, char **argv)
 		fail(rc, "cannot secure the process");
 		return EXIT_OTHER_;
 	}
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, lg_curl_malloc, lg_curl_free, lg_curl_realloc,
-				 lg_curl_strdup, lg_curl_calloc) != CURLE_OK) {
-		fprintf(stderr, PROG ": cannot initialise libcurl\n");
-		return EXIT_OTHER_;
-	}
 	if (o.cmd == CMD_KEYGEN) {
 		what = "keygen";
 		rc = lg_keygen(&o.keygen, PROG);
@@ -648,6 +587,5 @@ main(int argc, char **argv)
 	}
 	if (rc != 0)
 		fail(rc, what);
-	curl_global_cleanup();
 	return exit_status(rc);
 }

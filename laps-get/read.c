@@ -327,7 +327,7 @@ lg_read(struct laps_backend *b, const char *device, const char *account, struct 
 		char what[LAPS_DEVICE_MAX + LAPS_ACCOUNT_MAX + 64];
 
 		(void)snprintf(what, sizeof what, "no password escrowed for %s (account %s)",
-			       device, account);
+			       device, account ? account : "any");
 		rc = lg_seterr_prefix(rc, what);
 		goto out;
 	}

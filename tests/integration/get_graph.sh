@@ -77,8 +77,8 @@ expect 0 "UTF-16LE password" "$LAPS_GET" -c "$C" -s graph pc-utf16
 out_is Utf16-Pass
 expect 0 "a quote in the device name" "$LAPS_GET" -c "$C" -s graph "O'Brien"
 out_is Quote-Pass
-check "the quote was doubled and encoded" \
-	"$(grep -cF 'deviceName%20eq%20%27O%27%27Brien%27' "$T/requests.log")" -eq 1
+check "the quote was doubled and encoded (names are asked lower-case)" \
+	"$(grep -cF 'deviceName%20eq%20%27o%27%27brien%27' "$T/requests.log")" -eq 1
 
 # errors
 expect 3 "device not found" "$LAPS_GET" -c "$C" -s graph pc-nowhere

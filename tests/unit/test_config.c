@@ -904,6 +904,12 @@ test_validate_agent(void)
 	V_OK(RCP, LAPS_USE_AGENT);
 	V_ERR("[escrow]\nbackend = nosuch\nrecipients = /r\n", LAPS_USE_AGENT, "[escrow] backend",
 	      "nosuch");
+	/* graph is a read-only source: laps-get may use it, the agent may not */
+#define GRAPHOK "[graph]\ntoken_url = https://t/\nclient_id = c\nclient_secret_file = /s\n"
+	V_ERR("[escrow]\nbackend = graph\nrecipients = /r\n" GRAPHOK, LAPS_USE_AGENT,
+	      "[escrow] backend", "read-only");
+	V_OK("[escrow]\nbackend = graph\n" GRAPHOK, LAPS_USE_GET);
+	V_ERR("[escrow]\nbackend = graph\n", LAPS_USE_GET, "[graph] token_url", NULL);
 	/* hash_cost depends on hash */
 	V_OK(RCP "[agent]\nhash_cost = 1\n", LAPS_USE_AGENT);
 	V_OK(RCP "[agent]\nhash_cost = 11\n", LAPS_USE_AGENT);
@@ -972,7 +978,7 @@ test_validate_other(void)
 	V_OK("[escrow]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbind = gssapi\nbase = dc=x\n",
 	     LAPS_USE_GET);
 	V_ERR("[escrow]\nbackend = rest\n", LAPS_USE_GET, "[rest] url", NULL);
-	V_ERR("[escrow]\nbackend = x\n", LAPS_USE_GET, "[escrow] backend", "file, ldap, rest");
+	V_ERR("[escrow]\nbackend = x\n", LAPS_USE_GET, "[escrow] backend", "file, ldap, rest, graph");
 
 	/* laps-get --source graph */
 	V_ERR("", LAPS_USE_GET_GRAPH, "[graph] token_url", "graph");

@@ -17,6 +17,7 @@
 #include "escrow/keys.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "backends/graph_backend.h"
 #include "laps-get/lapsget.h"
 #include "tests/unit/testutil.h"
 
@@ -86,30 +87,30 @@ test_graph_decode(void)
 	char *pw = NULL;
 
 	/* "Secret-1" UTF-8 */
-	CU_ASSERT_EQUAL(lg_graph_decode_password("U2VjcmV0LTE=", &pw), 0);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("U2VjcmV0LTE=", &pw), 0);
 	CU_ASSERT_STRING_EQUAL(pw, "Secret-1");
 	laps_secret_free(pw);
 	pw = NULL;
 	/* "Ab1!" UTF-16LE */
-	CU_ASSERT_EQUAL(lg_graph_decode_password("QQBiADEAIQA=", &pw), 0);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("QQBiADEAIQA=", &pw), 0);
 	CU_ASSERT_STRING_EQUAL(pw, "Ab1!");
 	laps_secret_free(pw);
 	pw = NULL;
 	/* "é" (U+00E9) in UTF-16LE becomes UTF-8 c3 a9 */
-	CU_ASSERT_EQUAL(lg_graph_decode_password("6QA=", &pw), 0);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("6QA=", &pw), 0);
 	CU_ASSERT_STRING_EQUAL(pw, "\xc3\xa9");
 	laps_secret_free(pw);
 	pw = NULL;
 	/* UTF-8 "pässwörd" stays as is */
-	CU_ASSERT_EQUAL(lg_graph_decode_password("cMOkc3N3w7ZyZA==", &pw), 0);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("cMOkc3N3w7ZyZA==", &pw), 0);
 	CU_ASSERT_EQUAL(strcmp(pw, "p\xc3\xa4ssw\xc3\xb6rd"), 0);
 	laps_secret_free(pw);
 	pw = NULL;
 	/* not base64, empty, invalid UTF-8 (ff fe 41), NUL inside (41 00 42) */
-	CU_ASSERT_EQUAL(lg_graph_decode_password("not base64!", &pw), LAPS_ERR_FORMAT);
-	CU_ASSERT_EQUAL(lg_graph_decode_password("", &pw), LAPS_ERR_FORMAT);
-	CU_ASSERT_EQUAL(lg_graph_decode_password("//5B", &pw), LAPS_ERR_FORMAT);
-	CU_ASSERT_EQUAL(lg_graph_decode_password("QQBC", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("not base64!", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("//5B", &pw), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_graph_decode_password("QQBC", &pw), LAPS_ERR_FORMAT);
 	CU_ASSERT_PTR_NULL(pw);
 }
 
@@ -118,13 +119,13 @@ test_graph_filter(void)
 {
 	char buf[1024];
 
-	CU_ASSERT_EQUAL(lg_graph_filter_query("PC-1", buf, sizeof buf), 0);
+	CU_ASSERT_EQUAL(laps_graph_filter_query("PC-1", buf, sizeof buf), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "deviceName%20eq%20%27PC-1%27");
 	/* a quote is doubled (OData) and then percent-encoded; & cannot escape */
-	CU_ASSERT_EQUAL(lg_graph_filter_query("o'b&x=1", buf, sizeof buf), 0);
+	CU_ASSERT_EQUAL(laps_graph_filter_query("o'b&x=1", buf, sizeof buf), 0);
 	CU_ASSERT_STRING_EQUAL(buf, "deviceName%20eq%20%27o%27%27b%26x%3D1%27");
-	CU_ASSERT_EQUAL(lg_graph_filter_query("a\nb", buf, sizeof buf), LAPS_ERR_INVALID);
-	CU_ASSERT_EQUAL(lg_graph_filter_query("PC-1", buf, 10), LAPS_ERR_TOOBIG);
+	CU_ASSERT_EQUAL(laps_graph_filter_query("a\nb", buf, sizeof buf), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(laps_graph_filter_query("PC-1", buf, 10), LAPS_ERR_TOOBIG);
 }
 
 static void
@@ -136,33 +137,33 @@ test_graph_lookup(void)
 	const char *two = "{\"value\":[{\"id\":\"1\",\"deviceName\":\"PC-1\"},"
 			  "{\"id\":\"2\",\"deviceName\":\"pc-1\"}]}";
 
-	CU_ASSERT_EQUAL(lg_graph_parse_lookup(one, strlen(one), id, sizeof id, name, sizeof name),
+	CU_ASSERT_EQUAL(laps_graph_parse_lookup(one, strlen(one), id, sizeof id, name, sizeof name),
 			0);
 	CU_ASSERT_STRING_EQUAL(id, "b465e4e8-e4e8-b465-e8e4-65b4e8e465b4");
 	CU_ASSERT_STRING_EQUAL(name, "PC-1");
 	CU_ASSERT_EQUAL(
-	    lg_graph_parse_lookup("{\"value\":[]}", 12, id, sizeof id, name, sizeof name),
+	    laps_graph_parse_lookup("{\"value\":[]}", 12, id, sizeof id, name, sizeof name),
 	    LAPS_ERR_NOTFOUND);
-	CU_ASSERT_EQUAL(lg_graph_parse_lookup(two, strlen(two), id, sizeof id, name, sizeof name),
+	CU_ASSERT_EQUAL(laps_graph_parse_lookup(two, strlen(two), id, sizeof id, name, sizeof name),
 			LAPS_ERR_AMBIGUOUS);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "pc-1 (2)"));
 	/* malformed: not JSON, wrong types, id with URL characters, trailing data */
-	CU_ASSERT_EQUAL(lg_graph_parse_lookup("{\"value\":[", 10, id, sizeof id, name, sizeof name),
+	CU_ASSERT_EQUAL(laps_graph_parse_lookup("{\"value\":[", 10, id, sizeof id, name, sizeof name),
 			LAPS_ERR_FORMAT);
 	CU_ASSERT_EQUAL(
-	    lg_graph_parse_lookup("{\"value\":{}}", 12, id, sizeof id, name, sizeof name),
+	    laps_graph_parse_lookup("{\"value\":{}}", 12, id, sizeof id, name, sizeof name),
 	    LAPS_ERR_FORMAT);
-	CU_ASSERT_EQUAL(lg_graph_parse_lookup("{\"value\":[{\"id\":5,\"deviceName\":\"x\"}]}", 37,
+	CU_ASSERT_EQUAL(laps_graph_parse_lookup("{\"value\":[{\"id\":5,\"deviceName\":\"x\"}]}", 37,
 					      id, sizeof id, name, sizeof name),
 			LAPS_ERR_FORMAT);
 	CU_ASSERT_EQUAL(
-	    lg_graph_parse_lookup("{\"value\":[{\"id\":\"../x\",\"deviceName\":\"x\"}]}", 42, id,
+	    laps_graph_parse_lookup("{\"value\":[{\"id\":\"../x\",\"deviceName\":\"x\"}]}", 42, id,
 				  sizeof id, name, sizeof name),
 	    LAPS_ERR_FORMAT);
 	CU_ASSERT_EQUAL(
-	    lg_graph_parse_lookup("{\"value\":[]} x", 14, id, sizeof id, name, sizeof name),
+	    laps_graph_parse_lookup("{\"value\":[]} x", 14, id, sizeof id, name, sizeof name),
 	    LAPS_ERR_FORMAT);
-	CU_ASSERT_EQUAL(lg_graph_parse_lookup("[]", 2, id, sizeof id, name, sizeof name),
+	CU_ASSERT_EQUAL(laps_graph_parse_lookup("[]", 2, id, sizeof id, name, sizeof name),
 			LAPS_ERR_FORMAT);
 }
 
@@ -173,7 +174,7 @@ test_graph_lookup(void)
 static void
 test_graph_credentials(void)
 {
-	struct lg_result r;
+	struct laps_record_list l = {NULL, 0};
 	/* unordered on purpose: the newest must come first */
 	const char *wrapped =
 	    "{\"value\":{\"id\":\"1\",\"deviceName\":\"PC-1\","
@@ -185,34 +186,50 @@ test_graph_credentials(void)
 	const char *flat = "{\"id\":\"1\",\"credentials\":[" CRED(
 	    "Administrator", "2026-01-15T00:00:00Z", "U2VjcmV0LTE=") "]}";
 
-	lg_result_init(&r);
 	CU_ASSERT_EQUAL_FATAL(
-	    lg_graph_parse_credentials(wrapped, strlen(wrapped), "administrator", 10, true, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.cur.password, "Secret-1");
-	CU_ASSERT_STRING_EQUAL(r.cur.host, "PC-1");
-	CU_ASSERT_STRING_EQUAL(r.cur.account, "Administrator");
-	CU_ASSERT_EQUAL(r.cur.rotated, 1768435200);
-	CU_ASSERT_EQUAL(r.cur.expires, 1769904000);
-	CU_ASSERT_EQUAL(r.n_hist, 1);
-	CU_ASSERT_STRING_EQUAL(r.hist[0].password, "old-1");
-	CU_ASSERT_EQUAL(r.hist[0].expires, 1768435200); /* replaced by the newer one */
-	lg_result_clear(&r);
+	    laps_graph_parse_credentials(wrapped, strlen(wrapped), "administrator", &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 2);
+	CU_ASSERT_STRING_EQUAL(l.v[0].password, "Secret-1");
+	CU_ASSERT_STRING_EQUAL(l.v[0].device, "PC-1");
+	CU_ASSERT_STRING_EQUAL(l.v[0].account, "Administrator");
+	CU_ASSERT_EQUAL(l.v[0].rotated_at, 1768435200);
+	CU_ASSERT_EQUAL(l.v[0].expires_at, 1769904000);
+	CU_ASSERT_EQUAL(l.v[0].state, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_PTR_NULL(l.v[0].envelope);
+	CU_ASSERT_STRING_EQUAL(l.v[1].password, "old-1");
+	CU_ASSERT_EQUAL(l.v[1].expires_at, 1768435200); /* replaced by the newer one */
+	laps_record_list_free(&l);
 
 	/* no account filter: the newest of all */
-	CU_ASSERT_EQUAL(lg_graph_parse_credentials(wrapped, strlen(wrapped), NULL, 10, false, &r),
-			0);
-	CU_ASSERT_STRING_EQUAL(r.cur.password, "other");
-	CU_ASSERT_EQUAL(r.n_hist, 0);
-	lg_result_clear(&r);
+	CU_ASSERT_EQUAL(laps_graph_parse_credentials(wrapped, strlen(wrapped), NULL, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 3);
+	CU_ASSERT_STRING_EQUAL(l.v[0].password, "other");
+	laps_record_list_free(&l);
 
-	CU_ASSERT_EQUAL(lg_graph_parse_credentials(flat, strlen(flat), NULL, 10, true, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.cur.password, "Secret-1");
-	CU_ASSERT_STRING_EQUAL(r.cur.host, ""); /* filled by the caller */
-	CU_ASSERT_EQUAL(r.cur.expires, 0);
-	lg_result_clear(&r);
+	CU_ASSERT_EQUAL(laps_graph_parse_credentials(flat, strlen(flat), NULL, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.v[0].password, "Secret-1");
+	CU_ASSERT_STRING_EQUAL(l.v[0].device, ""); /* filled by the backend from the lookup */
+	CU_ASSERT_EQUAL(l.v[0].expires_at, 0);
+	laps_record_list_free(&l);
 
-	CU_ASSERT_EQUAL(lg_graph_parse_credentials(flat, strlen(flat), "nobody", 10, true, &r),
+	CU_ASSERT_EQUAL(laps_graph_parse_credentials(flat, strlen(flat), "nobody", &l),
 			LAPS_ERR_NOTFOUND);
+	CU_ASSERT_EQUAL(l.n, 0);
+
+	/* an older password that does not decode stays in the list without
+	 * its password (laps-get reports it in that history entry) */
+	{
+		const char *oldbad = "{\"credentials\":[" CRED(
+		    "A", "2026-01-01T00:00:00Z", "%%%") "," CRED("A", "2026-01-15T00:00:00Z",
+								 "U2VjcmV0LTE=") "]}";
+
+		CU_ASSERT_EQUAL(laps_graph_parse_credentials(oldbad, strlen(oldbad), NULL, &l), 0);
+		CU_ASSERT_EQUAL_FATAL(l.n, 2);
+		CU_ASSERT_STRING_EQUAL(l.v[0].password, "Secret-1");
+		CU_ASSERT_PTR_NULL(l.v[1].password);
+		laps_record_list_free(&l);
+	}
 }
 
 static void
@@ -236,18 +253,17 @@ test_graph_credentials_malformed(void)
 	    "null",
 	    "",
 	};
-	struct lg_result r;
+	struct laps_record_list l = {NULL, 0};
 	size_t i;
 
-	lg_result_init(&r);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int rc = lg_graph_parse_credentials(bad[i], strlen(bad[i]), NULL, 5, true, &r);
+		int rc = laps_graph_parse_credentials(bad[i], strlen(bad[i]), NULL, &l);
 
 		if (rc != LAPS_ERR_FORMAT)
 			fprintf(stderr, "case %zu: rc %d\n", i, rc);
 		CU_ASSERT_EQUAL(rc, LAPS_ERR_FORMAT);
-		CU_ASSERT_PTR_NULL(r.cur.password);
-		lg_result_clear(&r);
+		CU_ASSERT_EQUAL(l.n, 0);
+		laps_record_list_free(&l);
 	}
 }
 
@@ -414,7 +430,7 @@ static void
 test_graph_secret_hygiene(void)
 {
 	char pw[201], b64[400], json[2048], bad[64];
-	struct lg_result r;
+	struct laps_record_list l = {NULL, 0};
 	size_t i;
 	int rc;
 
@@ -428,13 +444,13 @@ test_graph_secret_hygiene(void)
 		       "{\"credentials\":[{\"accountName\":\"Administrator\","
 		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"}]}",
 		       b64);
-	lg_result_init(&r);
 	get_log[0] = '\0';
 	laps_log_set_sink(get_log_sink, NULL);
 	laps_log_set_level(LAPS_LOG_DEBUG);
-	CU_ASSERT_EQUAL_FATAL(lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r), 0);
-	CU_ASSERT_STRING_EQUAL(r.cur.password, pw);
-	lg_result_clear(&r);
+	CU_ASSERT_EQUAL_FATAL(laps_graph_parse_credentials(json, strlen(json), NULL, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	CU_ASSERT_STRING_EQUAL(l.v[0].password, pw);
+	laps_record_list_free(&l);
 
 	/* a decoded password with a control character: refused, not echoed */
 	sodium_bin2base64(bad, sizeof bad, (const unsigned char *)"Hyg1ene\x01x", 9,
@@ -444,12 +460,12 @@ test_graph_secret_hygiene(void)
 		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"}]}",
 		       bad);
 	laps_clearerr();
-	rc = lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r);
+	rc = laps_graph_parse_credentials(json, strlen(json), NULL, &l);
 	CU_ASSERT_EQUAL(rc, LAPS_ERR_FORMAT);
-	CU_ASSERT_PTR_NULL(r.cur.password);
+	CU_ASSERT_EQUAL(l.n, 0);
 	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), "Hyg1ene"));
 	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), bad));
-	lg_result_clear(&r);
+	laps_record_list_free(&l);
 
 	/* malformed JSON right after the password: no trace in the error */
 	(void)snprintf(json, sizeof json,
@@ -457,10 +473,10 @@ test_graph_secret_hygiene(void)
 		       "\"backupDateTime\":\"2026-01-01T00:00:00Z\",\"passwordBase64\":\"%s\"]}",
 		       b64);
 	laps_clearerr();
-	CU_ASSERT_EQUAL(lg_graph_parse_credentials(json, strlen(json), NULL, 5, true, &r),
+	CU_ASSERT_EQUAL(laps_graph_parse_credentials(json, strlen(json), NULL, &l),
 			LAPS_ERR_FORMAT);
 	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), b64));
-	lg_result_clear(&r);
+	laps_record_list_free(&l);
 	laps_log_set_sink(NULL, NULL);
 	laps_log_set_level(LAPS_LOG_NOTICE);
 	CU_ASSERT_PTR_NULL(strstr(get_log, "Hyg1ene"));

@@ -1,7 +1,9 @@
 /*
- * graph.c — laps-get --source graph: read Windows LAPS passwords that
- * devices back up to Microsoft Entra ID, through Microsoft Graph
- * (read-only).
+ * graph.c — the `graph` backend: Windows LAPS passwords that devices back
+ * up to Microsoft Entra ID, read through Microsoft Graph.  Read-only
+ * (LAPS_BCAP_READONLY): laps-get reads it (--source graph or `[escrow]
+ * backend = graph`); the agent refuses it.  read() and history() answer
+ * from one fetch of the device's credentials, kept until the next device.
  *
  *   POST token_url   grant_type=client_credentials (client id + secret in the form)
  *   GET  {url}/directory/deviceLocalCredentials?$filter=deviceName eq '<name>'
@@ -15,6 +17,8 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +28,13 @@
 #include <json-c/printbuf.h>
 #include <sodium.h>
 
+#include "backends/graph_backend.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/isotime.h"
 #include "escrow/json_secret.h"
+#include "escrow/log.h"
 #include "escrow/secret.h"
-#include "laps-get/lapsget.h"
 
 #define GR_BODY_MAX (256 * 1024) /* largest response accepted */
 #define GR_SECRET_FILE_MAX 4096	 /* client secret file */
@@ -82,8 +88,15 @@ sanitize(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* An ISO 8601 timestamp from the server (a time and a zone required). */
+static int
+parse_time(const char *s, int64_t *out)
+{
+	return laps_isotime_parse(s, true, out);
+}
+
 int
-lg_graph_filter_query(const char *device, char *buf, size_t len)
+laps_graph_filter_query(const char *device, char *buf, size_t len)
 {
 	char lit[2 * LAPS_DEVICE_MAX + 32];
 	size_t i, o = 0, n;
@@ -154,7 +167,7 @@ utf8_ok(const unsigned char *s, size_t n)
 }
 
 int
-lg_graph_decode_password(const char *b64, char **out)
+laps_graph_decode_password(const char *b64, char **out)
 {
 	unsigned char *bin = NULL;
 	char *pw = NULL;
@@ -261,7 +274,7 @@ get_str(struct json_object *o, const char *key, bool required, size_t max, const
 }
 
 int
-lg_graph_parse_lookup(const char *json, size_t len, char *id, size_t idlen, char *name,
+laps_graph_parse_lookup(const char *json, size_t len, char *id, size_t idlen, char *name,
 		      size_t namelen)
 {
 	struct json_object *root = NULL, *arr, *dev;
@@ -333,6 +346,7 @@ out:
 	return rc;
 }
 
+/* One credential of the response, borrowed from the parsed JSON. */
 struct gr_cred {
 	const char *account;
 	int64_t backup;
@@ -349,129 +363,125 @@ cred_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* A record from credential c: clear-text password, never pending.  A password
+ * that does not decode is fatal only for the newest (newest); older ones keep
+ * password NULL, which laps-get reports in the history entry. */
 static int
-fill_entry(struct lg_entry *e, const char *device, const struct gr_cred *c, int64_t expires)
+push_cred(struct laps_record_list *out, const char *device, const struct gr_cred *c,
+	  int64_t expires, bool newest)
 {
+	struct laps_record r;
 	int rc;
 
-	lg_entry_clear(e);
-	sanitize(device, e->host, sizeof e->host);
-	sanitize(c->account, e->account, sizeof e->account);
-	(void)snprintf(e->source, sizeof e->source, "%s", GR_SOURCE);
-	e->rotated = c->backup;
-	e->expires = expires;
-	e->pending = false;
-	rc = lg_graph_decode_password(c->b64, &e->password);
-	if (rc != 0 && rc != LAPS_ERR_NOMEM) {
-		char buf[256];
-
-		e->open_rc = rc;
-		(void)snprintf(e->error, sizeof e->error, "%s", laps_errstr(rc, buf, sizeof buf));
-	}
+	laps_record_init(&r);
+	sanitize(device, r.device, sizeof r.device);
+	sanitize(c->account, r.account, sizeof r.account);
+	(void)snprintf(r.source, sizeof r.source, "%s", GR_SOURCE);
+	r.rotated_at = c->backup;
+	r.expires_at = expires;
+	r.state = LAPS_STATE_CONFIRMED;
+	rc = laps_graph_decode_password(c->b64, &r.password);
+	if (rc == 0 || (rc != LAPS_ERR_NOMEM && !newest))
+		rc = laps_record_list_push(out, &r);
+	laps_record_clear(&r);
 	return rc;
 }
 
-int
-lg_graph_parse_credentials(const char *json, size_t len, const char *account, size_t history_n,
-			   bool want_history, struct lg_result *res)
+/* The "credentials" array of info into creds (those of account, or all). */
+static int
+collect_creds(struct json_object *info, const char *account, struct gr_cred *creds, size_t *m)
 {
-	struct json_object *root = NULL, *info, *v, *arr, *c;
-	struct gr_cred creds[GR_CRED_MAX];
-	const char *devname = NULL, *refresh = NULL, *s;
-	int64_t refresh_t = 0;
-	size_t n, i, m = 0;
+	struct json_object *arr, *c;
+	const char *s;
+	size_t n, i;
 	int rc;
 
-	lg_result_clear(res);
-	res->want_history = want_history;
-	if ((rc = parse_json(json, len, "credentials", &root)) != 0)
-		return rc;
-	info = root;
-	/* documented as {"value": {...}}; some responses are the object itself */
-	if (json_object_object_get_ex(root, "value", &v)) {
-		if (!json_object_is_type(v, json_type_object)) {
-			rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'value' is not an object");
-			goto out;
-		}
-		info = v;
-	}
-	if ((rc = get_str(info, "deviceName", false, LAPS_DEVICE_MAX, "credentials", &devname)) !=
-		0 ||
-	    (rc = get_str(info, "refreshDateTime", false, 64, "credentials", &refresh)) != 0)
-		goto out;
-	if (refresh != NULL && lg_parse_iso8601(refresh, &refresh_t) != 0) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'refreshDateTime' is not a time");
-		goto out;
-	}
-	if (!json_object_object_get_ex(info, "credentials", &arr) || arr == NULL) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is missing");
-		goto out;
-	}
-	if (!json_object_is_type(arr, json_type_array)) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is not an array");
-		goto out;
-	}
+	*m = 0;
+	if (!json_object_object_get_ex(info, "credentials", &arr) || arr == NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is missing");
+	if (!json_object_is_type(arr, json_type_array))
+		return laps_seterr(LAPS_ERR_FORMAT, "credentials: 'credentials' is not an array");
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {
 		struct gr_cred cr;
 
 		c = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(c, json_type_object)) {
-			rc = laps_seterr(LAPS_ERR_FORMAT, "credentials[%zu] is not an object", i);
-			goto out;
-		}
+		if (!json_object_is_type(c, json_type_object))
+			return laps_seterr(LAPS_ERR_FORMAT, "credentials[%zu] is not an object", i);
 		if ((rc = get_str(c, "accountName", true, LAPS_ACCOUNT_MAX * 4, "credentials",
 				  &cr.account)) != 0 ||
 		    (rc = get_str(c, "backupDateTime", true, 64, "credentials", &s)) != 0 ||
 		    (rc = get_str(c, "passwordBase64", true, GR_B64_MAX, "credentials", &cr.b64)) !=
 			0)
-			goto out;
-		if (lg_parse_iso8601(s, &cr.backup) != 0) {
-			rc = laps_seterr(LAPS_ERR_FORMAT,
-					 "credentials[%zu]: 'backupDateTime' is not a time", i);
-			goto out;
-		}
+			return rc;
+		if (parse_time(s, &cr.backup) != 0)
+			return laps_seterr(LAPS_ERR_FORMAT,
+					   "credentials[%zu]: 'backupDateTime' is not a time", i);
 		if (account != NULL && strcasecmp(account, cr.account) != 0)
 			continue;
-		if (m < GR_CRED_MAX)
-			creds[m++] = cr;
+		if (*m < GR_CRED_MAX)
+			creds[(*m)++] = cr;
 	}
-	if (m == 0) {
-		if (account != NULL)
-			rc = laps_seterr(LAPS_ERR_NOTFOUND,
-					 "no password of account %s is "
-					 "backed up in Entra ID",
-					 account);
-		else
-			rc = laps_seterr(LAPS_ERR_NOTFOUND, "no password is backed up in Entra ID");
-		goto out;
-	}
-	qsort(creds, m, sizeof creds[0], cred_cmp);
-	if (devname == NULL)
-		devname = "";
-	if ((rc = fill_entry(&res->cur, devname, &creds[0], refresh_t)) != 0)
-		goto out;
-	if (want_history && m > 1 && history_n > 0) {
-		size_t nh = m - 1 < history_n ? m - 1 : history_n;
+	if (*m == 0 && account != NULL)
+		return laps_seterr(LAPS_ERR_NOTFOUND,
+				   "no password of account %s is backed up in Entra ID", account);
+	if (*m == 0)
+		return laps_seterr(LAPS_ERR_NOTFOUND, "no password is backed up in Entra ID");
+	return 0;
+}
 
-		if ((res->hist = calloc(nh, sizeof *res->hist)) == NULL) {
-			rc = LAPS_ERR_NOMEM;
-			goto out;
-		}
-		res->n_hist = nh;
-		for (i = 0; i < nh; i++) {
-			/* an older password stopped being valid when the next was backed up */
-			rc = fill_entry(&res->hist[i], devname, &creds[i + 1], creds[i].backup);
-			if (rc == LAPS_ERR_NOMEM)
-				goto out;
-		}
+/* The object holding deviceName/credentials: {"value": {...}} or the root. */
+static int
+credentials_info(struct json_object *root, struct json_object **info)
+{
+	struct json_object *v;
+
+	*info = root;
+	if (json_object_object_get_ex(root, "value", &v)) {
+		if (!json_object_is_type(v, json_type_object))
+			return laps_seterr(LAPS_ERR_FORMAT, "credentials: 'value' is not an object");
+		*info = v;
 	}
-	rc = 0;
+	return 0;
+}
+
+int
+laps_graph_parse_credentials(const char *json, size_t len, const char *account,
+			     struct laps_record_list *out)
+{
+	struct json_object *root = NULL, *info;
+	struct gr_cred creds[GR_CRED_MAX];
+	const char *devname = NULL, *refresh = NULL;
+	int64_t refresh_t = 0;
+	size_t m = 0, i;
+	int rc;
+
+	out->v = NULL;
+	out->n = 0;
+	if ((rc = parse_json(json, len, "credentials", &root)) != 0)
+		return rc;
+	if ((rc = credentials_info(root, &info)) != 0 ||
+	    (rc = get_str(info, "deviceName", false, LAPS_DEVICE_MAX, "credentials", &devname)) !=
+		0 ||
+	    (rc = get_str(info, "refreshDateTime", false, 64, "credentials", &refresh)) != 0)
+		goto out;
+	if (refresh != NULL && parse_time(refresh, &refresh_t) != 0) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "credentials: 'refreshDateTime' is not a time");
+		goto out;
+	}
+	if ((rc = collect_creds(info, account, creds, &m)) != 0)
+		goto out;
+	qsort(creds, m, sizeof creds[0], cred_cmp);
+	/* the newest expires at the next refresh; an older one stopped being
+	 * valid when the next was backed up */
+	for (i = 0; i < m && rc == 0; i++)
+		rc = push_cred(out, devname ? devname : "", &creds[i],
+			       i == 0 ? refresh_t : creds[i - 1].backup, i == 0);
 out:
 	laps_json_wipe(root);
 	json_object_put(root);
 	if (rc != 0)
-		lg_result_clear(res);
+		laps_record_list_free(out);
 	return rc;
 }
 
@@ -624,19 +634,10 @@ slist_free_wiped(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-/* One request.  post: form body (x-www-form-urlencoded) or NULL for GET. */
-static int
-http(struct gr_ctx *g, const char *url, const char *post, bool token_req, struct gr_buf *b)
+/* The options every request shares (TLS always verified, https only). */
+static void
+set_common(struct gr_ctx *g, const char *url, char *errbuf, struct gr_buf *b)
 {
-	struct curl_slist *hdr = NULL, *h;
-	char errbuf[CURL_ERROR_SIZE], *auth = NULL;
-	size_t alen;
-	long status = 0;
-	CURLcode cc;
-	int rc;
-
-	memset(b, 0, sizeof *b);
-	errbuf[0] = '\0';
 	curl_easy_reset(g->curl);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(g->curl, CURLOPT_PROTOCOLS_STR, "https");
@@ -657,48 +658,75 @@ http(struct gr_ctx *g, const char *url, const char *post, bool token_req, struct
 	curl_easy_setopt(g->curl, CURLOPT_USERAGENT, "laps-get");
 	curl_easy_setopt(g->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(g->curl, CURLOPT_WRITEDATA, b);
+}
 
-	if ((h = curl_slist_append(hdr, "Accept: application/json")) == NULL)
-		goto nomem;
-	hdr = h;
+/* Append line to *hdr.  LAPS_ERR_NOMEM (the list is kept for freeing). */
+static int
+add_header(struct curl_slist **hdr, const char *line)
+{
+	struct curl_slist *h = curl_slist_append(*hdr, line);
+
+	if (h == NULL)
+		return LAPS_ERR_NOMEM;
+	*hdr = h;
+	return 0;
+}
+
+/* The request headers: a form POST, or a GET with the bearer token.  *auth
+ * (laps_secret memory) holds the Authorization line until the caller frees it. */
+static int
+set_headers(struct gr_ctx *g, const char *post, struct curl_slist **hdr, char **auth)
+{
+	size_t alen;
+	int rc;
+
+	if ((rc = add_header(hdr, "Accept: application/json")) != 0)
+		return rc;
 	if (post != NULL) {
-		if ((h = curl_slist_append(
-			 hdr, "Content-Type: application/x-www-form-urlencoded")) == NULL)
-			goto nomem;
-		hdr = h;
+		if ((rc = add_header(hdr, "Content-Type: application/x-www-form-urlencoded")) != 0)
+			return rc;
 		curl_easy_setopt(g->curl, CURLOPT_POSTFIELDS, post);
 		curl_easy_setopt(g->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
 	} else {
-		if ((h = curl_slist_append(hdr, "ocp-client-name: laps-get")) == NULL)
-			goto nomem;
-		hdr = h;
+		if ((rc = add_header(hdr, "ocp-client-name: laps-get")) != 0)
+			return rc;
 		alen = strlen(g->token) + sizeof "Authorization: Bearer ";
-		if ((auth = laps_secret_alloc(alen)) == NULL)
-			goto nomem;
-		if (laps_snprintf(auth, alen, "Authorization: Bearer %s", g->token) != 0 ||
-		    (h = curl_slist_append(hdr, auth)) == NULL)
-			goto nomem;
-		hdr = h;
+		if ((*auth = laps_secret_alloc(alen)) == NULL ||
+		    laps_snprintf(*auth, alen, "Authorization: Bearer %s", g->token) != 0 ||
+		    (rc = add_header(hdr, *auth)) != 0)
+			return LAPS_ERR_NOMEM;
 	}
-	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, *hdr);
+	return 0;
+}
+
+/* One request.  post: form body (x-www-form-urlencoded) or NULL for GET. */
+static int
+http(struct gr_ctx *g, const char *url, const char *post, bool token_req, struct gr_buf *b)
+{
+	struct curl_slist *hdr = NULL;
+	char errbuf[CURL_ERROR_SIZE], *auth = NULL;
+	long status = 0;
+	CURLcode cc;
+	int rc;
+
+	memset(b, 0, sizeof *b);
+	errbuf[0] = '\0';
+	set_common(g, url, errbuf, b);
+	if ((rc = set_headers(g, post, &hdr, &auth)) != 0)
+		goto out;
 	cc = curl_easy_perform(g->curl);
 	if (cc != CURLE_OK) {
 		rc = map_curl(cc, url, b, errbuf);
 		goto out;
 	}
 	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
+	if (status != 200)
 		rc = map_status(status, url, b, token_req);
-		goto out;
-	}
-	if (b->p == NULL) {
+	else if (b->p == NULL)
 		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: empty response", url);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-nomem:
-	rc = LAPS_ERR_NOMEM;
+	else
+		rc = 0;
 out:
 	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(g->curl, CURLOPT_POSTFIELDS, NULL);
@@ -721,7 +749,7 @@ read_client_secret(const char *path, char **out, size_t *outlen)
 	rc = laps_file_read(path, GR_SECRET_FILE_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &buf,
 			    &len);
 	if (rc != 0)
-		return lg_seterr_prefix(rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_CONFIG : rc,
+		return laps_seterr_prefix(rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_CONFIG : rc,
 					"[graph] client_secret_file");
 	while (len > 0 && isspace((unsigned char)buf[len - 1]))
 		buf[--len] = '\0';
@@ -826,73 +854,235 @@ make_url(const struct laps_config *cfg, const char *suffix1, const char *suffix2
 	return 0;
 }
 
-int
-lg_graph_read(const struct laps_config *cfg, const char *host, const char *account,
-	      size_t history_n, bool want_history, struct lg_result *res)
+/* ------------------------------------------------------------------ */
+/* libcurl's allocator                                                 */
+
+/*
+ * libcurl's own buffers hold secrets too (the token request with the client
+ * secret, the Authorization header, the download buffer with passwordBase64)
+ * and libcurl frees them without wiping.  Its allocator is the C library's,
+ * wrapped so that every block is wiped before it is freed.
+ */
+static void
+gr_curl_free(void *p)
 {
-	struct gr_ctx g = {cfg, NULL, NULL};
-	struct gr_buf b = {0};
-	char *q = NULL, *url = NULL, id[GR_ID_MAX + 1], name[LAPS_DEVICE_MAX + 1];
-	char idenc[3 * GR_ID_MAX + 1];
+	if (p != NULL) {
+		laps_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+gr_curl_realloc(void *p, size_t n)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	if ((q = malloc(n > 0 ? n : 1)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	gr_curl_free(p);
+	return q;
+}
+
+static void *
+gr_curl_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *
+gr_curl_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static char *
+gr_curl_strdup(const char *s)
+{
+	return strdup(s);
+}
+
+/* curl_global_init_mem once per process (laps-get is single-threaded). */
+static int
+curl_ready(void)
+{
+	static bool done;
+
+	if (done)
+		return 0;
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, gr_curl_malloc, gr_curl_free,
+				 gr_curl_realloc, gr_curl_strdup, gr_curl_calloc) != CURLE_OK)
+		return laps_seterr(LAPS_ERR_INTERNAL, "cannot initialise libcurl");
+	done = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The backend                                                         */
+
+struct gr_backend {
+	struct gr_ctx g;
+	bool cached; /* creds holds the credentials of device/account */
+	char device[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1]; /* "" = any account */
+	struct laps_record_list creds;      /* newest first */
+};
+
+static int
+graph_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+{
+	struct gr_backend *gb;
 	int rc;
 
-	lg_result_clear(res);
+	*ctx = NULL;
+	if (role != LAPS_ROLE_ADMIN)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend graph is read-only (laps-get)");
 	if (cfg->graph_url == NULL || cfg->graph_token_url == NULL ||
 	    cfg->graph_client_id == NULL || cfg->graph_client_secret_file == NULL ||
 	    cfg->graph_scope == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "[graph] url, token_url, client_id and "
 				   "client_secret_file are required for --source graph");
-	if ((q = malloc(GR_URL_MAX)) == NULL || (url = malloc(GR_URL_MAX)) == NULL) {
-		rc = LAPS_ERR_NOMEM;
-		goto out;
+	if ((rc = curl_ready()) != 0)
+		return rc;
+	if ((gb = calloc(1, sizeof *gb)) == NULL)
+		return LAPS_ERR_NOMEM;
+	gb->g.cfg = cfg;
+	if ((gb->g.curl = curl_easy_init()) == NULL) {
+		free(gb);
+		return laps_seterr(LAPS_ERR_INTERNAL, "curl_easy_init failed");
 	}
-	if ((rc = lg_graph_filter_query(host, q, GR_URL_MAX)) != 0)
-		goto out;
-	if ((g.curl = curl_easy_init()) == NULL) {
-		rc = laps_seterr(LAPS_ERR_INTERNAL, "curl_easy_init failed");
-		goto out;
-	}
-	if ((rc = get_token(&g)) != 0)
-		goto out;
+	*ctx = gb; /* success */
+	return 0;
+}
 
-	if ((rc = make_url(cfg, "/directory/deviceLocalCredentials?$filter=", q, url,
+static void
+graph_close(void *ctx)
+{
+	struct gr_backend *gb = ctx;
+
+	if (gb == NULL)
+		return;
+	laps_record_list_free(&gb->creds);
+	laps_secret_free(gb->g.token);
+	curl_easy_cleanup(gb->g.curl);
+	free(gb);
+}
+
+/* The Entra ID device id and name of host (one $filter lookup). */
+static int
+lookup_device(struct gr_ctx *g, const char *host, char *url, char id[GR_ID_MAX + 1],
+	      char name[LAPS_DEVICE_MAX + 1])
+{
+	struct gr_buf b = {0};
+	char q[GR_URL_MAX];
+	int rc;
+
+	if ((rc = laps_graph_filter_query(host, q, sizeof q)) != 0 ||
+	    (rc = make_url(g->cfg, "/directory/deviceLocalCredentials?$filter=", q, url,
 			   GR_URL_MAX)) != 0 ||
-	    (rc = http(&g, url, NULL, false, &b)) != 0)
-		goto out;
-	rc = lg_graph_parse_lookup(b.p, b.len, id, sizeof id, name, sizeof name);
+	    (rc = http(g, url, NULL, false, &b)) != 0)
+		return rc;
+	rc = laps_graph_parse_lookup(b.p, b.len, id, GR_ID_MAX + 1, name, LAPS_DEVICE_MAX + 1);
 	buf_free(&b);
-	if (rc == LAPS_ERR_NOTFOUND) {
-		rc = laps_seterr(rc, "no device named '%s' in Entra ID", host);
-		goto out;
-	}
+	if (rc == LAPS_ERR_NOTFOUND)
+		return laps_seterr(rc, "no device named '%s' in Entra ID", host);
 	if (rc == LAPS_ERR_AMBIGUOUS) {
-		rc = laps_seterr_prefix(rc, "'%s'", host);
-		goto out;
+		return laps_seterr_prefix(rc, "'%s'", host);
 	}
-	if (rc != 0)
+	return rc;
+}
+
+/* Fetch and cache the credentials of device (account NULL = any). */
+static int
+fetch(struct gr_backend *gb, const char *device, const char *account)
+{
+	struct gr_ctx *g = &gb->g;
+	struct gr_buf b = {0};
+	char *url = NULL, id[GR_ID_MAX + 1], name[LAPS_DEVICE_MAX + 1], idenc[3 * GR_ID_MAX + 1];
+	size_t i;
+	int rc;
+
+	if (gb->cached && strcmp(gb->device, device) == 0 &&
+	    strcmp(gb->account, account ? account : "") == 0)
+		return 0;
+	gb->cached = false;
+	laps_record_list_free(&gb->creds);
+	if ((url = malloc(GR_URL_MAX)) == NULL)
+		return LAPS_ERR_NOMEM;
+	if ((g->token == NULL && (rc = get_token(g)) != 0) ||
+	    (rc = lookup_device(g, device, url, id, name)) != 0)
 		goto out;
 	if ((rc = pct_encode(id, strlen(id), idenc, sizeof idenc)) != 0 ||
-	    (rc = make_url(cfg, "/directory/deviceLocalCredentials/", idenc, url, GR_URL_MAX)) !=
+	    (rc = make_url(g->cfg, "/directory/deviceLocalCredentials/", idenc, url, GR_URL_MAX)) !=
 		0 ||
 	    (rc = laps_snprintf(url + strlen(url), GR_URL_MAX - strlen(url),
-				"?$select=credentials")) != 0)
+				"?$select=credentials")) != 0 ||
+	    (rc = http(g, url, NULL, false, &b)) != 0 ||
+	    (rc = laps_graph_parse_credentials(b.p, b.len, account, &gb->creds)) != 0)
 		goto out;
-	if ((rc = http(&g, url, NULL, false, &b)) != 0)
-		goto out;
-	rc = lg_graph_parse_credentials(b.p, b.len, account, history_n, want_history, res);
-	if (rc == 0 && res->cur.host[0] == '\0') {
-		/* $select=credentials may leave deviceName out */
-		(void)snprintf(res->cur.host, sizeof res->cur.host, "%s", name);
-		for (size_t i = 0; i < res->n_hist; i++)
-			(void)snprintf(res->hist[i].host, sizeof res->hist[i].host, "%s", name);
-	}
+	for (i = 0; i < gb->creds.n; i++) /* $select=credentials may leave deviceName out */
+		if (gb->creds.v[i].device[0] == '\0')
+			(void)snprintf(gb->creds.v[i].device, sizeof gb->creds.v[i].device, "%s",
+				       name);
+	(void)snprintf(gb->device, sizeof gb->device, "%s", device);
+	(void)snprintf(gb->account, sizeof gb->account, "%s", account ? account : "");
+	gb->cached = true;
 out:
 	buf_free(&b);
-	laps_secret_free(g.token);
-	if (g.curl != NULL)
-		curl_easy_cleanup(g.curl);
-	free(q);
 	free(url);
 	return rc;
 }
+
+static int
+graph_read(void *ctx, const char *device, const char *account, struct laps_record *out,
+	   struct laps_version *ver)
+{
+	struct gr_backend *gb = ctx;
+	int rc;
+
+	ver->tag[0] = '\0'; /* no compare-and-set: nothing is written */
+	if ((rc = fetch(gb, device, account)) != 0)
+		return rc;
+	return laps_record_copy(out, &gb->creds.v[0]);
+}
+
+static int
+graph_history(void *ctx, const char *device, const char *account, size_t n,
+	      struct laps_record_list *out)
+{
+	struct gr_backend *gb = ctx;
+	size_t i;
+	int rc;
+
+	if ((rc = fetch(gb, device, account)) != 0)
+		return rc;
+	for (i = 1; i < gb->creds.n && i <= n; i++) {
+		if ((rc = laps_record_list_push(out, &gb->creds.v[i])) != 0) {
+			laps_record_list_free(out);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static const char *
+graph_describe(void *ctx)
+{
+	(void)ctx;
+	return GR_SOURCE;
+}
+
+const struct laps_backend_ops laps_backend_graph = {
+    .name = "graph",
+    .caps = LAPS_BCAP_READONLY | LAPS_BCAP_HISTORY | LAPS_BCAP_ANYACCOUNT,
+    .open = graph_open,
+    .close = graph_close,
+    .read = graph_read,
+    .history = graph_history,
+    .describe = graph_describe,
+};
