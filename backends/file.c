@@ -741,6 +741,116 @@ file_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], siz
 	return 0;
 }
 
+/* ---------------------------------------------------------------------- */
+/* Report                                                                 */
+
+/* The row of one ACCOUNT.json of dev.  A record that does not read is
+ * logged and skipped (the report goes on); 1 when skipped. */
+static int
+report_record(const struct file_ctx *c, const char *dev, const char *acct,
+	      struct laps_report_row *row)
+{
+	struct laps_record r;
+	struct laps_version ver;
+	char err[512];
+	int rc;
+
+	laps_record_init(&r);
+	rc = read_current(c, dev, acct, &r, &ver, NULL, NULL);
+	if (rc == LAPS_ERR_NOMEM)
+		return rc;
+	if (rc != 0) {
+		log_warn("file: report: %s/%s skipped: %s", dev, acct,
+			 laps_errstr(rc, err, sizeof(err)));
+		return 1;
+	}
+	memset(row, 0, sizeof(*row));
+	memcpy(row->device, dev, strlen(dev) + 1);
+	memcpy(row->account, acct, strlen(acct) + 1);
+	row->has_record = true;
+	row->state = r.state;
+	row->rotated_at = r.rotated_at;
+	row->expires_at = r.expires_at;
+	laps_record_clear(&r);
+	return 0;
+}
+
+/* The account name of a current-record file name ("ACCOUNT.json"), or false. */
+static bool
+account_of(const char *name, char acct[LAPS_ACCOUNT_MAX + 1])
+{
+	size_t n = strlen(name), s = sizeof(FILE_CURRENT_SUFFIX) - 1;
+
+	if (name[0] == '.' || n <= s || n - s > LAPS_ACCOUNT_MAX ||
+	    strcmp(name + n - s, FILE_CURRENT_SUFFIX) != 0)
+		return false;
+	memcpy(acct, name, n - s);
+	acct[n - s] = '\0';
+	return laps_record_account_ok(acct);
+}
+
+/* Every account of device dev (a "never" row when it has none). */
+static int
+report_device(const struct file_ctx *c, int dirfd_, const char *dev, laps_report_cb cb,
+	      void *arg)
+{
+	struct laps_report_row row;
+	char acct[LAPS_ACCOUNT_MAX + 1];
+	struct dirent *de;
+	size_t rows = 0;
+	DIR *d;
+	int fd, rc = 0;
+
+	if ((fd = openat(dirfd_, dev, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (d = fdopendir(fd)) == NULL) {
+		rc = laps_seterr(LAPS_ERR_IO, "file: %s/%s: %s", c->dir, dev, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!account_of(de->d_name, acct))
+			continue;
+		if ((rc = report_record(c, dev, acct, &row)) == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && (rc = cb(arg, &row)) == 0)
+			rows++;
+	}
+	closedir(d);
+	if (rc == 0 && rows == 0) {
+		memset(&row, 0, sizeof(row));
+		memcpy(row.device, dev, strlen(dev) + 1);
+		rc = cb(arg, &row);
+	}
+	return rc;
+}
+
+/* Streams: one directory entry at a time, nothing kept between devices. */
+static int
+file_report(void *ctx, laps_report_cb cb, void *arg)
+{
+	struct file_ctx *c = ctx;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(c->dir)) == NULL)
+		return laps_seterr(LAPS_ERR_IO, "file: %s: %s", c->dir, strerror(errno));
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!laps_record_device_ok(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		rc = report_device(c, dirfd(d), de->d_name, cb, arg);
+	}
+	closedir(d);
+	return rc;
+}
+
 static const char *
 file_describe(void *ctx)
 {
@@ -751,7 +861,8 @@ file_describe(void *ctx)
 
 const struct laps_backend_ops laps_backend_file = {
     .name = "file",
-    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND,
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND |
+	    LAPS_BCAP_REPORT,
     .open = file_open,
     .close = file_close,
     .read = file_read,
@@ -760,6 +871,7 @@ const struct laps_backend_ops laps_backend_file = {
     .history = file_history,
     .set_expiry = file_set_expiry,
     .find = file_find,
+    .report = file_report,
     .caps_of = NULL,
     .describe = file_describe,
 };

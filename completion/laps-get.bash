@@ -17,6 +17,8 @@ _laps_get()
 	local opts="--config --key --passphrase-fd --account --history --json
 		--source --expire --verbose --version --help"
 	local keygen_opts="--output --comment --passphrase-fd --no-passphrase --help"
+	local report_opts="--config --source --grace --status --json --csv --verbose --help"
+	local statuses="ok due overdue stuck never"
 
 	if [[ ${words[1]} == keygen ]]; then
 		case $prev in
@@ -28,6 +30,28 @@ _laps_get()
 			return;;
 		esac
 		COMPREPLY=($(compgen -W "$keygen_opts" -- "$cur"))
+		return
+	fi
+
+	if [[ ${words[1]} == report ]]; then
+		case $prev in
+		-c|--config)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return;;
+		-s|--source)
+			COMPREPLY=($(compgen -W "file ldap rest graph" -- "$cur"))
+			return;;
+		-g|--grace)
+			COMPREPLY=($(compgen -W "12h 1d 3d 7d" -- "$cur"))
+			return;;
+		-S|--status)
+			# a comma-separated list: complete the word after the last comma
+			local done=${cur%"${cur##*,}"}
+			COMPREPLY=($(compgen -P "$done" -W "$statuses" -- "${cur##*,}"))
+			return;;
+		esac
+		COMPREPLY=($(compgen -W "$report_opts" -- "$cur"))
 		return
 	fi
 
@@ -56,7 +80,7 @@ _laps_get()
 	esac
 
 	if [[ $cword -eq 1 ]]; then
-		COMPREPLY=($(compgen -W "keygen" -A hostname -- "$cur"))
+		COMPREPLY=($(compgen -W "keygen report" -A hostname -- "$cur"))
 	else
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 	fi

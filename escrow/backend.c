@@ -256,3 +256,14 @@ laps_backend_find(struct laps_backend *b, const char *name, char (*devices)[LAPS
 		return rc;
 	return b->ops->find(b->ctx, dev, devices, max, n);
 }
+
+int
+laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
+{
+	if (b == NULL || cb == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend report: bad arguments");
+	if (b->ops->report == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend %s cannot list its devices",
+				   b->ops->name);
+	return b->ops->report(b->ctx, cb, arg);
+}

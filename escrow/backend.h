@@ -13,6 +13,7 @@
 #ifndef LAPS_BACKEND_H
 #define LAPS_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@
 				   * modes): write() needs the password argument */
 #define LAPS_BCAP_WRITEONLY 0x40  /* the device cannot read back the secret
 				   * (AD confidential attributes) */
+#define LAPS_BCAP_REPORT 0x80 /* report slot: stream every device/account's metadata */
 #define LAPS_BCAP_READONLY 0x100  /* a source laps-get reads (graph): write and
 				   * confirm are absent, the agent refuses it */
 #define LAPS_BCAP_ANYACCOUNT 0x200 /* Windows accounts: names match case-
@@ -40,6 +42,18 @@
 struct laps_version {
 	char tag[LAPS_VERSION_MAX];
 };
+
+/* One row of a report (laps-get report): metadata only, never a secret. */
+struct laps_report_row {
+	char device[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1]; /* "" when has_record is false */
+	bool has_record;                    /* false: a device entry with no record ("never") */
+	enum laps_record_state state;
+	int64_t rotated_at, expires_at;     /* unix seconds */
+	uint64_t seq;                       /* 0 when the source has none */
+};
+/* Called once per row; return 0 to go on, a LAPS_ERR_* to stop (returned by report()). */
+typedef int (*laps_report_cb)(void *arg, const struct laps_report_row *row);
 
 /* Who is opening: the agent on a device, or an admin tool (laps-get). */
 enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
@@ -83,6 +97,10 @@ struct laps_backend_ops {
 	 * (exact host name or FQDN whose first label matches). */
 	int (*find)(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
 		    size_t *n);
+
+	/* optional (LAPS_BCAP_REPORT): stream every device/account's
+	 * metadata in bounded memory; never decrypts, never needs a private key. */
+	int (*report)(void *ctx, laps_report_cb cb, void *arg);
 
 	/* optional: instance capabilities (e.g. ldap mslaps adds CLEARTEXT). */
 	unsigned (*caps_of)(void *ctx);
@@ -130,6 +148,10 @@ int laps_backend_set_expiry(struct laps_backend *b, const char *device, const ch
 			    int64_t when) __attribute__((warn_unused_result));
 int laps_backend_find(struct laps_backend *b, const char *name,
 		      char (*devices)[LAPS_DEVICE_MAX + 1], size_t max, size_t *n)
+    __attribute__((warn_unused_result));
+/* Every row of the source, in the source's order, through cb (see the
+ * report slot).  LAPS_ERR_UNSUPPORTED without the slot; cb's error stops it. */
+int laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
     __attribute__((warn_unused_result));
 
 #endif

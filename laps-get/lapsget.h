@@ -98,6 +98,40 @@ int lg_read(struct laps_backend *b, const char *device, const char *account, str
 int lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *source,
 		   struct lg_entry *e) __attribute__((warn_unused_result));
 
+/* --- report (report.c) --- */
+
+enum lg_status {
+	LG_STATUS_OK = 0,  /* not expired (or a rotation pending for less than the grace) */
+	LG_STATUS_DUE,	   /* expired: the agent rotates it at its next run */
+	LG_STATUS_OVERDUE, /* expired for longer than the grace */
+	LG_STATUS_STUCK,   /* pending for longer than the grace */
+	LG_STATUS_NEVER,   /* a device entry with no record */
+	LG_STATUS_COUNT
+};
+
+/* The status of a row at time now (pure: no I/O, no clock). */
+enum lg_status lg_report_status(const struct laps_report_row *row, int64_t now, int64_t grace);
+const char *lg_status_name(enum lg_status s);
+/* "overdue,stuck" into a mask of 1u << LG_STATUS_*.  LAPS_ERR_INVALID. */
+int lg_status_parse_list(const char *s, unsigned *mask) __attribute__((warn_unused_result));
+
+enum lg_report_format { LG_REPORT_TABLE = 0, LG_REPORT_JSON, LG_REPORT_CSV };
+
+struct lg_report_opts {
+	enum lg_report_format format;
+	int64_t now, grace;   /* unix seconds, seconds */
+	unsigned status_mask; /* rows shown: 1u << LG_STATUS_* */
+};
+
+struct lg_report_summary {
+	size_t count[LG_STATUS_COUNT]; /* every row, shown or not */
+	size_t total;
+};
+
+/* Write the report of every row of b on stdout; *sum counts them all. */
+int lg_report(struct laps_backend *b, const struct lg_report_opts *o, struct lg_report_summary *sum)
+    __attribute__((warn_unused_result));
+
 /* --- output (output.c) --- */
 
 struct json_object;

@@ -4,6 +4,7 @@
  *   laps-get [-c FILE] [--key FILE] [--account A] [--history[=N]] [--json] HOST
  *   laps-get [-c FILE] [--account A] --expire[=WHEN] HOST
  *   laps-get keygen -o FILE [--comment C] [--passphrase-fd N | --no-passphrase]
+ *   laps-get report [-c FILE] [--source NAME] [--grace D] [--status LIST] [--json|--csv]
  *
  * This file parses the command line, loads the configuration and opens the
  * source.  Every step returns 0 or a LAPS_ERR_* code; main() alone turns
@@ -49,7 +50,8 @@ enum {
 	EXIT_PASSPHRASE_ = 7,
 	EXIT_CORRUPT_ = 8,
 	EXIT_UNREACHABLE_ = 9,
-	EXIT_OTHER_ = 10
+	EXIT_OTHER_ = 10,
+	EXIT_PROBLEMS_ = 11 /* report: some account is overdue or stuck */
 };
 
 static int
@@ -98,6 +100,8 @@ usage(FILE *f)
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
 		   "       " PROG " keygen -o FILE [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
+		   "       " PROG " report [-c FILE] [--source NAME] [--grace DURATION]\n"
+		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
 		   "  -c, --config FILE      configuration (default ~/.config/laps/laps-get.conf,\n"
 		   "                         then " SYSCONFDIR "/laps/laps-get.conf)\n"
@@ -212,7 +216,7 @@ load_config(const char *opt_path, struct laps_config *cfg)
 
 /* --- the command line --- */
 
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_HELP, CMD_VERSION };
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_HELP, CMD_VERSION };
 
 struct opts {
 	enum lg_cmd cmd;
@@ -222,6 +226,7 @@ struct opts {
 	int64_t expire_at; /* --expire's WHEN, parsed before anything is opened */
 	size_t history_n;  /* 0 = default */
 	struct lg_keygen_opts keygen;
+	struct lg_report_opts report;
 };
 
 static bool
@@ -291,6 +296,64 @@ parse_keygen(int argc, char **argv, struct opts *o)
 	if (k->no_passphrase && k->passphrase_fd >= 0)
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "--no-passphrase and --passphrase-fd exclude each other");
+	return 0;
+}
+
+/* laps-get report [-c FILE] [-s NAME] [--grace D] [--status LIST] [--json | --csv] */
+static int
+parse_report(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+	    {"grace", required_argument, NULL, 'g'},  {"status", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},	      {"csv", no_argument, NULL, 'C'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct lg_report_opts *r = &o->report;
+	int c, rc;
+
+	o->cmd = CMD_REPORT;
+	r->grace = 86400;
+	r->status_mask = (1u << LG_STATUS_COUNT) - 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:g:S:jCvh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->source = optarg;
+			break;
+		case 'g':
+			if (laps_config_parse_duration(optarg, &r->grace) != 0 || r->grace < 0)
+				return laps_seterr(LAPS_ERR_INVALID,
+						   "--grace: '%s' is not a duration (e.g. 12h, 2d)",
+						   optarg);
+			break;
+		case 'S':
+			if ((rc = lg_status_parse_list(optarg, &r->status_mask)) != 0)
+				return rc;
+			break;
+		case 'j':
+		case 'C':
+			if (r->format != LG_REPORT_TABLE)
+				return laps_seterr(LAPS_ERR_INVALID,
+						   "--json and --csv exclude each other");
+			r->format = c == 'j' ? LG_REPORT_JSON : LG_REPORT_CSV;
+			break;
+		case 'v':
+			laps_log_set_level(LAPS_LOG_DEBUG);
+			break;
+		case 'h':
+			o->cmd = CMD_HELP;
+			return 0;
+		default:
+			return LAPS_ERR_INVALID;
+		}
+	}
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID, "report takes no HOST");
 	return 0;
 }
 
@@ -392,6 +455,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->passphrase_fd = -1;
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return parse_keygen(argc - 1, argv + 1, o);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return parse_report(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -445,7 +510,9 @@ configure(const struct opts *o, struct session *s)
 	}
 	if ((rc = laps_config_validate(&s->cfg, LAPS_USE_GET)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	if (o->account != NULL)
+	if (o->cmd == CMD_REPORT)
+		s->account = NULL; /* every account */
+	else if (o->account != NULL)
 		s->account = o->account;
 	else if (s->ops->caps & LAPS_BCAP_ANYACCOUNT)
 		s->account = NULL; /* the newest record of any account */
@@ -533,9 +600,30 @@ print_result(const struct opts *o, const struct lg_result *res)
 	return 0;
 }
 
+/* laps-get report: metadata only, no key is loaded.  *problems: some
+ * account is overdue or stuck (main() makes that the exit status). */
+static int
+report_command(const struct opts *o, struct session *s, bool *problems)
+{
+	struct lg_report_opts ro = o->report;
+	struct lg_report_summary sum;
+	int rc;
+
+	s->what = s->cfg.backend;
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
+		return rc;
+	s->what = "report";
+	ro.now = (int64_t)time(NULL);
+	if ((rc = lg_report(s->b, &ro, &sum)) != 0)
+		return rc;
+	*problems = sum.count[LG_STATUS_OVERDUE] + sum.count[LG_STATUS_STUCK] > 0;
+	s->what = NULL;
+	return 0;
+}
+
 /* Read or expire one host's password.  *what: context for the message. */
 static int
-run(const struct opts *o, const char **what)
+run(const struct opts *o, const char **what, bool *problems)
 {
 	struct session s;
 	int rc;
@@ -543,8 +631,13 @@ run(const struct opts *o, const char **what)
 	memset(&s, 0, sizeof s);
 	lg_result_init(&s.res);
 	lg_keysrc_init(&s.ks, NULL, -1);
-	if ((rc = configure(o, &s)) != 0 || (rc = backend_command(o, &s)) != 0 ||
-	    o->cmd == CMD_EXPIRE)
+	if ((rc = configure(o, &s)) != 0)
+		goto out;
+	if (o->cmd == CMD_REPORT) {
+		rc = report_command(o, &s, problems);
+		goto out;
+	}
+	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)
 		goto out;
 	rc = print_result(o, &s.res);
 out:
@@ -558,6 +651,7 @@ main(int argc, char **argv)
 {
 	struct opts o;
 	const char *what = NULL;
+	bool problems = false;
 	int rc;
 
 	laps_log_init(PROG, LAPS_LOG_TO_STDERR);
@@ -583,9 +677,9 @@ main(int argc, char **argv)
 		what = "keygen";
 		rc = lg_keygen(&o.keygen, PROG);
 	} else {
-		rc = run(&o, &what);
+		rc = run(&o, &what, &problems);
 	}
 	if (rc != 0)
 		fail(rc, what);
-	return exit_status(rc);
+	return rc == 0 && problems ? EXIT_PROBLEMS_ : exit_status(rc);
 }

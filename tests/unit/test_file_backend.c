@@ -683,6 +683,78 @@ test_via_wrappers(void)
 	laps_test_rmrf(dir);
 }
 
+/* The report slot: one row per account, a "never" row per empty device
+ * entry, metadata only; the callback's error stops the walk. */
+struct report_seen {
+	int rows, never, stop_after;
+	int64_t rotated_web1;
+	enum laps_record_state state_web1;
+};
+
+static int
+report_cb(void *arg, const struct laps_report_row *row)
+{
+	struct report_seen *s = arg;
+
+	s->rows++;
+	if (!row->has_record) {
+		s->never++;
+		CU_ASSERT_STRING_EQUAL(row->account, "");
+	}
+	if (strcmp(row->device, "web1") == 0 && strcmp(row->account, "lapsadmin") == 0) {
+		s->rotated_web1 = row->rotated_at;
+		s->state_web1 = row->state;
+	}
+	CU_ASSERT_EQUAL(row->seq, 0);
+	return s->stop_after > 0 && s->rows == s->stop_after ? LAPS_ERR_IO : 0;
+}
+
+static void
+test_report(void)
+{
+	struct laps_config cfg;
+	struct laps_backend *b = NULL;
+	struct laps_record r;
+	struct laps_version empty = {""}, v;
+	struct report_seen seen;
+	char dir[1024], path[1100];
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(dir, sizeof(dir), "%s/escrow", laps_test_tmpdir());
+	cfg.file_dir = dir;
+	cfg.history = 2;
+	CU_ASSERT_EQUAL_FATAL(
+	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_ADMIN, &b), 0);
+	CU_ASSERT(laps_backend_caps(b) & LAPS_BCAP_REPORT);
+	mkrec(&r, "web1", "lapsadmin", 1000, 1);
+	CU_ASSERT_EQUAL(laps_backend_write(b, &r, NULL, &empty, &v), 0);
+	laps_record_clear(&r);
+	mkrec(&r, "web1", "root", 2000, 1);
+	CU_ASSERT_EQUAL(laps_backend_write(b, &r, NULL, &empty, &v), 0);
+	laps_record_clear(&r);
+	mkrec(&r, "db1", "lapsadmin", 3000, 1);
+	CU_ASSERT_EQUAL(laps_backend_write(b, &r, NULL, &empty, &v), 0);
+	laps_record_clear(&r);
+	snprintf(path, sizeof(path), "%s/empty1", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(laps_backend_report(b, report_cb, &seen), 0);
+	CU_ASSERT_EQUAL(seen.rows, 4);
+	CU_ASSERT_EQUAL(seen.never, 1);
+	CU_ASSERT_EQUAL(seen.rotated_web1, 1000);
+	CU_ASSERT_EQUAL(seen.state_web1, LAPS_STATE_PENDING);
+
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 2;
+	CU_ASSERT_EQUAL(laps_backend_report(b, report_cb, &seen), LAPS_ERR_IO);
+	CU_ASSERT_EQUAL(seen.rows, 2);
+	CU_ASSERT_EQUAL(laps_backend_report(b, NULL, &seen), LAPS_ERR_INVALID);
+	laps_backend_close(b);
+	*strrchr(dir, '/') = '\0';
+	laps_test_rmrf(dir);
+}
+
 /*
  * N processes each loop: read, then write a new record with the tag they
  * read.  Every success is recorded; afterwards history + current must hold
@@ -798,6 +870,7 @@ static CU_TestInfo file_tests[] = {
     {"seq increases; history ordered by seq", test_seq_order},
     {"invalid names", test_bad_names},
     {"generic wrappers", test_via_wrappers},
+    {"report", test_report},
     {"concurrent writers", test_concurrent_writers},
     CU_TEST_INFO_NULL,
 };

@@ -483,6 +483,61 @@ test_graph_secret_hygiene(void)
 	CU_ASSERT_PTR_NULL(strstr(get_log, b64));
 }
 
+/* ---------------- report status ---------------- */
+
+static struct laps_report_row
+row(bool has, enum laps_record_state st, int64_t rotated, int64_t expires)
+{
+	struct laps_report_row r;
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.device, sizeof r.device, "web1");
+	if (has)
+		snprintf(r.account, sizeof r.account, "lapsadmin");
+	r.has_record = has;
+	r.state = st;
+	r.rotated_at = rotated;
+	r.expires_at = expires;
+	return r;
+}
+
+static void
+test_report_status(void)
+{
+	const int64_t now = 1800000000, g = 86400;
+	struct laps_report_row r;
+	unsigned m;
+
+	r = row(false, LAPS_STATE_CONFIRMED, 0, 0);
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_NEVER);
+	r = row(true, LAPS_STATE_CONFIRMED, now - 100, now + 1);
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_OK);
+	r = row(true, LAPS_STATE_CONFIRMED, now - 100, 0); /* no expiry */
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_OK);
+	r = row(true, LAPS_STATE_CONFIRMED, now - 100, now); /* expires now: due */
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_DUE);
+	r = row(true, LAPS_STATE_CONFIRMED, now - 100, now - g); /* exactly the grace */
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_DUE);
+	r = row(true, LAPS_STATE_CONFIRMED, now - 100, now - g - 1);
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_OVERDUE);
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, 10 * g), LG_STATUS_DUE); /* --grace */
+	r = row(true, LAPS_STATE_PENDING, now - g, now + 5); /* rotating: not a problem yet */
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_OK);
+	r = row(true, LAPS_STATE_PENDING, now - g - 1, now + 5);
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_STUCK);
+	r = row(true, LAPS_STATE_PENDING, now - g - 1, now - 3 * g); /* stuck wins over overdue */
+	CU_ASSERT_EQUAL(lg_report_status(&r, now, g), LG_STATUS_STUCK);
+
+	CU_ASSERT_EQUAL(lg_status_parse_list("overdue,stuck", &m), 0);
+	CU_ASSERT_EQUAL(m, (1u << LG_STATUS_OVERDUE) | (1u << LG_STATUS_STUCK));
+	CU_ASSERT_EQUAL(lg_status_parse_list("never", &m), 0);
+	CU_ASSERT_EQUAL(m, 1u << LG_STATUS_NEVER);
+	CU_ASSERT_EQUAL(lg_status_parse_list("ok,late", &m), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_status_parse_list("", &m), LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(lg_status_parse_list("ok,", &m), LAPS_ERR_INVALID);
+	CU_ASSERT_STRING_EQUAL(lg_status_name(LG_STATUS_OVERDUE), "overdue");
+}
+
 /* ---------------- opening records ---------------- */
 
 static void
@@ -604,6 +659,7 @@ static CU_TestInfo graph_tests[] = {
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo output_tests[] = {
+    {"report status", test_report_status},
     {"JSON", test_json_output},
     {"JSON: passwords escaped outside json-c", test_json_output_secrets},
     {"open records", test_open_record},
