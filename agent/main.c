@@ -285,9 +285,9 @@ run_configured(const struct agent_opts *o, struct laps_config *cfg)
 		fprintf(stderr, "laps-agent: configuration: %s\n", laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
-	if ((ops = laps_backend_lookup(cfg->backend != NULL ? cfg->backend : "file")) == NULL) {
-		fprintf(stderr, "laps-agent: configuration: %s: unknown backend '%s' (known: %s)\n",
-			o->cfgpath, cfg->backend != NULL ? cfg->backend : "", laps_backend_names());
+	if ((rc = laps_backend_load(cfg->backend != NULL ? cfg->backend : "file", &ops)) != 0) {
+		fprintf(stderr, "laps-agent: configuration: %s: %s\n", o->cfgpath,
+			laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
 	if (o->account != NULL) {

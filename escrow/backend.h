@@ -3,8 +3,9 @@
  *
  * A backend is a const table of function pointers (struct laps_backend_ops)
  * with a name and capability bits; backends/registry.c lists them in a
- * NULL-terminated array and laps_backend_lookup() (backends/registry.h) looks
- * them up by the name used in `[escrow] backend`.  Code in escrow/ knows
+ * NULL-terminated array (`file`) or as loadable modules, and
+ * laps_backend_load() (backends/registry.h) finds them by the name used in
+ * `[escrow] backend`.  Code in escrow/ knows
  * nothing about LDAP or HTTP.
  *
  * Records are keyed by (device, account).  Device names are compared

@@ -503,11 +503,8 @@ configure(const struct opts *o, struct session *s)
 		if ((s->cfg.backend = strdup(o->source)) == NULL)
 			return LAPS_ERR_NOMEM;
 	}
-	if ((s->ops = laps_backend_lookup(s->cfg.backend)) == NULL) {
-		s->what = NULL;
-		return laps_seterr(LAPS_ERR_CONFIG, "unknown backend '%s' (known: %s)",
-				   s->cfg.backend ? s->cfg.backend : "", laps_backend_names());
-	}
+	if ((rc = laps_backend_load(s->cfg.backend, &s->ops)) != 0)
+		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if ((rc = laps_config_validate(&s->cfg, LAPS_USE_GET)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if (o->cmd == CMD_REPORT)
