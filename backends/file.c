@@ -771,6 +771,7 @@ report_record(const struct file_ctx *c, const char *dev, const char *acct,
 	row->state = r.state;
 	row->rotated_at = r.rotated_at;
 	row->expires_at = r.expires_at;
+	row->seq = r.seq;
 	laps_record_clear(&r);
 	return 0;
 }

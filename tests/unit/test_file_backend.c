@@ -688,6 +688,7 @@ test_via_wrappers(void)
 struct report_seen {
 	int rows, never, stop_after;
 	int64_t rotated_web1;
+	uint64_t seq_web1;
 	enum laps_record_state state_web1;
 };
 
@@ -704,8 +705,10 @@ report_cb(void *arg, const struct laps_report_row *row)
 	if (strcmp(row->device, "web1") == 0 && strcmp(row->account, "lapsadmin") == 0) {
 		s->rotated_web1 = row->rotated_at;
 		s->state_web1 = row->state;
+		s->seq_web1 = row->seq;
+	} else {
+		CU_ASSERT_EQUAL(row->seq, 0); /* version 1 records have none */
 	}
-	CU_ASSERT_EQUAL(row->seq, 0);
 	return s->stop_after > 0 && s->rows == s->stop_after ? LAPS_ERR_IO : 0;
 }
 
@@ -727,6 +730,7 @@ test_report(void)
 	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_ADMIN, &b), 0);
 	CU_ASSERT(laps_backend_caps(b) & LAPS_BCAP_REPORT);
 	mkrec(&r, "web1", "lapsadmin", 1000, 1);
+	r.seq = 7;
 	CU_ASSERT_EQUAL(laps_backend_write(b, &r, NULL, &empty, &v), 0);
 	laps_record_clear(&r);
 	mkrec(&r, "web1", "root", 2000, 1);
@@ -744,6 +748,7 @@ test_report(void)
 	CU_ASSERT_EQUAL(seen.never, 1);
 	CU_ASSERT_EQUAL(seen.rotated_web1, 1000);
 	CU_ASSERT_EQUAL(seen.state_web1, LAPS_STATE_PENDING);
+	CU_ASSERT_EQUAL(seen.seq_web1, 7);
 
 	memset(&seen, 0, sizeof(seen));
 	seen.stop_after = 2;
