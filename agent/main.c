@@ -27,9 +27,11 @@
 #include "escrow/backend.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/keys.h"
 #include "escrow/log.h"
+#include "escrow/log_journal.h"
 #include "escrow/marker.h"
 #include "escrow/secret.h"
 
@@ -282,12 +284,13 @@ run_configured(const struct agent_opts *o, struct laps_config *cfg)
 
 	if ((rc = laps_config_load(cfg, o->cfgpath, 0)) != 0 ||
 	    (rc = laps_config_validate(cfg, LAPS_USE_AGENT)) != 0) {
-		fprintf(stderr, "laps-agent: configuration: %s\n", laps_errstr(rc, err, sizeof err));
+		log_event(LAPS_EV_CONFIG_INVALID, "configuration: %s",
+			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
 	if ((rc = laps_backend_load(cfg->backend != NULL ? cfg->backend : "file", &ops)) != 0) {
-		fprintf(stderr, "laps-agent: configuration: %s: %s\n", o->cfgpath,
-			laps_errstr(rc, err, sizeof err));
+		log_event(LAPS_EV_CONFIG_INVALID, "configuration: %s: %s", o->cfgpath,
+			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
 	if (o->account != NULL) {
@@ -329,6 +332,7 @@ main(int argc, char **argv)
 	int rc, ret;
 
 	laps_log_init("laps-agent", LAPS_LOG_TO_STDERR);
+	laps_log_journal_auto(); /* under systemd: structured fields (docs/EVENTS.md) */
 	if ((ret = parse_args(argc, argv, &o)) >= 0)
 		return ret;
 	if (o.verbose > 0)

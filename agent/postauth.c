@@ -17,6 +17,7 @@
 
 #include "agent/postauth.h"
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 
@@ -138,7 +139,8 @@ laps_postauth_end_sessions(uid_t uid, const char *account, const char *proc_dir,
 		argv[2] = (char *)account;
 		argv[3] = NULL;
 		if (laps_exec_wait(argv) != 0)
-			log_warn("loginctl terminate-user %s: %s", account, laps_errdetail());
+			log_event(LAPS_EV_SESSION_END_INCOMPLETE, "loginctl terminate-user %s: %s",
+				  account, laps_errdetail());
 	}
 	for (round = 0; round < LAPS_KILL_ROUNDS; round++) {
 		if (signal_uid(proc_dir, uid, SIGTERM) == 0)

@@ -23,6 +23,7 @@
 #include "escrow/backend.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/keys.h"
 #include "escrow/log.h"
@@ -48,7 +49,8 @@ fail(struct laps_agent *a, int rc, enum laps_stage stage)
 	char err[512];
 
 	if (!a->noted)
-		log_err("%s", laps_errstr(rc, err, sizeof err));
+		log_event(rc == LAPS_ERR_LOCKED ? LAPS_EV_LOCKED : LAPS_EV_RUN_FAILED, "%s",
+			  laps_errstr(rc, err, sizeof err));
 	a->noted = false;
 	if (a->rc == 0) {
 		a->rc = rc;
@@ -135,10 +137,10 @@ backend_name(const struct laps_agent *a)
 }
 
 /* Record the failure in the state file (best effort) and log it. */
-static void note_error(struct laps_agent *a, const char *account, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void note_error(struct laps_agent *a, unsigned ev, const char *account, int rc,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void
-note_error(struct laps_agent *a, const char *account, int rc, const char *fmt, ...)
+note_error(struct laps_agent *a, unsigned ev, const char *account, int rc, const char *fmt, ...)
 {
 	struct laps_agent_state st;
 	char path[1200], what[400], msg[800], err[400];
@@ -152,7 +154,7 @@ note_error(struct laps_agent *a, const char *account, int rc, const char *fmt, .
 	va_end(ap);
 	if (laps_snprintf(msg, sizeof msg, "%s: %s", what, err) != 0)
 		msg[sizeof msg - 1] = '\0';
-	log_err("%s: %s", account, msg);
+	log_event(ev, "%s: %s", account, msg);
 	a->noted = true; /* the fail() that follows need not say it again */
 	if (laps_state_path(a->state_dir, account, path, sizeof path) != 0)
 		return;
@@ -163,7 +165,8 @@ note_error(struct laps_agent *a, const char *account, int rc, const char *fmt, .
 	st.last_error_at = now_s();
 	st.last_run = st.last_error_at;
 	if (laps_state_store(path, &st) != 0)
-		log_warn("%s: cannot update %s: %s", account, path, laps_errdetail());
+		log_event(LAPS_EV_STATE_WRITE_FAILED, "%s: cannot update %s: %s", account, path,
+			  laps_errdetail());
 }
 
 /*
@@ -188,7 +191,7 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 		/* journal stays in phase escrowed: the next run retries; the
 		 * escrow shows the pending record and, in history, the
 		 * password the account still has */
-		note_error(a, j->account, rc,
+		note_error(a, LAPS_EV_LOCAL_SET_FAILED, j->account, rc,
 			   "setting the local password failed (escrow keeps the "
 			   "previous password; pending rotation retried next run)");
 		return fail(a, rc, LAPS_STAGE_LOCAL);
@@ -200,7 +203,7 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 	laps_clearerr();
 	if ((rc = laps_backend_confirm(a->backend, j->device, j->account, j->rotation_id,
 				       expires)) != 0) {
-		note_error(a, j->account, rc,
+		note_error(a, LAPS_EV_CONFIRM_FAILED, j->account, rc,
 			   "local password set but confirming the escrow failed (record stays "
 			   "pending with the new password; retried next run)");
 		return fail(a, rc, LAPS_STAGE_ESCROW);
@@ -219,13 +222,15 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 	snprintf(st.backend, sizeof st.backend, "%s", backend_name(a));
 	st.last_run = now_s();
 	if ((rc = laps_state_store(spath, &st)) != 0) {
-		note_error(a, j->account, rc, "cannot write the state file");
+		note_error(a, LAPS_EV_STATE_WRITE_FAILED, j->account, rc,
+			   "cannot write the state file");
 		return fail(a, rc, LAPS_STAGE_INTERNAL);
 	}
 	if ((rc = laps_fault("after_state")) != 0)
 		return fail(a, rc, LAPS_STAGE_INTERNAL);
 	if ((rc = laps_journal_remove(jpath)) != 0) {
-		note_error(a, j->account, rc, "cannot remove the journal");
+		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, j->account, rc,
+			   "cannot remove the journal");
 		return fail(a, rc, LAPS_STAGE_INTERNAL);
 	}
 	if ((rc = laps_fault("after_journal_removed")) != 0)
@@ -238,7 +243,8 @@ static void
 drop_journal(const char *jpath, const char *account)
 {
 	if (laps_journal_remove(jpath) != 0)
-		log_err("%s: cannot remove %s: %s", account, jpath, laps_errdetail());
+		log_event(LAPS_EV_JOURNAL_WRITE_FAILED, "%s: cannot remove %s: %s", account, jpath,
+			  laps_errdetail());
 }
 
 /* A run killed while replacing the journal leaves its temporary, which
@@ -252,10 +258,12 @@ sweep_journal_temps(struct laps_agent *a, const char *account)
 	laps_clearerr();
 	rc = laps_journal_remove_temps(a->state_dir, account, &n);
 	if (n > 0)
-		log_notice("%s: removed %u stale journal temporar%s (overwritten first)", account,
-			   n, n == 1 ? "y" : "ies");
+		log_event(LAPS_EV_JOURNAL_TEMP_REMOVED,
+			  "%s: removed %u stale journal temporar%s (overwritten first)", account, n,
+			  n == 1 ? "y" : "ies");
 	if (rc != 0) {
-		note_error(a, account, rc, "cannot remove a stale journal temporary");
+		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
+			   "cannot remove a stale journal temporary");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 	}
 }
@@ -293,19 +301,21 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 	*handled = true;
 	if (rc != 0) {
 		/* unreadable journal: keep it for the administrator */
-		note_error(a, account, rc, "cannot read the rotation journal (left in place)");
+		note_error(a, LAPS_EV_JOURNAL_BAD, account, rc,
+			   "cannot read the rotation journal (left in place)");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
 	if (strcmp(j.account, account) != 0) {
 		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: journal is for account '%s'", jpath,
 				 j.account);
-		note_error(a, account, rc, "bad rotation journal (left in place)");
+		note_error(a, LAPS_EV_JOURNAL_BAD, account, rc,
+			   "bad rotation journal (left in place)");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
-	log_notice("%s: recovering rotation %s (phase %s)", account, j.rotation_id,
-		   laps_journal_phase_name(j.phase));
+	log_event(LAPS_EV_ROTATION_RESUMING, "%s: recovering rotation %s (phase %s)", account,
+		  j.rotation_id, laps_journal_phase_name(j.phase));
 	laps_clearerr();
 	if ((rc = laps_agent_open_backend(a)) == 0)
 		rc = laps_backend_read(a->backend, j.device, j.account, &cur, &ver);
@@ -315,7 +325,7 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 	}
 	if (rc != 0) {
 		note_error(
-		    a, account, rc,
+		    a, LAPS_EV_RECOVERY_BACKEND_FAILED, account, rc,
 		    "journal recovery: backend '%s' unreachable (journal kept, local password "
 		    "untouched)",
 		    backend_name(a));
@@ -323,9 +333,10 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 		goto out;
 	}
 	if (strcmp(cur.rotation_id, j.rotation_id) != 0) {
-		log_notice("%s: rotation %s never reached the escrow (current %s): dropping its "
-			   "journal",
-			   account, j.rotation_id, cur.rotation_id[0] ? cur.rotation_id : "none");
+		log_event(LAPS_EV_JOURNAL_DROPPED,
+			  "%s: rotation %s never reached the escrow (current %s): dropping its "
+			  "journal",
+			  account, j.rotation_id, cur.rotation_id[0] ? cur.rotation_id : "none");
 		drop_journal(jpath, account);
 		*handled = false; /* decide afresh */
 		rc = 0;
@@ -334,14 +345,16 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 	if (j.phase != LAPS_JOURNAL_ESCROWED) {
 		j.phase = LAPS_JOURNAL_ESCROWED;
 		if ((rc = laps_journal_store(jpath, &j)) != 0) {
-			note_error(a, account, rc, "cannot update the journal");
+			note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
+				   "cannot update the journal");
 			fail(a, rc, LAPS_STAGE_INTERNAL);
 			goto out;
 		}
 	}
 	if ((rc = finish_local(a, jpath, &j)) == 0) {
 		a->rotated++;
-		log_notice("%s: rotation %s completed (recovered)", account, j.rotation_id);
+		log_event(LAPS_EV_ROTATION_RECOVERED, "%s: rotation %s completed (recovered)",
+			  account, j.rotation_id);
 	}
 out:
 	laps_record_clear(&cur);
@@ -399,7 +412,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 
 	laps_journal_init(&j);
 	if ((rc = laps_agent_load_keys(a)) != 0) {
-		note_error(a, account, rc, "cannot load the recipient keys");
+		note_error(a, LAPS_EV_KEYS_FAILED, account, rc, "cannot load the recipient keys");
 		fail(a, rc, LAPS_STAGE_CONFIG);
 		goto out;
 	}
@@ -409,7 +422,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	}
 	/* 3. P', rotation id, journal (escrowing) */
 	if ((rc = laps_passgen_generate(&a->policy, &j.password, &j.pwlen)) != 0) {
-		note_error(a, account, rc, "password generation failed");
+		note_error(a, LAPS_EV_PASSGEN_FAILED, account, rc, "password generation failed");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
@@ -421,7 +434,8 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	j.phase = LAPS_JOURNAL_ESCROWING;
 	snprintf(j.reason, sizeof j.reason, "%s", laps_due_reason_name(reason));
 	if ((rc = laps_journal_store(jpath, &j)) != 0) {
-		note_error(a, account, rc, "cannot write the rotation journal (nothing changed)");
+		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
+			   "cannot write the rotation journal (nothing changed)");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
@@ -436,7 +450,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 		rc = laps_fault("after_escrow_write");
 	if (rc != 0) {
 		drop_journal(jpath, account);
-		note_error(a, account, rc,
+		note_error(a, LAPS_EV_ESCROW_FAILED, account, rc,
 			   "escrow to backend '%s' failed (local password unchanged)",
 			   backend_name(a));
 		fail(a, rc, LAPS_STAGE_ESCROW);
@@ -447,7 +461,8 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	j.phase = LAPS_JOURNAL_ESCROWED;
 	if ((rc = laps_journal_store(jpath, &j)) != 0) {
 		/* the journal still says escrowing: recovery finds the record */
-		note_error(a, account, rc, "cannot update the journal (recovered next run)");
+		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
+			   "cannot update the journal (recovered next run)");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
@@ -458,8 +473,8 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	if ((rc = finish_local(a, jpath, &j)) != 0)
 		goto out;
 	a->rotated++;
-	log_notice("%s: password rotated (reason %s, rotation %s, backend %s)", account,
-		   laps_due_reason_name(reason), j.rotation_id, backend_name(a));
+	log_event(LAPS_EV_ROTATED, "%s: password rotated (reason %s, rotation %s, backend %s)",
+		  account, laps_due_reason_name(reason), j.rotation_id, backend_name(a));
 	rc = 0;
 out:
 	laps_journal_clear(&j);
@@ -474,21 +489,23 @@ postauth_act(struct laps_agent *a, const char *account, uint32_t uid, const stru
 	int rc;
 
 	laps_postauth_describe(m, desc, sizeof desc);
-	log_notice("%s: post-authentication rotation: %s; action %s", account, desc,
-		   laps_postauth_action_name(a->cfg->postauth_action));
+	log_event(LAPS_EV_POSTAUTH_ROTATION, "%s: post-authentication rotation: %s; action %s",
+		  account, desc, laps_postauth_action_name(a->cfg->postauth_action));
 	switch (a->cfg->postauth_action) {
 	case LAPS_POSTAUTH_RESET:
 		return;
 	case LAPS_POSTAUTH_RESET_LOGOFF:
 		if ((rc = laps_postauth_end_sessions((uid_t)uid, account, a->proc_dir,
 						     a->loginctl_path, NULL)) != 0) {
-			note_error(a, account, rc, "post-auth: ending sessions failed");
+			note_error(a, LAPS_EV_POSTAUTH_ACTION_FAILED, account, rc,
+				   "post-auth: ending sessions failed");
 			fail(a, rc, LAPS_STAGE_INTERNAL);
 		}
 		return;
 	case LAPS_POSTAUTH_RESET_REBOOT:
 		if ((rc = laps_postauth_schedule_reboot(a->shutdown_path, account)) != 0) {
-			note_error(a, account, rc, "post-auth: scheduling the reboot failed");
+			note_error(a, LAPS_EV_POSTAUTH_ACTION_FAILED, account, rc,
+				   "post-auth: scheduling the reboot failed");
 			fail(a, rc, LAPS_STAGE_INTERNAL);
 		}
 		return;
@@ -507,8 +524,8 @@ load_state(const struct laps_agent *a, const char *account, struct laps_agent_st
 		return false;
 	rc = laps_state_load(path, account, st);
 	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
-		log_warn("%s: ignoring unreadable state file: %s", account,
-			 laps_errstr(rc, err, sizeof err));
+		log_event(LAPS_EV_STATE_UNREADABLE, "%s: ignoring unreadable state file: %s", account,
+			  laps_errstr(rc, err, sizeof err));
 	return rc == 0;
 }
 
@@ -526,8 +543,8 @@ load_marker(const struct laps_agent *a, const char *account, struct laps_marker 
 		return false;
 	rc = laps_marker_load(path, m);
 	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
-		log_warn("%s: ignoring unreadable usage marker: %s", account,
-			 laps_errstr(rc, err, sizeof err));
+		log_event(LAPS_EV_MARKER_UNREADABLE, "%s: ignoring unreadable usage marker: %s",
+			  account, laps_errstr(rc, err, sizeof err));
 	return rc == 0 && strcmp(m->account, account) == 0;
 }
 
@@ -557,7 +574,8 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	have_marker = load_marker(a, account, &marker);
 	laps_clearerr();
 	if ((rc = acct->inspect(a->cfg, account, &info)) != 0) {
-		note_error(a, account, rc, "local account cannot be rotated");
+		note_error(a, LAPS_EV_ACCOUNT_UNUSABLE, account, rc,
+			   "local account cannot be rotated");
 		fail(a, rc, LAPS_STAGE_LOCAL);
 		goto out;
 	}
@@ -586,7 +604,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 		have_rec = true;
 	}
 	if (rc != 0) {
-		note_error(a, account, rc,
+		note_error(a, LAPS_EV_BACKEND_READ_FAILED, account, rc,
 			   "cannot read the escrow from backend '%s' (local password untouched)",
 			   backend_name(a));
 		fail(a, rc, LAPS_STAGE_ESCROW);
@@ -597,7 +615,8 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	reason = laps_due_decide(&in);
 	if (reason == LAPS_DUE_NONE)
 		goto out;
-	log_info("%s: rotation due: %s", account, laps_due_reason_name(reason));
+	log_event(LAPS_EV_ROTATION_DUE, "%s: rotation due: %s", account,
+		  laps_due_reason_name(reason));
 	/* the post-auth deadline may have passed even when another reason
 	 * came first (e.g. expired): the action is owed either way */
 	postauth_due = have_marker &&
@@ -619,7 +638,7 @@ say_refused_input(void *arg, const char *what, int rc)
 	struct laps_agent *a = arg;
 	char err[512];
 
-	log_err("%s: %s", what, laps_errstr(rc, err, sizeof err));
+	log_event(LAPS_EV_INPUT_REFUSED, "%s: %s", what, laps_errstr(rc, err, sizeof err));
 	a->noted = true;
 }
 

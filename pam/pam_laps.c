@@ -48,6 +48,7 @@
 #include <security/pam_modules.h>
 
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/marker.h" /* also brings escrow/conf.h */
@@ -92,7 +93,7 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 		if (a == NULL)
 			continue;
 		if (strnlen(a, PAM_LAPS_ARG_MAX) >= PAM_LAPS_ARG_MAX) {
-			laps_log_msg(LOG_ERR, NULL, "argument %d too long, ignored", i + 1);
+			laps_log_event(LAPS_EV_PAM_BAD_ARGUMENT, NULL, "argument %d too long, ignored", i + 1);
 			continue;
 		}
 		if (strncmp(a, "conf=", 5) == 0)
@@ -104,7 +105,8 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 		else if (strcmp(a, "debug") == 0)
 			args->debug = true;
 		else
-			laps_log_msg(LOG_ERR, NULL, "unknown argument '%.64s', ignored", a);
+			laps_log_event(LAPS_EV_PAM_BAD_ARGUMENT, NULL,
+				       "unknown argument '%.64s', ignored", a);
 	}
 }
 
@@ -280,7 +282,7 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 
 	if (opening) {
 		pam_laps_fmt_duration(cfg->postauth_delay, delay, sizeof(delay));
-		laps_log_msg(LOG_NOTICE, NULL,
+		laps_log_event(LAPS_EV_ACCOUNT_USED, NULL,
 		    "managed account %s used: service=%.*s ruser=%.*s rhost=%.*s tty=%.*s "
 		    "uid=%u; %s%s",
 		    user, PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.service, "-"), PAM_LAPS_LOGVAL_MAX,
@@ -289,7 +291,8 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 		    cfg->postauth_delay > 0 ? "password rotation after " : "post-auth rotation off",
 		    cfg->postauth_delay > 0 ? delay : "");
 	} else {
-		laps_log_msg(LOG_INFO, NULL, "session of managed account %s closed", user);
+		laps_log_event(LAPS_EV_SESSION_CLOSED, NULL, "session of managed account %s closed",
+			       user);
 	}
 	return 0;
 }
@@ -318,13 +321,14 @@ pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 	laps_clearerr();
 
 	if ((rc = laps_config_init(&cfg)) != 0) {
-		laps_log_msg(LOG_ERR, NULL, "cannot initialise: %s",
+		laps_log_event(LAPS_EV_PAM_CONFIG_FAILED, NULL, "cannot initialise: %s",
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;
 	}
 	cfg_ok = 1;
 	if ((rc = pam_laps_load_config(&args, &cfg)) != 0) {
-		laps_log_msg(LOG_ERR, NULL, "%s: not recording account use: %s", args.conf,
+		laps_log_event(LAPS_EV_PAM_CONFIG_FAILED, NULL, "%s: not recording account use: %s",
+			       args.conf,
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;
 	}
@@ -342,7 +346,8 @@ pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 	}
 	laps_clearerr();
 	if ((rc = pam_laps_record(pamh, &cfg, user, opening)) != 0) {
-		laps_log_msg(LOG_ERR, NULL, "cannot record %s of managed account %s: %s",
+		laps_log_event(LAPS_EV_USE_NOT_RECORDED, NULL,
+			       "cannot record %s of managed account %s: %s",
 			   opening ? "session open" : "session close", user,
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;

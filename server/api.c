@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "server/fmt.h"
 #include "escrow/log.h"
@@ -224,7 +225,7 @@ gate(struct api *api, const struct api_request *req, struct api_response *resp)
 			fmt_trunc(key, sizeof key, "peer:%s", req->peer);
 		if ((retry = ratelimit_take(api->rl, key, req->now_ms)) != 0) {
 			metrics_rate_limited();
-			log_notice("rate limited: %s", key);
+			log_event(LAPS_EV_RATE_LIMITED, "rate limited: %s", key);
 			resp->retry_after = retry;
 			return api_problem(resp, 429, "rate_limited", "too many requests; retry later");
 		}

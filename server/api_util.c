@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "server/fmt.h"
 #include "escrow/log.h"
@@ -118,7 +119,7 @@ api_store_problem(struct api_response *resp, int rc)
 		break;
 	}
 	metrics_store_error();
-	log_err("store: %s", laps_errstr(rc, buf, sizeof buf));
+	log_event(LAPS_EV_STORE_FAILED, "store: %s", laps_errstr(rc, buf, sizeof buf));
 	resp->retry_after = 5;
 	return api_problem(resp, 503, "unavailable", "the store failed; nothing was changed");
 }
@@ -147,10 +148,23 @@ api_audit_fill(const struct api_request *req, const char *action, const char *ou
 	a->detail = detail;
 }
 
+/* The event of an audit line (docs/EVENTS.md): by outcome, then action. */
+static unsigned
+audit_event(const struct store_audit *a)
+{
+	if (strcmp(a->outcome, "allowed") != 0)
+		return LAPS_EV_ACCESS_DENIED;
+	if (strcmp(a->action, "read_secret") == 0 || strcmp(a->action, "read_history") == 0)
+		return LAPS_EV_SECRET_READ;
+	if (strcmp(a->action, "expire") == 0)
+		return LAPS_EV_EXPIRY_SET;
+	return LAPS_EV_RECORD_CHANGED;
+}
+
 void
 api_audit_log(const struct store_audit *a)
 {
-	laps_log_msg(LAPS_LOG_NOTICE, "audit",
+	laps_log_event(audit_event(a), "audit",
 		     "actor=%s kind=%s action=%s device=%s account=%s outcome=%s status=%d "
 		     "peer=%s jti=%s%s%s",
 		     a->actor, a->kind, a->action, a->device != NULL ? a->device : "-",

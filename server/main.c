@@ -16,9 +16,11 @@
 
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "server/fmt.h"
 #include "escrow/log.h"
+#include "escrow/log_journal.h"
 #include "escrow/secret.h"
 #include "server/api.h"
 #include "server/auth_token.h"
@@ -76,7 +78,7 @@ fail(int code, int rc, const char *what)
 {
 	char buf[512];
 
-	log_err("%s: %s", what, laps_errstr(rc, buf, sizeof buf));
+	log_event(LAPS_EV_SERVER_START_FAILED, "%s: %s", what, laps_errstr(rc, buf, sizeof buf));
 	return code;
 }
 
@@ -122,13 +124,13 @@ serve(const struct opts *o, const struct laps_config *cfg, struct api *api)
 		auth_token_free(tok);
 		return fail(EXIT_LISTEN, rc, "listen");
 	}
-	log_notice("listening on %s (port %u), store %.*s", cfg->srv_listen, http_port(srv),
-		   (int)strcspn(cfg->store_url, ":"), cfg->store_url);
+	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s", cfg->srv_listen,
+		  http_port(srv), (int)strcspn(cfg->store_url, ":"), cfg->store_url);
 	if (o->port_file != NULL && (rc = write_port(o->port_file, http_port(srv))) != 0)
-		log_err_rc(rc, "port file");
+		log_event_rc(LAPS_EV_SERVER_START_FAILED, rc, "port file");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		log_notice("SIGHUP ignored: restart to reload the configuration");
-	log_notice("signal %d: finishing requests in flight", sig);
+		log_event(LAPS_EV_RELOAD_IGNORED, "SIGHUP ignored: restart to reload the configuration");
+	log_event(LAPS_EV_SERVER_STOPPING, "signal %d: finishing requests in flight", sig);
 	http_stop(srv, GRACE_MS);
 	auth_token_free(tok);
 	return EXIT_OK;
@@ -143,6 +145,7 @@ main(int argc, char **argv)
 	int rc, code;
 
 	laps_log_init("laps-escrowd", LAPS_LOG_TO_STDERR | LAPS_LOG_TO_SYSLOG);
+	laps_log_journal_auto(); /* under systemd: structured fields (docs/EVENTS.md) */
 	if ((rc = parse_args(argc, argv, &o)) != 0)
 		return rc == -2 ? EXIT_OK : (usage(stderr), EXIT_USAGE);
 	if (o.verbose)
