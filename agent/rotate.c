@@ -162,6 +162,7 @@ note_error(struct laps_agent *a, unsigned ev, const char *account, int rc, const
 	if (lrc != 0 && lrc != LAPS_ERR_NOTFOUND)
 		laps_state_init(&st, account);
 	snprintf(st.last_error, sizeof st.last_error, "%.*s", (int)(sizeof st.last_error - 1), msg);
+	st.last_error_code = rc;
 	st.last_error_at = now_s();
 	st.last_run = st.last_error_at;
 	if (laps_state_store(path, &st) != 0)

@@ -84,6 +84,12 @@ state_kv(void *ctx, const char *key, const char *v, size_t n)
 			s->last_error_at = x;
 		return 0;
 	}
+	if (strcmp(key, "last_error_code") == 0) {
+		if ((rc = laps_kvfile_copy_int(&x, v, n, -9999, 0, w, key)) != 0)
+			return rc;
+		s->last_error_code = (int)x;
+		return 0;
+	}
 	return laps_seterr(LAPS_ERR_FORMAT, "state: unknown key '%.31s'", key);
 }
 
@@ -145,9 +151,10 @@ laps_state_store(const char *path, const struct laps_agent_state *s)
 		 buf, sizeof buf, &off,
 		 STATE_MAGIC "\naccount=%s\nrotation_id=%s\nrotated_at=%lld\nexpires_at=%lld\n"
 			     "hash_digest=%s\nbackend=%s\nlast_run=%lld\nlast_error_at=%lld\n"
-			     "last_error=%s\n",
+			     "last_error=%s\nlast_error_code=%d\n",
 		 s->account, s->rotation_id, (long long)s->rotated_at, (long long)s->expires_at,
-		 hex, s->backend, (long long)s->last_run, (long long)s->last_error_at, err)) != 0)
+		 hex, s->backend, (long long)s->last_run, (long long)s->last_error_at, err,
+		 s->last_error_code)) != 0)
 		return rc;
 	return laps_file_write_atomic(path, buf, off, 0600);
 }

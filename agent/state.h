@@ -30,6 +30,7 @@ struct laps_agent_state {
 	int64_t last_run;			/* last run that looked at this account */
 	int64_t last_error_at;			/* 0 = no error */
 	char last_error[LAPS_STATE_ERR_MAX + 1];
+	int last_error_code; /* its LAPS_ERR_* (negative); 0 = none or not recorded */
 };
 
 void laps_state_init(struct laps_agent_state *s, const char *account);

@@ -104,6 +104,7 @@ static const struct cfg_key keys[] = {
     ENUM("agent", "method", method, method_names),
     STR("agent", "root", CT_PATH, root),
     STR("agent", "state_dir", CT_PATH, state_dir),
+    STR("agent", "metrics_file", CT_PATH, metrics_file),
     DUR("agent", "password_age", password_age, HOUR_S, 3650 * DAY_S),
     ENUM("agent", "hash", hash, hash_names),
     UINT("agent", "hash_cost", hash_cost, 0, 999999999),

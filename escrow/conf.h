@@ -49,6 +49,7 @@ struct laps_config {
 	enum laps_method method; /* shadow | pam           (default shadow) */
 	char *root;              /* alternate root prefix  (default NULL = /) */
 	char *state_dir;         /* default LAPS_STATE_DIR_DEFAULT */
+	char *metrics_file;      /* Prometheus text file written after each run (NULL = none) */
 	int64_t password_age;    /* 1h..3650d             (default 30d) */
 	enum laps_hash hash;     /* yescrypt | sha512      (default yescrypt) */
 	unsigned hash_cost;      /* 0 = library default; yescrypt 1..11, sha512 rounds 1000..999999999 */

@@ -363,7 +363,7 @@ test_sshd_open_close(void)
 	}
 	/* One LOG_NOTICE line saying who used the account. */
 	xfmt(line, sizeof(line),
-	     "SYSLOG(5): managed account %s used: service=%s ruser=- rhost=192.0.2.7 tty=ssh "
+	     "SYSLOG(5): LAPS-2001 managed account %s used: service=%s ruser=- rhost=192.0.2.7 tty=ssh "
 	     "uid=%u; password rotation after 1h\n",
 	     me, svc, (unsigned)me_uid);
 	CU_ASSERT(log_has(mark, line));
@@ -390,7 +390,7 @@ test_sshd_open_close(void)
 	t2 = time(NULL);
 	CU_ASSERT_EQUAL(run_op(svc, me, PAMTEST_CLOSE_SESSION), PAM_SUCCESS);
 	t3 = time(NULL);
-	xfmt(line, sizeof(line), "SYSLOG(6): session of managed account %s closed\n", me);
+	xfmt(line, sizeof(line), "SYSLOG(6): LAPS-2002 session of managed account %s closed\n", me);
 	CU_ASSERT(log_has(mark, line));
 	CU_ASSERT_FATAL(load_marker(state, me, &m2) == 0);
 	CU_ASSERT(m2.closed >= (int64_t)t2 && m2.closed <= (int64_t)t3);
@@ -451,7 +451,7 @@ test_sudo_open(void)
 	CU_ASSERT_STRING_EQUAL(m.tty, "pts/1");
 	CU_ASSERT_EQUAL(m.closed, 0);
 	xfmt(line, sizeof(line),
-	     "SYSLOG(5): managed account %s used: service=%s ruser=bob rhost=- tty=pts/1 uid=%u; "
+	     "SYSLOG(5): LAPS-2001 managed account %s used: service=%s ruser=bob rhost=- tty=pts/1 uid=%u; "
 	     "post-auth rotation off\n",
 	     me, svc, (unsigned)me_uid);
 	CU_ASSERT(log_has(mark, line));
@@ -555,8 +555,8 @@ test_unknown_argument(void)
 	CU_ASSERT_EQUAL(run_op(write_service(STACK_PROBE, "probe", args), me, PAMTEST_OPEN_SESSION),
 			PAM_SUCCESS);
 	CU_ASSERT(exists(marker_path(state, me)));
-	CU_ASSERT(log_has(mark, "SYSLOG(3): unknown argument 'frobnicate=1', ignored"));
-	CU_ASSERT(log_has(mark, "SYSLOG(3): unknown argument 'nodebug', ignored"));
+	CU_ASSERT(log_has(mark, "SYSLOG(3): LAPS-2005 unknown argument 'frobnicate=1', ignored"));
+	CU_ASSERT(log_has(mark, "SYSLOG(3): LAPS-2005 unknown argument 'nodebug', ignored"));
 }
 
 /* Over-long and control-character PAM items are truncated / replaced. */
@@ -772,7 +772,8 @@ test_fail_unwritable_state(void)
 	CU_ASSERT_FATAL(laps_test_write_file(tpath("statefile"), "x", 0600) == 0);
 	conf = write_conf("sf.conf", me, tpath("statefile"), NULL);
 	xfmt(args, sizeof(args), "conf=%s", conf);
-	expect_ignored(args, me, NULL, "SYSLOG(3): cannot record session open of managed account ");
+	expect_ignored(args, me, NULL,
+		       "SYSLOG(3): LAPS-2003 cannot record session open of managed account ");
 
 	state = fresh_dir("st-f4");
 	xfmt(used, sizeof(used), "%s/used", state);
