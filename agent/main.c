@@ -18,6 +18,7 @@
 #include "agent/inputs.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
+#include "agent/metrics.h"
 #include "agent/passgen.h"
 #include "agent/postauth.h"
 #include "agent/rotate.h"
@@ -256,7 +257,9 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 static int
 run_command(const struct agent_opts *o, struct laps_agent *agent, const struct laps_config *cfg)
 {
+	struct laps_metrics_run mr;
 	unsigned flags = 0;
+	int ret = EXIT_OK;
 
 	if (strcmp(o->cmd, "check-config") == 0)
 		return cmd_check_config(agent, cfg);
@@ -266,10 +269,12 @@ run_command(const struct agent_opts *o, struct laps_agent *agent, const struct l
 		flags |= LAPS_RUN_FORCE;
 	if (o->postauth_only)
 		flags |= LAPS_RUN_POSTAUTH_ONLY;
+	laps_metrics_run_begin(&mr);
 	/* every failure has been logged where it happened (rotate.c) */
 	if (laps_agent_run(agent, flags, o->account) != 0)
-		return exit_for_stage(agent->stage);
-	return EXIT_OK;
+		ret = exit_for_stage(agent->stage);
+	(void)laps_agent_metrics_write(agent, &mr, ret); /* logged; never the exit status */
+	return ret;
 }
 
 /* Load and check the configuration, set the agent up, run the command. */
