@@ -20,10 +20,6 @@
 #include "escrow/log.h"
 #include "escrow/marker.h"
 
-#ifndef LAPS_VERSION
-#define LAPS_VERSION "unknown"
-#endif
-
 /* A bounded output buffer; ok turns false when it is full. */
 struct mbuf {
 	char *p;
@@ -179,7 +175,7 @@ laps_metrics_render(const struct laps_metrics_run *run, const char *device, cons
 		return LAPS_ERR_NOMEM;
 	family(&b, "laps_agent_info", "laps-agent version, device and backend (always 1).");
 	put(&b, "laps_agent_info{version=\"");
-	put_label(&b, LAPS_VERSION);
+	put_label(&b, PACKAGE_VERSION); /* config.h */
 	put(&b, "\",device=\"");
 	put_label(&b, device);
 	put(&b, "\",backend=\"");

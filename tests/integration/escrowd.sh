@@ -285,6 +285,14 @@ for sql in ("UPDATE audit SET actor='x'", "DELETE FROM audit"):
     except sqlite3.DatabaseError:
         pass
 PY
+# the audited outcomes carry the identifiers documented in docs/EVENTS.md
+: "${top_srcdir:=.}"
+doc_id() { awk -F' [|] ' -v n="$1" '$2 == n { sub(/^[|] /, "", $1); print $1 }' "$top_srcdir/docs/EVENTS.md"; }
+for ev in SECRET_READ:read_secret ACCESS_DENIED:authenticate EXPIRY_SET:expire SERVER_STARTED:listening; do
+	id=$(doc_id "${ev%%:*}")
+	[ -n "$id" ] && grep -q "^laps-escrowd: .*$id .*${ev#*:}" "$T/escrowd.log" &&
+		ok "log: ${ev%%:*} is $id" || not_ok "log: no '$id' line for ${ev#*:}"
+done
 req none GET /metrics
 grep -q 'laps_escrowd_requests_total{route="/v1/devices/{device}/accounts/{account}/record",method="GET",status="200"}' "$T/body" &&
 	ok "metrics count requests by route template" || not_ok "metrics: no record GET 200 counter"
