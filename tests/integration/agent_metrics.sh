@@ -91,4 +91,11 @@ write_conf lapsadmin shadow "[agent]" "metrics_file = $T/nodir/laps.prom"
 agent run 2>"$T/err"; rc=$?
 [ "$rc" -eq 0 ] && grep -q "LAPS-1060 metrics file $T/nodir/laps.prom" "$T/err" &&
 	pass "unwritable metrics file: logged (LAPS-1060), exit 0" || { fail "unwritable (rc $rc)"; cat "$T/err"; }
+# 6. the alert rules of docs/MONITORING.md load
+if command -v promtool >/dev/null 2>&1; then
+	awk '/^```yaml/ { on = 1; next } /^```/ { on = 0 } on' "$top_srcdir/docs/MONITORING.md" > "$T/rules.yml"
+	promtool check rules "$T/rules.yml" > "$T/promtool" 2>&1 &&
+		pass "docs/MONITORING.md alert rules: promtool check rules" ||
+		{ fail "alert rules"; cat "$T/promtool"; }
+fi
 finish
