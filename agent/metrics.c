@@ -10,15 +10,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/due.h"
-#include "agent/journal.h"
 #include "agent/metrics.h"
 #include "agent/state.h"
+#include "agent/status.h"
 #include "escrow/err.h"
 #include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
-#include "escrow/marker.h"
 
 /* A bounded output buffer; ok turns false when it is full. */
 struct mbuf {
@@ -77,38 +75,28 @@ laps_metrics_run_begin(struct laps_metrics_run *r)
 }
 
 void
-laps_metrics_gather(const char *state_dir, const char *account, int64_t postauth_delay,
+laps_metrics_gather(const struct laps_agent *a, const char *account,
 		    struct laps_metrics_account *m)
 {
-	struct laps_agent_state st;
-	struct laps_journal j;
-	struct laps_marker mk;
-	char path[1200];
-	bool have_state = false;
-	int64_t deadline;
+	struct laps_status_account s;
+	bool rotated;
 
 	memset(m, 0, sizeof *m);
+	memset(&s, 0, sizeof s);
 	snprintf(m->account, sizeof m->account, "%s", account);
-	if (laps_state_path(state_dir, account, path, sizeof path) == 0 &&
-	    laps_state_load(path, account, &st) == 0) {
-		have_state = st.rotated_at != 0;
-		m->last_rotation = st.rotated_at;
-		m->expires = st.expires_at;
-		m->last_error_at = st.last_error_at;
-		m->last_error_code = st.last_error_at != 0 ? -st.last_error_code : 0;
+	snprintf(s.account, sizeof s.account, "%s", account);
+	laps_status_gather_local(a, a->cfg, &s); /* what `status` shows */
+	rotated = s.have_state && s.state.rotated_at != 0;
+	if (s.have_state) {
+		m->last_rotation = s.state.rotated_at;
+		m->expires = s.state.expires_at;
+		m->last_error_at = s.state.last_error_at;
+		m->last_error_code = s.state.last_error_at != 0 ? -s.state.last_error_code : 0;
 	}
-	laps_journal_init(&j);
-	if (laps_journal_path(state_dir, account, path, sizeof path) == 0 &&
-	    laps_journal_load(path, &j) != LAPS_ERR_NOTFOUND)
-		m->journal_pending = true; /* also when unreadable: it blocks the account */
-	laps_journal_clear(&j);
-	m->next_due = have_state ? m->expires : 0;
-	if (postauth_delay > 0 && laps_marker_path(state_dir, account, path, sizeof path) == 0 &&
-	    laps_marker_load(path, &mk) == 0 && strcmp(mk.account, account) == 0 &&
-	    laps_due_postauth_deadline(&mk, have_state ? &st : NULL, postauth_delay, &deadline) &&
-	    deadline < m->next_due)
-		m->next_due = deadline;
-	laps_clearerr();
+	m->journal_pending = s.have_journal;
+	m->next_due = rotated ? m->expires : 0;
+	if (rotated && s.have_deadline && s.deadline < m->next_due)
+		m->next_due = s.deadline;
 }
 
 /* The value of one per-account family. */
@@ -235,8 +223,7 @@ laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r,
 		goto out;
 	}
 	for (i = 0; i < a->cfg->n_accounts; i++)
-		laps_metrics_gather(a->state_dir, a->cfg->accounts[i], a->cfg->postauth_delay,
-				    &acc[i]);
+		laps_metrics_gather(a, a->cfg->accounts[i], &acc[i]);
 	if ((rc = laps_metrics_render(r, a->device, a->ops != NULL ? a->ops->name : "?", acc,
 				      a->cfg->n_accounts, &text, &len)) != 0)
 		goto out;

@@ -3,9 +3,9 @@
  * after every run (rotate or run, success or failure) to [agent]
  * metrics_file for node_exporter's textfile collector (docs/MONITORING.md).
  *
- * The per-account values come from the files `laps-agent status` reads
- * (state.<account>, journal.<account>, the pam_laps usage marker) with the
- * same functions; nothing is asked of the backend, so the file is written
+ * The per-account values come from the struct `laps-agent status` fills
+ * (laps_status_gather_local: state.<account>, journal.<account>, the
+ * pam_laps usage marker); nothing is asked of the backend, so the file is written
  * when the backend is down too — which is when it matters.
  */
 #ifndef LAPS_AGENT_METRICS_H
@@ -46,11 +46,11 @@ struct laps_metrics_account {
 void laps_metrics_run_begin(struct laps_metrics_run *r);
 
 /*
- * Read one account's values from state_dir (postauth_delay as in [post-auth]
- * delay).  Missing files are "never"/0; an unreadable state file counts as
- * none (as the rotation code treats it).
+ * One account's values, from laps_status_gather_local (the state file, the
+ * journal, the usage marker — what `laps-agent status` shows).  Missing
+ * files are "never"/0.
  */
-void laps_metrics_gather(const char *state_dir, const char *account, int64_t postauth_delay,
+void laps_metrics_gather(const struct laps_agent *a, const char *account,
 			 struct laps_metrics_account *m);
 
 /*

@@ -15,10 +15,9 @@
 
 /* ---- gathering ---- */
 
-/* The local files: state, journal, usage marker (and the post-auth deadline). */
-static void
-gather_local(const struct laps_agent *a, const struct laps_config *cfg,
-	     struct laps_status_account *s)
+void
+laps_status_gather_local(const struct laps_agent *a, const struct laps_config *cfg,
+			 struct laps_status_account *s)
 {
 	struct laps_journal j;
 	struct laps_marker m;
@@ -87,7 +86,7 @@ laps_status_gather(struct laps_agent *a, const struct laps_config *cfg, struct l
 		struct laps_status_account *s = &st->accounts[i];
 
 		snprintf(s->account, sizeof s->account, "%s", cfg->accounts[i]);
-		gather_local(a, cfg, s);
+		laps_status_gather_local(a, cfg, s);
 		if (st->reachable)
 			gather_record(a, s);
 		st->n++;

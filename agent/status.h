@@ -57,6 +57,11 @@ struct laps_status {
 void laps_status_gather(struct laps_agent *a, const struct laps_config *cfg,
 			struct laps_status *st);
 
+/* The local files only (state, journal, usage marker and the post-auth
+ * deadline) of s->account; also used by the metrics (agent/metrics.c). */
+void laps_status_gather_local(const struct laps_agent *a, const struct laps_config *cfg,
+			      struct laps_status_account *s);
+
 /* Render *st as text or as a JSON document (one object, pretty-printed).
  * 0, or LAPS_ERR_NOMEM / LAPS_ERR_IO. */
 int laps_status_print_text(const struct laps_status *st, FILE *f)
