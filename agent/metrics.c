@@ -75,8 +75,7 @@ laps_metrics_run_begin(struct laps_metrics_run *r)
 }
 
 void
-laps_metrics_gather(const struct laps_agent *a, const char *account,
-		    struct laps_metrics_account *m)
+laps_metrics_gather(const struct laps_agent *a, const char *account, struct laps_metrics_account *m)
 {
 	struct laps_status_account s;
 	bool rotated;
@@ -140,8 +139,8 @@ account_family(struct mbuf *b, const char *name, const char *help,
 {
 	size_t i;
 
-	put(b, "# HELP laps_agent_account_%s %s\n# TYPE laps_agent_account_%s gauge\n", name,
-	    help, name);
+	put(b, "# HELP laps_agent_account_%s %s\n# TYPE laps_agent_account_%s gauge\n", name, help,
+	    name);
 	for (i = 0; i < n; i++) {
 		put(b, "laps_agent_account_%s{account=\"", name);
 		put_label(b, acc[i].account);
@@ -178,8 +177,8 @@ laps_metrics_render(const struct laps_metrics_run *run, const char *device, cons
 	put(&b, "laps_agent_last_run_exit_code %d\n", run->exit_code);
 	family(&b, "laps_agent_last_run_rotations", "Rotations completed by the last run.");
 	put(&b, "laps_agent_last_run_rotations %u\n", run->rotated);
-	AF("last_rotation_timestamp_seconds",
-	   "Last rotation this host confirmed (0 = never).", v_last_rotation);
+	AF("last_rotation_timestamp_seconds", "Last rotation this host confirmed (0 = never).",
+	   v_last_rotation);
 	AF("expiry_timestamp_seconds", "Expiry confirmed with the last rotation (0 = none).",
 	   v_expires);
 	AF("next_due_timestamp_seconds",
@@ -191,8 +190,7 @@ laps_metrics_render(const struct laps_metrics_run *run, const char *device, cons
 	   v_error_code);
 	AF("last_error_timestamp_seconds", "When the last failure happened (0 = none).",
 	   v_error_at);
-	AF("journal_pending", "1 when a rotation journal waits for the next run.",
-	   v_journal);
+	AF("journal_pending", "1 when a rotation journal waits for the next run.", v_journal);
 	if (!b.ok) {
 		free(b.p);
 		return laps_seterr(LAPS_ERR_NOMEM, "metrics: output too large");
@@ -214,8 +212,8 @@ laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r,
 	if (a->cfg->metrics_file == NULL)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	r->duration = (double)(now.tv_sec - r->mono.tv_sec) +
-		      (double)(now.tv_nsec - r->mono.tv_nsec) / 1e9;
+	r->duration =
+	    (double)(now.tv_sec - r->mono.tv_sec) + (double)(now.tv_nsec - r->mono.tv_nsec) / 1e9;
 	r->exit_code = exit_code;
 	r->rotated = a->rotated;
 	if ((acc = calloc(a->cfg->n_accounts + 1, sizeof *acc)) == NULL) {

@@ -24,22 +24,22 @@
 
 /* One run of the agent. */
 struct laps_metrics_run {
-	int64_t started;	/* unix seconds */
-	struct timespec mono;	/* CLOCK_MONOTONIC at the start */
-	double duration;	/* seconds */
-	int exit_code;		/* laps-agent's exit status */
-	unsigned rotated;	/* rotations completed */
+	int64_t started;      /* unix seconds */
+	struct timespec mono; /* CLOCK_MONOTONIC at the start */
+	double duration;      /* seconds */
+	int exit_code;	      /* laps-agent's exit status */
+	unsigned rotated;     /* rotations completed */
 };
 
 /* One managed account, as the state directory shows it after the run. */
 struct laps_metrics_account {
 	char account[LAPS_ACCOUNT_MAX + 1];
-	int64_t last_rotation;	/* last confirmed rotation; 0 = never */
-	int64_t expires;	/* expiry confirmed with it; 0 = none */
-	int64_t next_due;	/* min(expires, post-auth deadline); 0 = due now */
-	int last_error_code;	/* -LAPS_ERR_* (positive) since the last success; 0 = none */
-	int64_t last_error_at;	/* 0 = none */
-	bool journal_pending;	/* a rotation journal is waiting for the next run */
+	int64_t last_rotation; /* last confirmed rotation; 0 = never */
+	int64_t expires;       /* expiry confirmed with it; 0 = none */
+	int64_t next_due;      /* min(expires, post-auth deadline); 0 = due now */
+	int last_error_code;   /* -LAPS_ERR_* (positive) since the last success; 0 = none */
+	int64_t last_error_at; /* 0 = none */
+	bool journal_pending;  /* a rotation journal is waiting for the next run */
 };
 
 /* Note the start of a run. */
@@ -57,9 +57,9 @@ void laps_metrics_gather(const struct laps_agent *a, const char *account,
  * Render the text format: HELP and TYPE for every family, label values
  * escaped.  *out is malloc'd (free it).  0 or LAPS_ERR_NOMEM.
  */
-int laps_metrics_render(const struct laps_metrics_run *run, const char *device,
-			const char *backend, const struct laps_metrics_account *acc, size_t n,
-			char **out, size_t *len) __attribute__((warn_unused_result));
+int laps_metrics_render(const struct laps_metrics_run *run, const char *device, const char *backend,
+			const struct laps_metrics_account *acc, size_t n, char **out, size_t *len)
+    __attribute__((warn_unused_result));
 
 /*
  * After a run: finish *r with exit_code and a->rotated, gather every
@@ -67,7 +67,6 @@ int laps_metrics_render(const struct laps_metrics_run *run, const char *device,
  * is not set.  A failure is logged (LAPS-1060) and returned; it never
  * changes the run's exit status.
  */
-int laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r,
-			     int exit_code);
+int laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r, int exit_code);
 
 #endif

@@ -9,13 +9,14 @@
 #include "escrow/log.h"
 
 static const struct laps_event_def events[] = {
-#define LAPS_EV_ROW_(id, name, level, mid, meaning, action) {id, #name, level, mid, meaning, action},
+#define LAPS_EV_ROW_(id, name, level, mid, meaning, action)                                        \
+	{id, #name, level, mid, meaning, action},
     LAPS_EVENTS(LAPS_EV_ROW_)
 #undef LAPS_EV_ROW_
 };
 
 /* Every message_id is 32 characters (the hex digits are checked by the test). */
-#define LAPS_EV_LEN_(id, name, level, mid, meaning, action)                                      \
+#define LAPS_EV_LEN_(id, name, level, mid, meaning, action)                                        \
 	_Static_assert(sizeof(mid) == 33, "message_id of " #name " is not 32 hex digits");
 LAPS_EVENTS(LAPS_EV_LEN_)
 #undef LAPS_EV_LEN_

@@ -97,8 +97,7 @@ laps_log_level_name(int level)
  * word after "ident[pid]: " in syslog and grep '^LAPS-' finds it in a sink.
  */
 static void
-emit(int level, const char *func, const struct laps_event_def *ev, unsigned evid,
-     const char *raw)
+emit(int level, const char *func, const struct laps_event_def *ev, unsigned evid, const char *raw)
 {
 	char msg[LAPS_LOG_MSG_MAX + 1], line[LAPS_LOG_MSG_MAX + 128], tag[16] = "";
 
@@ -152,8 +151,8 @@ laps_log_msg(int level, const char *func, const char *fmt, ...)
 
 /* Format fmt/ap, append ": <error of rc>" when with_rc, and emit. */
 static void
-emit_rc(int level, const char *func, const struct laps_event_def *ev, unsigned evid,
-	bool with_rc, int rc, const char *fmt, va_list ap)
+emit_rc(int level, const char *func, const struct laps_event_def *ev, unsigned evid, bool with_rc,
+	int rc, const char *fmt, va_list ap)
 {
 	char msg[LOG_RAW_MAX], full[LOG_RAW_MAX + LAPS_ERRDETAIL_MAX + 128];
 	char err[LAPS_ERRDETAIL_MAX + 96];

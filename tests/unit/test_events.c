@@ -106,7 +106,8 @@ test_doc_matches_header(void)
 		if (nl == NULL || (size_t)(nl + 1 - (want + off)) != ll ||
 		    memcmp(want + off, line, ll) != 0) {
 			printf("\ndocs/EVENTS.md differs from escrow/events.h at: %s", line);
-			CU_FAIL("docs/EVENTS.md row differs (regenerate with test_events --markdown)");
+			CU_FAIL(
+			    "docs/EVENTS.md row differs (regenerate with test_events --markdown)");
 			break;
 		}
 		off += ll;
