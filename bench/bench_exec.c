@@ -1,0 +1,136 @@
+/*
+ * bench_exec.c — run one or more commands one after the other and print
+ * their wall time and peak RSS, measured by the kernel for the children
+ * themselves (wait4() rusage), not for a parent interpreter.
+ *
+ * Usage: bench_exec [-i FILE] CMD [ARG...] [:: [-i FILE] CMD [ARG...]]...
+ *
+ *   -i FILE   the command's standard input (default /dev/null)
+ *   ::        separates commands; they run in order, each after the previous
+ *             one exited (a rotation's floor is ldapmodify then chpasswd)
+ *
+ * The commands' standard output goes to /dev/null, their standard error is
+ * inherited.  On success prints one line on standard output:
+ *
+ *   WALL_US MAXRSS_KIB
+ *
+ * WALL_US is the time from the first fork() to the last wait4(); MAXRSS_KIB
+ * the largest ru_maxrss of the commands (they never run at the same time, so
+ * the peak of the sequence is the peak of its largest member).  Exit status
+ * 0 when every command exited 0, else 1 (and nothing on standard output);
+ * 2 on a usage error.  Numbers, not pass/fail: see bench/README.md.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: bench_exec [-i FILE] CMD [ARG...] [:: [-i FILE] CMD [ARG...]]...\n");
+	return 2;
+}
+
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* In the child: stdin from IN (or /dev/null), stdout to /dev/null, exec. */
+static void
+child(const char *in, char **argv)
+{
+	int fd = open(in != NULL ? in : "/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(null, 1) < 0) {
+		fprintf(stderr, "bench_exec: %s: %s\n", in != NULL ? in : "/dev/null",
+			strerror(errno));
+		_exit(127);
+	}
+	execvp(argv[0], argv);
+	fprintf(stderr, "bench_exec: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Run one command; its ru_maxrss (KiB) into *rss.  0 when it exited 0. */
+static int
+run_one(const char *in, char **argv, long *rss)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		fprintf(stderr, "bench_exec: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		child(in, argv);
+	while (wait4(pid, &status, 0, &ru) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "bench_exec: wait4: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	*rss = ru.ru_maxrss;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		fprintf(stderr, "bench_exec: %s exited %d\n", argv[0], WEXITSTATUS(status));
+	else
+		fprintf(stderr, "bench_exec: %s killed by signal %d\n", argv[0],
+			WTERMSIG(status));
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	long long t0, t1;
+	long peak = 0, rss;
+	int i = 1, start, rc = 0;
+
+	if (argc < 2)
+		return usage();
+	t0 = now_us();
+	while (i < argc && rc == 0) {
+		const char *in = NULL;
+
+		if (strcmp(argv[i], "-i") == 0) {
+			if (i + 1 >= argc)
+				return usage();
+			in = argv[i + 1];
+			i += 2;
+		}
+		start = i;
+		while (i < argc && strcmp(argv[i], "::") != 0)
+			i++;
+		if (i == start)
+			return usage();
+		argv[i] = NULL; /* argv[argc] is NULL already; "::" becomes the end */
+		if (run_one(in, argv + start, &rss) != 0)
+			rc = 1;
+		if (rss > peak)
+			peak = rss;
+		i++;
+	}
+	t1 = now_us();
+	if (rc != 0)
+		return rc;
+	printf("%lld %ld\n", t1 - t0, peak);
+	return 0;
+}
