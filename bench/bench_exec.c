@@ -12,11 +12,13 @@
  * The commands' standard output goes to /dev/null, their standard error is
  * inherited.  On success prints one line on standard output:
  *
- *   WALL_US MAXRSS_KIB
+ *   WALL_US MAXRSS_KIB CPU_US
  *
  * WALL_US is the time from the first fork() to the last wait4(); MAXRSS_KIB
  * the largest ru_maxrss of the commands (they never run at the same time, so
- * the peak of the sequence is the peak of its largest member).  Exit status
+ * the peak of the sequence is the peak of its largest member); CPU_US the
+ * user + system time of all of them (less sensitive than wall time to a
+ * machine that is busy with something else).  Exit status
  * 0 when every command exited 0, else 1 (and nothing on standard output);
  * 2 on a usage error.  Numbers, not pass/fail: see bench/README.md.
  */
@@ -66,9 +68,10 @@ child(const char *in, char **argv)
 	_exit(127);
 }
 
-/* Run one command; its ru_maxrss (KiB) into *rss.  0 when it exited 0. */
+/* Run one command; its ru_maxrss (KiB) into *rss, its CPU time into *cpu.
+ * 0 when it exited 0. */
 static int
-run_one(const char *in, char **argv, long *rss)
+run_one(const char *in, char **argv, long *rss, long long *cpu)
 {
 	struct rusage ru;
 	int status;
@@ -87,6 +90,8 @@ run_one(const char *in, char **argv, long *rss)
 		}
 	}
 	*rss = ru.ru_maxrss;
+	*cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
+	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
@@ -100,8 +105,8 @@ run_one(const char *in, char **argv, long *rss)
 int
 main(int argc, char **argv)
 {
-	long long t0, t1;
-	long peak = 0, rss;
+	long long t0, t1, cpu = 0, c = 0;
+	long peak = 0, rss = 0;
 	int i = 1, start, rc = 0;
 
 	if (argc < 2)
@@ -122,8 +127,9 @@ main(int argc, char **argv)
 		if (i == start)
 			return usage();
 		argv[i] = NULL; /* argv[argc] is NULL already; "::" becomes the end */
-		if (run_one(in, argv + start, &rss) != 0)
+		if (run_one(in, argv + start, &rss, &c) != 0)
 			rc = 1;
+		cpu += c;
 		if (rss > peak)
 			peak = rss;
 		i++;
@@ -131,6 +137,6 @@ main(int argc, char **argv)
 	t1 = now_us();
 	if (rc != 0)
 		return rc;
-	printf("%lld %ld\n", t1 - t0, peak);
+	printf("%lld %ld %lld\n", t1 - t0, peak, cpu);
 	return 0;
 }
