@@ -363,18 +363,12 @@ privkey_check(const struct laps_privkey *k)
 	return 0;
 }
 
-int
-laps_privkey_format(const struct laps_privkey *k, const char *passphrase,
-		    unsigned long long opslimit, size_t memlimit, const uint8_t *salt,
-		    const uint8_t *nonce, char **out, size_t *outlen)
+/* laps_privkey_format's argument checks. */
+static int
+format_args_check(const struct laps_privkey *k, const char *passphrase,
+		  unsigned long long opslimit, size_t memlimit, const uint8_t *salt,
+		  const uint8_t *nonce)
 {
-	uint8_t *key = NULL, *box = NULL;
-	char *text = NULL, num[32];
-	size_t off = 0;
-	int rc = LAPS_ERR_INTERNAL;
-
-	if (k == NULL || out == NULL || outlen == NULL)
-		return laps_seterr(LAPS_ERR_INVALID, "private key format: NULL argument");
 	if (laps_crypto_init() != 0)
 		return laps_seterr(LAPS_ERR_INTERNAL, "libsodium initialisation failed");
 	if (privkey_check(k) != 0)
@@ -382,20 +376,73 @@ laps_privkey_format(const struct laps_privkey *k, const char *passphrase,
 	if (!comment_ok(k->comment, strnlen(k->comment, sizeof k->comment)) ||
 	    strnlen(k->comment, sizeof k->comment) > COMMENT_MAX)
 		return laps_seterr(LAPS_ERR_INVALID, "private key: bad comment");
-	if (passphrase != NULL) {
-		if (passphrase[0] == '\0')
-			return laps_seterr(LAPS_ERR_INVALID,
-					   "private key: empty passphrase "
-					   "(no passphrase means an unprotected key)");
-		if (salt == NULL || nonce == NULL)
-			return laps_seterr(LAPS_ERR_INVALID, "private key format: NULL salt/nonce");
-		if (opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
-		    opslimit > LAPS_KDF_OPSLIMIT_MAX ||
-		    memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
-		    memlimit > LAPS_KDF_MEMLIMIT_MAX)
-			return laps_seterr(LAPS_ERR_INVALID,
-					   "private key: KDF limits out of range");
+	if (passphrase == NULL)
+		return 0;
+	if (passphrase[0] == '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "private key: empty passphrase "
+						     "(no passphrase means an unprotected key)");
+	if (salt == NULL || nonce == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "private key format: NULL salt/nonce");
+	if (opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || opslimit > LAPS_KDF_OPSLIMIT_MAX ||
+	    memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN || memlimit > LAPS_KDF_MEMLIMIT_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "private key: KDF limits out of range");
+	return 0;
+}
+
+/* The passphrase-protected fields (kdf .. box) of a private key file. */
+static int
+append_protected(char *text, size_t *off, const struct laps_privkey *k, const char *passphrase,
+		 unsigned long long opslimit, size_t memlimit, const uint8_t *salt,
+		 const uint8_t *nonce)
+{
+	uint8_t *key = NULL, *box = NULL;
+	char num[32];
+	int rc;
+
+	if ((key = laps_secret_alloc(crypto_secretbox_KEYBYTES)) == NULL ||
+	    (box = laps_secret_alloc(PRIV_BOX_BYTES)) == NULL) {
+		rc = LAPS_ERR_NOMEM;
+		goto out;
 	}
+	if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase), salt,
+			  opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		rc = laps_seterr(LAPS_ERR_NOMEM, "private key: Argon2id failed (memory)");
+		goto out;
+	}
+	if (crypto_secretbox_easy(box, k->sk, LAPS_X25519_BYTES, nonce, key) != 0) {
+		rc = laps_seterr(LAPS_ERR_INTERNAL, "private key: secretbox failed");
+		goto out;
+	}
+	if ((rc = append_field(text, LAPS_KEYFILE_MAX, off, "kdf", "argon2id")) != 0 ||
+	    (rc = laps_snprintf(num, sizeof num, "%llu", opslimit)) != 0 ||
+	    (rc = append_field(text, LAPS_KEYFILE_MAX, off, "opslimit", num)) != 0 ||
+	    (rc = laps_snprintf(num, sizeof num, "%zu", memlimit)) != 0 ||
+	    (rc = append_field(text, LAPS_KEYFILE_MAX, off, "memlimit", num)) != 0 ||
+	    (rc = append_b64(text, LAPS_KEYFILE_MAX, off, "salt", salt, LAPS_KDF_SALT_BYTES)) != 0 ||
+	    (rc = append_b64(text, LAPS_KEYFILE_MAX, off, "nonce", nonce, LAPS_KDF_NONCE_BYTES)) !=
+		0 ||
+	    (rc = append_b64(text, LAPS_KEYFILE_MAX, off, "box", box, PRIV_BOX_BYTES)) != 0)
+		goto out;
+	rc = 0;
+out:
+	laps_secret_free(key);
+	laps_secret_free(box);
+	return rc;
+}
+
+int
+laps_privkey_format(const struct laps_privkey *k, const char *passphrase,
+		    unsigned long long opslimit, size_t memlimit, const uint8_t *salt,
+		    const uint8_t *nonce, char **out, size_t *outlen)
+{
+	char *text = NULL;
+	size_t off = 0;
+	int rc;
+
+	if (k == NULL || out == NULL || outlen == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "private key format: NULL argument");
+	if ((rc = format_args_check(k, passphrase, opslimit, memlimit, salt, nonce)) != 0)
+		return rc;
 	if ((text = laps_secret_alloc(LAPS_KEYFILE_MAX)) == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
@@ -409,47 +456,19 @@ laps_privkey_format(const struct laps_privkey *k, const char *passphrase,
 	if (k->comment[0] != '\0' &&
 	    (rc = append_field(text, LAPS_KEYFILE_MAX, &off, "comment", k->comment)) != 0)
 		goto out;
-	if (passphrase == NULL) {
-		if ((rc = append_field(text, LAPS_KEYFILE_MAX, &off, "kdf", "none")) != 0 ||
-		    (rc = append_b64(text, LAPS_KEYFILE_MAX, &off, "key", k->sk,
-				     LAPS_X25519_BYTES)) != 0)
-			goto out;
-	} else {
-		if ((key = laps_secret_alloc(crypto_secretbox_KEYBYTES)) == NULL ||
-		    (box = laps_secret_alloc(PRIV_BOX_BYTES)) == NULL) {
-			rc = LAPS_ERR_NOMEM;
-			goto out;
-		}
-		if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase),
-				  salt, opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-			rc = laps_seterr(LAPS_ERR_NOMEM, "private key: Argon2id failed (memory)");
-			goto out;
-		}
-		if (crypto_secretbox_easy(box, k->sk, LAPS_X25519_BYTES, nonce, key) != 0) {
-			rc = laps_seterr(LAPS_ERR_INTERNAL, "private key: secretbox failed");
-			goto out;
-		}
-		if ((rc = append_field(text, LAPS_KEYFILE_MAX, &off, "kdf", "argon2id")) != 0 ||
-		    (rc = laps_snprintf(num, sizeof num, "%llu", opslimit)) != 0 ||
-		    (rc = append_field(text, LAPS_KEYFILE_MAX, &off, "opslimit", num)) != 0 ||
-		    (rc = laps_snprintf(num, sizeof num, "%zu", memlimit)) != 0 ||
-		    (rc = append_field(text, LAPS_KEYFILE_MAX, &off, "memlimit", num)) != 0 ||
-		    (rc = append_b64(text, LAPS_KEYFILE_MAX, &off, "salt", salt,
-				     LAPS_KDF_SALT_BYTES)) != 0 ||
-		    (rc = append_b64(text, LAPS_KEYFILE_MAX, &off, "nonce", nonce,
-				     LAPS_KDF_NONCE_BYTES)) != 0 ||
-		    (rc = append_b64(text, LAPS_KEYFILE_MAX, &off, "box", box, PRIV_BOX_BYTES)) !=
-			0)
-			goto out;
-	}
+	if (passphrase == NULL)
+		rc = append_field(text, LAPS_KEYFILE_MAX, &off, "kdf", "none");
+	if (passphrase == NULL && rc == 0)
+		rc = append_b64(text, LAPS_KEYFILE_MAX, &off, "key", k->sk, LAPS_X25519_BYTES);
+	if (passphrase != NULL)
+		rc = append_protected(text, &off, k, passphrase, opslimit, memlimit, salt, nonce);
+	if (rc != 0)
+		goto out;
 	*out = text;
 	*outlen = off;
 	text = NULL; /* success */
-	rc = 0;
 out:
 	laps_secret_free(text);
-	laps_secret_free(key);
-	laps_secret_free(box);
 	return rc;
 }
 

@@ -91,15 +91,84 @@ set_int(int64_t *dst, const char *v, size_t vlen, long long max, const char *key
 	return 0;
 }
 
+enum marker_field {
+	F_ACCOUNT = 1, F_UID = 2, F_OPENED = 4, F_CLOSED = 8, F_SERVICE = 16,
+	F_RUSER = 32, F_RHOST = 64, F_TTY = 128, F_ALL = 255
+};
+
+/* The first line: the magic, or a clear error for another version. */
+static int
+check_header(const char *p, size_t llen)
+{
+	if (llen > 12 && memcmp(p, "laps-marker ", 12) == 0 &&
+	    (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0))
+		return laps_seterr(LAPS_ERR_VERSION, "marker: unsupported version line '%.*s'",
+				   (int)(llen > 40 ? 40 : llen), p);
+	if (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: missing '%s' header", MARKER_MAGIC);
+	return 0;
+}
+
+/* One "key=value" line (llen bytes at p, no newline) into *m; *bit receives
+ * the field's bit; seen: the bits of the fields already read (duplicates
+ * are refused). */
+static int
+parse_line(struct laps_marker *m, const char *p, size_t llen, unsigned seen, unsigned *bit)
+{
+	const char *eq, *val;
+	size_t klen, vlen;
+	int64_t v;
+	int rc;
+
+	if ((eq = memchr(p, '=', llen)) == NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "marker: line without '='");
+	klen = (size_t)(eq - p);
+	val = eq + 1;
+	vlen = llen - klen - 1;
+#define KEY(s) (klen == sizeof(s) - 1 && memcmp(p, s, klen) == 0)
+	if (KEY("account")) {
+		*bit = F_ACCOUNT;
+		rc = set_field(m->account, sizeof(m->account), val, vlen, "account");
+		if (rc == 0 && !valid_account(m->account))
+			rc = laps_seterr(LAPS_ERR_FORMAT, "marker: bad account name");
+	} else if (KEY("uid")) {
+		*bit = F_UID;
+		rc = set_int(&v, val, vlen, 4294967294LL, "uid");
+		m->uid = (uint32_t)v;
+	} else if (KEY("opened")) {
+		*bit = F_OPENED;
+		rc = set_int(&m->opened, val, vlen, INT64_MAX / 2, "opened");
+	} else if (KEY("closed")) {
+		*bit = F_CLOSED;
+		rc = set_int(&m->closed, val, vlen, INT64_MAX / 2, "closed");
+	} else if (KEY("service")) {
+		*bit = F_SERVICE;
+		rc = set_field(m->service, sizeof(m->service), val, vlen, "service");
+	} else if (KEY("ruser")) {
+		*bit = F_RUSER;
+		rc = set_field(m->ruser, sizeof(m->ruser), val, vlen, "ruser");
+	} else if (KEY("rhost")) {
+		*bit = F_RHOST;
+		rc = set_field(m->rhost, sizeof(m->rhost), val, vlen, "rhost");
+	} else if (KEY("tty")) {
+		*bit = F_TTY;
+		rc = set_field(m->tty, sizeof(m->tty), val, vlen, "tty");
+	} else {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "marker: unknown key '%.*s'",
+				 (int)(klen > 32 ? 32 : klen), p);
+	}
+#undef KEY
+	if (rc == 0 && (seen & *bit) != 0)
+		rc = laps_seterr(LAPS_ERR_FORMAT, "marker: duplicate key '%.*s'", (int)klen, p);
+	return rc;
+}
+
 int
 laps_marker_parse(const char *buf, size_t len, struct laps_marker *out)
 {
-	enum { F_ACCOUNT = 1, F_UID = 2, F_OPENED = 4, F_CLOSED = 8, F_SERVICE = 16,
-	       F_RUSER = 32, F_RHOST = 64, F_TTY = 128, F_ALL = 255 };
 	struct laps_marker m;
-	const char *p, *end, *nl, *eq;
-	unsigned seen = 0, bit;
-	int64_t v;
+	const char *p, *end, *nl;
+	unsigned seen = 0, bit = 0;
 	int rc, first = 1;
 
 	if (buf == NULL || out == NULL)
@@ -110,68 +179,17 @@ laps_marker_parse(const char *buf, size_t len, struct laps_marker *out)
 		return laps_seterr(LAPS_ERR_FORMAT, "marker: NUL byte");
 	memset(&m, 0, sizeof(m));
 	for (p = buf, end = buf + len; p < end; p = nl + 1) {
-		size_t llen, klen, vlen;
-		const char *val;
-
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return laps_seterr(LAPS_ERR_FORMAT, "marker: last line not terminated");
-		llen = (size_t)(nl - p);
 		if (first) {
 			first = 0;
-			if (llen > 12 && memcmp(p, "laps-marker ", 12) == 0 &&
-			    (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0))
-				return laps_seterr(LAPS_ERR_VERSION,
-						   "marker: unsupported version line '%.*s'",
-						   (int)(llen > 40 ? 40 : llen), p);
-			if (llen != strlen(MARKER_MAGIC) || memcmp(p, MARKER_MAGIC, llen) != 0)
-				return laps_seterr(LAPS_ERR_FORMAT, "marker: missing '%s' header",
-						   MARKER_MAGIC);
-			continue;
-		}
-		if ((eq = memchr(p, '=', llen)) == NULL)
-			return laps_seterr(LAPS_ERR_FORMAT, "marker: line without '='");
-		klen = (size_t)(eq - p);
-		val = eq + 1;
-		vlen = llen - klen - 1;
-#define KEY(s) (klen == sizeof(s) - 1 && memcmp(p, s, klen) == 0)
-		if (KEY("account")) {
-			bit = F_ACCOUNT;
-			rc = set_field(m.account, sizeof(m.account), val, vlen, "account");
-			if (rc == 0 && !valid_account(m.account))
-				rc = laps_seterr(LAPS_ERR_FORMAT, "marker: bad account name");
-		} else if (KEY("uid")) {
-			bit = F_UID;
-			rc = set_int(&v, val, vlen, 4294967294LL, "uid");
-			m.uid = (uint32_t)v;
-		} else if (KEY("opened")) {
-			bit = F_OPENED;
-			rc = set_int(&m.opened, val, vlen, INT64_MAX / 2, "opened");
-		} else if (KEY("closed")) {
-			bit = F_CLOSED;
-			rc = set_int(&m.closed, val, vlen, INT64_MAX / 2, "closed");
-		} else if (KEY("service")) {
-			bit = F_SERVICE;
-			rc = set_field(m.service, sizeof(m.service), val, vlen, "service");
-		} else if (KEY("ruser")) {
-			bit = F_RUSER;
-			rc = set_field(m.ruser, sizeof(m.ruser), val, vlen, "ruser");
-		} else if (KEY("rhost")) {
-			bit = F_RHOST;
-			rc = set_field(m.rhost, sizeof(m.rhost), val, vlen, "rhost");
-		} else if (KEY("tty")) {
-			bit = F_TTY;
-			rc = set_field(m.tty, sizeof(m.tty), val, vlen, "tty");
+			rc = check_header(p, (size_t)(nl - p));
 		} else {
-			return laps_seterr(LAPS_ERR_FORMAT, "marker: unknown key '%.*s'",
-					   (int)(klen > 32 ? 32 : klen), p);
+			rc = parse_line(&m, p, (size_t)(nl - p), seen, &bit);
+			seen |= bit;
 		}
-#undef KEY
 		if (rc != 0)
 			return rc;
-		if (seen & bit)
-			return laps_seterr(LAPS_ERR_FORMAT, "marker: duplicate key '%.*s'",
-					   (int)klen, p);
-		seen |= bit;
 	}
 	if (first)
 		return laps_seterr(LAPS_ERR_FORMAT, "marker: empty");
