@@ -1,7 +1,8 @@
 /*
  * test_ldap_unit.c — LDAP backend helpers that need no server: FILETIME
  * conversions against known values, the expiration tag encoding, filter
- * template expansion with RFC 4515 escaping, error mapping.
+ * template expansion with RFC 4515 escaping, error mapping, the history
+ * trimming plan.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "backends/ldap_backend.h"
+#include "backends/ldap_int.h"
 #include "escrow/err.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
@@ -275,6 +277,76 @@ t_mslaps_parse_secret_hygiene(void)
 	CU_ASSERT_PTR_NULL(strstr(log_lines, "Hyg1ene"));
 }
 
+/* One history value: rotated_at t, rotation id of character ch, index idx. */
+static struct laps_ldap_histval
+hv(size_t idx, int64_t t, char ch)
+{
+	struct laps_ldap_histval v;
+
+	memset(&v, 0, sizeof(v));
+	v.idx = idx;
+	v.rotated_at = t;
+	memset(v.rotation_id, ch, LAPS_ROTID_HEX);
+	v.keep = idx % 2 == 0; /* garbage the plan must overwrite */
+	return v;
+}
+
+static bool
+kept(const struct laps_ldap_histval *v, size_t n, size_t idx)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].idx == idx)
+			return v[i].keep;
+	CU_FAIL("index not in the plan");
+	return false;
+}
+
+static void
+t_history_plan(void)
+{
+	struct laps_ldap_histval v[8];
+	size_t i;
+
+	/* server order 100,500,200,400,300 + the pushed record at 600: the
+	 * newest three by rotated_at survive, whatever the server order */
+	v[0] = hv(0, 100, 'a'), v[1] = hv(1, 500, 'b'), v[2] = hv(2, 200, 'c');
+	v[3] = hv(3, 400, 'd'), v[4] = hv(4, 300, 'e');
+	v[5] = hv(LAPS_LDAP_HIST_PUSHED, 600, 'f');
+	laps_ldap_history_plan(v, 6, 3);
+	for (i = 1; i < 6; i++)
+		CU_ASSERT(v[i - 1].rotated_at <= v[i].rotated_at); /* oldest first */
+	CU_ASSERT(kept(v, 6, LAPS_LDAP_HIST_PUSHED));
+	CU_ASSERT(kept(v, 6, 1));
+	CU_ASSERT(kept(v, 6, 3));
+	CU_ASSERT(!kept(v, 6, 0));
+	CU_ASSERT(!kept(v, 6, 2));
+	CU_ASSERT(!kept(v, 6, 4));
+
+	/* a pushed record older than all kept ones is dropped */
+	v[0] = hv(0, 500, 'a'), v[1] = hv(1, 600, 'b'), v[2] = hv(LAPS_LDAP_HIST_PUSHED, 50, 'c');
+	laps_ldap_history_plan(v, 3, 2);
+	CU_ASSERT(!kept(v, 3, LAPS_LDAP_HIST_PUSHED));
+	CU_ASSERT(kept(v, 3, 0));
+	CU_ASSERT(kept(v, 3, 1));
+
+	/* equal times: the rotation id decides, deterministically */
+	v[0] = hv(0, 700, 'b'), v[1] = hv(1, 700, 'a'), v[2] = hv(2, 700, 'c');
+	laps_ldap_history_plan(v, 3, 1);
+	CU_ASSERT(kept(v, 3, 2));
+	CU_ASSERT(!kept(v, 3, 0));
+	CU_ASSERT(!kept(v, 3, 1));
+
+	/* keep = 0 drops everything; keep > n keeps everything */
+	v[0] = hv(0, 1, 'a'), v[1] = hv(LAPS_LDAP_HIST_PUSHED, 2, 'b');
+	laps_ldap_history_plan(v, 2, 0);
+	CU_ASSERT(!v[0].keep && !v[1].keep);
+	laps_ldap_history_plan(v, 2, 10);
+	CU_ASSERT(v[0].keep && v[1].keep);
+	laps_ldap_history_plan(v, 0, 3); /* nothing to plan */
+}
+
 static CU_TestInfo unit_tests[] = {
     {"FILETIME known values", t_filetime_known},
     {"FILETIME parsing", t_filetime_parse},
@@ -283,6 +355,7 @@ static CU_TestInfo unit_tests[] = {
     {"LDAP error mapping", t_error_map},
     {"msLAPS-Password parsing", t_mslaps_parse},
     {"msLAPS-Password: long escaped values, no secret in errors", t_mslaps_parse_secret_hygiene},
+    {"history trimming plan", t_history_plan},
     CU_TEST_INFO_NULL,
 };
 

@@ -1,0 +1,609 @@
+/*
+ * ldap_backend.c — the LDAP escrow backend's ops table: OpenLDAP and Active
+ * Directory, schema modes laps (ldap_laps.c), mslaps and legacy
+ * (ldap_ms.c), over the connection of ldap_conn.c.  This file checks the
+ * arguments, finds the device's entry, and dispatches through the
+ * per-schema table (struct lschema, ldap_int.h).  See docs/LDAP.md.
+ */
+#include "config.h"
+
+#include <lber.h>
+#include <ldap.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backends/ldap_int.h"
+#include "escrow/backend.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/record.h"
+#include "escrow/secret.h"
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+
+int
+lfilter_escape(const char *v, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch == '*' || ch == '(' || ch == ')' || ch == '\\' || ch < 0x20 || ch >= 0x7f) {
+			if (o + 3 >= outlen)
+				return -1;
+			(void)snprintf(out + o, 4, "\\%02x", ch);
+			o += 3;
+		} else {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* Expand %h/%f/%% in tmpl; esc selects RFC 4515 escaping (filters) versus
+ * verbatim (DN templates: the device is validated to host-name characters,
+ * which need no DN escaping). */
+static int
+template_expand(const char *tmpl, const char *device, bool esc, char *out, size_t outlen)
+{
+	char shorth[LAPS_DEVICE_MAX + 1], buf[3 * LAPS_DEVICE_MAX + 1];
+	const char *dot, *p, *val;
+	size_t o = 0, n;
+
+	if (strlen(device) > LAPS_DEVICE_MAX)
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: device name too long");
+	dot = strchr(device, '.');
+	n = dot ? (size_t)(dot - device) : strlen(device);
+	memcpy(shorth, device, n);
+	shorth[n] = '\0';
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p != '%') {
+			if (o + 1 >= outlen)
+				return laps_seterr(LAPS_ERR_TOOBIG,
+						   "ldap: expanded template too long");
+			out[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'h')
+			val = shorth;
+		else if (*p == 'f')
+			val = device;
+		else if (*p == '%')
+			val = "%";
+		else
+			return laps_seterr(
+			    LAPS_ERR_CONFIG,
+			    "ldap: template '%s': unknown sequence '%%%c' (use %%h, %%f, %%%%)",
+			    tmpl, *p ? *p : ' ');
+		if (esc && *p != '%') {
+			if (lfilter_escape(val, buf, sizeof(buf)) < 0)
+				return laps_seterr(LAPS_ERR_TOOBIG, "ldap: value too long");
+			val = buf;
+		}
+		n = strlen(val);
+		if (o + n >= outlen)
+			return laps_seterr(LAPS_ERR_TOOBIG, "ldap: expanded template too long");
+		memcpy(out + o, val, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
+laps_ldap_filter_expand(const char *tmpl, const char *device, char *out, size_t outlen)
+{
+	return template_expand(tmpl, device, true, out, outlen);
+}
+
+void
+lvals_free(struct berval **v, bool wipe)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	if (wipe)
+		for (i = 0; v[i] != NULL; i++)
+			if (v[i]->bv_val != NULL)
+				laps_wipe(v[i]->bv_val, v[i]->bv_len);
+	ldap_value_free_len(v);
+}
+
+void
+lentry_free(struct lentry *e)
+{
+	ldap_memfree(e->dn);
+	lvals_free(e->cur, false);
+	lvals_free(e->rid, false);
+	lvals_free(e->hist, false);
+	lvals_free(e->exp, false);
+	lvals_free(e->pw, true);
+	memset(e, 0, sizeof(*e));
+}
+
+size_t
+lvals_count(struct berval **v)
+{
+	size_t n = 0;
+
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
+int
+modlist_add(struct modlist *ml, int op, const char *attr, struct berval **vals)
+{
+	if (ml->n >= LB_MODS_MAX)
+		return laps_seterr(LAPS_ERR_INTERNAL, "ldap: too many modifications");
+	ml->mods[ml->n].mod_op = op | LDAP_MOD_BVALUES;
+	ml->mods[ml->n].mod_type = (char *)(uintptr_t)attr;
+	ml->mods[ml->n].mod_bvalues = vals;
+	ml->ptrs[ml->n] = &ml->mods[ml->n];
+	ml->n++;
+	ml->ptrs[ml->n] = NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry lookup                                                         */
+
+/* Attributes to fetch for the mode (the password only for admins). */
+static void
+mode_attrs(const struct lctx *c, const char *attrs[6])
+{
+	const struct lschema *s = c->schema;
+	const char *all[5] = {s->cur_attr, s->rid_attr, s->hist_attr, s->exp_attr,
+			      c->role == LAPS_ROLE_ADMIN ? s->pw_attr : NULL};
+	size_t i, n = 0;
+
+	for (i = 0; i < 5; i++)
+		if (all[i] != NULL)
+			attrs[n++] = all[i];
+	attrs[n] = NULL;
+}
+
+/*
+ * libldap keeps each received entry (its BER encoding) in the result
+ * message, and ldap_msgfree() frees it unwiped.  After the password values
+ * were copied out (ldap_get_values_len, wiped by lentry_free), wipe them
+ * inside the message: ldap_get_attribute_ber() returns values that point
+ * into the message's own buffer (parsed in place, not copied).
+ */
+static void
+wipe_message_attr(LDAP *ld, LDAPMessage *m, const char *attr)
+{
+	BerElement *ber = NULL;
+	struct berval dn, a, *vals = NULL;
+	size_t i, alen = strlen(attr);
+	int n = 0;
+
+	if (ldap_get_dn_ber(ld, m, &ber, &dn) != LDAP_SUCCESS)
+		goto out;
+	while (n++ < LB_VALUES_MAX &&
+	       ldap_get_attribute_ber(ld, m, ber, &a, &vals) == LDAP_SUCCESS && a.bv_val != NULL) {
+		/* "attr" or "attr;option" */
+		if (vals != NULL && a.bv_len >= alen && strncasecmp(a.bv_val, attr, alen) == 0 &&
+		    (a.bv_len == alen || a.bv_val[alen] == ';')) {
+			for (i = 0; vals[i].bv_val != NULL; i++)
+				laps_wipe(vals[i].bv_val, vals[i].bv_len);
+		}
+		ber_memfree(vals);
+		vals = NULL;
+	}
+out:
+	ber_memfree(vals);
+	if (ber != NULL)
+		ber_free(ber, 0);
+}
+
+/* Search base, scope and filter for device. */
+static int
+lookup_of(const struct lctx *c, const char *device, char base[LB_DN_MAX],
+	  char filter[LB_FILTER_MAX], int *scope)
+{
+	const struct laps_config *cfg = c->cfg;
+	const char *tmpl;
+	int rc;
+
+	if (cfg->ldap_dn != NULL) {
+		if ((rc = template_expand(cfg->ldap_dn, device, false, base, LB_DN_MAX)) != 0)
+			return rc;
+		(void)snprintf(filter, LB_FILTER_MAX, "(objectClass=*)");
+		*scope = LDAP_SCOPE_BASE;
+		return 0;
+	}
+	if (cfg->ldap_base == NULL)
+		return laps_seterr(LAPS_ERR_CONFIG, "ldap: set dn or base (+ filter)");
+	tmpl = cfg->ldap_filter ? cfg->ldap_filter : "(|(cn=%h)(dNSHostName=%f))";
+	if ((rc = template_expand(tmpl, device, true, filter, LB_FILTER_MAX)) != 0)
+		return rc;
+	(void)snprintf(base, LB_DN_MAX, "%s", cfg->ldap_base);
+	*scope = LDAP_SCOPE_SUBTREE;
+	return 0;
+}
+
+/* Copy the schema's values out of one entry message. */
+static void
+entry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
+{
+	const struct lschema *s = c->schema;
+
+	e->dn = ldap_get_dn(c->ld, m);
+	if (s->cur_attr != NULL)
+		e->cur = ldap_get_values_len(c->ld, m, s->cur_attr);
+	if (s->rid_attr != NULL)
+		e->rid = ldap_get_values_len(c->ld, m, s->rid_attr);
+	if (s->hist_attr != NULL)
+		e->hist = ldap_get_values_len(c->ld, m, s->hist_attr);
+	if (s->exp_attr != NULL)
+		e->exp = ldap_get_values_len(c->ld, m, s->exp_attr);
+	if (s->pw_attr != NULL && c->role == LAPS_ROLE_ADMIN)
+		e->pw = ldap_get_values_len(c->ld, m, s->pw_attr);
+}
+
+/* The search's final result: 0 for exactly one entry. */
+static int
+search_outcome(struct lctx *c, LDAPMessage *m, int nent, const char *base, const char *filter)
+{
+	char *diag = NULL, what[LB_FILTER_MAX + 32];
+	int rc, lrc;
+
+	rc = ldap_parse_result(c->ld, m, &lrc, NULL, &diag, NULL, NULL, 0);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, "search", NULL);
+	if (lrc == LDAP_SIZELIMIT_EXCEEDED || nent > 1)
+		rc = laps_seterr(LAPS_ERR_AMBIGUOUS, "ldap: several entries under %s match %s on %s",
+				 base, filter, c->uri);
+	else if (lrc == LDAP_NO_SUCH_OBJECT)
+		rc = laps_seterr(LAPS_ERR_NOTFOUND, "ldap: no entry %s on %s%s%s", base, c->uri,
+				 diag && *diag ? ": " : "", diag ? diag : "");
+	else if (lrc != LDAP_SUCCESS) {
+		(void)snprintf(what, sizeof(what), "search %s", filter);
+		rc = lconn_error(c, lrc, what, diag);
+	} else if (nent == 0)
+		rc = laps_seterr(LAPS_ERR_NOTFOUND, "ldap: no entry matches %s under %s on %s",
+				 filter, base, c->uri);
+	else
+		rc = 0;
+	ldap_memfree(diag);
+	return rc;
+}
+
+int
+lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
+{
+	char filter[LB_FILTER_MAX], base[LB_DN_MAX];
+	const char *attrs[6];
+	LDAPMessage *res = NULL, *m;
+	int scope = LDAP_SCOPE_BASE, msgid, rc, nent = 0;
+	bool final = false;
+
+	memset(e, 0, sizeof(*e));
+	if (!laps_record_device_ok(device))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device name");
+	mode_attrs(c, attrs);
+	if ((rc = lookup_of(c, device, base, filter, &scope)) != 0)
+		return rc;
+	if (c->ld == NULL && (rc = lconn_connect(c)) != 0)
+		return rc;
+	rc = ldap_search_ext(c->ld, base, scope, filter, (char **)(uintptr_t)attrs, 0, NULL, NULL,
+			     &c->tv, 2, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, "search", NULL);
+	if ((rc = lconn_wait(c, msgid, "search", &res)) != 0)
+		return rc;
+	for (m = ldap_first_message(c->ld, res); m != NULL; m = ldap_next_message(c->ld, m)) {
+		int t = ldap_msgtype(m);
+
+		if (t == LDAP_RES_SEARCH_ENTRY && ++nent == 1)
+			entry_take(c, m, e);
+		else if (t == LDAP_RES_SEARCH_RESULT && !final) {
+			rc = search_outcome(c, m, nent, base, filter);
+			final = true;
+		}
+		/* LDAP_RES_SEARCH_REFERENCE: ignored, never chased */
+	}
+	/* the clear-text password (Microsoft modes) is in the message too */
+	if (c->schema->pw_attr != NULL && c->role == LAPS_ROLE_ADMIN)
+		for (m = ldap_first_entry(c->ld, res); m != NULL; m = ldap_next_entry(c->ld, m))
+			wipe_message_attr(c->ld, m, c->schema->pw_attr);
+	ldap_msgfree(res);
+	if (!final)
+		rc = laps_seterr(LAPS_ERR_UNAVAILABLE, "ldap: search on %s: no final result",
+				 c->uri);
+	if (rc != 0)
+		lentry_free(e);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The ops table                                                        */
+
+static const struct lschema *
+schema_of(enum laps_ldap_schema s)
+{
+	switch (s) {
+	case LAPS_SCHEMA_MSLAPS:
+		return &lschema_mslaps;
+	case LAPS_SCHEMA_LEGACY:
+		return &lschema_legacy;
+	default:
+		return &lschema_laps;
+	}
+}
+
+/* LB_RACE_LOST never leaves the backend. */
+static int
+public_rc(int rc)
+{
+	return rc == LB_RACE_LOST ? LAPS_ERR_CONFLICT : rc;
+}
+
+static void
+backend_close(void *vctx)
+{
+	struct lctx *c = vctx;
+
+	if (c == NULL)
+		return;
+	lconn_close(c);
+	free(c);
+}
+
+/*
+ * libldap writes to its sockets with write(): a server that dies under us
+ * would kill the process with SIGPIPE instead of giving LAPS_ERR_UNAVAILABLE.
+ * Ignore SIGPIPE unless the program installed its own handler.
+ */
+static void
+ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO)) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		(void)sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGPIPE, &sa, NULL);
+	}
+}
+
+static int
+backend_open(const struct laps_config *cfg, enum laps_backend_role role, void **out)
+{
+	const struct lschema *s = schema_of(cfg->ldap_schema);
+	struct lctx *c;
+	int rc;
+
+	*out = NULL;
+	if (s->single_account && role == LAPS_ROLE_AGENT && cfg->n_accounts > 1)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "ldap: schema %s stores one account per device (%zu configured); "
+				   "use schema = laps for several accounts",
+				   s->name, cfg->n_accounts);
+	ignore_sigpipe();
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return LAPS_ERR_NOMEM;
+	c->cfg = cfg;
+	c->schema = s;
+	c->role = role;
+	c->tv.tv_sec = cfg->ldap_timeout > 0 ? (time_t)cfg->ldap_timeout : 10;
+	c->tv.tv_usec = 0;
+	c->caps = s->caps;
+	(void)snprintf(c->desc, sizeof(c->desc), "ldap (schema %s)", s->name);
+	if (cfg->ldap_tls == LAPS_TLS_NONE)
+		log_warn("ldap: tls = none: the directory connection is not encrypted or "
+			 "authenticated (bind secrets%s travel in clear)",
+			 s->pw_attr != NULL ? " and passwords" : "");
+	if ((rc = lconn_connect(c)) != 0) {
+		backend_close(c);
+		return rc;
+	}
+	*out = c; /* success */
+	return 0;
+}
+
+static bool
+args_ok(const char *device, const char *account)
+{
+	return device != NULL && account != NULL && laps_record_device_ok(device) &&
+	       laps_record_account_ok(account);
+}
+
+static int
+backend_read(void *vctx, const char *device, const char *account, struct laps_record *out,
+	     struct laps_version *ver)
+{
+	struct lctx *c = vctx;
+
+	ver->tag[0] = '\0';
+	if (!args_ok(device, account))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device or account name");
+	return public_rc(c->schema->read(c, device, account, out, ver));
+}
+
+static int
+backend_write(void *vctx, const struct laps_record *rec, const char *password,
+	      const struct laps_version *expected, struct laps_version *newver)
+{
+	struct lctx *c = vctx;
+
+	if (!args_ok(rec->device, rec->account))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device or account name");
+	return public_rc(c->schema->write(c, rec, password, expected, newver));
+}
+
+static int
+backend_confirm(void *vctx, const char *device, const char *account, const char *rotation_id,
+		int64_t expires_at)
+{
+	struct lctx *c = vctx;
+	int rc = LAPS_ERR_INTERNAL, i;
+
+	if (!args_ok(device, account) || rotation_id == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid arguments");
+	/* a lost race against set_expiry is retried; a different rotation is not */
+	for (i = 0; i < LB_CONFLICT_RETRIES; i++) {
+		rc = c->schema->confirm_once(c, device, account, rotation_id, expires_at);
+		if (rc != LB_RACE_LOST)
+			break;
+	}
+	return public_rc(rc);
+}
+
+static int
+backend_history(void *vctx, const char *device, const char *account, size_t n,
+		struct laps_record_list *out)
+{
+	struct lctx *c = vctx;
+
+	if (!args_ok(device, account))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device or account name");
+	if (c->schema->history == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "ldap: schema %s keeps no history (Windows LAPS keeps history "
+				   "only for encrypted passwords)",
+				   c->schema->name);
+	return public_rc(c->schema->history(c, device, account, n, out));
+}
+
+static int
+backend_set_expiry(void *vctx, const char *device, const char *account, int64_t when)
+{
+	struct lctx *c = vctx;
+	int rc = LAPS_ERR_INTERNAL, i;
+
+	if (!args_ok(device, account))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid device or account name");
+	for (i = 0; i < LB_CONFLICT_RETRIES; i++) {
+		rc = c->schema->set_expiry_once(c, device, account, when);
+		if (rc != LB_RACE_LOST)
+			break;
+	}
+	return public_rc(rc);
+}
+
+/* Copy a found entry's cn into devices[*found] if it is a valid name. */
+static void
+find_take(struct lctx *c, LDAPMessage *m, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
+	  size_t *found)
+{
+	struct berval **cn = ldap_get_values_len(c->ld, m, "cn");
+
+	if (cn != NULL && cn[0] != NULL && cn[0]->bv_len <= LAPS_DEVICE_MAX && *found < max) {
+		memcpy(devices[*found], cn[0]->bv_val, cn[0]->bv_len);
+		devices[*found][cn[0]->bv_len] = '\0';
+		laps_hostname_lower(devices[*found]);
+		/* untrusted: shown to the user, used as a device name; a NUL,
+		 * control character ... is skipped */
+		if (strlen(devices[*found]) == cn[0]->bv_len &&
+		    laps_record_device_ok(devices[*found]))
+			(*found)++;
+	}
+	lvals_free(cn, false);
+}
+
+/* The filter that finds name: a short name matches cn or the first label
+ * of dNSHostName; an FQDN must match dNSHostName when the entry has one. */
+static int
+find_filter(const char *name, char filter[LB_FILTER_MAX])
+{
+	const char *tmpl = strchr(name, '.') != NULL
+			       ? "(|(dNSHostName=%f)(&(cn=%h)(!(dNSHostName=*))))"
+			       : "(|(cn=%h)(dNSHostName=%f)(dNSHostName=%h.*))";
+
+	return template_expand(tmpl, name, true, filter, LB_FILTER_MAX);
+}
+
+static int
+backend_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
+	     size_t *n)
+{
+	struct lctx *c = vctx;
+	char filter[LB_FILTER_MAX], *diag = NULL;
+	const char *attrs[] = {"cn", NULL};
+	LDAPMessage *res = NULL, *m;
+	int msgid, rc, lrc;
+	size_t found = 0;
+
+	*n = 0;
+	if (name == NULL || !laps_record_device_ok(name))
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid host name");
+	if (c->cfg->ldap_base == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "ldap: find needs [ldap] base");
+	if ((rc = find_filter(name, filter)) != 0)
+		return rc;
+	rc = ldap_search_ext(c->ld, c->cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter,
+			     (char **)(uintptr_t)attrs, 0, NULL, NULL, &c->tv, (int)max + 1, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, "search", NULL);
+	if ((rc = lconn_wait(c, msgid, "search", &res)) != 0)
+		return rc;
+	for (m = ldap_first_message(c->ld, res); m != NULL; m = ldap_next_message(c->ld, m)) {
+		int t = ldap_msgtype(m);
+
+		if (t == LDAP_RES_SEARCH_ENTRY) {
+			find_take(c, m, devices, max, &found);
+		} else if (t == LDAP_RES_SEARCH_RESULT) {
+			rc = ldap_parse_result(c->ld, m, &lrc, NULL, &diag, NULL, NULL, 0);
+			if (rc == LDAP_SUCCESS && lrc != LDAP_SUCCESS &&
+			    lrc != LDAP_SIZELIMIT_EXCEEDED) {
+				rc = lconn_error(c, lrc, "search", diag);
+				goto out;
+			}
+		}
+	}
+	*n = found;
+	rc = found > 0 ? 0
+		       : laps_seterr(LAPS_ERR_NOTFOUND, "ldap: no device matches %s under %s",
+				     filter, c->cfg->ldap_base);
+out:
+	ldap_memfree(diag);
+	ldap_msgfree(res);
+	return rc;
+}
+
+static unsigned
+backend_caps_of(void *vctx)
+{
+	const struct lctx *c = vctx;
+
+	return c->caps;
+}
+
+static const char *
+backend_describe(void *vctx)
+{
+	const struct lctx *c = vctx;
+
+	return c->desc;
+}
+
+const struct laps_backend_ops laps_backend_ldap = {
+    .name = "ldap",
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND,
+    .open = backend_open,
+    .close = backend_close,
+    .read = backend_read,
+    .write = backend_write,
+    .confirm = backend_confirm,
+    .history = backend_history,
+    .set_expiry = backend_set_expiry,
+    .find = backend_find,
+    .caps_of = backend_caps_of,
+    .describe = backend_describe,
+};

@@ -1,0 +1,531 @@
+/*
+ * ldap_conn.c — the LDAP backend's connection: the URI list and failover,
+ * TLS (StartTLS or ldaps://), the bind (simple, SASL EXTERNAL, SASL
+ * GSSAPI), error mapping, and the request helpers every operation uses
+ * (wait for a result, modify, access probe).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <lber.h>
+#include <ldap.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "backends/ldap_int.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                               */
+
+int
+laps_ldap_map_error(int rc)
+{
+	switch (rc) {
+	case LDAP_SUCCESS:
+		return 0;
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_UNAVAILABLE:
+		return LAPS_ERR_UNAVAILABLE;
+	case LDAP_UNWILLING_TO_PERFORM:
+	case LDAP_OTHER:
+		return LAPS_ERR_BACKEND;
+	case LDAP_TIMEOUT:
+	case LDAP_TIMELIMIT_EXCEEDED:
+		return LAPS_ERR_TIMEOUT;
+	case LDAP_BUSY:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return LAPS_ERR_BUSY;
+	case LDAP_INVALID_CREDENTIALS:
+	case LDAP_INAPPROPRIATE_AUTH:
+	case LDAP_AUTH_METHOD_NOT_SUPPORTED:
+	case LDAP_AUTH_UNKNOWN:
+	case LDAP_STRONG_AUTH_REQUIRED:
+	case LDAP_SASL_BIND_IN_PROGRESS:
+	case LDAP_LOCAL_ERROR:
+		return LAPS_ERR_AUTH;
+	case LDAP_INSUFFICIENT_ACCESS:
+	case LDAP_CONFIDENTIALITY_REQUIRED:
+		return LAPS_ERR_ACCESS;
+	case LDAP_NO_SUCH_OBJECT:
+		return LAPS_ERR_NOTFOUND;
+	case LDAP_UNDEFINED_TYPE:
+	case LDAP_OBJECT_CLASS_VIOLATION:
+	case LDAP_NO_OBJECT_CLASS_MODS:
+	case LDAP_INVALID_SYNTAX:
+		return LAPS_ERR_SCHEMA;
+	case LDAP_NO_SUCH_ATTRIBUTE:
+	case LDAP_ASSERTION_FAILED:
+	case LDAP_TYPE_OR_VALUE_EXISTS:
+	case LDAP_CONSTRAINT_VIOLATION:
+		return LAPS_ERR_CONFLICT;
+	case LDAP_SIZELIMIT_EXCEEDED:
+		return LAPS_ERR_AMBIGUOUS;
+	case LDAP_NO_MEMORY:
+		return LAPS_ERR_NOMEM;
+	case LDAP_FILTER_ERROR:
+	case LDAP_PARAM_ERROR:
+	case LDAP_INVALID_DN_SYNTAX:
+		return LAPS_ERR_CONFIG;
+	default:
+		return LAPS_ERR_BACKEND;
+	}
+}
+
+int
+lconn_error(struct lctx *c, int rc, const char *what, const char *diag)
+{
+	char *hdiag = NULL;
+	int err = laps_ldap_map_error(rc);
+	const char *hint = "";
+
+	if (diag == NULL && c->ld != NULL &&
+	    ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &hdiag) == LDAP_OPT_SUCCESS)
+		diag = hdiag;
+	if (err == LAPS_ERR_SCHEMA)
+		hint = " (schema not loaded?)";
+	if (err == 0)
+		err = LAPS_ERR_BACKEND;
+	(void)laps_seterr(err, "ldap: %s on %s: %s (%d)%s%s%s", what, c->uri ? c->uri : "(none)",
+			  ldap_err2string(rc), rc, (diag && *diag) ? ": " : "",
+			  (diag && *diag) ? diag : "", hint);
+	ldap_memfree(hdiag);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                             */
+
+int
+lconn_wait(struct lctx *c, int msgid, const char *what, LDAPMessage **res)
+{
+	struct timeval tv = c->tv;
+	int rc;
+
+	*res = NULL;
+	rc = ldap_result(c->ld, msgid, LDAP_MSG_ALL, &tv, res);
+	if (rc == 0) {
+		(void)ldap_abandon_ext(c->ld, msgid, NULL, NULL);
+		return laps_seterr(LAPS_ERR_TIMEOUT, "ldap: %s on %s: no answer within %ld s", what,
+				   c->uri, (long)c->tv.tv_sec);
+	}
+	if (rc < 0) {
+		int lrc = LDAP_SERVER_DOWN;
+
+		(void)ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &lrc);
+		return lconn_error(c, lrc, what, NULL);
+	}
+	return 0;
+}
+
+int
+lconn_parse_final(struct lctx *c, LDAPMessage *res, const char *what, int *lrc, char **diag)
+{
+	int rc;
+
+	*lrc = LDAP_OTHER;
+	*diag = NULL;
+	rc = ldap_parse_result(c->ld, res, lrc, NULL, diag, NULL, NULL, 1);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, what, NULL);
+	return 0;
+}
+
+int
+lconn_modify(struct lctx *c, const char *dn, struct modlist *ml, LDAPControl **ctrls,
+	     const char *what, int *lrc_out)
+{
+	LDAPMessage *res = NULL;
+	char *diag = NULL;
+	int msgid, rc, lrc = LDAP_OTHER;
+
+	rc = ldap_modify_ext(c->ld, dn, ml->ptrs, ctrls, NULL, &msgid);
+	if (rc != LDAP_SUCCESS) {
+		rc = lconn_error(c, rc, what, NULL);
+		goto out;
+	}
+	if ((rc = lconn_wait(c, msgid, what, &res)) != 0)
+		goto out;
+	if ((rc = lconn_parse_final(c, res, what, &lrc, &diag)) != 0)
+		goto out;
+	if (lrc == LDAP_SUCCESS) {
+		rc = 0;
+	} else if (laps_ldap_map_error(lrc) == LAPS_ERR_CONFLICT) {
+		(void)laps_seterr(LAPS_ERR_CONFLICT,
+				  "ldap: %s of %s on %s: changed concurrently (%s%s%s)", what, dn,
+				  c->uri, ldap_err2string(lrc), diag && *diag ? ": " : "",
+				  diag ? diag : "");
+		rc = LB_RACE_LOST;
+	} else {
+		char w[LB_DN_MAX + 64];
+
+		(void)snprintf(w, sizeof(w), "%s of %s", what, dn);
+		rc = lconn_error(c, lrc, w, diag);
+	}
+out:
+	if (lrc_out != NULL)
+		*lrc_out = lrc;
+	ldap_memfree(diag);
+	return rc;
+}
+
+int
+lconn_probe_access(struct lctx *c, const char *dn, const char *attr)
+{
+	struct berval bv = {1, (char *)(uintptr_t) "0"};
+	LDAPMessage *res = NULL;
+	char *diag = NULL;
+	int msgid, rc, lrc;
+
+	rc = ldap_compare_ext(c->ld, dn, attr, &bv, NULL, NULL, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, "compare", NULL);
+	if ((rc = lconn_wait(c, msgid, "compare", &res)) != 0)
+		return rc;
+	if ((rc = lconn_parse_final(c, res, "compare", &lrc, &diag)) != 0)
+		return rc;
+	if (lrc == LDAP_INSUFFICIENT_ACCESS) {
+		char what[LB_DN_MAX + 64];
+
+		(void)snprintf(what, sizeof(what), "reading %s of %s", attr, dn);
+		rc = lconn_error(c, lrc, what, diag);
+	} else {
+		rc = 0;
+	}
+	ldap_memfree(diag);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bind                                                                 */
+
+/* Minimal SASL interaction callback (GSSAPI needs no prompts; any that
+ * appear get their default, i.e. an empty authorisation id).  The layout
+ * mirrors Cyrus SASL's sasl_interact_t, a stable ABI since SASL 2.0; we
+ * mirror it to avoid a build dependency on the SASL headers. */
+struct sasl_interact_abi {
+	unsigned long id;
+	const char *challenge;
+	const char *prompt;
+	const char *defresult;
+	const void *result;
+	unsigned len;
+};
+
+static int
+sasl_interact(LDAP *ld, unsigned flags, void *defaults, void *in)
+{
+	struct sasl_interact_abi *i = in;
+
+	(void)ld;
+	(void)flags;
+	(void)defaults;
+	for (; i != NULL && i->id != 0; i++) {
+		i->result = i->defresult ? i->defresult : "";
+		i->len = (unsigned)strlen(i->result);
+	}
+	return LDAP_SUCCESS;
+}
+
+/* Send a bind (mech NULL = simple) and wait for its result, bounded. */
+static int
+bind_wait(struct lctx *c, const char *dn, const char *mech, struct berval *cred,
+	  const char *what)
+{
+	LDAPMessage *res = NULL;
+	char *diag = NULL;
+	int msgid = -1, lrc, rc;
+
+	rc = ldap_sasl_bind(c->ld, dn, mech ? mech : LDAP_SASL_SIMPLE, cred, NULL, NULL, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, what, NULL);
+	if ((rc = lconn_wait(c, msgid, what, &res)) != 0)
+		return rc;
+	if ((rc = lconn_parse_final(c, res, what, &lrc, &diag)) != 0)
+		return rc;
+	rc = lrc == LDAP_SUCCESS ? 0 : lconn_error(c, lrc, what, diag);
+	ldap_memfree(diag);
+	return rc;
+}
+
+static int
+bind_simple(struct lctx *c)
+{
+	const struct laps_config *cfg = c->cfg;
+	char *secret = NULL, what[LB_DN_MAX + 32];
+	size_t slen = 0;
+	struct berval cred;
+	int rc;
+
+	if (cfg->ldap_bind_dn == NULL || cfg->ldap_bind_secret_file == NULL)
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "ldap: bind = simple needs bind_dn and bind_secret_file");
+	/* owner-only (0600/0400) and ours: a file someone else owns is
+	 * readable here only because we are root */
+	rc = laps_file_read(cfg->ldap_bind_secret_file, LB_SECRET_FILE_MAX,
+			    LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &secret, &slen);
+	if (rc != 0)
+		return rc;
+	if (slen > 0 && secret[slen - 1] == '\n')
+		secret[--slen] = '\0';
+	if (slen > 0 && secret[slen - 1] == '\r')
+		secret[--slen] = '\0';
+	if (slen == 0) {
+		rc = laps_seterr(LAPS_ERR_CONFIG, "ldap: %s: empty secret",
+				 cfg->ldap_bind_secret_file);
+		goto out;
+	}
+	cred.bv_val = secret;
+	cred.bv_len = slen;
+	(void)snprintf(what, sizeof(what), "simple bind as %s", cfg->ldap_bind_dn);
+	rc = bind_wait(c, cfg->ldap_bind_dn, NULL, &cred, what);
+out:
+	laps_file_free(secret, slen, LAPS_FILE_SECRET);
+	return rc;
+}
+
+static int
+bind_gssapi(struct lctx *c)
+{
+	int lrc;
+
+	/* the service principal is ldap/<host of the URI>: no reverse DNS,
+	 * the same name the TLS certificate was checked against */
+	(void)ldap_set_option(c->ld, LDAP_OPT_X_SASL_NOCANON, LDAP_OPT_ON);
+	lrc = ldap_sasl_interactive_bind_s(c->ld, NULL, "GSSAPI", NULL, NULL, LDAP_SASL_QUIET,
+					   sasl_interact, NULL);
+	if (lrc != LDAP_SUCCESS)
+		return lconn_error(c, lrc, "SASL GSSAPI bind (host keytab / credential cache?)",
+				   NULL);
+	return 0;
+}
+
+static int
+bind_any(struct lctx *c)
+{
+	struct berval empty = {0, (char *)(uintptr_t) ""};
+
+	switch (c->cfg->ldap_bind) {
+	case LAPS_BIND_SIMPLE:
+		return bind_simple(c);
+	case LAPS_BIND_EXTERNAL:
+		/* an empty initial response: "authorise as the authenticated identity" */
+		return bind_wait(c, NULL, "EXTERNAL", &empty, "SASL EXTERNAL bind");
+	case LAPS_BIND_GSSAPI:
+		return bind_gssapi(c);
+	default:
+		return laps_seterr(LAPS_ERR_CONFIG, "ldap: unknown bind mode");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Connection                                                           */
+
+/* Can we open a TCP connection to the URI's host:port?  Used to tell a TLS
+ * failure on ldaps:// from a server that is down. */
+static bool
+tcp_reachable(const char *uri, int timeout_s)
+{
+	LDAPURLDesc *lud = NULL;
+	struct addrinfo hints, *ai = NULL, *a;
+	char port[16];
+	bool ok = false;
+
+	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS || lud->lud_host == NULL)
+		goto out;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	(void)snprintf(port, sizeof(port), "%d", lud->lud_port ? lud->lud_port : 636);
+	if (getaddrinfo(lud->lud_host, port, &hints, &ai) != 0)
+		goto out;
+	for (a = ai; a != NULL && !ok; a = a->ai_next) {
+		int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		struct pollfd pfd;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+			ok = true;
+		} else if (errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, timeout_s * 1000) == 1 &&
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+				ok = true;
+		}
+		close(fd);
+	}
+out:
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (lud != NULL)
+		ldap_free_urldesc(lud);
+	return ok;
+}
+
+static bool
+uri_has_scheme(const char *uri, const char *scheme)
+{
+	return strncasecmp(uri, scheme, strlen(scheme)) == 0;
+}
+
+static const char *
+ca_name(const struct laps_config *cfg)
+{
+	return cfg->ldap_ca_file ? cfg->ldap_ca_file : "the system CAs";
+}
+
+static int
+set_tls_options(struct lctx *c)
+{
+	const struct laps_config *cfg = c->cfg;
+	int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0, rc;
+
+	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)) != LDAP_OPT_SUCCESS)
+		return lconn_error(c, rc, "setting TLS_REQUIRE_CERT", NULL);
+	if (cfg->ldap_ca_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap_ca_file)) !=
+		LDAP_OPT_SUCCESS)
+		return lconn_error(c, rc, "setting the CA file", NULL);
+	if (cfg->ldap_cert_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CERTFILE, cfg->ldap_cert_file)) !=
+		LDAP_OPT_SUCCESS)
+		return lconn_error(c, rc, "setting the client certificate", NULL);
+	if (cfg->ldap_key_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_KEYFILE, cfg->ldap_key_file)) !=
+		LDAP_OPT_SUCCESS)
+		return lconn_error(c, rc, "setting the client key", NULL);
+	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
+		return laps_seterr(LAPS_ERR_TLS,
+				   "ldap: cannot create a TLS context on %s (CA file %s, "
+				   "certificate %s): %s",
+				   c->uri, cfg->ldap_ca_file ? cfg->ldap_ca_file : "(system)",
+				   cfg->ldap_cert_file ? cfg->ldap_cert_file : "(none)",
+				   ldap_err2string(rc));
+	return 0;
+}
+
+static int
+start_tls(struct lctx *c)
+{
+	char *diag = NULL;
+	int rc, err;
+
+	rc = ldap_start_tls_s(c->ld, NULL, NULL);
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	(void)ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT)
+		err = lconn_error(c, rc, "StartTLS", diag);
+	else
+		err = laps_seterr(LAPS_ERR_TLS,
+				  "ldap: StartTLS with %s failed: %s (%d)%s%s "
+				  "(certificate not trusted by %s, or host name mismatch?)",
+				  c->uri, ldap_err2string(rc), rc, diag ? ": " : "", diag ? diag : "",
+				  ca_name(c->cfg));
+	ldap_memfree(diag);
+	return err;
+}
+
+/* ldap_initialize and the session options. */
+static int
+init_handle(struct lctx *c, const char *uri)
+{
+	int v3 = LDAP_VERSION3, rc;
+
+	rc = ldap_initialize(&c->ld, uri);
+	if (rc != LDAP_SUCCESS) {
+		c->ld = NULL;
+		return laps_seterr(LAPS_ERR_CONFIG, "ldap: uri %s: %s", uri, ldap_err2string(rc));
+	}
+	if (ldap_set_option(c->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_NETWORK_TIMEOUT, &c->tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_TIMEOUT, &c->tv) != LDAP_OPT_SUCCESS)
+		return laps_seterr(LAPS_ERR_INTERNAL, "ldap: cannot set connection options");
+	return 0;
+}
+
+/* Connect to one URI: options, TLS, bind. */
+static int
+connect_one(struct lctx *c, const char *uri)
+{
+	const struct laps_config *cfg = c->cfg;
+	bool ldaps = uri_has_scheme(uri, "ldaps://");
+	bool ldapi = uri_has_scheme(uri, "ldapi://");
+	int rc;
+
+	c->uri = uri;
+	if (!ldaps && !ldapi && !uri_has_scheme(uri, "ldap://"))
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "ldap: uri %s: not ldap://, ldaps:// or ldapi://", uri);
+	if (cfg->ldap_tls == LAPS_TLS_LDAPS && !ldaps && !ldapi)
+		return laps_seterr(LAPS_ERR_CONFIG, "ldap: tls = ldaps but uri %s is not ldaps://",
+				   uri);
+	if (cfg->ldap_tls != LAPS_TLS_LDAPS && ldaps)
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "ldap: uri %s is ldaps:// but tls = %s (set tls = ldaps)", uri,
+				   cfg->ldap_tls == LAPS_TLS_NONE ? "none" : "starttls");
+	if ((rc = init_handle(c, uri)) != 0)
+		return rc;
+	if (!ldapi && cfg->ldap_tls != LAPS_TLS_NONE && (rc = set_tls_options(c)) != 0)
+		return rc;
+	if (!ldapi && cfg->ldap_tls == LAPS_TLS_STARTTLS && (rc = start_tls(c)) != 0)
+		return rc;
+	rc = bind_any(c);
+	if (rc == LAPS_ERR_UNAVAILABLE && ldaps && tcp_reachable(uri, (int)c->tv.tv_sec))
+		rc = laps_seterr(LAPS_ERR_TLS,
+				 "ldap: TLS handshake with %s failed (certificate not trusted by "
+				 "%s, or host name mismatch?)",
+				 uri, ca_name(cfg));
+	return rc;
+}
+
+void
+lconn_close(struct lctx *c)
+{
+	if (c->ld != NULL)
+		(void)ldap_unbind_ext_s(c->ld, NULL, NULL);
+	c->ld = NULL;
+}
+
+int
+lconn_connect(struct lctx *c)
+{
+	const struct laps_config *cfg = c->cfg;
+	char first_detail[512] = "";
+	int first_err = 0, rc = LAPS_ERR_CONFIG;
+	size_t i;
+
+	if (cfg->n_ldap_uri == 0)
+		return laps_seterr(LAPS_ERR_CONFIG, "ldap: no uri configured");
+	for (i = 0; i < cfg->n_ldap_uri; i++) {
+		rc = connect_one(c, cfg->ldap_uri[i]);
+		if (rc == 0)
+			return 0;
+		lconn_close(c);
+		if (!laps_err_transient(rc) && rc != LAPS_ERR_TLS)
+			return rc; /* configuration or credentials: the next server won't differ */
+		log_debug("ldap: %s: %s", cfg->ldap_uri[i], laps_errdetail());
+		if (first_err == 0 || (first_err != LAPS_ERR_TLS && rc == LAPS_ERR_TLS)) {
+			first_err = rc;
+			(void)snprintf(first_detail, sizeof(first_detail), "%s", laps_errdetail());
+		}
+	}
+	if (cfg->n_ldap_uri > 1)
+		return laps_seterr(first_err, "%s (all %zu servers failed)", first_detail,
+				   cfg->n_ldap_uri);
+	return laps_seterr(first_err, "%s", first_detail);
+}

@@ -1,0 +1,168 @@
+/*
+ * ldap_int.h — private to the LDAP backend (backends/ldap_*.c).
+ *
+ * The backend is cut along its four jobs:
+ *   ldap_conn.c     connection: URIs and failover, TLS, bind, and the
+ *                   bounded request/response helpers every operation uses
+ *   ldap_laps.c     schema laps (this project's schema: sealed records, history)
+ *   ldap_ms.c       the Microsoft schemas mslaps and legacy, FILETIME
+ *   ldap_backend.c  the ops table: argument checks, entry lookup, find, and
+ *                   dispatch through the per-schema table (struct lschema)
+ */
+#ifndef LAPS_BACKEND_LDAP_INT_H
+#define LAPS_BACKEND_LDAP_INT_H
+
+#include <ldap.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "backends/ldap_backend.h"
+#include "escrow/backend.h"
+#include "escrow/record.h"
+
+#define LB_SECRET_FILE_MAX 4096
+#define LB_FILTER_MAX 2048
+#define LB_DN_MAX 2048
+#define LB_VALUES_MAX 256    /* values per attribute we accept */
+#define LB_MS_JSON_MAX 4096  /* msLAPS-Password value */
+#define LB_CONFLICT_RETRIES 3 /* confirm/set_expiry retry on a lost race */
+
+/* Attribute names */
+#define AT_CURRENT "lapsCurrent"
+#define AT_ROTID "lapsRotationId"
+#define AT_HISTORY "lapsHistory"
+#define AT_EXPIRY "lapsExpiration"
+#define AT_MSLAPS_PW "msLAPS-Password"
+#define AT_MSLAPS_EXP "msLAPS-PasswordExpirationTime"
+#define AT_LEGACY_PW "ms-Mcs-AdmPwd"
+#define AT_LEGACY_EXP "ms-Mcs-AdmPwdExpirationTime"
+
+/*
+ * Returned only inside the backend: a modify lost a race against a
+ * concurrent change (a value it deletes was gone, a value it adds was
+ * there, an assertion failed).  The detail is set as for LAPS_ERR_CONFLICT.
+ * confirm and set_expiry retry on it; the ops table turns it into
+ * LAPS_ERR_CONFLICT before it leaves the backend.  Positive, so it can
+ * never be mistaken for a LAPS_ERR_* code.
+ */
+#define LB_RACE_LOST 1
+
+struct lschema;
+
+/* One open backend. */
+struct lctx {
+	const struct laps_config *cfg;
+	const struct lschema *schema;
+	enum laps_backend_role role;
+	LDAP *ld;
+	const char *uri; /* the URI we are connected to (borrowed from cfg) */
+	struct timeval tv;
+	unsigned caps;
+	char desc[64];
+};
+
+/* One fetched device entry: the values of the schema's attributes. */
+struct lentry {
+	char *dn;
+	struct berval **cur, **rid, **hist, **exp, **pw;
+};
+
+/* Up to 16 modifications of one entry. */
+#define LB_MODS_MAX 16
+struct modlist {
+	LDAPMod mods[LB_MODS_MAX];
+	LDAPMod *ptrs[LB_MODS_MAX + 1];
+	size_t n;
+};
+
+/*
+ * A schema mode: its attributes (NULL = not used) and its operations.  The
+ * "_once" slots may return LB_RACE_LOST (retried by the ops table).
+ */
+struct lschema {
+	const char *name; /* as in `[ldap] schema` */
+	unsigned caps;
+	bool single_account; /* one account per device (the Microsoft schemas) */
+	const char *cur_attr, *rid_attr, *hist_attr, *exp_attr;
+	const char *pw_attr; /* clear-text password: fetched for admins only, wiped */
+	int (*read)(struct lctx *c, const char *device, const char *account,
+		    struct laps_record *out, struct laps_version *ver);
+	int (*write)(struct lctx *c, const struct laps_record *rec, const char *password,
+		     const struct laps_version *expected, struct laps_version *newver);
+	int (*confirm_once)(struct lctx *c, const char *device, const char *account,
+			    const char *rotation_id, int64_t expires_at);
+	int (*set_expiry_once)(struct lctx *c, const char *device, const char *account,
+			       int64_t when);
+	/* NULL: the mode keeps no history */
+	int (*history)(struct lctx *c, const char *device, const char *account, size_t n,
+		       struct laps_record_list *out);
+	/* clear-text modes: the password attribute's value (locked memory,
+	 * *out freed with laps_secret_free) and its parser */
+	int (*pw_encode)(const char *account, int64_t rotated_at, const char *password,
+			 char **out, size_t *outlen);
+	int (*pw_decode)(const struct lentry *e, const char *account, struct laps_record *rec);
+};
+
+extern const struct lschema lschema_laps, lschema_mslaps, lschema_legacy;
+
+/* ---- ldap_conn.c ---- */
+
+/* Try every URI in order; the first that connects and binds wins. */
+int lconn_connect(struct lctx *c) __attribute__((warn_unused_result));
+void lconn_close(struct lctx *c);
+/* Set the detail "what on URI: ldap error (n): server message" and return
+ * the mapped code.  diag may be NULL (then the handle's diagnostic). */
+int lconn_error(struct lctx *c, int ldap_rc, const char *what, const char *diag);
+/* Wait (bounded by the timeout) for the whole result of msgid; *res is the
+ * chain (ldap_msgfree). */
+int lconn_wait(struct lctx *c, int msgid, const char *what, LDAPMessage **res)
+    __attribute__((warn_unused_result));
+/* Parse and free a final result: LDAP code in *lrc, server message
+ * (ldap_memfree) in *diag. */
+int lconn_parse_final(struct lctx *c, LDAPMessage *res, const char *what, int *lrc, char **diag)
+    __attribute__((warn_unused_result));
+/* Run a modify.  A lost race is LB_RACE_LOST; *lrc_out (optional) gets
+ * the LDAP code. */
+int lconn_modify(struct lctx *c, const char *dn, struct modlist *ml, LDAPControl **ctrls,
+		 const char *what, int *lrc_out) __attribute__((warn_unused_result));
+/* Tell "attribute not set" from "not allowed to see it" (a compare is
+ * answered insufficientAccess): 0 or LAPS_ERR_ACCESS. */
+int lconn_probe_access(struct lctx *c, const char *dn, const char *attr)
+    __attribute__((warn_unused_result));
+
+/* ---- ldap_laps.c ---- */
+
+/*
+ * History trimming, a pure function (tests/unit/test_ldap_unit.c): the
+ * account's lapsHistory values plus the record being pushed (idx =
+ * LAPS_LDAP_HIST_PUSHED) compete; the newest `keep` survive, ordered by the
+ * rotated_at inside each value and then by rotation id — never by server
+ * order (multi-valued attributes have none).
+ */
+#define LAPS_LDAP_HIST_PUSHED SIZE_MAX
+struct laps_ldap_histval {
+	size_t idx;         /* index into the entry's lapsHistory values, or PUSHED */
+	int64_t rotated_at;
+	char rotation_id[LAPS_ROTID_HEX + 1];
+	bool keep;          /* set by laps_ldap_history_plan */
+};
+/* Sort v[0..n) oldest first and set keep on the newest `keep` of them. */
+void laps_ldap_history_plan(struct laps_ldap_histval *v, size_t n, size_t keep);
+
+/* ---- ldap_backend.c ---- */
+
+/* Fetch the device's entry with the schema's attributes in one search. */
+int lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
+    __attribute__((warn_unused_result));
+void lentry_free(struct lentry *e);
+size_t lvals_count(struct berval **v);
+void lvals_free(struct berval **v, bool wipe);
+/* Add an operation with values vals (NULL-terminated, borrowed). */
+int modlist_add(struct modlist *ml, int op, const char *attr, struct berval **vals)
+    __attribute__((warn_unused_result));
+/* RFC 4515 escaping of v into out: bytes written, or -1 if it does not fit. */
+int lfilter_escape(const char *v, char *out, size_t outlen);
+
+#endif
