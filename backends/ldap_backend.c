@@ -235,13 +235,61 @@ lookup_of(const struct lctx *c, const char *device, char base[LB_DN_MAX],
 	return 0;
 }
 
+/*
+ * Check the sizes in one entry message before anything is copied out of it
+ * (the values are looked at in place): at most LB_VALUES_MAX values per
+ * attribute, each at most LB_VALUE_MAX bytes.  The message itself is capped
+ * at LB_MESSAGE_MAX by the connection (ldap_conn.c).
+ */
+static int
+entry_sizes_ok(struct lctx *c, LDAPMessage *m, const char *dn)
+{
+	BerElement *ber = NULL;
+	struct berval bdn, a, *vals = NULL;
+	size_t i;
+	int n = 0, rc = 0;
+
+	if (ldap_get_dn_ber(c->ld, m, &ber, &bdn) != LDAP_SUCCESS)
+		return laps_seterr(LAPS_ERR_FORMAT, "ldap: %s: unreadable entry on %s", dn, c->uri);
+	while (rc == 0 && ldap_get_attribute_ber(c->ld, m, ber, &a, &vals) == LDAP_SUCCESS &&
+	       a.bv_val != NULL) {
+		if (++n > LB_VALUES_MAX)
+			rc = laps_seterr(LAPS_ERR_TOOBIG, "ldap: %s: more than %d attributes", dn,
+					 LB_VALUES_MAX);
+		for (i = 0; rc == 0 && vals != NULL && vals[i].bv_val != NULL; i++) {
+			if (i >= LB_VALUES_MAX)
+				rc = laps_seterr(LAPS_ERR_TOOBIG,
+						 "ldap: %s: %.*s has more than %d values", dn,
+						 (int)(a.bv_len > 64 ? 64 : a.bv_len), a.bv_val,
+						 LB_VALUES_MAX);
+			else if (vals[i].bv_len > LB_VALUE_MAX)
+				rc = laps_seterr(LAPS_ERR_TOOBIG,
+						 "ldap: %s: a value of %.*s is longer than %d bytes",
+						 dn, (int)(a.bv_len > 64 ? 64 : a.bv_len), a.bv_val,
+						 LB_VALUE_MAX);
+		}
+		ber_memfree(vals);
+		vals = NULL;
+	}
+	ber_memfree(vals);
+	ber_free(ber, 0);
+	return rc;
+}
+
 /* Copy the schema's values out of one entry message. */
-static void
+static int
 entry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
 {
 	const struct lschema *s = c->schema;
+	int rc;
 
-	e->dn = ldap_get_dn(c->ld, m);
+	/* NULL for a DN libldap cannot return as a string (a NUL byte in it) */
+	if ((e->dn = ldap_get_dn(c->ld, m)) == NULL)
+		return laps_seterr(LAPS_ERR_FORMAT,
+				   "ldap: an entry on %s has an unreadable DN (a NUL byte?)",
+				   c->uri);
+	if ((rc = entry_sizes_ok(c, m, e->dn)) != 0)
+		return rc;
 	if (s->cur_attr != NULL)
 		e->cur = ldap_get_values_len(c->ld, m, s->cur_attr);
 	if (s->rid_attr != NULL)
@@ -252,6 +300,7 @@ entry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
 		e->exp = ldap_get_values_len(c->ld, m, s->exp_attr);
 	if (s->pw_attr != NULL && c->role == LAPS_ROLE_ADMIN)
 		e->pw = ldap_get_values_len(c->ld, m, s->pw_attr);
+	return 0;
 }
 
 /* The search's final result: 0 for exactly one entry. */
@@ -288,7 +337,7 @@ lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
 	char filter[LB_FILTER_MAX], base[LB_DN_MAX];
 	const char *attrs[6];
 	LDAPMessage *res = NULL, *m;
-	int scope = LDAP_SCOPE_BASE, msgid, rc, nent = 0;
+	int scope = LDAP_SCOPE_BASE, msgid, rc, nent = 0, take = 0;
 	bool final = false;
 
 	memset(e, 0, sizeof(*e));
@@ -309,7 +358,7 @@ lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
 		int t = ldap_msgtype(m);
 
 		if (t == LDAP_RES_SEARCH_ENTRY && ++nent == 1)
-			entry_take(c, m, e);
+			take = entry_take(c, m, e);
 		else if (t == LDAP_RES_SEARCH_RESULT && !final) {
 			rc = search_outcome(c, m, nent, base, filter);
 			final = true;
@@ -324,6 +373,8 @@ lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
 	if (!final)
 		rc = laps_seterr(LAPS_ERR_UNAVAILABLE, "ldap: search on %s: no final result",
 				 c->uri);
+	else if (rc == 0 && take != 0)
+		rc = take;
 	if (rc != 0)
 		lentry_free(e);
 	return rc;

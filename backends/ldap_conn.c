@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/ldap_int.h"
@@ -110,10 +111,12 @@ int
 lconn_wait(struct lctx *c, int msgid, const char *what, LDAPMessage **res)
 {
 	struct timeval tv = c->tv;
-	int rc;
+	int rc, err;
 
 	*res = NULL;
+	errno = 0;
 	rc = ldap_result(c->ld, msgid, LDAP_MSG_ALL, &tv, res);
+	err = errno;
 	if (rc == 0) {
 		(void)ldap_abandon_ext(c->ld, msgid, NULL, NULL);
 		return laps_seterr(LAPS_ERR_TIMEOUT, "ldap: %s on %s: no answer within %ld s", what,
@@ -123,6 +126,12 @@ lconn_wait(struct lctx *c, int msgid, const char *what, LDAPMessage **res)
 		int lrc = LDAP_SERVER_DOWN;
 
 		(void)ldap_get_option(c->ld, LDAP_OPT_RESULT_CODE, &lrc);
+		/* liblber refused a message over LB_MESSAGE_MAX (and dropped
+		 * the connection) */
+		if (lrc == LDAP_SERVER_DOWN && err == ERANGE)
+			return laps_seterr(LAPS_ERR_TOOBIG,
+					   "ldap: %s on %s: the answer is larger than %d bytes", what,
+					   c->uri, LB_MESSAGE_MAX);
 		return lconn_error(c, lrc, what, NULL);
 	}
 	return 0;
@@ -331,6 +340,62 @@ bind_any(struct lctx *c)
 /* ------------------------------------------------------------------ */
 /* Connection                                                           */
 
+/*
+ * Every network step is bounded by [ldap] timeout (c->tv):
+ *   TCP connect    LDAP_OPT_NETWORK_TIMEOUT
+ *   TLS handshake  LDAP_OPT_CONNECT_ASYNC: with it, libldap (2.5) polls the
+ *                  handshake against the network timeout; without it, it
+ *                  sets the socket non-blocking and retries the handshake
+ *                  in a busy loop that never ends when the peer is silent
+ *                  (fixed upstream in ITS#8047, after Debian 12's 2.5.13).
+ *   StartTLS       sent asynchronously, its answer awaited with a timeout
+ *   bind, search, compare, modify   ldap_result() with a timeout (lconn_wait);
+ *                  the synchronous SASL bind uses LDAP_OPT_TIMEOUT
+ * A step that runs out of time ends that URI with LAPS_ERR_TIMEOUT and the
+ * next URI is tried, so a run ends within about (URIs x timeout).
+ */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Did a failed step started at t0 use up the whole timeout? */
+static bool
+timed_out(const struct lctx *c, double t0)
+{
+	return now_s() - t0 >= (double)c->tv.tv_sec - 0.05;
+}
+
+/* Called by libldap on every new connection, before any TLS: cap the size
+ * of one incoming LDAP message (an entry and all its values). */
+static int
+on_connect(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+	   struct ldap_conncb *ctx)
+{
+	ber_len_t max = LB_MESSAGE_MAX;
+
+	(void)ld;
+	(void)srv;
+	(void)addr;
+	(void)ctx;
+	return ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_MAX_INCOMING, &max) == 1 ? 0 : -1;
+}
+
+static void
+on_disconnect(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	(void)ld;
+	(void)sb;
+	(void)ctx;
+}
+
+static const ldap_conncb conn_callbacks = {on_connect, on_disconnect, NULL};
+
 /* Can we open a TCP connection to the URI's host:port?  Used to tell a TLS
  * failure on ldaps:// from a server that is down. */
 static bool
@@ -417,33 +482,81 @@ set_tls_options(struct lctx *c)
 	return 0;
 }
 
+/* A failed TLS handshake: out of time, or refused (certificate, name). */
+static int
+tls_failed(struct lctx *c, double t0, int lrc, const char *what)
+{
+	char *diag = NULL;
+	int err;
+
+	if (timed_out(c, t0))
+		return laps_seterr(LAPS_ERR_TIMEOUT, "ldap: %s with %s: no answer within %ld s",
+				   what, c->uri, (long)c->tv.tv_sec);
+	if (c->ld != NULL)
+		(void)ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	err = laps_seterr(LAPS_ERR_TLS,
+			  "ldap: %s with %s failed: %s (%d)%s%s "
+			  "(certificate not trusted by %s, or host name mismatch?)",
+			  what, c->uri, ldap_err2string(lrc), lrc, diag ? ": " : "",
+			  diag ? diag : "", ca_name(c->cfg));
+	ldap_memfree(diag);
+	return err;
+}
+
+/* StartTLS: the request and its answer bounded, then the handshake. */
 static int
 start_tls(struct lctx *c)
 {
+	LDAPMessage *res = NULL;
 	char *diag = NULL;
-	int rc, err;
+	double t0;
+	int msgid = -1, lrc, rc;
 
-	rc = ldap_start_tls_s(c->ld, NULL, NULL);
+	rc = ldap_start_tls(c->ld, NULL, NULL, &msgid);
+	if (rc != LDAP_SUCCESS)
+		return lconn_error(c, rc, "StartTLS", NULL);
+	if ((rc = lconn_wait(c, msgid, "StartTLS", &res)) != 0)
+		return rc;
+	if ((rc = lconn_parse_final(c, res, "StartTLS", &lrc, &diag)) != 0)
+		return rc;
+	if (lrc != LDAP_SUCCESS) {
+		rc = lrc == LDAP_SERVER_DOWN || lrc == LDAP_TIMEOUT
+			 ? lconn_error(c, lrc, "StartTLS", diag)
+			 : laps_seterr(LAPS_ERR_TLS, "ldap: StartTLS refused by %s: %s (%d)%s%s",
+				       c->uri, ldap_err2string(lrc), lrc, diag ? ": " : "",
+				       diag ? diag : "");
+		ldap_memfree(diag);
+		return rc;
+	}
+	ldap_memfree(diag);
+	t0 = now_s();
+	rc = ldap_install_tls(c->ld);
+	return rc == LDAP_SUCCESS ? 0 : tls_failed(c, t0, rc, "TLS handshake (StartTLS)");
+}
+
+/* Open the connection now (TCP, and the TLS handshake for ldaps://). */
+static int
+open_transport(struct lctx *c, bool ldaps)
+{
+	double t0 = now_s();
+	int rc;
+
+	rc = ldap_connect(c->ld);
 	if (rc == LDAP_SUCCESS)
 		return 0;
-	(void)ldap_get_option(c->ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
-	if (rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT)
-		err = lconn_error(c, rc, "StartTLS", diag);
-	else
-		err = laps_seterr(LAPS_ERR_TLS,
-				  "ldap: StartTLS with %s failed: %s (%d)%s%s "
-				  "(certificate not trusted by %s, or host name mismatch?)",
-				  c->uri, ldap_err2string(rc), rc, diag ? ": " : "", diag ? diag : "",
-				  ca_name(c->cfg));
-	ldap_memfree(diag);
-	return err;
+	if (ldaps && tcp_reachable(c->uri, 1))
+		return tls_failed(c, t0, LDAP_CONNECT_ERROR, "TLS handshake");
+	if (timed_out(c, t0))
+		return laps_seterr(LAPS_ERR_TIMEOUT, "ldap: connect to %s: no answer within %ld s",
+				   c->uri, (long)c->tv.tv_sec);
+	return lconn_error(c, LDAP_SERVER_DOWN, "connect", NULL);
 }
 
 /* ldap_initialize and the session options. */
 static int
 init_handle(struct lctx *c, const char *uri)
 {
-	int v3 = LDAP_VERSION3, rc;
+	int v3 = LDAP_VERSION3, sizelimit = 2, rc;
 
 	rc = ldap_initialize(&c->ld, uri);
 	if (rc != LDAP_SUCCESS) {
@@ -453,7 +566,10 @@ init_handle(struct lctx *c, const char *uri)
 	if (ldap_set_option(c->ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_NETWORK_TIMEOUT, &c->tv) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(c->ld, LDAP_OPT_TIMEOUT, &c->tv) != LDAP_OPT_SUCCESS)
+	    ldap_set_option(c->ld, LDAP_OPT_TIMEOUT, &c->tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_SIZELIMIT, &sizelimit) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_CONNECT_CB, &conn_callbacks) != LDAP_OPT_SUCCESS)
 		return laps_seterr(LAPS_ERR_INTERNAL, "ldap: cannot set connection options");
 	return 0;
 }
@@ -482,15 +598,11 @@ connect_one(struct lctx *c, const char *uri)
 		return rc;
 	if (!ldapi && cfg->ldap_tls != LAPS_TLS_NONE && (rc = set_tls_options(c)) != 0)
 		return rc;
+	if ((rc = open_transport(c, ldaps)) != 0)
+		return rc;
 	if (!ldapi && cfg->ldap_tls == LAPS_TLS_STARTTLS && (rc = start_tls(c)) != 0)
 		return rc;
-	rc = bind_any(c);
-	if (rc == LAPS_ERR_UNAVAILABLE && ldaps && tcp_reachable(uri, (int)c->tv.tv_sec))
-		rc = laps_seterr(LAPS_ERR_TLS,
-				 "ldap: TLS handshake with %s failed (certificate not trusted by "
-				 "%s, or host name mismatch?)",
-				 uri, ca_name(cfg));
-	return rc;
+	return bind_any(c);
 }
 
 void

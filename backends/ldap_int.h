@@ -28,6 +28,11 @@
 #define LB_VALUES_MAX 256    /* values per attribute we accept */
 #define LB_MS_JSON_MAX 4096  /* msLAPS-Password value */
 #define LB_CONFLICT_RETRIES 3 /* confirm/set_expiry retry on a lost race */
+/* The largest LDAP message read from a server (one entry with all the
+ * values we fetch, docs/LDAP.md "Limits"); libldap drops the connection
+ * on a larger one before reading it. */
+#define LB_MESSAGE_MAX (4 * 1024 * 1024)
+#define LB_VALUE_MAX LAPS_RECORD_MAX_JSON /* one attribute value */
 
 /* Attribute names */
 #define AT_CURRENT "lapsCurrent"

@@ -9,6 +9,12 @@
  *   down      slapd is killed by this program (SLAPD_PID) while connected
  *   paused    slapd is stopped (SIGSTOP) by the driver: timeouts
  *   gssapi    SASL GSSAPI against a test KDC (ldap_gssapi.sh)
+ *   hostile   against tests/integration/hostile_ldap.py (ldap_hostile.sh):
+ *             HOSTILE_SILENT_URI (never answers), HOSTILE_STARTTLS_URI
+ *             (answers StartTLS, then silent), HOSTILE_NULDN_URI (an entry
+ *             DN with a NUL byte), HOSTILE_HUGE_URI (16 MiB values),
+ *             HOSTILE_BIG_URI (256 KiB values); the
+ *             driver runs this under timeout(1), so a hang fails
  * Without LDAP_URI the program exits 77 (skip).
  */
 #include "config.h"
@@ -1071,6 +1077,152 @@ t_gssapi(void)
 	freecfg(cfg);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Hostile servers (ldap_hostile.sh)                                    */
+
+/* A config against the hostile server(s) uris, 2 s timeout. */
+static struct laps_config *
+hostile_cfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris)
+{
+	struct laps_config *cfg = mkcfg(schema, tls, uris, AS_HOST1);
+
+	cfg->ldap_timeout = 2;
+	return cfg;
+}
+
+static char hostile_uri_buf[1024];
+
+/* "ldaps://127.0.0.1:PORT" for the silent server's ldap:// URI. */
+static const char *
+as_ldaps(const char *uri)
+{
+	const char *port = strrchr(uri, ':');
+
+	(void)snprintf(hostile_uri_buf, sizeof(hostile_uri_buf), "ldaps://127.0.0.1%s",
+		       port ? port : "");
+	return hostile_uri_buf;
+}
+
+/* StartTLS accepted, then silence: bounded by the timeout, not a spin. */
+static void
+t_hostile_starttls_silent(void)
+{
+	struct laps_config *cfg =
+	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("HOSTILE_STARTTLS_URI"));
+
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TIMEOUT);
+	freecfg(cfg);
+}
+
+/* An ldaps:// peer that never speaks TLS. */
+static void
+t_hostile_ldaps_silent(void)
+{
+	struct laps_config *cfg =
+	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, as_ldaps(env("HOSTILE_SILENT_URI")));
+
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_ADMIN), LAPS_ERR_TIMEOUT);
+	freecfg(cfg);
+}
+
+/* A server that never answers at all (plain LDAP): the bind is bounded. */
+static void
+t_hostile_silent_plain(void)
+{
+	struct laps_config *cfg =
+	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("HOSTILE_SILENT_URI"));
+
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TIMEOUT);
+	freecfg(cfg);
+}
+
+/* Two hostile URIs: both tried, then LAPS_ERR_TIMEOUT; a hostile one
+ * before the real slapd: failover to slapd. */
+static void
+t_hostile_failover(void)
+{
+	char uris[2048];
+	struct laps_config *cfg;
+	struct laps_backend *b;
+	struct laps_record got;
+	struct laps_version v;
+
+	(void)snprintf(uris, sizeof(uris), "%s %s", env("HOSTILE_STARTTLS_URI"),
+		       env("HOSTILE_SILENT_URI"));
+	cfg = hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, uris);
+	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TIMEOUT);
+	CU_ASSERT(strstr(laps_errdetail(), "all 2 servers failed") != NULL);
+	freecfg(cfg);
+
+	(void)snprintf(uris, sizeof(uris), "%s %s", env("HOSTILE_STARTTLS_URI"), env("LDAP_URI"));
+	cfg = hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, uris);
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	laps_record_init(&got);
+	CHECK_RC(laps_backend_read(b, "host1", "nobody", &got, &v), LAPS_ERR_NOTFOUND);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+static const enum laps_ldap_schema all_schemas[] = {LAPS_SCHEMA_LAPS, LAPS_SCHEMA_MSLAPS,
+						     LAPS_SCHEMA_LEGACY};
+
+/* An entry DN with a NUL byte: a clear error in every schema mode and
+ * role, never a crash (ldap_get_dn returns NULL). */
+static void
+t_hostile_nul_dn(void)
+{
+	size_t i;
+	int role;
+
+	for (i = 0; i < 3; i++) {
+		for (role = LAPS_ROLE_AGENT; role <= LAPS_ROLE_ADMIN; role++) {
+			struct laps_config *cfg =
+			    hostile_cfg(all_schemas[i], LAPS_TLS_NONE, env("HOSTILE_NULDN_URI"));
+			struct laps_backend *b = open_as(cfg, (enum laps_backend_role)role);
+			struct laps_record got, r;
+			struct laps_version v, none = {""};
+
+			laps_record_init(&got);
+			CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v),
+				 LAPS_ERR_FORMAT);
+			CU_ASSERT(strstr(laps_errdetail(), "DN") != NULL);
+			mkrec(&r, "host1", "lapsadmin", 100, NULL);
+			CHECK_RC(laps_backend_write(b, &r, "pw", &none, &v), LAPS_ERR_FORMAT);
+			CHECK_RC(laps_backend_confirm(b, "host1", "lapsadmin", r.rotation_id, 5),
+				 LAPS_ERR_FORMAT);
+			CHECK_RC(laps_backend_set_expiry(b, "host1", "lapsadmin", 5),
+				 LAPS_ERR_FORMAT);
+			laps_record_clear(&r);
+			laps_backend_close(b);
+			freecfg(cfg);
+		}
+	}
+}
+
+/* 16 MiB values (an answer over the message cap) and 256 KiB values (over
+ * the value cap): LAPS_ERR_TOOBIG, nothing copied. */
+static void
+t_hostile_huge_value(void)
+{
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		struct laps_config *cfg = hostile_cfg(
+		    all_schemas[i % 3], LAPS_TLS_NONE,
+		    env(i < 3 ? "HOSTILE_HUGE_URI" : "HOSTILE_BIG_URI"));
+		struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
+		struct laps_record got;
+		struct laps_version v;
+
+		laps_record_init(&got);
+		CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), LAPS_ERR_TOOBIG);
+		laps_record_clear(&got);
+		laps_backend_close(b);
+		freecfg(cfg);
+	}
+}
+
 static int
 suite_init(void)
 {
@@ -1130,6 +1282,21 @@ static CU_TestInfo gssapi_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo hostile_tests[] = {
+    {"StartTLS accepted, then silence: LAPS_ERR_TIMEOUT", t_hostile_starttls_silent},
+    {"ldaps:// peer that never speaks TLS: LAPS_ERR_TIMEOUT", t_hostile_ldaps_silent},
+    {"server that never answers: LAPS_ERR_TIMEOUT", t_hostile_silent_plain},
+    {"failover past hostile servers", t_hostile_failover},
+    {"entry DN with a NUL byte: an error, no crash", t_hostile_nul_dn},
+    {"16 MiB and 256 KiB values: LAPS_ERR_TOOBIG", t_hostile_huge_value},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo hostile_suites[] = {
+    {"ldap_hostile", suite_init, suite_clean, NULL, NULL, hostile_tests},
+    CU_SUITE_INFO_NULL,
+};
+
 static CU_SuiteInfo gssapi_suites[] = {
     {"ldap_gssapi", suite_init, suite_clean, NULL, NULL, gssapi_tests},
     CU_SUITE_INFO_NULL,
@@ -1171,5 +1338,7 @@ main(int argc, char **argv)
 		return laps_test_main(argc, argv, paused_suites);
 	if (strcmp(mode, "gssapi") == 0)
 		return laps_test_main(argc, argv, gssapi_suites);
+	if (strcmp(mode, "hostile") == 0)
+		return laps_test_main(argc, argv, hostile_suites);
 	return laps_test_main(argc, argv, main_suites);
 }
