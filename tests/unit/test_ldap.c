@@ -442,6 +442,54 @@ t_laps_create_race(void)
 	freecfg(cfg);
 }
 
+/* A write whose expected rotation id is stale (an older, non-empty one) is
+ * a conflict, and changes nothing: decided by the backend's own check, not
+ * by a race. */
+static void
+t_laps_stale_expected(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+	struct laps_record r1, r2, r3, got;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version none = {""}, v1, v2, v3, v;
+	char rid2[LAPS_ROTID_HEX + 1];
+
+	laps_record_init(&got);
+	mkrec(&r1, "host3", "stale", 100, NULL);
+	mkrec(&r2, "host3", "stale", 200, rid2);
+	mkrec(&r3, "host3", "stale", 300, NULL);
+	CHECK_RC(laps_backend_write(b, &r1, NULL, &none, &v1), 0);
+	CHECK_RC(laps_backend_write(b, &r2, NULL, &v1, &v2), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(v1.tag, "");
+	/* v1 is stale now: r3 must not replace r2 */
+	memset(&v3, 0, sizeof(v3));
+	CHECK_RC(laps_backend_write(b, &r3, NULL, &v1, &v3), LAPS_ERR_CONFLICT);
+	CU_ASSERT(strstr(laps_errdetail(), rid2) != NULL);
+	CU_ASSERT_STRING_EQUAL(v3.tag, "");
+	CHECK_RC(laps_backend_read(b, "host3", "stale", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid2);
+	CU_ASSERT_STRING_EQUAL(v.tag, v2.tag);
+	CHECK_RC(laps_backend_history(b, "host3", "stale", 10, &hist), 0);
+	CU_ASSERT_EQUAL(hist.n, 1); /* only r1: r2 was not pushed */
+	laps_record_list_free(&hist);
+	/* a made-up expected id: the same */
+	(void)snprintf(v.tag, sizeof(v.tag), "%s", "00112233445566778899aabbccddeeff");
+	CHECK_RC(laps_backend_write(b, &r3, NULL, &v, &v3), LAPS_ERR_CONFLICT);
+	/* confirm with the stale id: a conflict too, not retried into success */
+	CHECK_RC(laps_backend_confirm(b, "host3", "stale", r1.rotation_id, 999), LAPS_ERR_CONFLICT);
+	CHECK_RC(laps_backend_read(b, "host3", "stale", &got, &v), 0);
+	CU_ASSERT_STRING_EQUAL(got.rotation_id, rid2);
+	CU_ASSERT_EQUAL(got.state, LAPS_STATE_PENDING);
+	laps_record_clear(&r1);
+	laps_record_clear(&r2);
+	laps_record_clear(&r3);
+	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* TLS, binds, failover                                                 */
 
@@ -1245,6 +1293,7 @@ static CU_TestInfo main_tests[] = {
     {"laps: history = 0", t_laps_history_zero},
     {"laps: CAS race, exactly one writer wins", t_laps_cas_race},
     {"laps: creation race (assertion control)", t_laps_create_race},
+    {"laps: stale expected rotation id is a conflict", t_laps_stale_expected},
     {"LDAPS", t_ldaps},
     {"wrong CA refused (StartTLS and LDAPS)", t_wrong_ca},
     {"host name / address checked", t_hostname_checked},
