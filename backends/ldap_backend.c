@@ -447,6 +447,7 @@ backend_open(const struct laps_config *cfg, enum laps_backend_role role, void **
 				   "use schema = laps for several accounts",
 				   s->name, cfg->n_accounts);
 	ignore_sigpipe();
+	lconn_sasl_prepare(cfg);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return LAPS_ERR_NOMEM;
 	c->cfg = cfg;

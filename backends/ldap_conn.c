@@ -11,6 +11,7 @@
 #include <ldap.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sasl/sasl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,49 @@ lconn_probe_access(struct lctx *c, const char *dn, const char *attr)
 	}
 	ldap_memfree(diag);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cyrus SASL plugins                                                   */
+
+/* SASL_CB_VERIFYFILE: decline every plugin file, allow anything else. */
+static int
+decline_plugin(void *context, const char *file, sasl_verify_type_t type)
+{
+	(void)context;
+	(void)file;
+	return type == SASL_VRFY_PLUGIN ? SASL_CONTINUE : SASL_OK;
+}
+
+/*
+ * libldap calls sasl_client_init(NULL) when it initialises (on the first
+ * libldap call of the process), and Cyrus SASL then dlopens every plugin
+ * installed (GSSAPI with Kerberos, NTLM, SCRAM, libdb ...) even for a simple
+ * bind: most of a no-op run's cost.  Cyrus SASL initialises once per
+ * process and only counts the later calls, so initialising it first with a
+ * callback that declines every plugin file leaves libldap a SASL library
+ * without plugins.  Simple binds never touch SASL, and EXTERNAL is sent by
+ * ldap_sasl_bind itself; GSSAPI needs its plugin, so a GSSAPI bind skips
+ * this and the plugins load as before.  The first backend opened in a
+ * process decides (programs open one).  No environment variable involved.
+ */
+void
+lconn_sasl_prepare(const struct laps_config *cfg)
+{
+	static const sasl_callback_t callbacks[] = {
+	    {SASL_CB_VERIFYFILE, (int (*)(void))(uintptr_t)decline_plugin, NULL},
+	    {SASL_CB_LIST_END, NULL, NULL},
+	};
+	static bool done;
+	int rc;
+
+	if (done)
+		return;
+	done = true;
+	if (cfg->ldap_bind == LAPS_BIND_GSSAPI)
+		return;
+	if ((rc = sasl_client_init(callbacks)) != SASL_OK)
+		log_debug("ldap: sasl_client_init: %s", sasl_errstring(rc, NULL, NULL));
 }
 
 /* ------------------------------------------------------------------ */

@@ -114,6 +114,9 @@ extern const struct lschema lschema_laps, lschema_mslaps, lschema_legacy;
 
 /* ---- ldap_conn.c ---- */
 
+/* Before the process's first libldap call: keep Cyrus SASL from loading
+ * its plugins unless the bind is GSSAPI. */
+void lconn_sasl_prepare(const struct laps_config *cfg);
 /* Try every URI in order; the first that connects and binds wins. */
 int lconn_connect(struct lctx *c) __attribute__((warn_unused_result));
 void lconn_close(struct lctx *c);

@@ -5,7 +5,7 @@
 LAPS_DEPS=(
 	build-essential autoconf automake libtool pkg-config make gcc clang
 	libclang-rt-14-dev
-	libssl-dev libcurl4-openssl-dev libldap2-dev libsodium-dev libjson-c-dev
+	libssl-dev libcurl4-openssl-dev libldap2-dev libsasl2-dev libsodium-dev libjson-c-dev
 	libcrypt-dev libcunit1-dev libpam0g-dev libmicrohttpd-dev libsqlite3-dev libgnutls28-dev curl
 	slapd ldap-utils openssl gnutls-bin ca-certificates
 	libpam-wrapper libpamtest0-dev

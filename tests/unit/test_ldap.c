@@ -22,6 +22,7 @@
 #include <CUnit/CUnit.h>
 #include <ldap.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,35 @@ t_laps_stale_expected(void)
 	laps_record_clear(&r2);
 	laps_record_clear(&r3);
 	laps_record_clear(&got);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
+/* Is a Cyrus SASL plugin (…/sasl2/lib*.so) mapped into this process? */
+static bool
+sasl_plugin_mapped(const char *name)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+	bool found = false;
+
+	CU_ASSERT_FATAL(f != NULL);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "/sasl2/") != NULL && strstr(line, name) != NULL)
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* A simple bind (and EXTERNAL) loads no SASL plugin (issue 10.2). */
+static void
+t_no_sasl_plugins(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
+
+	CU_ASSERT(!sasl_plugin_mapped("lib"));
 	laps_backend_close(b);
 	freecfg(cfg);
 }
@@ -1106,6 +1136,8 @@ t_gssapi(void)
 	laps_record_init(&got);
 	cfg->ldap_bind = LAPS_BIND_GSSAPI;
 	b = open_as(cfg, LAPS_ROLE_AGENT);
+	/* a GSSAPI bind still gets its plugin */
+	CU_ASSERT(sasl_plugin_mapped("gssapi"));
 	/* bound as host1's entry through host/host1.example.test@LAPS.TEST */
 	mkrec(&r, "host1", "kerberos", 77, NULL);
 	CHECK_RC(laps_backend_write(b, &r, NULL, &none, &nv), 0);
@@ -1294,6 +1326,7 @@ static CU_TestInfo main_tests[] = {
     {"laps: CAS race, exactly one writer wins", t_laps_cas_race},
     {"laps: creation race (assertion control)", t_laps_create_race},
     {"laps: stale expected rotation id is a conflict", t_laps_stale_expected},
+    {"simple bind: no SASL plugin loaded", t_no_sasl_plugins},
     {"LDAPS", t_ldaps},
     {"wrong CA refused (StartTLS and LDAPS)", t_wrong_ca},
     {"host name / address checked", t_hostname_checked},
