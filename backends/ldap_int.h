@@ -145,13 +145,15 @@ int lconn_probe_access(struct lctx *c, const char *dn, const char *attr)
 /*
  * History trimming, a pure function (tests/unit/test_ldap_unit.c): the
  * account's lapsHistory values plus the record being pushed (idx =
- * LAPS_LDAP_HIST_PUSHED) compete; the newest `keep` survive, ordered by the
- * rotated_at inside each value and then by rotation id — never by server
- * order (multi-valued attributes have none).
+ * LAPS_LDAP_HIST_PUSHED) compete; the newest `keep` survive, in the order
+ * of docs/FORMAT.md 1.6 taken from inside each value (seq, then rotated_at
+ * for version 1 records, then rotation id) — never by server order
+ * (multi-valued attributes have none).
  */
 #define LAPS_LDAP_HIST_PUSHED SIZE_MAX
 struct laps_ldap_histval {
 	size_t idx;         /* index into the entry's lapsHistory values, or PUSHED */
+	uint64_t seq;       /* 0: a version 1 record */
 	int64_t rotated_at;
 	char rotation_id[LAPS_ROTID_HEX + 1];
 	bool keep;          /* set by laps_ldap_history_plan */

@@ -141,6 +141,9 @@ histval_cmp_oldest_first(const void *a, const void *b)
 {
 	const struct laps_ldap_histval *x = a, *y = b;
 
+	/* the reverse of laps_record_cmp_newest_first */
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
 	if (x->rotated_at != y->rotated_at)
 		return x->rotated_at < y->rotated_at ? -1 : 1;
 	return strcmp(x->rotation_id, y->rotation_id);
@@ -259,6 +262,7 @@ gather_history(const struct lentry *e, const char *account, struct writeplan *w)
 		}
 		if (strcmp(tmp.account, account) == 0) {
 			w->hv[nh].idx = i;
+			w->hv[nh].seq = tmp.seq;
 			w->hv[nh].rotated_at = tmp.rotated_at;
 			memcpy(w->hv[nh].rotation_id, tmp.rotation_id, sizeof(w->hv[nh].rotation_id));
 			nh++;
@@ -267,6 +271,7 @@ gather_history(const struct lentry *e, const char *account, struct writeplan *w)
 	}
 	if (w->idx >= 0 && !dup) {
 		w->hv[nh].idx = LAPS_LDAP_HIST_PUSHED;
+		w->hv[nh].seq = w->cur.seq;
 		w->hv[nh].rotated_at = w->cur.rotated_at;
 		memcpy(w->hv[nh].rotation_id, w->cur.rotation_id, sizeof(w->hv[nh].rotation_id));
 		nh++;
@@ -275,7 +280,7 @@ gather_history(const struct lentry *e, const char *account, struct writeplan *w)
 }
 
 /* Push the current record into history and trim it to cfg->history,
- * keeping the newest by rotated_at (never by server order). */
+ * keeping the newest (seq, then rotated_at; never by server order). */
 static int
 plan_history(struct lctx *c, const struct lentry *e, const char *account, struct writeplan *w)
 {

@@ -326,6 +326,39 @@ t_laps_history_order_and_trim(void)
 	freecfg(cfg);
 }
 
+/* Format 2 records: history is ordered and trimmed by seq, even when the
+ * clock stepped back (rotated_at decreasing). */
+static void
+t_laps_history_by_seq(void)
+{
+	struct laps_config *cfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
+	struct laps_backend *b;
+	struct laps_record r;
+	struct laps_record_list hist = {NULL, 0};
+	struct laps_version ver = {""}, nv;
+	uint64_t i;
+
+	cfg->history = 3;
+	b = open_as(cfg, LAPS_ROLE_AGENT);
+	for (i = 1; i <= 6; i++) {
+		mkrec(&r, "host2", "seqhist", 10000 - (int64_t)i * 100, NULL);
+		r.seq = i;
+		CHECK_RC(laps_backend_write(b, &r, NULL, &ver, &nv), 0);
+		ver = nv;
+		laps_record_clear(&r);
+	}
+	CHECK_RC(laps_backend_history(b, "host2", "seqhist", 10, &hist), 0);
+	/* current is seq 6; history keeps 5, 4, 3 although they are older by time */
+	CU_ASSERT_EQUAL_FATAL(hist.n, 3);
+	CU_ASSERT_EQUAL(hist.v[0].seq, 5);
+	CU_ASSERT_EQUAL(hist.v[1].seq, 4);
+	CU_ASSERT_EQUAL(hist.v[2].seq, 3);
+	laps_record_list_free(&hist);
+	laps_backend_close(b);
+	freecfg(cfg);
+}
+
 static void
 t_laps_history_zero(void)
 {
@@ -1323,6 +1356,7 @@ static CU_TestInfo main_tests[] = {
     {"laps: write pending, confirm, read, history, set_expiry", t_laps_end_to_end},
     {"laps: history ordered by rotated_at and trimmed", t_laps_history_order_and_trim},
     {"laps: history = 0", t_laps_history_zero},
+    {"laps: history ordered and trimmed by seq", t_laps_history_by_seq},
     {"laps: CAS race, exactly one writer wins", t_laps_cas_race},
     {"laps: creation race (assertion control)", t_laps_create_race},
     {"laps: stale expected rotation id is a conflict", t_laps_stale_expected},

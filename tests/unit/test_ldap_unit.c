@@ -345,6 +345,21 @@ t_history_plan(void)
 	laps_ldap_history_plan(v, 2, 10);
 	CU_ASSERT(v[0].keep && v[1].keep);
 	laps_ldap_history_plan(v, 0, 3); /* nothing to plan */
+
+	/* seq decides before rotated_at (a clock stepped back): keep seq 3, 2 */
+	v[0] = hv(0, 900, 'a'), v[1] = hv(1, 800, 'b'), v[2] = hv(LAPS_LDAP_HIST_PUSHED, 700, 'c');
+	v[0].seq = 1, v[1].seq = 2, v[2].seq = 3;
+	laps_ldap_history_plan(v, 3, 2);
+	CU_ASSERT(kept(v, 3, LAPS_LDAP_HIST_PUSHED));
+	CU_ASSERT(kept(v, 3, 1));
+	CU_ASSERT(!kept(v, 3, 0));
+	/* any record with a seq is newer than every version 1 record (seq 0) */
+	v[0] = hv(0, 5000, 'a'), v[1] = hv(1, 10, 'b'), v[2] = hv(2, 4000, 'c');
+	v[1].seq = 1;
+	laps_ldap_history_plan(v, 3, 1);
+	CU_ASSERT(kept(v, 3, 1));
+	CU_ASSERT(!kept(v, 3, 0));
+	CU_ASSERT(!kept(v, 3, 2));
 }
 
 static CU_TestInfo unit_tests[] = {
