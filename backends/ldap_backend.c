@@ -276,9 +276,8 @@ entry_sizes_ok(struct lctx *c, LDAPMessage *m, const char *dn)
 	return rc;
 }
 
-/* Copy the schema's values out of one entry message. */
-static int
-entry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
+int
+lentry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
 {
 	const struct lschema *s = c->schema;
 	int rc;
@@ -358,7 +357,7 @@ lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
 		int t = ldap_msgtype(m);
 
 		if (t == LDAP_RES_SEARCH_ENTRY && ++nent == 1)
-			take = entry_take(c, m, e);
+			take = lentry_take(c, m, e);
 		else if (t == LDAP_RES_SEARCH_RESULT && !final) {
 			rc = search_outcome(c, m, nent, base, filter);
 			final = true;
@@ -629,6 +628,16 @@ out:
 	return rc;
 }
 
+static int
+backend_report(void *vctx, laps_report_cb cb, void *arg)
+{
+	struct lctx *c = vctx;
+
+	if (cb == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "ldap: report without a callback");
+	return lreport_run(c, cb, arg);
+}
+
 static unsigned
 backend_caps_of(void *vctx)
 {
@@ -647,7 +656,8 @@ backend_describe(void *vctx)
 
 const struct laps_backend_ops laps_backend_ldap = {
     .name = "ldap",
-    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND,
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND |
+	    LAPS_BCAP_REPORT,
     .open = backend_open,
     .close = backend_close,
     .read = backend_read,
@@ -656,6 +666,7 @@ const struct laps_backend_ops laps_backend_ldap = {
     .history = backend_history,
     .set_expiry = backend_set_expiry,
     .find = backend_find,
+    .report = backend_report,
     .caps_of = backend_caps_of,
     .describe = backend_describe,
 };

@@ -33,6 +33,7 @@
  * on a larger one before reading it. */
 #define LB_MESSAGE_MAX (4 * 1024 * 1024)
 #define LB_VALUE_MAX LAPS_RECORD_MAX_JSON /* one attribute value */
+#define LB_REPORT_PAGE 500 /* entries per page of the report search */
 
 /* Attribute names */
 #define AT_CURRENT "lapsCurrent"
@@ -108,6 +109,10 @@ struct lschema {
 	int (*pw_encode)(const char *account, int64_t rotated_at, const char *password,
 			 char **out, size_t *outlen);
 	int (*pw_decode)(const struct lentry *e, const char *account, struct laps_record *rec);
+	/* report: the filter of device entries, and one entry's rows */
+	const char *report_filter;
+	int (*report_rows)(struct lctx *c, const char *device, const struct lentry *e,
+			   laps_report_cb cb, void *arg);
 };
 
 extern const struct lschema lschema_laps, lschema_mslaps, lschema_legacy;
@@ -161,12 +166,20 @@ struct laps_ldap_histval {
 /* Sort v[0..n) oldest first and set keep on the newest `keep` of them. */
 void laps_ldap_history_plan(struct laps_ldap_histval *v, size_t n, size_t keep);
 
+/* ---- ldap_report.c ---- */
+
+/* The report slot: one paged subtree search under [ldap] base. */
+int lreport_run(struct lctx *c, laps_report_cb cb, void *arg) __attribute__((warn_unused_result));
+
 /* ---- ldap_backend.c ---- */
 
 /* Fetch the device's entry with the schema's attributes in one search. */
 int lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
     __attribute__((warn_unused_result));
 void lentry_free(struct lentry *e);
+/* Copy the schema's values out of one entry message (sizes checked first). */
+int lentry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
+    __attribute__((warn_unused_result));
 size_t lvals_count(struct berval **v);
 void lvals_free(struct berval **v, bool wipe);
 /* Add an operation with values vals (NULL-terminated, borrowed). */

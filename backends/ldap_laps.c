@@ -527,9 +527,52 @@ out:
 	return rc;
 }
 
+/* Report: one row per lapsCurrent value (the account's current record),
+ * lapsExpiration overriding its expiry; a device without any: one row
+ * without a record. */
+static int
+report_laps(struct lctx *c, const char *device, const struct lentry *e, laps_report_cb cb,
+	    void *arg)
+{
+	struct laps_report_row row;
+	struct laps_record tmp;
+	size_t i, n = 0;
+	int64_t when;
+	int rc = 0;
+
+	laps_record_init(&tmp);
+	for (i = 0; e->cur != NULL && e->cur[i] != NULL && i < LB_VALUES_MAX && rc == 0; i++) {
+		if (laps_record_parse(e->cur[i]->bv_val, e->cur[i]->bv_len, &tmp) != 0) {
+			log_warn("ldap: report: %s: ignoring an unreadable %s value: %s", e->dn,
+				 AT_CURRENT, laps_errdetail());
+			continue;
+		}
+		memset(&row, 0, sizeof(row));
+		(void)snprintf(row.device, sizeof(row.device), "%s", device);
+		(void)snprintf(row.account, sizeof(row.account), "%s", tmp.account);
+		row.has_record = true;
+		row.state = tmp.state;
+		row.rotated_at = tmp.rotated_at;
+		row.expires_at = expiry_of(e, tmp.account, &when) ? when : tmp.expires_at;
+		row.seq = tmp.seq;
+		laps_record_clear(&tmp);
+		n++;
+		rc = cb(arg, &row);
+	}
+	laps_record_clear(&tmp);
+	if (rc == 0 && n == 0) {
+		memset(&row, 0, sizeof(row));
+		(void)snprintf(row.device, sizeof(row.device), "%s", device);
+		rc = cb(arg, &row);
+	}
+	(void)c;
+	return rc;
+}
+
 const struct lschema lschema_laps = {
     .name = "laps",
-    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND,
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND |
+	    LAPS_BCAP_REPORT,
     .cur_attr = AT_CURRENT,
     .rid_attr = AT_ROTID,
     .hist_attr = AT_HISTORY,
@@ -539,4 +582,6 @@ const struct lschema lschema_laps = {
     .confirm_once = confirm_laps,
     .set_expiry_once = set_expiry_laps,
     .history = history_laps,
+    .report_filter = "(objectClass=lapsDevice)",
+    .report_rows = report_laps,
 };

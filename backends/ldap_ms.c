@@ -667,9 +667,40 @@ out:
 	return rc;
 }
 
+/* Report: the expiration value says pending/confirmed and the expiry; the
+ * rotation time is known only while pending (then it is the expiry), and
+ * the account name only from the password value, which is never read: the
+ * row names the first configured account. */
+static int
+report_ms(struct lctx *c, const char *device, const struct lentry *e, laps_report_cb cb,
+	  void *arg)
+{
+	struct laps_report_row row;
+	uint64_t value;
+	uint32_t tag;
+	int pending, rc;
+
+	memset(&row, 0, sizeof(row));
+	(void)snprintf(row.device, sizeof(row.device), "%s", device);
+	rc = expiration_of(c, e, &value);
+	if (rc == LAPS_ERR_NOTFOUND)
+		return cb(arg, &row);
+	if (rc != 0) {
+		log_warn("ldap: report: %s: %s", e->dn, laps_errdetail());
+		return 0;
+	}
+	laps_ms_expiration_decode(value, &row.expires_at, &tag, &pending);
+	(void)snprintf(row.account, sizeof(row.account), "%s",
+		       c->cfg->n_accounts > 0 ? c->cfg->accounts[0] : "");
+	row.has_record = true;
+	row.state = pending ? LAPS_STATE_PENDING : LAPS_STATE_CONFIRMED;
+	row.rotated_at = pending ? row.expires_at : 0;
+	return cb(arg, &row);
+}
+
 #define MS_CAPS                                                                                    \
 	(LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_FIND | LAPS_BCAP_CLEARTEXT |                 \
-	 LAPS_BCAP_WRITEONLY)
+	 LAPS_BCAP_WRITEONLY | LAPS_BCAP_REPORT)
 
 const struct lschema lschema_mslaps = {
     .name = "mslaps",
@@ -683,6 +714,8 @@ const struct lschema lschema_mslaps = {
     .set_expiry_once = set_expiry_ms,
     .pw_encode = mslaps_pw_encode,
     .pw_decode = mslaps_pw_decode,
+    .report_filter = "(|(objectClass=computer)(objectClass=lapsMsCompat))",
+    .report_rows = report_ms,
 };
 
 const struct lschema lschema_legacy = {
@@ -697,4 +730,6 @@ const struct lschema lschema_legacy = {
     .set_expiry_once = set_expiry_ms,
     .pw_encode = legacy_pw_encode,
     .pw_decode = legacy_pw_decode,
+    .report_filter = "(|(objectClass=computer)(objectClass=lapsMsCompat))",
+    .report_rows = report_ms,
 };

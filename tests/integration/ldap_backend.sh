@@ -49,4 +49,11 @@ slapd_start "$tmp/noschema" --no-laps-schema --no-ms-schema --quiet || exit 99
 LDAP_TEST_MODE=noschema "${run[@]}" "$prog" || fail=1
 slapd_cleanup
 
+# 5. the report slot: one paged search against a size limit (10) smaller
+#    than the number of device entries (33)
+SLAPD_DIR=
+slapd_start "$tmp/report" --devices 30 --size-limit 10 --quiet || exit 99
+LDAP_TEST_MODE=report "${run[@]}" "$prog" || fail=1
+slapd_cleanup
+
 exit $fail

@@ -9,6 +9,8 @@
  *   down      slapd is killed by this program (SLAPD_PID) while connected
  *   paused    slapd is stopped (SIGSTOP) by the driver: timeouts
  *   gssapi    SASL GSSAPI against a test KDC (ldap_gssapi.sh)
+ *   report    the report slot against a slapd with 33 devices and a size
+ *             limit of 10 (ldap_backend.sh)
  *   hostile   against tests/integration/hostile_ldap.py (ldap_hostile.sh):
  *             HOSTILE_SILENT_URI (never answers), HOSTILE_STARTTLS_URI
  *             (answers StartTLS, then silent), HOSTILE_NULDN_URI (an entry
@@ -1192,6 +1194,205 @@ t_gssapi(void)
 
 
 /* ------------------------------------------------------------------ */
+/* The report slot (issue 14)                                           */
+
+/* A config bound as the rootdn (writes any device's entry). */
+static struct laps_config *
+root_cfg(enum laps_ldap_schema schema)
+{
+	struct laps_config *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+
+	free(cfg->ldap_bind_dn);
+	free(cfg->ldap_bind_secret_file);
+	cfg->ldap_bind_dn = xstrdup(env("LDAP_ROOT_DN"));
+	cfg->ldap_bind_secret_file = xstrdup(env("LDAP_ROOT_SECRET"));
+	return cfg;
+}
+
+#define REPORT_MAX 64
+struct report_rows {
+	struct laps_report_row v[REPORT_MAX];
+	size_t n, calls;
+	size_t stop_after; /* 0: never stop */
+};
+
+static int
+collect_row(void *arg, const struct laps_report_row *row)
+{
+	struct report_rows *r = arg;
+
+	r->calls++;
+	if (r->stop_after > 0 && r->calls >= r->stop_after)
+		return LAPS_ERR_IO;
+	if (r->n < REPORT_MAX)
+		r->v[r->n++] = *row;
+	return 0;
+}
+
+/* The row of device (*count: how many); an empty row when there is none. */
+static const struct laps_report_row *
+row_of(const struct report_rows *r, const char *device, size_t *count)
+{
+	static const struct laps_report_row missing;
+	const struct laps_report_row *found = &missing;
+	size_t i;
+
+	*count = 0;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].device, device) == 0) {
+			found = &r->v[i];
+			(*count)++;
+		}
+	return found;
+}
+
+/* The server really has a size limit below the number of devices. */
+static void
+check_plain_search_limited(void)
+{
+	struct laps_config *cfg = root_cfg(LAPS_SCHEMA_LAPS);
+	LDAP *ld = NULL;
+	LDAPMessage *res = NULL;
+	char *secret = NULL;
+	size_t slen = 0;
+	struct berval cred;
+	int vers = 3;
+
+	CU_ASSERT_FATAL(ldap_initialize(&ld, env("LDAP_URI")) == LDAP_SUCCESS);
+	(void)ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &vers);
+	CU_ASSERT_FATAL(laps_file_read(env("LDAP_READER_SECRET"), 256, LAPS_FILE_SECRET, &secret,
+				       &slen) == 0);
+	cred.bv_val = secret;
+	cred.bv_len = strcspn(secret, "\n");
+	CU_ASSERT_FATAL(ldap_sasl_bind_s(ld, env("LDAP_READER_DN"), LDAP_SASL_SIMPLE, &cred, NULL,
+					 NULL, NULL) == LDAP_SUCCESS);
+	laps_file_free(secret, slen, LAPS_FILE_SECRET);
+	CU_ASSERT_EQUAL(ldap_search_ext_s(ld, env("LDAP_DEVICES_BASE"), LDAP_SCOPE_SUBTREE,
+					  "(objectClass=lapsDevice)", NULL, 0, NULL, NULL, NULL, 0,
+					  &res),
+			LDAP_SIZELIMIT_EXCEEDED);
+	ldap_msgfree(res);
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	freecfg(cfg);
+}
+
+static void
+t_report_laps(void)
+{
+	struct laps_config *wcfg = root_cfg(LAPS_SCHEMA_LAPS);
+	struct laps_config *rcfg =
+	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_backend *w = open_as(wcfg, LAPS_ROLE_AGENT), *b;
+	struct report_rows *rows = calloc(1, sizeof(*rows));
+	const struct laps_report_row *row;
+	struct laps_record r;
+	struct laps_version none = {""}, v;
+	size_t count;
+
+	CU_ASSERT_FATAL(rows != NULL);
+	check_plain_search_limited();
+	/* dev00003: pending, seq 7; dev00017: confirmed, expiry overridden;
+	 * host2: two accounts */
+	mkrec(&r, "dev00003", "lapsadmin", 1000, NULL);
+	r.seq = 7;
+	CHECK_RC(laps_backend_write(w, &r, NULL, &none, &v), 0);
+	laps_record_clear(&r);
+	mkrec(&r, "dev00017", "lapsadmin", 2000, NULL);
+	CHECK_RC(laps_backend_write(w, &r, NULL, &none, &v), 0);
+	CHECK_RC(laps_backend_confirm(w, "dev00017", "lapsadmin", r.rotation_id, 5000), 0);
+	CHECK_RC(laps_backend_set_expiry(w, "dev00017", "lapsadmin", 4000), 0);
+	laps_record_clear(&r);
+	mkrec(&r, "host2", "a1", 10, NULL);
+	CHECK_RC(laps_backend_write(w, &r, NULL, &none, &v), 0);
+	laps_record_clear(&r);
+	mkrec(&r, "host2", "a2", 20, NULL);
+	CHECK_RC(laps_backend_write(w, &r, NULL, &none, &v), 0);
+	laps_record_clear(&r);
+	laps_backend_close(w);
+
+	b = open_as(rcfg, LAPS_ROLE_ADMIN);
+	CU_ASSERT(laps_backend_caps(b) & LAPS_BCAP_REPORT);
+	CHECK_RC(laps_backend_report(b, collect_row, rows), 0);
+	/* 33 devices, host2 twice: 34 rows, past the size limit of 10 */
+	CU_ASSERT_EQUAL(rows->n, 34);
+	row = row_of(rows, "dev00003", &count);
+	CU_ASSERT_EQUAL(count, 1);
+	CU_ASSERT(row->has_record);
+	CU_ASSERT_STRING_EQUAL(row->account, "lapsadmin");
+	CU_ASSERT_EQUAL(row->state, LAPS_STATE_PENDING);
+	CU_ASSERT_EQUAL(row->rotated_at, 1000);
+	CU_ASSERT_EQUAL(row->expires_at, 1000 + 86400);
+	CU_ASSERT_EQUAL(row->seq, 7);
+	row = row_of(rows, "dev00017", &count);
+	CU_ASSERT_EQUAL(count, 1);
+	CU_ASSERT_EQUAL(row->state, LAPS_STATE_CONFIRMED);
+	CU_ASSERT_EQUAL(row->expires_at, 4000); /* lapsExpiration wins */
+	row = row_of(rows, "host2", &count);
+	CU_ASSERT_EQUAL(count, 2);
+	row = row_of(rows, "dev00030", &count);
+	CU_ASSERT_EQUAL(count, 1);
+	CU_ASSERT(!row->has_record);
+	CU_ASSERT_STRING_EQUAL(row->account, "");
+	row = row_of(rows, "dev00001", &count);
+	CU_ASSERT(count == 1 && !row->has_record);
+
+	/* a callback error stops the search and is returned; the handle
+	 * stays usable */
+	memset(rows, 0, sizeof(*rows));
+	rows->stop_after = 15;
+	CHECK_RC(laps_backend_report(b, collect_row, rows), LAPS_ERR_IO);
+	CU_ASSERT_EQUAL(rows->calls, 15);
+	CHECK_RC(laps_backend_read(b, "dev00003", "lapsadmin", &r, &v), 0);
+	laps_record_clear(&r);
+	laps_backend_close(b);
+	free(rows);
+	freecfg(wcfg);
+	freecfg(rcfg);
+}
+
+static void
+t_report_ms(void)
+{
+	static const enum laps_ldap_schema modes[] = {LAPS_SCHEMA_MSLAPS, LAPS_SCHEMA_LEGACY};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct laps_config *wcfg = root_cfg(modes[i]);
+		struct laps_config *rcfg =
+		    mkcfg(modes[i], LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+		struct laps_backend *w = open_as(wcfg, LAPS_ROLE_ADMIN), *b;
+		struct report_rows *rows = calloc(1, sizeof(*rows));
+		const struct laps_report_row *row;
+		struct laps_record r;
+		struct laps_version none = {""}, v;
+		const char *dev = i == 0 ? "dev00021" : "dev00022";
+		size_t count;
+
+		CU_ASSERT_FATAL(rows != NULL);
+		mkrec(&r, dev, "lapsadmin", 1704067200, NULL);
+		CHECK_RC(laps_backend_write(w, &r, "Secret-Pa55", &none, &v), 0);
+		laps_record_clear(&r);
+		laps_backend_close(w);
+		b = open_as(rcfg, LAPS_ROLE_ADMIN);
+		CHECK_RC(laps_backend_report(b, collect_row, rows), 0);
+		CU_ASSERT_EQUAL(rows->n, 33);
+		row = row_of(rows, dev, &count);
+		CU_ASSERT_EQUAL(count, 1);
+		CU_ASSERT(row->has_record);
+		CU_ASSERT_EQUAL(row->state, LAPS_STATE_PENDING);
+		CU_ASSERT_EQUAL(row->expires_at, 1704067200);
+		CU_ASSERT_EQUAL(row->rotated_at, 1704067200);
+		CU_ASSERT_STRING_EQUAL(row->account, "lapsadmin");
+		row = row_of(rows, "dev00005", &count);
+		CU_ASSERT(count == 1 && !row->has_record);
+		laps_backend_close(b);
+		free(rows);
+		freecfg(wcfg);
+		freecfg(rcfg);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Hostile servers (ldap_hostile.sh)                                    */
 
 /* A config against the hostile server(s) uris, 2 s timeout. */
@@ -1398,6 +1599,17 @@ static CU_TestInfo gssapi_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo report_tests[] = {
+    {"report, schema laps: paged past the size limit", t_report_laps},
+    {"report, schemas mslaps and legacy", t_report_ms},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo report_suites[] = {
+    {"ldap_report", suite_init, suite_clean, NULL, NULL, report_tests},
+    CU_SUITE_INFO_NULL,
+};
+
 static CU_TestInfo hostile_tests[] = {
     {"StartTLS accepted, then silence: LAPS_ERR_TIMEOUT", t_hostile_starttls_silent},
     {"ldaps:// peer that never speaks TLS: LAPS_ERR_TIMEOUT", t_hostile_ldaps_silent},
@@ -1454,6 +1666,8 @@ main(int argc, char **argv)
 		return laps_test_main(argc, argv, paused_suites);
 	if (strcmp(mode, "gssapi") == 0)
 		return laps_test_main(argc, argv, gssapi_suites);
+	if (strcmp(mode, "report") == 0)
+		return laps_test_main(argc, argv, report_suites);
 	if (strcmp(mode, "hostile") == 0)
 		return laps_test_main(argc, argv, hostile_suites);
 	return laps_test_main(argc, argv, main_suites);

@@ -25,6 +25,9 @@
 #       --no-ms-schema    leave out schema/mslaps.ldif
 #       --sync            fsync the database (default: olcDbNoSync for speed)
 #       --quiet           no progress message on stderr
+#       --size-limit N    the server's size limit: N entries per search (and per
+#                         page of a paged search), no limit on a paged search's
+#                         total (as Active Directory's MaxPageSize); default 1000
 #       --gssapi          accept SASL GSSAPI: olcSaslHost 127.0.0.1 (service
 #                         principal ldap/127.0.0.1) and map host/NAME.*@REALM
 #                         to cn=NAME,ou=devices; export KRB5_CONFIG and
@@ -232,7 +235,7 @@ dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
 olcDatabase: {-1}frontend
-olcSizeLimit: 1000
+olcSizeLimit: ${_slapd_size_limit:-1000}
 
 dn: olcDatabase={0}config,cn=config
 objectClass: olcDatabaseConfig
@@ -376,6 +379,7 @@ slapd_start() {
 	local dir=$1 rc attempt
 	shift || { echo "usage: slapd_start DIR [options]" >&2; return 99; }
 	_slapd_ndevices=0 _slapd_no_laps= _slapd_no_ms= _slapd_sync= _slapd_quiet= _slapd_gssapi=
+	_slapd_size_limit=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--devices) _slapd_ndevices=$2; shift ;;
@@ -384,6 +388,7 @@ slapd_start() {
 		--sync) _slapd_sync=1 ;;
 		--quiet) _slapd_quiet=1 ;;
 		--gssapi) _slapd_gssapi=1 ;;
+		--size-limit) _slapd_size_limit="size.soft=$2 size.hard=$2 size.prtotal=unlimited"; shift ;;
 		*) echo "slapd_start: unknown option $1" >&2; return 99 ;;
 		esac
 		shift
