@@ -618,9 +618,11 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	return 0;
 }
 
-/* Read or expire one host's password.  *what: context for the message. */
+/* Read or expire one host's password.  what[whatlen] receives the context
+ * for an error message ("" for none): a copy, since the session's strings
+ * (the backend name) are freed before the caller prints it. */
 static int
-run(const struct opts *o, const char **what, bool *problems)
+run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 {
 	struct session s;
 	int rc;
@@ -638,7 +640,7 @@ run(const struct opts *o, const char **what, bool *problems)
 		goto out;
 	rc = print_result(o, &s.res);
 out:
-	*what = s.what;
+	snprintf(what, whatlen, "%s", s.what != NULL ? s.what : "");
 	session_clear(&s);
 	return rc;
 }
@@ -647,7 +649,7 @@ int
 main(int argc, char **argv)
 {
 	struct opts o;
-	const char *what = NULL;
+	char what[64] = "";
 	bool problems = false;
 	int rc;
 
@@ -671,12 +673,12 @@ main(int argc, char **argv)
 		return EXIT_OTHER_;
 	}
 	if (o.cmd == CMD_KEYGEN) {
-		what = "keygen";
+		snprintf(what, sizeof what, "keygen");
 		rc = lg_keygen(&o.keygen, PROG);
 	} else {
-		rc = run(&o, &what, &problems);
+		rc = run(&o, what, sizeof what, &problems);
 	}
 	if (rc != 0)
-		fail(rc, what);
+		fail(rc, what[0] != '\0' ? what : NULL);
 	return rc == 0 && problems ? EXIT_PROBLEMS_ : exit_status(rc);
 }
