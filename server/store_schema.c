@@ -48,7 +48,7 @@ const struct store_migration store_migrations[] = {
      "CREATE TABLE audit (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," V1_AUDIT_COLUMNS
      "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
      " $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
-     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit"
      " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"},
 };
 /* clang-format on */

@@ -5,11 +5,18 @@
  * and concurrent writers (exactly one wins each round).
  *
  * LAPS_TEST_STORE_URL (e.g. postgresql:host=/tmp/x dbname=laps) runs the
- * same tests against another store; by default a fresh SQLite file.
+ * same tests against another store; by default a fresh SQLite file
+ * (tests/integration/store_pg.sh runs them against a throw-away
+ * PostgreSQL).  LAPS_TEST_STORE_FRESH_URL names a second, empty database
+ * for the concurrent-migrations test (default: another SQLite file).
+ * The checks that go behind the store's back (append-only audit, a failing
+ * audit insert, recorded migrations, dropped connections) use sqlite3 or
+ * libpq directly.
  */
 #include "config.h"
 
 #include <CUnit/CUnit.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,6 +32,47 @@
 
 static struct store *st;
 static char url[4200];
+static char fresh_url[4200];
+
+static bool
+is_pg(void)
+{
+	return strncmp(url, "postgresql:", 11) == 0;
+}
+
+/* A direct libpq connection to the test database (PostgreSQL runs only). */
+static PGconn *
+pg_direct(void)
+{
+	PGconn *db = PQconnectdb(url + 11);
+
+	CU_ASSERT_FATAL(PQstatus(db) == CONNECTION_OK);
+	return db;
+}
+
+/* Run sql directly; true when PostgreSQL accepted it. */
+static bool
+pg_ok(PGconn *db, const char *sql)
+{
+	PGresult *res = PQexec(db, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+
+	PQclear(res);
+	return ok;
+}
+
+/* The first column of the first row of sql as a number (-1 on error). */
+static long
+pg_num(PGconn *db, const char *sql)
+{
+	PGresult *res = PQexec(db, sql);
+	long v = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return v;
+}
 
 static int
 suite_init(void)
@@ -37,6 +85,11 @@ suite_init(void)
 		snprintf(url, sizeof url, "%s", env);
 	else
 		snprintf(url, sizeof url, "sqlite:%s/escrow.db", laps_test_dir);
+	env = getenv("LAPS_TEST_STORE_FRESH_URL");
+	if (env != NULL && env[0] != '\0')
+		snprintf(fresh_url, sizeof fresh_url, "%s", env);
+	else
+		snprintf(fresh_url, sizeof fresh_url, "sqlite:%s/fresh.db", laps_test_dir);
 	return store_open(url, 4, HISTORY, &st) == 0 ? 0 : -1;
 }
 
@@ -259,6 +312,35 @@ count_audit(const char *device)
 	return (int)n;
 }
 
+/* PostgreSQL: append-only audit (UPDATE, DELETE, TRUNCATE refused), and a
+ * failing audit insert fails the operation and its change. */
+static void
+audit_pg(struct store_audit *a)
+{
+	PGconn *db = pg_direct();
+	struct store_entry e = {0};
+
+	CU_ASSERT_FALSE(pg_ok(db, "UPDATE audit SET actor = 'x'"));
+	CU_ASSERT_FALSE(pg_ok(db, "DELETE FROM audit"));
+	CU_ASSERT_FALSE(pg_ok(db, "TRUNCATE audit"));
+	CU_ASSERT_EQUAL(pg_num(db, "SELECT count(*) FROM audit WHERE device = 'aud.example.test'"),
+			2);
+	CU_ASSERT_TRUE_FATAL(pg_ok(db, "CREATE FUNCTION audit_fail() RETURNS trigger LANGUAGE "
+				       "plpgsql AS $$BEGIN RAISE EXCEPTION 'disk full'; END$$"));
+	CU_ASSERT_TRUE_FATAL(pg_ok(db, "CREATE TRIGGER audit_fail BEFORE INSERT ON audit FOR "
+				       "EACH ROW EXECUTE FUNCTION audit_fail()"));
+	a->outcome = "allowed";
+	a->action = "expire";
+	CU_ASSERT_NOT_EQUAL(st->ops->expire(st->ctx, "aud.example.test", "lapsadmin", 7, 0, a, &e),
+			    0);
+	CU_ASSERT_EQUAL(st->ops->get(st->ctx, "aud.example.test", "lapsadmin", NULL, &e), 0);
+	CU_ASSERT_PTR_NULL(strstr(e.json, "\"expires_at\":7,"));
+	store_entry_clear(&e);
+	CU_ASSERT_TRUE(pg_ok(db, "DROP TRIGGER audit_fail ON audit"));
+	CU_ASSERT_TRUE(pg_ok(db, "DROP FUNCTION audit_fail()"));
+	PQfinish(db);
+}
+
 static void
 test_audit(void)
 {
@@ -283,8 +365,10 @@ test_audit(void)
 	a.status = 403;
 	CU_ASSERT_EQUAL(st->ops->audit_append(st->ctx, &a), 0);
 	CU_ASSERT_EQUAL(count_audit("aud.example.test"), 2);
-	if (strncmp(url, "sqlite:", 7) != 0)
+	if (is_pg()) {
+		audit_pg(&a);
 		return;
+	}
 	/* append-only: the schema refuses UPDATE and DELETE */
 	snprintf(path, sizeof path, "%s", url + 7);
 	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
@@ -309,6 +393,25 @@ test_audit(void)
 }
 
 static void
+migrations_pg(void)
+{
+	PGconn *db = pg_direct();
+	struct store *again = NULL;
+
+	CU_ASSERT_EQUAL(pg_num(db, "SELECT count(*) FROM schema_migrations"),
+			(long)store_n_migrations);
+	CU_ASSERT_EQUAL(pg_num(db, "SELECT max(version) FROM schema_migrations"),
+			(long)store_n_migrations);
+	/* a database from a newer laps-escrowd is refused */
+	CU_ASSERT_TRUE(pg_ok(db, "INSERT INTO schema_migrations VALUES (999, 0)"));
+	CU_ASSERT_EQUAL(store_open(url, 1, HISTORY, &again), LAPS_ERR_VERSION);
+	CU_ASSERT_TRUE(pg_ok(db, "DELETE FROM schema_migrations WHERE version = 999"));
+	CU_ASSERT_EQUAL(store_open(url, 1, HISTORY, &again), 0);
+	store_close(again);
+	PQfinish(db);
+}
+
+static void
 test_migrations_recorded(void)
 {
 	struct store *again = NULL;
@@ -319,8 +422,10 @@ test_migrations_recorded(void)
 	CU_ASSERT_EQUAL_FATAL(store_open(url, 1, HISTORY, &again), 0);
 	CU_ASSERT_EQUAL(again->ops->ping(again->ctx), 0);
 	store_close(again);
-	if (strncmp(url, "sqlite:", 7) != 0)
+	if (is_pg()) {
+		migrations_pg();
 		return;
+	}
 	CU_ASSERT_EQUAL_FATAL(sqlite3_open(url + 7, &db), SQLITE_OK);
 	CU_ASSERT_EQUAL_FATAL(
 	    sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations", -1, &q,
@@ -407,6 +512,95 @@ test_concurrent_writers(void)
 	}
 }
 
+/* Several instances starting at once on an empty database: every open
+ * succeeds and each migration is applied once (PostgreSQL: the advisory
+ * lock; SQLite: BEGIN IMMEDIATE). */
+#define OPENERS 6
+
+struct opener {
+	pthread_barrier_t *bar;
+	struct store *s;
+	int rc;
+};
+
+static void *
+open_one(void *arg)
+{
+	struct opener *o = arg;
+
+	pthread_barrier_wait(o->bar);
+	o->rc = store_open(fresh_url, 1, HISTORY, &o->s);
+	return NULL;
+}
+
+static void
+test_concurrent_migrations(void)
+{
+	pthread_t th[OPENERS];
+	struct opener o[OPENERS];
+	pthread_barrier_t bar;
+	struct store_put_result r;
+	unsigned i;
+
+	pthread_barrier_init(&bar, NULL, OPENERS);
+	for (i = 0; i < OPENERS; i++) {
+		o[i] = (struct opener){.bar = &bar};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, open_one, &o[i]), 0);
+	}
+	for (i = 0; i < OPENERS; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(o[i].rc, 0);
+	}
+	pthread_barrier_destroy(&bar);
+	/* the schema works through every one of them */
+	for (i = 0; i < OPENERS; i++) {
+		if (o[i].s == NULL)
+			continue;
+		CU_ASSERT_EQUAL(o[i].s->ops->ping(o[i].s->ctx), 0);
+		if (i == 0) {
+			struct store *keep = st;
+
+			st = o[0].s;
+			CU_ASSERT_EQUAL(put("mig.example.test", "lapsadmin", 1, 1, -1, &r), 0);
+			st = keep;
+		}
+	}
+	for (i = 0; i < OPENERS; i++)
+		store_close(o[i].s);
+	if (is_pg()) {
+		PGconn *db = PQconnectdb(fresh_url + 11);
+
+		CU_ASSERT_EQUAL(pg_num(db, "SELECT count(*) FROM schema_migrations"),
+				(long)store_n_migrations);
+		PQfinish(db);
+	}
+}
+
+/* PostgreSQL: the server drops every connection of the pool (a restart,
+ * a failover); the next calls reconnect and work. */
+static void
+test_pg_reconnect(void)
+{
+	struct store_put_result r;
+	struct store_entry e = {0};
+	PGconn *db;
+
+	if (!is_pg())
+		return;
+	db = pg_direct();
+	CU_ASSERT_EQUAL(put("reco.example.test", "lapsadmin", 1, 1, -1, &r), 0);
+	CU_ASSERT(pg_num(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+			     " WHERE application_name = 'laps-escrowd'") >= 1);
+	CU_ASSERT_EQUAL(st->ops->get(st->ctx, "reco.example.test", "lapsadmin", NULL, &e), 0);
+	store_entry_clear(&e);
+	CU_ASSERT(pg_num(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+			     " WHERE application_name = 'laps-escrowd'") >= 1);
+	CU_ASSERT_EQUAL(put("reco.example.test", "lapsadmin", 2, 2, r.version, &r), 0);
+	CU_ASSERT_EQUAL(r.seq, 2);
+	CU_ASSERT_EQUAL(st->ops->ping(st->ctx), 0);
+	PQfinish(db);
+}
+
 static void
 test_open_errors(void)
 {
@@ -415,6 +609,18 @@ test_open_errors(void)
 	CU_ASSERT_EQUAL(store_open("mysql:x", 1, 1, &s), LAPS_ERR_CONFIG);
 	CU_ASSERT_EQUAL(store_open("sqlite:relative.db", 1, 1, &s), LAPS_ERR_CONFIG);
 	CU_ASSERT_NOT_EQUAL(store_open("sqlite:/nonexistent-dir/x/escrow.db", 1, 1, &s), 0);
+	CU_ASSERT_PTR_NULL(s);
+	/* postgresql: a password in the config is refused (passfile instead),
+	 * a server that does not answer is "unavailable" (transient) */
+	CU_ASSERT_EQUAL(store_open("postgresql:host=127.0.0.1 dbname=laps password=hunter2", 1, 1,
+				   &s),
+			LAPS_ERR_CONFIG);
+	CU_ASSERT_PTR_NULL(strstr(laps_errdetail(), "hunter2"));
+	CU_ASSERT_EQUAL(store_open("postgresql://laps:hunter2@127.0.0.1/laps", 1, 1, &s),
+			LAPS_ERR_CONFIG);
+	CU_ASSERT_EQUAL(store_open("postgresql:host=127.0.0.1 port=1 connect_timeout=3", 1, 1, &s),
+			LAPS_ERR_UNAVAILABLE);
+	CU_ASSERT_EQUAL(store_open("postgresql:host='unterminated", 1, 1, &s), LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NULL(s);
 }
 
@@ -427,6 +633,8 @@ static CU_TestInfo tests[] = {
     {"audit rows", test_audit},
     {"migrations", test_migrations_recorded},
     {"concurrent writers: one wins", test_concurrent_writers},
+    {"instances migrating at once", test_concurrent_migrations},
+    {"postgresql: dropped connections", test_pg_reconnect},
     {"open errors", test_open_errors},
     CU_TEST_INFO_NULL,
 };
