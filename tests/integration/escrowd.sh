@@ -5,6 +5,8 @@
 # client certificate, bad input (oversized, malformed, deeply nested, bad
 # paths and headers) -> problem+json and no crash, audit rows for every
 # secret read and every denial, rate limiting, graceful SIGTERM.
+# ESCROWD_STORE_URL (e.g. postgresql:CONNINFO, see escrowd_pg.sh) runs it all
+# against another store; by default a fresh SQLite file.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 set -u
 : "${top_builddir:=.}"
@@ -68,7 +70,7 @@ threads = 2
 timeout = 10s
 
 [store]
-url = sqlite:$T/escrow.db
+url = ${ESCROWD_STORE_URL:-sqlite:$T/escrow.db}
 history_size = 2
 
 [authz]
@@ -276,7 +278,14 @@ check "device-on-device denials audited" 2 "$(jget 'sum(1 for e in d["entries"] 
 check "invisible-device denials audited (404)" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="cert:CN=helpdesk-eu" and e["status"]==404)')"
 req auditor GET '/v1/audit?page_size=1000'; check "unit auditor reads the audit log" 200 "$S"
 check "  only rows of its unit" "ws03.eu.example.test" "$(jget '" ".join(sorted(set(e["device"] for e in d["entries"])))')"
-python3 - "$T/escrow.db" <<'PY' && ok "audit table is append-only" || not_ok "audit rows could be changed"
+if [ -n "${ESCROWD_STORE_URL:-}" ]; then
+	for sql in "UPDATE audit SET actor='x'" "DELETE FROM audit" "TRUNCATE audit"; do
+		case $(psql -X -q "${ESCROWD_STORE_URL#postgresql:}" -c "$sql" 2>&1) in
+		*"audit is append-only"*) ok "audit is append-only: '$sql' refused" ;;
+		*) not_ok "audit: '$sql' not refused by the append-only guard" ;;
+		esac
+	done
+else python3 - "$T/escrow.db" <<'PY' && ok "audit table is append-only" || not_ok "audit rows could be changed"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 for sql in ("UPDATE audit SET actor='x'", "DELETE FROM audit"):
@@ -285,6 +294,7 @@ for sql in ("UPDATE audit SET actor='x'", "DELETE FROM audit"):
     except sqlite3.DatabaseError:
         pass
 PY
+fi
 # the audited outcomes carry the identifiers documented in docs/EVENTS.md
 : "${top_srcdir:=.}"
 doc_id() { awk -F' [|] ' -v n="$1" '$2 == n { sub(/^[|] /, "", $1); print $1 }' "$top_srcdir/docs/EVENTS.md"; }

@@ -521,6 +521,7 @@ struct opener {
 	pthread_barrier_t *bar;
 	struct store *s;
 	int rc;
+	char err[256];
 };
 
 static void *
@@ -530,6 +531,7 @@ open_one(void *arg)
 
 	pthread_barrier_wait(o->bar);
 	o->rc = store_open(fresh_url, 1, HISTORY, &o->s);
+	snprintf(o->err, sizeof o->err, "%s", o->rc != 0 ? laps_errdetail() : "");
 	return NULL;
 }
 
@@ -549,6 +551,8 @@ test_concurrent_migrations(void)
 	}
 	for (i = 0; i < OPENERS; i++) {
 		pthread_join(th[i], NULL);
+		if (o[i].rc != 0)
+			fprintf(stderr, "open %u: %s\n", i, o[i].err);
 		CU_ASSERT_EQUAL(o[i].rc, 0);
 	}
 	pthread_barrier_destroy(&bar);
