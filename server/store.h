@@ -22,6 +22,10 @@
  *
  * Implementations are thread-safe: laps-escrowd calls them from
  * libmicrohttpd's thread pool (each keeps a pool of connections).
+ * Transient failures: LAPS_ERR_UNAVAILABLE (database down / connection
+ * lost), LAPS_ERR_BUSY (lock or statement timeout, deadlock).  A commit
+ * whose answer was lost reports UNAVAILABLE although it may have landed:
+ * the client's retry with the same rotation id is idempotent.
  * Devices are lower-case (the caller checks names with
  * laps_record_device_ok/account_ok before calling).
  */
