@@ -23,8 +23,10 @@ echo "CREATE DATABASE laps_fresh OWNER $PG_USER;" | pg_super -q >/dev/null || ex
 pw=$(cut -d: -f5- "$PG_PASSFILE")
 echo "$PG_HOST:$PG_PORT:laps_fresh:$PG_USER:$pw" >>"$PG_PASSFILE"
 unset pw
-export LAPS_TEST_STORE_URL="postgresql:$PG_CONNINFO"
-export LAPS_TEST_STORE_FRESH_URL="postgresql:${PG_CONNINFO/dbname=$PG_DB/dbname=laps_fresh}"
+# a loaded machine (or valgrind) may take longer than 10 s to connect
+ci=${PG_CONNINFO/connect_timeout=10/connect_timeout=120}
+export LAPS_TEST_STORE_URL="postgresql:$ci"
+export LAPS_TEST_STORE_FRESH_URL="postgresql:${ci/dbname=$PG_DB/dbname=laps_fresh}"
 # libtool wrapper scripts: run the real binary under the wrapper
 if [ -n "${STORE_PG_WRAPPER:-}" ]; then
 	# shellcheck disable=SC2086
