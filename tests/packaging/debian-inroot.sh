@@ -1,0 +1,238 @@
+#!/bin/bash
+# tests/packaging/debian-inroot.sh DEBDIR — runs INSIDE the throw-away
+# Debian 12 root that tests/packaging/debian.sh builds (chroot in fresh
+# namespaces, no network).  Installs the .debs of DEBDIR, checks them,
+# reinstalls, removes and purges them.  One line per check: "ok: …",
+# "FAIL: …" or "SKIP: …"; the caller counts them.
+set -u
+debdir=$1
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+failed=0
+note() { failed=1; echo "    $*"; }
+# check NAME: report the assertions (note) made since the last check
+check() {
+	if [ "$failed" = 0 ]; then echo "ok: $1"; else echo "FAIL: $1"; fi
+	failed=0
+}
+mode_is() { # PATH MODE OWNER GROUP
+	local got
+	if ! got=$(stat -c '%a %U %G' "$1" 2>/dev/null); then
+		note "$1: missing"
+	elif [ "$got" != "$2 $3 $4" ]; then
+		note "$1: $got, expected $2 $3 $4"
+	fi
+}
+absent() { [ ! -e "$1" ] && [ ! -L "$1" ] || note "$1: still there"; }
+present() { [ -e "$1" ] || note "$1: missing"; }
+has_line() { grep -Eq "$2" "$1" 2>/dev/null || note "$1: no line matching /$2/"; }
+no_line() { ! grep -Eq "$2" "$1" 2>/dev/null || note "$1: has a line matching /$2/"; }
+
+# Everything outside dpkg's and the logs' own bookkeeping, and /etc's
+# contents byte for byte.
+snapshot() { # PREFIX
+	find / -xdev \( -path /proc -o -path /dev -o -path /run -o -path /tmp \
+		-o -path /var/lib/dpkg -o -path /var/log -o -path /var/cache/debconf \
+		-o -path /var/cache/ldconfig \) -prune -o -printf '%p %m %u %g\n' |
+		sort >"$1.paths"
+	find /etc -xdev -type f -print0 | sort -z | xargs -0 md5sum >"$1.etc"
+}
+# The system user of laps-escrowd stays on purge (debian/laps-escrowd.sysusers):
+# with that package, the account files are compared without its lines.
+ACCOUNT_FILES='/etc/(passwd|group|shadow|gshadow)-?'
+same_as_before() { # PREFIX
+	local f
+	snapshot "$1"
+	if ! diff -u /tmp/before.paths "$1.paths" >"$1.paths.diff"; then
+		note "files differ from before installation:"
+		sed -n '3,40p' "$1.paths.diff" | sed 's/^/      /'
+	fi
+	if [ "$escrowd" = yes ]; then
+		grep -v -E "  $ACCOUNT_FILES\$" /tmp/before.etc >/tmp/before.etc.cmp
+		grep -v -E "  $ACCOUNT_FILES\$" "$1.etc" >"$1.etc.cmp"
+		for f in passwd group shadow gshadow; do
+			diff <(grep -v '^laps-escrowd:' "/tmp/before.$f") <(grep -v '^laps-escrowd:' "/etc/$f") \
+				>/dev/null || note "/etc/$f differs by more than the laps-escrowd user"
+		done
+	else
+		cp /tmp/before.etc /tmp/before.etc.cmp
+		cp "$1.etc" "$1.etc.cmp"
+	fi
+	if ! diff -u /tmp/before.etc.cmp "$1.etc.cmp" >"$1.etc.diff"; then
+		note "/etc contents differ from before installation:"
+		sed -n '3,40p' "$1.etc.diff" | sed 's/^/      /'
+	fi
+}
+
+pkgs=()
+for d in "$debdir"/*.deb; do pkgs+=("$(dpkg-deb -f "$d" Package)"); done
+escrowd=no
+case " ${pkgs[*]} " in *" laps-escrowd "*) escrowd=yes ;; esac
+
+snapshot /tmp/before
+for f in passwd group shadow gshadow; do cp "/etc/$f" "/tmp/before.$f"; done
+
+# ---- install ----
+if dpkg -i "$debdir"/*.deb >/tmp/install.log 2>&1; then
+	laps-agent --version >/dev/null 2>&1 || note "laps-agent does not run"
+	laps-get --version >/dev/null 2>&1 || note "laps-get does not run"
+else
+	note "dpkg -i failed:"
+	sed 's/^/      /' /tmp/install.log | tail -n 30
+fi
+check "install: dpkg -i ${pkgs[*]} into a fresh Debian 12 root, binaries run"
+
+# ---- files and modes ----
+pamso=$(dpkg -L libpam-laps 2>/dev/null | grep '/security/pam_laps\.so$')
+case $pamso in
+/lib/*-linux-gnu/security/pam_laps.so | /usr/lib/*-linux-gnu/security/pam_laps.so) ;;
+*) note "pam_laps.so not in the multiarch security directory: '$pamso'" ;;
+esac
+mode_is /usr/sbin/laps-agent 755 root root
+mode_is /etc/laps/laps.conf 600 root root
+mode_is /var/lib/laps 700 root root
+for u in laps-agent.service laps-agent.timer laps-agent-postauth.service laps-agent-postauth.timer; do
+	mode_is "/lib/systemd/system/$u" 644 root root
+done
+mode_is /usr/share/man/man5/laps.conf.5.gz 644 root root
+mode_is /usr/share/man/man8/laps-agent.8.gz 644 root root
+mode_is /usr/share/doc/laps-agent/examples/cron.d-laps-agent 644 root root
+mode_is /usr/share/doc/laps-agent/examples/laps.conf 644 root root
+mode_is "${pamso:-/nonexistent/pam_laps.so}" 644 root root
+mode_is /usr/share/pam-configs/laps 644 root root
+mode_is /usr/share/man/man8/pam_laps.8.gz 644 root root
+mode_is /usr/bin/laps-get 755 root root
+mode_is /usr/share/man/man1/laps-get.1.gz 644 root root
+mode_is /usr/share/bash-completion/completions/laps-get 644 root root
+for f in laps.schema laps.ldif mslaps.schema mslaps.ldif ad-laps.ldif openldap-acl.ldif README.md; do
+	mode_is "/usr/share/laps/schema/$f" 644 root root
+done
+check "files-and-modes: agent, config 0600, state 0700, units, PAM module, laps-get, completion, schema"
+
+dpkg-query -W -f='${Conffiles}\n' laps-agent | grep -q '^ /etc/laps/laps.conf ' ||
+	note "/etc/laps/laps.conf is not a conffile of laps-agent"
+check "conffile: /etc/laps/laps.conf belongs to laps-agent as a conffile"
+
+# ---- PAM profile ----
+grep -qx laps /var/lib/pam/seen 2>/dev/null || note "pam-auth-update has not seen the laps profile"
+for s in common-session common-session-noninteractive; do
+	no_line "/etc/pam.d/$s" 'pam_laps\.so'
+done
+check "pam-profile-registered: pam-auth-update knows 'laps', off by default"
+
+pam-auth-update --enable laps >/tmp/pam.log 2>&1 || note "pam-auth-update --enable laps failed: $(cat /tmp/pam.log)"
+for s in common-session common-session-noninteractive; do
+	has_line "/etc/pam.d/$s" '^session[[:space:]]+optional[[:space:]]+pam_laps\.so'
+done
+check "pam-profile-enables: pam-auth-update --enable laps adds it to both session stacks"
+
+# ---- the unconfigured agent ----
+out=$(laps-agent check-config 2>&1)
+rc=$?
+[ "$rc" = 2 ] || note "laps-agent check-config exited $rc, expected 2 (configuration error)"
+printf '%s\n' "$out" | grep -q '/etc/laps/laps.conf.*recipients' ||
+	note "check-config does not name the missing setting: $out"
+[ -z "$(ls -A /var/lib/laps)" ] || note "check-config wrote to /var/lib/laps: $(ls -A /var/lib/laps)"
+echo "    check-config said: $out"
+check "agent-check-config: on the default config it exits 2 and names what is missing"
+
+absent /etc/systemd/system/timers.target.wants/laps-agent.timer
+absent /etc/systemd/system/timers.target.wants/laps-agent-postauth.timer
+grep -q 'laps.conf is not complete; laps-agent.timer not enabled' /tmp/install.log ||
+	note "the postinst did not say why the timer stays off"
+check "timers-not-enabled: unconfigured, neither timer is enabled, and the postinst says so"
+
+# ---- laps-escrowd ----
+if [ "$escrowd" = yes ]; then
+	mode_is /usr/sbin/laps-escrowd 755 root root
+	mode_is /etc/laps/laps-escrowd.conf 640 root laps-escrowd
+	mode_is /var/lib/laps-escrowd 700 laps-escrowd laps-escrowd
+	mode_is /lib/systemd/system/laps-escrowd.service 644 root root
+	mode_is /usr/lib/sysusers.d/laps-escrowd.conf 644 root root
+	mode_is /usr/share/man/man8/laps-escrowd.8.gz 644 root root
+	getent passwd laps-escrowd | grep -q ':/usr/sbin/nologin$' ||
+		note "no system user laps-escrowd with nologin: $(getent passwd laps-escrowd)"
+	absent /etc/systemd/system/multi-user.target.wants/laps-escrowd.service
+	out=$(laps-escrowd check-config 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] || note "laps-escrowd check-config accepted the unconfigured file"
+	printf '%s\n' "$out" | grep -q 'laps-escrowd.conf' ||
+		note "laps-escrowd check-config does not name the file: $out"
+	echo "    laps-escrowd check-config said: $out"
+	check "escrowd: files, user, 0700 database dir, not enabled, check-config names what is missing"
+else
+	echo "SKIP: escrowd (laps-escrowd is not packaged yet: see debian/README.source)"
+fi
+
+# ---- reinstall the same version ----
+laps-get keygen -o /tmp/admin.key --no-passphrase >/dev/null 2>&1 || note "laps-get keygen failed"
+echo '# local edit' >>/etc/laps/laps.conf
+touch /var/lib/laps/state-kept
+[ "$escrowd" = no ] || touch /var/lib/laps-escrowd/db-kept
+if dpkg -i "$debdir"/*.deb >/tmp/reinstall.log 2>&1; then
+	[ "$(tail -n 1 /etc/laps/laps.conf)" = '# local edit' ] || note "the local edit of laps.conf is lost"
+	mode_is /etc/laps/laps.conf 600 root root
+	present /var/lib/laps/state-kept
+	[ "$escrowd" = no ] || present /var/lib/laps-escrowd/db-kept
+	[ "$escrowd" = no ] || mode_is /var/lib/laps-escrowd 700 laps-escrowd laps-escrowd
+	has_line /etc/pam.d/common-session 'pam_laps\.so'
+else
+	note "dpkg -i (reinstall) failed:"
+	sed 's/^/      /' /tmp/reinstall.log | tail -n 30
+fi
+check "reinstall: same version again keeps the edited conffile, its mode, state and the PAM choice"
+
+# ---- remove ----
+if dpkg -r "${pkgs[@]}" >/tmp/remove.log 2>&1; then
+	absent /usr/sbin/laps-agent
+	absent /usr/bin/laps-get
+	absent "${pamso:-/nonexistent}"
+	present /etc/laps/laps.conf
+	present /var/lib/laps/state-kept
+	[ "$escrowd" = no ] || present /var/lib/laps-escrowd/db-kept
+	for s in common-session common-session-noninteractive; do
+		no_line "/etc/pam.d/$s" 'pam_laps\.so'
+	done
+else
+	note "dpkg -r failed:"
+	sed 's/^/      /' /tmp/remove.log | tail -n 30
+fi
+check "remove-keeps-state: programs gone, pam_laps out of the stacks, config and state kept"
+
+# ---- purge ----
+if dpkg -P "${pkgs[@]}" >/tmp/purge.log 2>&1; then
+	absent /var/lib/laps
+	absent /var/lib/laps-escrowd
+	absent /etc/laps
+	same_as_before /tmp/after-purge
+else
+	note "dpkg -P failed:"
+	sed 's/^/      /' /tmp/purge.log | tail -n 30
+fi
+check "purge-leaves-nothing: state, config and every installed file gone; /etc as before"
+
+# ---- first installation onto a finished configuration ----
+mkdir -p /etc/laps/recipients
+cp /tmp/admin.key.pub /etc/laps/recipients/admin.pub
+(umask 077 && printf '[escrow]\nbackend = file\nrecipients = /etc/laps/recipients/admin.pub\n' \
+	>/etc/laps/laps.conf)
+agent_deb=$(ls "$debdir"/laps-agent_*.deb)
+if dpkg -i --force-confdef --force-confold "$agent_deb" >/tmp/configured.log 2>&1; then
+	[ -L /etc/systemd/system/timers.target.wants/laps-agent.timer ] ||
+		note "laps-agent.timer not enabled although check-config passes"
+	absent /etc/systemd/system/timers.target.wants/laps-agent-postauth.timer
+	laps-agent check-config >/dev/null 2>&1 || note "check-config fails on the test configuration"
+	! grep -q 'laps-x25519' /tmp/configured.log || note "the postinst printed check-config's output"
+	dpkg -P laps-agent >/tmp/configured-purge.log 2>&1 || note "dpkg -P laps-agent failed"
+	absent /etc/systemd/system/timers.target.wants/laps-agent.timer
+	absent /etc/laps/laps.conf
+	# the recipient key is the administrator's, not the package's
+	present /etc/laps/recipients/admin.pub
+	rm -rf /etc/laps
+	same_as_before /tmp/after-purge2
+else
+	note "dpkg -i onto an existing configuration failed:"
+	sed 's/^/      /' /tmp/configured.log | tail -n 30
+fi
+check "install-configured-enables-timer: with a complete laps.conf the timer is enabled; purge undoes it"
+exit 0
