@@ -13,6 +13,7 @@ LAPS_DEPS=(
 	mandoc systemd valgrind python3 procps util-linux xz-utils
 	git curl
 	postgresql libpq-dev
+	debhelper dh-autoreconf dpkg-dev fakeroot lintian blhc mmdebstrap gpg debian-archive-keyring
 )
 # The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js
 # from elsewhere (e.g. NodeSource, which bundles npm) is used when present;

@@ -7,6 +7,8 @@
 #   4. a second build with ASan+UBSan (gcc); make check
 #   5. the libFuzzer targets (clang), a short run each (LAPS_FUZZ_SECONDS)
 #   6. make distcheck (the unit tests inside it)
+#   7. the Debian packages: build, lintian, blhc, install/remove/purge in a
+#      throw-away Debian 12 root (tests/packaging/debian.sh)
 #
 # Each stage prints its test runners' summaries; the last line is the total.
 set -euo pipefail
@@ -116,6 +118,20 @@ make -C "$b1" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" TESTS="$unit
 	>"$work/distcheck.out" 2>&1 ||
 	{ tail -n 80 "$work/distcheck.out"; exit 1; }
 grep -E 'archives ready for distribution|^laps-.*\.tar' "$work/distcheck.out" | head -n 3
+
+# 7. Debian packages (its own summary line: "debian: N passed, N failed, N skipped")
+echo "=== Debian packages"
+deb_rc=0
+bash "$top/tests/packaging/debian.sh" >"$work/debian.out" 2>&1 || deb_rc=$?
+cat "$work/debian.out"
+read -r p f sk < <(awk '/^debian: [0-9]+ passed, /{print $2, $4, $6}' "$work/debian.out" | tail -n 1) || true
+total_pass=$((total_pass + ${p:-0}))
+total_fail=$((total_fail + ${f:-0}))
+total_skip=$((total_skip + ${sk:-0}))
+if [ "$deb_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+	echo "=== Debian packages: exit $deb_rc without a summary"
+	total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "all stages: $total_pass passed, $total_fail failed, $total_skip skipped"
