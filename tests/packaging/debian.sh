@@ -132,7 +132,8 @@ if ! unshare --mount --pid --fork --net true 2>/dev/null; then
 fi
 
 # What the packages need from the archive: their Depends/Pre-Depends, first
-# alternative of each, ours left out.
+# alternative of each, ours left out; and systemd, as on most Debian 12
+# hosts (deb-systemd-helper then enables units through systemctl preset).
 ours=" $(for d in "${debs[@]}"; do dpkg-deb -f "$d" Package; done | tr '\n' ' ') "
 want=$(for d in "${debs[@]}"; do
 	for f in Pre-Depends Depends; do dpkg-deb -f "$d" "$f"; done
@@ -143,7 +144,7 @@ done | tr ',' '\n' | while IFS= read -r clause; do
 		[ -n "$first" ] || first=$alt
 	done
 	[ -z "$first" ] || echo "$first"
-done | sort -u | tr '\n' ',' | sed 's/,$//')
+done | { cat; echo systemd; } | sort -u | tr '\n' ',' | sed 's/,$//')
 
 mirror=${LAPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${LAPS_DEB_CACHE:-/var/cache/laps-ci}
@@ -204,6 +205,7 @@ unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
 		touch "$r/dev/$n"
 		mount --bind "/dev/$n" "$r/dev/$n"
 	done
+	ln -s /proc/self/fd "$r/dev/fd"
 	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$r/run"
 	exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /bin/bash /tmp/laps-inroot.sh /tmp/laps-debs
