@@ -107,8 +107,10 @@ fi
 
 # ---- 3. blhc ----
 if command -v blhc >/dev/null; then
-	if out=$(blhc --all --debian "$work/build.log" 2>&1); then
-		ok "blhc: dpkg-buildflags hardening on every compile and link line"
+	# --all: every flag of hardening=+all, -pie included (not --debian, which
+	# would trust gcc's PIE default): the log must show each on every line.
+	if out=$(blhc --all "$work/build.log" 2>&1); then
+		ok "blhc --all: dpkg-buildflags hardening on every compile and link line"
 	else
 		bad "blhc:"
 		printf '%s\n' "$out" | head -n 20
