@@ -166,16 +166,18 @@ PY
 		skip_rest "Debian archive $mirror unreachable" "${ROOT_CHECKS[@]}"
 		finish
 	fi
-	rm -f "$cache"/laps-debian12-*.tar
+	# roots of other dependency sets, unused for a day
+	find "$cache" -maxdepth 1 -name 'laps-debian12-*.tar' -mtime +1 -delete 2>/dev/null
+	tmp=$(mktemp "$base.XXXXXX")
 	if mmdebstrap --variant=minbase --include="$want" --format=tar \
 		--aptopt='Acquire::Retries "3"' \
-		bookworm "$base.tmp" "deb $mirror bookworm main" \
+		bookworm "$tmp" "deb $mirror bookworm main" \
 		"deb ${mirror%/debian}/debian-security bookworm-security main" \
 		>"$work/mmdebstrap.log" 2>&1; then
-		mv -f "$base.tmp" "$base"
+		mv -f "$tmp" "$base"
 		echo "debian: base root built with mmdebstrap in $(($(date +%s) - t0)) s ($want)"
 	else
-		rm -f "$base.tmp"
+		rm -f "$tmp"
 		bad "mmdebstrap failed; last lines:"
 		tail -n 20 "$work/mmdebstrap.log"
 		skip_rest "no base root" "${ROOT_CHECKS[@]}"
