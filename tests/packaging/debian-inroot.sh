@@ -145,8 +145,13 @@ check "timers-not-enabled: unconfigured, neither timer is enabled, and the posti
 # ---- laps-escrowd ----
 if [ "$escrowd" = yes ]; then
 	mode_is /usr/sbin/laps-escrowd 755 root root
-	mode_is /etc/laps/laps-escrowd.conf 640 root laps-escrowd
-	mode_is /var/lib/laps-escrowd 700 laps-escrowd laps-escrowd
+	mode_is /etc/laps/laps-escrowd.conf 600 root root
+	# systemd's layout for StateDirectory= of a DynamicUser= unit
+	mode_is /var/lib/private 700 root root
+	mode_is /var/lib/private/laps-escrowd 700 laps-escrowd laps-escrowd
+	[ "$(readlink /var/lib/laps-escrowd)" = private/laps-escrowd ] ||
+		note "/var/lib/laps-escrowd is not the link to private/laps-escrowd"
+	mode_is /usr/share/doc/laps-escrowd/examples/laps-escrowd.conf 644 root root
 	mode_is /lib/systemd/system/laps-escrowd.service 644 root root
 	mode_is /usr/lib/sysusers.d/laps-escrowd.conf 644 root root
 	mode_is /usr/share/man/man8/laps-escrowd.8.gz 644 root root
@@ -155,13 +160,14 @@ if [ "$escrowd" = yes ]; then
 	absent /etc/systemd/system/multi-user.target.wants/laps-escrowd.service
 	out=$(laps-escrowd check-config 2>&1)
 	rc=$?
-	[ "$rc" != 0 ] || note "laps-escrowd check-config accepted the unconfigured file"
-	printf '%s\n' "$out" | grep -q 'laps-escrowd.conf' ||
-		note "laps-escrowd check-config does not name the file: $out"
+	[ "$rc" = 2 ] || note "laps-escrowd check-config exited $rc, expected 2 (configuration error)"
+	printf '%s\n' "$out" | grep -q '/etc/laps/laps-escrowd.conf.*required' ||
+		note "laps-escrowd check-config does not name the missing setting: $out"
 	echo "    laps-escrowd check-config said: $out"
-	check "escrowd: files, user, 0700 database dir, not enabled, check-config names what is missing"
+	check "escrowd: files, sysusers user, 0700 database dir, not enabled, check-config names what is missing"
 else
-	echo "SKIP: escrowd (laps-escrowd is not packaged yet: see debian/README.source)"
+	note "no laps-escrowd package among ${pkgs[*]}"
+	check "escrowd: the package is built"
 fi
 
 # ---- reinstall the same version ----
@@ -174,7 +180,7 @@ if dpkg -i "$debdir"/*.deb >/tmp/reinstall.log 2>&1; then
 	mode_is /etc/laps/laps.conf 600 root root
 	present /var/lib/laps/state-kept
 	[ "$escrowd" = no ] || present /var/lib/laps-escrowd/db-kept
-	[ "$escrowd" = no ] || mode_is /var/lib/laps-escrowd 700 laps-escrowd laps-escrowd
+	[ "$escrowd" = no ] || mode_is /var/lib/private/laps-escrowd 700 laps-escrowd laps-escrowd
 	has_line /etc/pam.d/common-session 'pam_laps\.so'
 else
 	note "dpkg -i (reinstall) failed:"
@@ -203,6 +209,7 @@ check "remove-keeps-state: programs gone, pam_laps out of the stacks, config and
 if dpkg -P "${pkgs[@]}" >/tmp/purge.log 2>&1; then
 	absent /var/lib/laps
 	absent /var/lib/laps-escrowd
+	absent /var/lib/private/laps-escrowd
 	absent /etc/laps
 	same_as_before /tmp/after-purge
 else
