@@ -477,7 +477,7 @@ struct session {
 	struct lg_result res;
 	const char *account; /* NULL: any (a source that allows it), else borrowed */
 	size_t hist_n;
-	const char *what; /* context for the error message, or NULL */
+	const char *what; /* context for the error message, or NULL; static: it outlives s */
 };
 
 static void
@@ -569,7 +569,7 @@ backend_command(const struct opts *o, struct session *s)
 	char keypath[LG_PATH_MAX], device[LAPS_DEVICE_MAX + 1];
 	int rc;
 
-	s->what = s->cfg.backend;
+	s->what = s->ops->name; /* static: cfg is freed before main prints it */
 	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
@@ -606,7 +606,7 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	struct lg_report_summary sum;
 	int rc;
 
-	s->what = s->cfg.backend;
+	s->what = s->ops->name; /* static: cfg is freed before main prints it */
 	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
 		return rc;
 	s->what = "report";

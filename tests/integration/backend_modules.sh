@@ -49,6 +49,8 @@ chmod 755 "$T/mods/ldap.so"
 export LAPS_BACKEND_DIR=$T/mods
 expect 9 "a safe copy of the module loads (then the server is unreachable)" \
 	"$BIN" -c "$T/ldap.conf" host1
+# the context of the message is the backend's name (not freed memory)
+err_has "laps-get: ldap: escrow backend unreachable"
 chmod 775 "$T/mods/ldap.so"
 expect 2 "a group-writable module is refused" "$BIN" -c "$T/ldap.conf" host1
 err_has "group- or world-writable"
