@@ -107,7 +107,26 @@ mode_is /usr/share/bash-completion/completions/laps-get 644 root root
 for f in laps.schema laps.ldif mslaps.schema mslaps.ldif ad-laps.ldif openldap-acl.ldif README.md; do
 	mode_is "/usr/share/laps/schema/$f" 644 root root
 done
-check "files-and-modes: agent, config 0600, state 0700, units, PAM module, laps-get, completion, schema"
+# The backend modules: what the loader demands (backends/registry.c
+# check_path: directory and module owned by root, writable by nobody else,
+# the module a regular file), one package each.
+ldapso=$(dpkg -L laps-backend-ldap 2>/dev/null | grep '/laps/backends/ldap\.so$')
+bdir=$(dirname "${ldapso:-/nonexistent/x}")
+case $bdir in
+/usr/lib/*-linux-gnu/laps/backends) ;;
+*) note "ldap.so not in /usr/lib/<multiarch>/laps/backends: '$ldapso'" ;;
+esac
+mode_is "$(dirname "$bdir")" 755 root root
+mode_is "$bdir" 755 root root
+for m in ldap graph; do
+	mode_is "$bdir/$m.so" 644 root root
+	[ -L "$bdir/$m.so" ] && note "$bdir/$m.so is a symbolic link"
+	[ "$(dpkg -S "$bdir/$m.so" 2>/dev/null | cut -d: -f1)" = "laps-backend-$m" ] ||
+		note "$bdir/$m.so does not belong to laps-backend-$m: $(dpkg -S "$bdir/$m.so" 2>&1)"
+done
+[ "$(ls "$bdir")" = "$(printf 'graph.so\nldap.so')" ] || note "$bdir holds: $(ls "$bdir" | tr '\n' ' ')"
+dpkg -L laps-agent laps-get | grep -q '/laps/backends/' && note "laps-agent or laps-get ships a module"
+check "files-and-modes: agent, config 0600, state 0700, units, PAM module, laps-get, completion, schema, modules root 0644 in a root 0755 directory"
 
 dpkg-query -W -f='${Conffiles}\n' laps-agent | grep -q '^ /etc/laps/laps.conf ' ||
 	note "/etc/laps/laps.conf is not a conffile of laps-agent"
@@ -170,8 +189,81 @@ else
 	check "escrowd: the package is built"
 fi
 
-# ---- reinstall the same version ----
+# ---- the backend modules load from the packages' files ----
 laps-get keygen -o /tmp/admin.key --no-passphrase >/dev/null 2>&1 || note "laps-get keygen failed"
+t=/root/laps-modules
+mkdir -m 0700 -p "$t"
+cp /tmp/admin.key.pub "$t/admin.pub"
+# nothing listens on 127.0.0.1:9 (and there is no network): the ldap
+# backend's first connection fails.
+(umask 077 && printf '[escrow]\nbackend = ldap\nrecipients = %s\n[ldap]\nuri = ldap://127.0.0.1:9\ntls = none\nbind = external\nbase = dc=example,dc=org\ndn = cn=h1,dc=example,dc=org\ntimeout = 2s\n' \
+	"$t/admin.pub" >"$t/ldap.conf")
+(umask 077 && printf '[escrow]\nbackend = file\nrecipients = %s\n' "$t/admin.pub" >"$t/file.conf")
+(umask 077 && printf '[escrow]\nbackend = graph\n[graph]\nurl = https://127.0.0.1:9/v1.0\ntoken_url = https://127.0.0.1:9/token\nclient_id = c1\nclient_secret_file = %s\ntimeout = 2s\n' \
+	"$t/secret" >"$t/graph.conf" && echo s3cret >"$t/secret")
+if [ -n "${ldapso:-}" ]; then
+	out=$(LD_DEBUG=files laps-agent -c "$t/ldap.conf" check-config 2>"$t/ld.agent")
+	rc=$?
+	[ "$rc" = 0 ] || note "laps-agent check-config (backend = ldap) exited $rc: $(grep -v '^ *[0-9]*:' "$t/ld.agent")"
+	printf '%s\n' "$out" | grep -qx 'backend: ldap' || note "check-config does not report backend ldap: $out"
+	grep -q "file=$ldapso .*dynamically loaded by" "$t/ld.agent" ||
+		note "laps-agent did not dlopen $ldapso"
+	grep -q 'file=libldap' "$t/ld.agent" || note "laps-agent did not map libldap with backend = ldap"
+	# without the module: the file backend maps neither the module nor libldap
+	LD_DEBUG=files laps-agent -c "$t/file.conf" check-config >/dev/null 2>"$t/ld.file" ||
+		note "laps-agent check-config (backend = file) failed: $(grep -v '^ *[0-9]*:' "$t/ld.file")"
+	grep -Eq 'laps/backends/|file=libldap' "$t/ld.file" && note "backend = file mapped a module or libldap"
+	# laps-get reaches the LDAP library through the module and fails on the network
+	out=$(LD_DEBUG=files laps-get -c "$t/ldap.conf" -k /tmp/admin.key h1 2>"$t/ld.get")
+	rc=$?
+	msg=$(grep -v '^ *[0-9]*:' "$t/ld.get")
+	[ "$rc" != 0 ] && [ -z "$out" ] || note "laps-get printed '$out', exit $rc, with no LDAP server"
+	grep -q "file=$ldapso .*dynamically loaded by" "$t/ld.get" || note "laps-get did not dlopen $ldapso"
+	printf '%s\n' "$msg" | grep -q "^laps-get: ldap: escrow backend unreachable: .*ldap://127\.0\.0\.1:9: Can't contact LDAP server" ||
+		note "laps-get's error is not the LDAP connection's: $msg"
+	echo "    laps-get said: $msg"
+	# graph: laps-get --source graph maps libcurl only then
+	LD_DEBUG=files laps-get -c "$t/graph.conf" -k /tmp/admin.key --source graph h1 >/dev/null 2>"$t/ld.graph"
+	grep -q "file=$bdir/graph.so .*dynamically loaded by" "$t/ld.graph" ||
+		note "laps-get --source graph did not dlopen graph.so: $(grep -v '^ *[0-9]*:' "$t/ld.graph")"
+	grep -q 'file=libcurl' "$t/ld.graph" || note "laps-get --source graph did not map libcurl"
+	grep -q 'file=libcurl' "$t/ld.get" && note "laps-get mapped libcurl to read LDAP"
+fi
+check "backends-load: laps-agent and laps-get dlopen ldap.so (libldap only then), laps-get graph.so (libcurl only then); file maps neither"
+
+# The same runs fail once the module's mode is one the loader refuses: the
+# check above would notice modes that are wrong.
+if [ -n "${ldapso:-}" ]; then
+	chmod 0664 "$ldapso"
+	out=$(laps-agent -c "$t/ldap.conf" check-config 2>&1)
+	rc=$?
+	chmod 0644 "$ldapso"
+	[ "$rc" = 2 ] || note "check-config with a group-writable ldap.so exited $rc, expected 2"
+	printf '%s\n' "$out" | grep -q "$ldapso: group- or world-writable" ||
+		note "check-config does not name the writable module: $out"
+fi
+check "backends-refused: a group-writable ldap.so is refused (check-config exits 2 and names it)"
+
+# laps-agent without the recommended module: a clear error, the file backend still works
+if dpkg -r laps-backend-ldap >/tmp/rm-ldap.log 2>&1; then
+	absent "${ldapso:-/nonexistent}"
+	out=$(laps-agent -c "$t/ldap.conf" check-config 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] || note "check-config without laps-backend-ldap exited $rc, expected 2"
+	printf '%s\n' "$out" | grep -q "backend ldap is not installed" ||
+		note "check-config does not say the backend is not installed: $out"
+	echo "    check-config said: $out"
+	laps-agent -c "$t/file.conf" check-config >/dev/null 2>&1 ||
+		note "the file backend fails without laps-backend-ldap"
+	dpkg -i "$debdir"/laps-backend-ldap_*.deb >/tmp/re-ldap.log 2>&1 || note "reinstalling laps-backend-ldap failed"
+	laps-agent -c "$t/ldap.conf" check-config >/dev/null 2>&1 || note "check-config fails after reinstalling the module"
+else
+	note "dpkg -r laps-backend-ldap failed: $(tail -n 5 /tmp/rm-ldap.log)"
+fi
+check "backend-missing: without laps-backend-ldap, check-config says ldap is not installed; file still works"
+rm -rf "$t"
+
+# ---- reinstall the same version ----
 echo '# local edit' >>/etc/laps/laps.conf
 touch /var/lib/laps/state-kept
 [ "$escrowd" = no ] || touch /var/lib/laps-escrowd/db-kept
