@@ -221,7 +221,7 @@ if [ -n "${ldapso:-}" ]; then
 	grep -q "file=$ldapso .*dynamically loaded by" "$t/ld.get" || note "laps-get did not dlopen $ldapso"
 	printf '%s\n' "$msg" | grep -q "^laps-get: ldap: escrow backend unreachable: .*ldap://127\.0\.0\.1:9: Can't contact LDAP server" ||
 		note "laps-get's error is not the LDAP connection's: $msg"
-	echo "    laps-get said: $msg"
+	printf '%s\n' "$msg" | sed 's/^/    laps-get said: /'
 	# graph: laps-get --source graph maps libcurl only then
 	LD_DEBUG=files laps-get -c "$t/graph.conf" -k /tmp/admin.key --source graph h1 >/dev/null 2>"$t/ld.graph"
 	grep -q "file=$bdir/graph.so .*dynamically loaded by" "$t/ld.graph" ||
