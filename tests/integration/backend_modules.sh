@@ -84,6 +84,12 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 711 "$T"
 	chmod 644 "$T/ldap.conf"
 	run env LAPS_BACKEND_DIR="$MODDIR" "$T/suid/laps-get" -c "$T/ldap.conf" host1
+	# LeakSanitizer cannot run in a set-id process: in the sanitizer build it
+	# ends the process with exit 1 after laps-get's own message (leaks are
+	# checked by every other run of this script).
+	if [ "$rc" -eq 1 ] && grep -q "LeakSanitizer has encountered a fatal error" "$T/err"; then
+		rc=2
+	fi
 	if grep -q "not installed\|No such file" "$T/err"; then
 		check "set-uid: LAPS_BACKEND_DIR ignored, the built-in directory used" "$rc" -eq 2
 		err_has "/lib/laps/backends/ldap.so"
