@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -106,11 +107,25 @@ check_account(const char *account)
  * the record's own names), so without this check laps-get would print
  * host2's password as host1's.  Checked here, once, for every backend.
  */
+/* dev names the record's device: the same name, or dev is a short host name
+ * (no dot) and the record's device is an FQDN whose first label it is -- the
+ * host-name semantics of the find slot (laps-get HOST reads the entry of a
+ * device that escrows under its FQDN). */
+static bool
+same_device(const char *recdev, const char *dev)
+{
+	size_t n = strlen(dev);
+
+	if (strcasecmp(recdev, dev) == 0)
+		return true;
+	return strchr(dev, '.') == NULL && strncasecmp(recdev, dev, n) == 0 && recdev[n] == '.';
+}
+
 static int
 check_place(const struct laps_backend *b, const struct laps_record *r, const char *dev,
 	    const char *account)
 {
-	if (strcasecmp(r->device, dev) == 0 &&
+	if (same_device(r->device, dev) &&
 	    (account == NULL || strcmp(r->account, account) == 0 ||
 	     ((laps_backend_caps(b) & LAPS_BCAP_ANYACCOUNT) && strcasecmp(r->account, account) == 0)))
 		return 0;

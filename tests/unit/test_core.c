@@ -775,6 +775,16 @@ test_backend_record_place(void)
 	CU_ASSERT_STRING_EQUAL(rec.password, "host2-password");
 	CU_ASSERT_STRING_EQUAL(v.tag, "v1");
 
+	/* the short host name of an FQDN device (find's semantics): returned;
+	 * another short name, a label prefix or another dotted name: refused */
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host2", "lapsadmin", &rec, &v), 0);
+	CU_ASSERT_STRING_EQUAL(rec.password, "host2-password");
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host1", "lapsadmin", &rec, &v), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host", "lapsadmin", &rec, &v), LAPS_ERR_FORMAT);
+	CU_ASSERT_EQUAL(laps_backend_read(b, "host2.example", "lapsadmin", &rec, &v),
+			LAPS_ERR_FORMAT);
+	CU_ASSERT_PTR_NULL(rec.password);
+
 	/* host2's record in host1's entry: an error naming what was found */
 	laps_clearerr();
 	CU_ASSERT_EQUAL(laps_backend_read(b, "host1.example.test", "lapsadmin", &rec, &v),
