@@ -220,6 +220,26 @@ migrate(sqlite3 *db)
 	return finish(db, rc);
 }
 
+/*
+ * Switch to WAL.  Changing the journal mode needs an exclusive lock and
+ * SQLite does not always call the busy handler for it (several servers or
+ * pool connections opening a fresh database at once get SQLITE_BUSY at
+ * once), so retry for up to BUSY_TIMEOUT_MS.
+ */
+static int
+set_wal(sqlite3 *db)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	int rc, waited;
+
+	for (waited = 0;; waited += 10) {
+		if ((rc = exec(db, "PRAGMA journal_mode=WAL")) != LAPS_ERR_BUSY ||
+		    waited >= BUSY_TIMEOUT_MS)
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+}
+
 static int
 open_conn(const char *path, sqlite3 **out)
 {
@@ -236,7 +256,7 @@ open_conn(const char *path, sqlite3 **out)
 		return rc;
 	}
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	if ((rc = exec(db, "PRAGMA journal_mode=WAL")) != 0 ||
+	if ((rc = set_wal(db)) != 0 ||
 	    (rc = exec(db, "PRAGMA synchronous=FULL")) != 0 ||
 	    (rc = exec(db, "PRAGMA foreign_keys=ON")) != 0) {
 		sqlite3_close(db);

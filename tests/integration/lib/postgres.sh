@@ -114,8 +114,14 @@ _pg_launch() {
 		kill -0 "$PG_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	cat "$PG_LOG" >&2
 	pg_stop
+	# Another test may have taken the free port between the probe and the
+	# bind (the suite runs in parallel): the caller picks another one.
+	if grep -q "Address already in use" "$PG_LOG" 2>/dev/null; then
+		: >"$PG_LOG"
+		return 75
+	fi
+	cat "$PG_LOG" >&2
 	return 99
 }
 
@@ -135,9 +141,15 @@ pg_start() {
 		cat "$PG_DIR/initdb.log" >&2
 		return 99
 	fi
-	PG_PORT=$(_pg_free_port)
-	export PG_PORT
-	_pg_launch || return 99
+	local try rc
+	for try in 1 2 3 4 5; do
+		PG_PORT=$(_pg_free_port)
+		export PG_PORT
+		rc=0
+		_pg_launch || rc=$?
+		[ "$rc" -eq 75 ] || break
+	done
+	[ "$rc" -eq 0 ] || return 99
 	export PG_SUPER_CONNINFO="host=$PG_SOCKDIR port=$PG_PORT dbname=postgres user=laps_super"
 	export PG_SOCKET_CONNINFO="host=$PG_SOCKDIR port=$PG_PORT dbname=$PG_DB user=$PG_USER"
 	export PG_CONNINFO="host=$PG_HOST port=$PG_PORT dbname=$PG_DB user=$PG_USER passfile=$PG_PASSFILE sslmode=disable connect_timeout=10"
