@@ -40,7 +40,7 @@ const struct laps_backend_ops *const laps_backend_registry[] = {
 };
 
 /* One line per backend built as a module (backends/Makemodule.am). */
-static const char *const module_names[] = {"ldap", "graph", NULL};
+static const char *const module_names[] = {"ldap", "graph", "rest", NULL};
 
 #ifndef LAPS_BACKEND_DIR_DEFAULT
 #define LAPS_BACKEND_DIR_DEFAULT "/usr/local/lib/laps/backends"

@@ -81,8 +81,8 @@ static const char *const pwmode_names[] = {"password", "passphrase", NULL};
 static const char *const tls_names[] = {"starttls", "ldaps", "none", NULL};
 static const char *const bind_names[] = {"simple", "external", "gssapi", NULL};
 static const char *const schema_names[] = {"laps", "mslaps", "legacy", NULL};
-static const char *const auth_names[] = {"client_secret", "private_key_jwt", "mtls", "bearer",
-					 NULL};
+static const char *const auth_names[] = {"client_credentials", "private_key_jwt", "mtls",
+					 "bearer", "device_code", NULL};
 static const char *const action_names[] = {"reset", "reset-logoff", "reset-reboot", NULL};
 static const char *const yesno_names[] = {"no", "yes", NULL};
 static const char *const cert_name_names[] = {"cn", "san", NULL};
@@ -139,6 +139,9 @@ static const struct cfg_key keys[] = {
     STR("rest", "url", CT_URL, rest_url),
     ENUM("rest", "auth", rest_auth, auth_names),
     STR("rest", "token_url", CT_URL, rest_token_url),
+    STR("rest", "device_auth_url", CT_URL, rest_device_auth_url),
+    STR("rest", "resource", CT_STRING, rest_resource),
+    STR("rest", "pin", CT_STRING, rest_pin),
     STR("rest", "client_id", CT_STRING, rest_client_id),
     STR("rest", "client_secret_file", CT_PATH, rest_client_secret_file),
     STR("rest", "key_file", CT_PATH, rest_key_file),
@@ -148,6 +151,7 @@ static const struct cfg_key keys[] = {
     STR("rest", "scope", CT_STRING, rest_scope),
     DUR("rest", "timeout", rest_timeout, 1, 300),
     UINT("rest", "retries", rest_retries, 0, 10),
+    DUR("rest", "budget", rest_budget, 1, HOUR_S),
 
     DUR("post-auth", "delay", postauth_delay, 0, 30 * DAY_S),
     ENUM("post-auth", "action", postauth_action, action_names),
@@ -1052,6 +1056,7 @@ laps_config_init(struct laps_config *cfg)
 	cfg->rest_auth = LAPS_REST_AUTH_CLIENT_SECRET;
 	cfg->rest_timeout = 10;
 	cfg->rest_retries = 3;
+	cfg->rest_budget = 120;
 	cfg->postauth_delay = 0;
 	cfg->postauth_action = LAPS_POSTAUTH_RESET;
 	cfg->graph_timeout = 10;
@@ -1204,10 +1209,21 @@ validate_ldap(const struct laps_config *cfg, enum laps_config_use use)
 }
 
 static int
-validate_rest(const struct laps_config *cfg)
+validate_rest(const struct laps_config *cfg, enum laps_config_use use)
 {
 	if (cfg->rest_url == NULL)
 		return verr(cfg, "rest", "url", "required when backend = rest");
+	if (!has_prefix(cfg->rest_url, "https://"))
+		return verr(cfg, "rest", "url", "must be an https:// URL (TLS is never optional)");
+	if ((cfg->rest_token_url != NULL && !has_prefix(cfg->rest_token_url, "https://")) ||
+	    (cfg->rest_device_auth_url != NULL &&
+	     !has_prefix(cfg->rest_device_auth_url, "https://")))
+		return verr(cfg, "rest", cfg->rest_device_auth_url != NULL &&
+					 !has_prefix(cfg->rest_device_auth_url, "https://")
+				     ? "device_auth_url" : "token_url",
+			    "must be an https:// URL");
+	if (cfg->rest_pin != NULL && !has_prefix(cfg->rest_pin, "sha256//"))
+		return verr(cfg, "rest", "pin", "must be sha256//BASE64 (several joined by ';')");
 	switch (cfg->rest_auth) {
 	case LAPS_REST_AUTH_CLIENT_SECRET:
 	case LAPS_REST_AUTH_PRIVATE_KEY_JWT:
@@ -1218,7 +1234,7 @@ validate_rest(const struct laps_config *cfg)
 		if (cfg->rest_auth == LAPS_REST_AUTH_CLIENT_SECRET &&
 		    cfg->rest_client_secret_file == NULL)
 			return verr(cfg, "rest", "client_secret_file",
-				    "required when auth = client_secret");
+				    "required when auth = client_credentials");
 		if (cfg->rest_auth == LAPS_REST_AUTH_PRIVATE_KEY_JWT && cfg->rest_key_file == NULL)
 			return verr(cfg, "rest", "key_file",
 				    "required when auth = private_key_jwt");
@@ -1232,6 +1248,17 @@ validate_rest(const struct laps_config *cfg)
 	case LAPS_REST_AUTH_BEARER:
 		if (cfg->rest_bearer_file == NULL)
 			return verr(cfg, "rest", "bearer_file", "required when auth = bearer");
+		break;
+	case LAPS_REST_AUTH_DEVICE_CODE:
+		if (use == LAPS_USE_AGENT)
+			return verr(cfg, "rest", "auth",
+				    "device_code is an administrator's sign-in (laps-get only)");
+		if (cfg->rest_token_url == NULL || cfg->rest_device_auth_url == NULL ||
+		    cfg->rest_client_id == NULL)
+			return verr(cfg, "rest", cfg->rest_token_url == NULL ? "token_url"
+						 : cfg->rest_device_auth_url == NULL ? "device_auth_url"
+										     : "client_id",
+				    "required when auth = device_code");
 		break;
 	default:
 		return verr(cfg, "rest", "auth", "unknown value");
@@ -1266,7 +1293,7 @@ validate_backend(const struct laps_config *cfg, enum laps_config_use use)
 	if (strcmp(cfg->backend, "ldap") == 0)
 		return validate_ldap(cfg, use);
 	if (strcmp(cfg->backend, "rest") == 0)
-		return validate_rest(cfg);
+		return validate_rest(cfg, use);
 	if (strcmp(cfg->backend, "graph") == 0) {
 		if (use == LAPS_USE_AGENT)
 			return verr(cfg, "escrow", "backend",

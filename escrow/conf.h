@@ -33,7 +33,7 @@ enum laps_ldap_tls { LAPS_TLS_STARTTLS = 0, LAPS_TLS_LDAPS, LAPS_TLS_NONE };
 enum laps_ldap_bind { LAPS_BIND_SIMPLE = 0, LAPS_BIND_EXTERNAL, LAPS_BIND_GSSAPI };
 enum laps_ldap_schema { LAPS_SCHEMA_LAPS = 0, LAPS_SCHEMA_MSLAPS, LAPS_SCHEMA_LEGACY };
 enum laps_rest_auth { LAPS_REST_AUTH_CLIENT_SECRET = 0, LAPS_REST_AUTH_PRIVATE_KEY_JWT,
-		      LAPS_REST_AUTH_MTLS, LAPS_REST_AUTH_BEARER };
+		      LAPS_REST_AUTH_MTLS, LAPS_REST_AUTH_BEARER, LAPS_REST_AUTH_DEVICE_CODE };
 enum laps_postauth_action { LAPS_POSTAUTH_RESET = 0, LAPS_POSTAUTH_RESET_LOGOFF,
 			    LAPS_POSTAUTH_RESET_REBOOT };
 enum laps_yesno { LAPS_NO = 0, LAPS_YES };
@@ -89,9 +89,13 @@ struct laps_config {
 	int64_t ldap_timeout;          /* 1s..300s (default 10s) */
 
 	/* [rest] */
-	char *rest_url;
-	enum laps_rest_auth rest_auth; /* client_secret | private_key_jwt | mtls | bearer */
+	char *rest_url;                /* https:// base URL of laps-escrowd (before /v1) */
+	enum laps_rest_auth rest_auth; /* client_credentials | private_key_jwt | mtls | bearer |
+					* device_code (laps-get only) */
 	char *rest_token_url;
+	char *rest_device_auth_url;    /* RFC 8628 device authorization endpoint (device_code) */
+	char *rest_resource;           /* RFC 8707 resource indicator sent with token requests */
+	char *rest_pin;                /* public-key pin: sha256//BASE64[;sha256//...] */
 	char *rest_client_id;
 	char *rest_client_secret_file;
 	char *rest_key_file;
@@ -100,7 +104,8 @@ struct laps_config {
 	char *rest_bearer_file;
 	char *rest_scope;
 	int64_t rest_timeout; /* 1s..300s (default 10s) */
-	unsigned rest_retries; /* 0..10 (default 3) */
+	unsigned rest_retries; /* 0..10 (default 3): attempts after the first */
+	int64_t rest_budget;   /* 1s..1h (default 120s): all requests of one run */
 
 	/* [post-auth] */
 	int64_t postauth_delay;                  /* 0..30d (default 0 = post-auth rotation off) */

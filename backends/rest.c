@@ -1,0 +1,513 @@
+/*
+ * rest.c — the REST escrow backend: laps-escrowd's protocol v1
+ * (docs/REST-API.md) over rest_http.c, authenticated by rest_auth.c.
+ *
+ *   read        agent: GET …/accounts/A (metadata, no envelope); admin:
+ *               GET …/accounts/A/record (the sealed record).  The ETag is
+ *               the version tag.
+ *   write       PUT …/record with If-Match: TAG, or If-None-Match: * for a
+ *               first record.  412: the metadata is read once more — if the
+ *               current record is ours (an earlier attempt landed) that is
+ *               success, otherwise LAPS_ERR_CONFLICT.
+ *   confirm     POST …/confirm {"rotation_id","expires_at"}
+ *   history     GET …/history?limit=N
+ *   set_expiry  POST …/expire {"expires_at"}
+ *   find        GET /v1/devices?name=Q (every page)
+ *
+ * A 401 refreshes the token once; statuses and problem codes map to
+ * LAPS_ERR_*; every message names the endpoint, never a token.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/rest_auth.h"
+#include "backends/rest_backend.h"
+#include "backends/rest_http.h"
+#include "backends/rest_json.h"
+#include "escrow/err.h"
+#include "escrow/fileio.h"
+#include "escrow/log.h"
+#include "escrow/secret.h"
+
+#define URL_MAX 2048
+#define WHAT_MAX 600
+#define RECORD_BODY_MAX (LAPS_RECORD_MAX_JSON + 1024)
+#define HISTORY_MAX_N 100
+#define KEY_FILE_MAX 65536
+
+struct rest_ctx {
+	const struct laps_config *cfg;
+	enum laps_backend_role role;
+	struct rest_http *http;
+	struct rest_auth *auth;
+	char *key_pem; /* mtls: the client key (laps_secret memory) */
+	size_t key_len;
+	bool curl_init;
+	char base[URL_MAX]; /* [rest] url without a trailing '/' */
+	char describe[96];
+};
+
+/* One request's URL and its name for messages. */
+struct target {
+	char url[URL_MAX];
+	char what[WHAT_MAX];
+};
+
+static int
+target_account(const struct rest_ctx *c, struct target *t, const char *method,
+	       const char *device, const char *account, const char *suffix)
+{
+	char d[3 * LAPS_DEVICE_MAX + 1], a[3 * LAPS_ACCOUNT_MAX + 1];
+
+	if (rest_urlencode(device, d, sizeof d) != 0 || rest_urlencode(account, a, sizeof a) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "rest: device or account too long");
+	if (laps_snprintf(t->url, sizeof t->url, "%s/v1/devices/%s/accounts/%s%s", c->base, d, a,
+			  suffix) != 0)
+		return laps_seterr(LAPS_ERR_CONFIG, "[rest] url too long");
+	return laps_snprintf(t->what, sizeof t->what, "%s /v1/devices/%s/accounts/%s%s", method,
+			     d, a, suffix) == 0
+		   ? 0
+		   : laps_seterr(LAPS_ERR_INTERNAL, "rest: endpoint name too long");
+}
+
+/* ------------------------------------------------------------------ */
+/* Status → LAPS_ERR_*                                                  */
+
+static int
+status_err(long s, const char *code)
+{
+	if (s == 401)
+		return LAPS_ERR_AUTH;
+	if (s == 403)
+		return LAPS_ERR_ACCESS;
+	if (s == 404)
+		return LAPS_ERR_NOTFOUND;
+	if (s == 409 || s == 412)
+		return LAPS_ERR_CONFLICT;
+	if (s == 413)
+		return LAPS_ERR_TOOBIG;
+	if (s == 422 || strcmp(code, "malformed_json") == 0)
+		return LAPS_ERR_FORMAT;
+	if (s == 429)
+		return LAPS_ERR_BUSY;
+	if (s == 502 || s == 503 || s == 504)
+		return LAPS_ERR_UNAVAILABLE;
+	return LAPS_ERR_BACKEND;
+}
+
+static int
+fail_status(const char *what, const struct rest_resp *r)
+{
+	char code[REST_CODE_MAX] = "", detail[REST_DETAIL_MAX] = "", tries[48] = "";
+
+	if (r->body == NULL || rest_parse_problem(r->body, r->len, code, detail) != 0) {
+		code[0] = detail[0] = '\0';
+	}
+	if (r->attempts > 1)
+		snprintf(tries, sizeof tries, " (gave up after %u attempts)",
+				    r->attempts);
+	return laps_seterr(status_err(r->status, code), "%s: HTTP %ld%s%s%s%s%s", what, r->status,
+			   code[0] ? " " : "", code, detail[0] ? ": " : "", detail, tries);
+}
+
+/* ------------------------------------------------------------------ */
+/* One authenticated request, with one token refresh after a 401.       */
+
+static int
+call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
+{
+	const char *hdr;
+	int rc, round;
+
+	for (round = 0; round < 2; round++) {
+		if ((rc = rest_auth_header(c->auth, &hdr)) != 0)
+			return rc;
+		q->auth = hdr;
+		if ((rc = rest_http_send(c->http, q, r)) != 0)
+			return rc;
+		if (r->status != 401 || round == 1)
+			break;
+		if ((rc = rest_auth_refresh(c->auth)) != 0) {
+			char d[512];
+
+			snprintf(d, sizeof d, "%s", laps_errdetail());
+			return laps_seterr(LAPS_ERR_AUTH, "%s: HTTP 401: %s", q->what, d);
+		}
+	}
+	return 0;
+}
+
+static int
+get(struct rest_ctx *c, const struct target *t, size_t max, struct rest_resp *r)
+{
+	struct rest_req q = {"GET", t->url, t->what, NULL, NULL, NULL, 0, NULL, false, max};
+	int rc;
+
+	if ((rc = call(c, &q, r)) != 0)
+		return rc;
+	return r->status == 200 ? 0 : fail_status(t->what, r);
+}
+
+static int
+post_json(struct rest_ctx *c, const struct target *t, const char *body, struct rest_resp *r)
+{
+	struct rest_req q = {"POST", t->url, t->what, NULL, "application/json", body,
+			     strlen(body), NULL, false, REST_SMALL_BODY};
+	int rc;
+
+	if ((rc = call(c, &q, r)) != 0)
+		return rc;
+	return r->status == 200 ? 0 : fail_status(t->what, r);
+}
+
+static int
+take_etag(const char *what, const struct rest_resp *r, struct laps_version *ver)
+{
+	if (!rest_etag_ok(r->etag))
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: answer without a usable ETag", what);
+	memcpy(ver->tag, r->etag, strlen(r->etag) + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Slots                                                                */
+
+static int
+read_meta(struct rest_ctx *c, const char *device, const char *account, struct laps_record *out,
+	  struct laps_version *ver)
+{
+	struct target t;
+	struct rest_resp r;
+	int64_t seq;
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = target_account(c, &t, "GET", device, account, "")) != 0 ||
+	    (rc = get(c, &t, REST_SMALL_BODY, &r)) != 0 ||
+	    (rc = rest_parse_meta(r.body, r.len, t.what, out, &seq)) != 0 ||
+	    (rc = take_etag(t.what, &r, ver)) != 0)
+		goto out;
+	if (strcmp(out->device, device) != 0 || strcmp(out->account, account) != 0)
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the answer is about %s/%s", t.what,
+				 out->device, out->account);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+read_record(struct rest_ctx *c, const char *device, const char *account,
+	    struct laps_record *out, struct laps_version *ver)
+{
+	struct target t;
+	struct rest_resp r;
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = target_account(c, &t, "GET", device, account, "/record")) != 0 ||
+	    (rc = get(c, &t, RECORD_BODY_MAX, &r)) != 0)
+		goto out;
+	if ((rc = laps_record_parse(r.body, r.len, out)) != 0) {
+		char d[512];
+
+		snprintf(d, sizeof d, "%s", laps_errdetail());
+		rc = laps_seterr(rc, "%s: %s", t.what, d);
+		goto out;
+	}
+	if ((rc = take_etag(t.what, &r, ver)) != 0)
+		goto out;
+	if (strcmp(out->device, device) != 0 || strcmp(out->account, account) != 0)
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the record belongs to %s/%s", t.what,
+				 out->device, out->account);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_read(void *ctx, const char *device, const char *account, struct laps_record *out,
+	  struct laps_version *ver)
+{
+	struct rest_ctx *c = ctx;
+	int rc;
+
+	/* a device may read only metadata; an admin reads the sealed record */
+	if (c->role == LAPS_ROLE_AGENT)
+		rc = read_meta(c, device, account, out, ver);
+	else
+		rc = read_record(c, device, account, out, ver);
+	if (rc == 0)
+		snprintf(out->source, sizeof out->source, "%.63s", c->describe);
+	else
+		ver->tag[0] = '\0';
+	return rc;
+}
+
+/* After a 412: did our own write land (an earlier attempt whose answer was
+ * lost)?  Then its ETag is the new version. */
+static int
+write_recheck(struct rest_ctx *c, const struct laps_record *rec, const char *what,
+	      struct laps_version *newver)
+{
+	struct laps_record cur;
+	struct laps_version v;
+	int rc;
+
+	laps_record_init(&cur);
+	rc = read_meta(c, rec->device, rec->account, &cur, &v);
+	if (rc == 0 && strcmp(cur.rotation_id, rec->rotation_id) == 0) {
+		*newver = v;
+	} else if (rc == 0 || rc == LAPS_ERR_NOTFOUND) {
+		rc = laps_seterr(LAPS_ERR_CONFLICT,
+				 "%s: the record changed since it was read (now rotation %s); "
+				 "nothing was written",
+				 what, rc == 0 ? cur.rotation_id : "none");
+	}
+	laps_record_clear(&cur);
+	return rc;
+}
+
+static int
+slot_write(void *ctx, const struct laps_record *rec, const char *password,
+	   const struct laps_version *expected, struct laps_version *newver)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_req q = {"PUT", NULL, NULL, NULL, "application/json", NULL, 0, NULL, false,
+			     REST_SMALL_BODY};
+	struct rest_resp r;
+	struct target t;
+	char *body = NULL;
+	int rc;
+
+	(void)password; /* sealed records only */
+	rest_resp_init(&r);
+	if ((rc = target_account(c, &t, "PUT", rec->device, rec->account, "/record")) != 0 ||
+	    (rc = laps_record_serialise(rec, &body)) != 0)
+		goto out;
+	q.url = t.url;
+	q.what = t.what;
+	q.body = body;
+	q.body_len = strlen(body);
+	q.if_none_match = expected->tag[0] == '\0';
+	q.if_match = q.if_none_match ? "*" : expected->tag;
+	if ((rc = call(c, &q, &r)) != 0)
+		goto out;
+	if (r.status == 412)
+		rc = write_recheck(c, rec, t.what, newver);
+	else if (r.status != 200 && r.status != 201)
+		rc = fail_status(t.what, &r);
+	else
+		rc = take_etag(t.what, &r, newver);
+out:
+	if (body != NULL)
+		laps_freezero(body, strlen(body));
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_confirm(void *ctx, const char *device, const char *account, const char *rotation_id,
+	     int64_t expires_at)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char body[128];
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = target_account(c, &t, "POST", device, account, "/confirm")) != 0 ||
+	    (rc = laps_snprintf(body, sizeof body, "{\"rotation_id\":\"%s\",\"expires_at\":%lld}",
+				rotation_id, (long long)expires_at)) != 0)
+		goto out;
+	rc = post_json(c, &t, body, &r);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_history(void *ctx, const char *device, const char *account, size_t n,
+	     struct laps_record_list *out)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char suffix[40];
+	size_t lim = n == 0 ? 1 : (n > HISTORY_MAX_N ? HISTORY_MAX_N : n);
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rest_resp_init(&r);
+	if ((rc = laps_snprintf(suffix, sizeof suffix, "/history?limit=%zu", lim)) != 0 ||
+	    (rc = target_account(c, &t, "GET", device, account, suffix)) != 0 ||
+	    (rc = get(c, &t, (lim + 1) * RECORD_BODY_MAX, &r)) != 0)
+		goto out;
+	rc = rest_parse_history(r.body, r.len, t.what, lim, out);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_set_expiry(void *ctx, const char *device, const char *account, int64_t when)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char body[64];
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = target_account(c, &t, "POST", device, account, "/expire")) != 0 ||
+	    (rc = laps_snprintf(body, sizeof body, "{\"expires_at\":%lld}", (long long)when)) != 0)
+		goto out;
+	rc = post_json(c, &t, body, &r);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
+	  size_t *n)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char q[3 * LAPS_DEVICE_MAX + 1], page[REST_PAGE_TOKEN_MAX + 1] = "",
+					 pe[3 * REST_PAGE_TOKEN_MAX + 1];
+	size_t k = 0;
+	unsigned pages;
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = rest_urlencode(name, q, sizeof q)) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "rest: host name too long");
+	for (pages = 0; pages < 1000; pages++) {
+		if ((rc = rest_urlencode(page, pe, sizeof pe)) != 0 ||
+		    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/devices?name=%s%s%s", c->base,
+					q, page[0] ? "&page_token=" : "", pe)) != 0 ||
+		    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/devices?name=%s", q)) != 0)
+			break;
+		if ((rc = get(c, &t, 4 * 1024 * 1024, &r)) != 0 ||
+		    (rc = rest_parse_devices(r.body, r.len, t.what, devices, max, &k, page)) != 0 ||
+		    page[0] == '\0')
+			break;
+	}
+	rest_resp_clear(&r);
+	if (rc == 0)
+		*n = k;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+slot_close(void *ctx)
+{
+	struct rest_ctx *c = ctx;
+
+	if (c == NULL)
+		return;
+	rest_auth_free(c->auth);
+	rest_http_free(c->http);
+	if (c->key_pem != NULL)
+		laps_file_free(c->key_pem, c->key_len, LAPS_FILE_SECRET);
+	if (c->curl_init)
+		rest_http_global_cleanup();
+	free(c);
+}
+
+static int
+open_http(struct rest_ctx *c)
+{
+	const struct laps_config *cfg = c->cfg;
+	struct rest_http_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof o);
+	o.ca_file = cfg->rest_ca_file;
+	o.pin = cfg->rest_pin;
+	o.timeout_ms = cfg->rest_timeout * 1000;
+	o.retries = cfg->rest_retries;
+	o.budget_ms = cfg->rest_budget * 1000;
+	if (cfg->rest_auth == LAPS_REST_AUTH_MTLS) {
+		/* the key is read here, with the owner/mode checks, and handed to
+		 * libcurl from memory */
+		if ((rc = rest_auth_read_secret(cfg->rest_key_file, "key_file", KEY_FILE_MAX,
+						&c->key_pem, &c->key_len)) != 0)
+			return rc;
+		o.cert_file = cfg->rest_cert_file;
+		o.key_pem = c->key_pem;
+		o.key_len = c->key_len;
+	}
+	return rest_http_new(&o, &c->http);
+}
+
+static int
+slot_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+{
+	struct rest_ctx *c;
+	size_t n;
+	int rc;
+
+	*ctx = NULL;
+	if ((rc = laps_config_validate(cfg, LAPS_USE_GET)) != 0) /* [rest] keys */
+		return rc;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return laps_seterr(LAPS_ERR_NOMEM, "rest: out of memory");
+	c->cfg = cfg;
+	c->role = role;
+	if ((rc = rest_http_global_init()) != 0)
+		goto fail;
+	c->curl_init = true;
+	if ((rc = laps_snprintf(c->base, sizeof c->base, "%s", cfg->rest_url)) != 0) {
+		rc = laps_seterr(LAPS_ERR_CONFIG, "[rest] url too long");
+		goto fail;
+	}
+	for (n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--)
+		c->base[n - 1] = '\0';
+	snprintf(c->describe, sizeof c->describe, "rest (%.80s)", c->base);
+	if ((rc = open_http(c)) != 0 || (rc = rest_auth_new(cfg, role, c->http, &c->auth)) != 0)
+		goto fail;
+	*ctx = c;
+	return 0;
+fail:
+	slot_close(c);
+	return rc;
+}
+
+static unsigned
+slot_caps_of(void *ctx)
+{
+	const struct rest_ctx *c = ctx;
+
+	return laps_backend_rest.caps | (c->role == LAPS_ROLE_AGENT ? LAPS_BCAP_WRITEONLY : 0);
+}
+
+static const char *
+slot_describe(void *ctx)
+{
+	return ((const struct rest_ctx *)ctx)->describe;
+}
+
+const struct laps_backend_ops laps_backend_rest = {
+    .name = "rest",
+    .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_AUDIT |
+	    LAPS_BCAP_FIND,
+    .open = slot_open,
+    .close = slot_close,
+    .read = slot_read,
+    .write = slot_write,
+    .confirm = slot_confirm,
+    .history = slot_history,
+    .set_expiry = slot_set_expiry,
+    .find = slot_find,
+    .caps_of = slot_caps_of,
+    .describe = slot_describe,
+};
