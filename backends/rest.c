@@ -472,6 +472,8 @@ slot_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx
 	}
 	for (n = strlen(c->base); n > 0 && c->base[n - 1] == '/'; n--)
 		c->base[n - 1] = '\0';
+	if (n > 3 && strcmp(c->base + n - 3, "/v1") == 0) /* "https://host/v1" is fine too */
+		c->base[n - 3] = '\0';
 	snprintf(c->describe, sizeof c->describe, "rest (%.80s)", c->base);
 	if ((rc = open_http(c)) != 0 || (rc = rest_auth_new(cfg, role, c->http, &c->auth)) != 0)
 		goto fail;
