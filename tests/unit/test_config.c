@@ -432,7 +432,7 @@ test_errors(void)
 		   "simple, external, gssapi");
 	EXPECT_ERR("[ldap]\nschema = ad\n", NAME ":2:", "[ldap] schema", "laps, mslaps, legacy");
 	EXPECT_ERR("[rest]\nauth = basic\n", NAME ":2:", "[rest] auth",
-		   "client_secret, private_key_jwt, mtls, bearer");
+		   "client_credentials, private_key_jwt, mtls, bearer, device_code");
 	EXPECT_ERR("[post-auth]\naction = logoff\n", NAME ":2:", "[post-auth] action",
 		   "reset, reset-logoff, reset-reboot");
 	EXPECT_ERR("[password]\nmode = pin\n", NAME ":2:", "[password] mode",
