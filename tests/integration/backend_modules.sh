@@ -16,8 +16,13 @@ ldd "$BIN" >"$T/ldd" || exit 99
 check "laps-get does not link libldap" "$(grep -c libldap "$T/ldd")" -eq 0
 check "laps-get does not link libcurl" "$(grep -c libcurl "$T/ldd")" -eq 0
 check "the agent does not link libldap" "$(ldd "$top_builddir/laps-agent" | grep -c libldap)" -eq 0
-check "the ldap module exports one symbol" \
-	"$(nm -D --defined-only "$MODDIR/ldap.so" | awk '{print $3}' | tr '\n' ' ')" = "laps_backend_module "
+for m in ldap graph rest; do
+	check "the $m module exports one symbol" \
+		"$(nm -D --defined-only "$MODDIR/$m.so" | awk '{print $3}' | tr '\n' ' ')" = "laps_backend_module "
+done
+check "laps-get does not link libssl" "$(grep -c libssl "$T/ldd")" -eq 0
+check "the agent does not link libcurl" "$(ldd "$top_builddir/laps-agent" | grep -c libcurl)" -eq 0
+check "the rest module links libcurl" "$(ldd "$MODDIR/rest.so" | grep -c libcurl)" -eq 1
 
 # --- what it loads at run time, by source
 mkdir -m 700 "$T/escrow"
@@ -41,6 +46,12 @@ check "ldap source: libcurl not loaded" "$(grep -c libcurl "$T/l-ldap")" -eq 0
 loaded "$T/graph.conf" --source graph host1 >"$T/l-graph"
 check "graph source: libcurl loaded" "$(grep -c libcurl "$T/l-graph")" -ge 1
 check "graph source: the ldap module not loaded" "$(grep -c 'ldap\.so$' "$T/l-graph")" -eq 0
+printf '[escrow]\nbackend = rest\n[rest]\nurl = https://127.0.0.1:1\nauth = bearer\nbearer_file = %s/nosecret\nretries = 1\ntimeout = 1s\n' "$T" >"$T/rest.conf"
+chmod 600 "$T/rest.conf"
+loaded "$T/rest.conf" host1 >"$T/l-rest"
+check "rest source: the rest module and libcurl are loaded" \
+	"$(grep -c 'rest\.so$\|libcurl' "$T/l-rest")" -ge 2
+check "rest source: the ldap module not loaded" "$(grep -c 'ldap\.so$' "$T/l-rest")" -eq 0
 
 # --- the module directory and files are checked
 mkdir -m 755 "$T/mods"
