@@ -13,6 +13,9 @@
  *   history     GET …/history?limit=N
  *   set_expiry  POST …/expire {"expires_at"}
  *   find        GET /v1/devices?name=Q (every page)
+ *   report      GET /v1/report?page_size=N, page after page: each page's
+ *               rows go to the caller before the next is asked for, so
+ *               memory stays at one page whatever the fleet's size
  *
  * A 401 refreshes the token once; statuses and problem codes map to
  * LAPS_ERR_*; every message names the endpoint, never a token.
@@ -37,6 +40,8 @@
 #define RECORD_BODY_MAX (LAPS_RECORD_MAX_JSON + 1024)
 #define HISTORY_MAX_N 100
 #define KEY_FILE_MAX 65536
+#define REPORT_PAGE 500		       /* rows asked for per report page */
+#define REPORT_BODY_MAX (1024 * 1024) /* a page of 500 rows is < 300 KiB */
 
 struct rest_ctx {
 	const struct laps_config *cfg;
@@ -389,7 +394,7 @@ slot_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], siz
 	if ((rc = rest_urlencode(name, q, sizeof q)) != 0)
 		return laps_seterr(LAPS_ERR_INVALID, "rest: host name too long");
 	for (pages = 0; pages < 1000; pages++) {
-		if ((rc = rest_urlencode(page, pe, sizeof pe)) != 0 ||
+		if ((rc = rest_urlencode_query(page, pe, sizeof pe)) != 0 ||
 		    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/devices?name=%s%s%s", c->base,
 					q, page[0] ? "&page_token=" : "", pe)) != 0 ||
 		    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/devices?name=%s", q)) != 0)
@@ -402,6 +407,41 @@ slot_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], siz
 	rest_resp_clear(&r);
 	if (rc == 0)
 		*n = k;
+	return rc;
+}
+
+static int
+slot_report(void *ctx, laps_report_cb cb, void *arg)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char page[REST_PAGE_TOKEN_MAX + 1] = "", prev[REST_PAGE_TOKEN_MAX + 1] = "",
+	     pe[3 * REST_PAGE_TOKEN_MAX + 1];
+	size_t n;
+	int rc;
+
+	rest_resp_init(&r);
+	for (;;) {
+		if ((rc = rest_urlencode_query(page, pe, sizeof pe)) != 0 ||
+		    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/report?page_size=%d%s%s",
+					c->base, REPORT_PAGE, page[0] ? "&page_token=" : "",
+					pe)) != 0 ||
+		    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/report")) != 0)
+			break;
+		rest_resp_clear(&r);
+		if ((rc = get(c, &t, REPORT_BODY_MAX, &r)) != 0 ||
+		    (rc = rest_parse_report(r.body, r.len, t.what, cb, arg, &n, page)) != 0 ||
+		    page[0] == '\0')
+			break;
+		if (strcmp(page, prev) == 0) { /* no progress: never loop on it */
+			rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the same next_page_token twice",
+					 t.what);
+			break;
+		}
+		memcpy(prev, page, sizeof prev);
+	}
+	rest_resp_clear(&r);
 	return rc;
 }
 
@@ -501,7 +541,7 @@ slot_describe(void *ctx)
 const struct laps_backend_ops laps_backend_rest = {
     .name = "rest",
     .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_AUDIT |
-	    LAPS_BCAP_FIND,
+	    LAPS_BCAP_FIND | LAPS_BCAP_REPORT,
     .open = slot_open,
     .close = slot_close,
     .read = slot_read,
@@ -510,6 +550,7 @@ const struct laps_backend_ops laps_backend_rest = {
     .history = slot_history,
     .set_expiry = slot_set_expiry,
     .find = slot_find,
+    .report = slot_report,
     .caps_of = slot_caps_of,
     .describe = slot_describe,
 };

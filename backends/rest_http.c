@@ -135,15 +135,16 @@ rest_http_reset_budget(struct rest_http *h)
 	h->deadline_ms = rest_now_ms() + h->o.budget_ms;
 }
 
-int
-rest_urlencode(const char *s, char *buf, size_t len)
+static int
+encode(const char *s, char *buf, size_t len, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+		    strchr(keep, c) != NULL) {
 			if (o + 1 >= len)
 				return LAPS_ERR_TOOBIG;
 			buf[o++] = (char)c;
@@ -159,6 +160,18 @@ rest_urlencode(const char *s, char *buf, size_t len)
 		return LAPS_ERR_TOOBIG;
 	buf[o] = '\0';
 	return 0;
+}
+
+int
+rest_urlencode(const char *s, char *buf, size_t len)
+{
+	return encode(s, buf, len, "");
+}
+
+int
+rest_urlencode_query(const char *s, char *buf, size_t len)
+{
+	return encode(s, buf, len, "/");
 }
 
 int

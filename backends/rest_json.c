@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -254,6 +255,75 @@ rest_parse_devices(const char *json, size_t len, const char *what,
 		       (size_t)json_object_get_string_len(v) + 1);
 	}
 	*n = k;
+	memcpy(next, tok, sizeof tok);
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+/* One report entry (REST-API.md 5.5) into row. */
+static int
+report_entry(struct json_object *e, const char *what, struct laps_report_row *row)
+{
+	char state[16];
+	int64_t seq;
+	int rc;
+
+	memset(row, 0, sizeof *row);
+	if (!json_object_is_type(e, json_type_object))
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: not an object", what);
+	if ((rc = get_str(e, what, "device", row->device, LAPS_DEVICE_MAX)) != 0 ||
+	    (rc = get_str(e, what, "account", row->account, LAPS_ACCOUNT_MAX)) != 0 ||
+	    (rc = get_str(e, what, "state", state, sizeof state - 1)) != 0 ||
+	    (rc = get_int(e, what, "rotated_at", 0, TIME_MAX, &row->rotated_at)) != 0 ||
+	    (rc = get_int(e, what, "expires_at", 0, TIME_MAX, &row->expires_at)) != 0 ||
+	    (rc = get_int(e, what, "seq", 0, INT64_MAX, &seq)) != 0)
+		return rc;
+	if (!laps_record_device_ok(row->device) || !laps_record_account_ok(row->account))
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: bad device or account name", what);
+	if (strcmp(state, "pending") == 0)
+		row->state = LAPS_STATE_PENDING;
+	else if (strcmp(state, "confirmed") == 0)
+		row->state = LAPS_STATE_CONFIRMED;
+	else
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: unknown \"state\"", what);
+	row->seq = (uint64_t)seq;
+	row->has_record = true;
+	return 0;
+}
+
+int
+rest_parse_report(const char *json, size_t len, const char *what, laps_report_cb cb, void *arg,
+		  size_t *n, char next[REST_PAGE_TOKEN_MAX + 1])
+{
+	struct json_object *o = NULL, *a;
+	struct laps_report_row row;
+	char tok[REST_PAGE_TOKEN_MAX + 1], ew[640];
+	size_t i, cnt;
+	int rc;
+
+	*n = 0;
+	if ((rc = parse(json, len, PAGE_BODY_MAX, what, &o)) != 0)
+		return rc;
+	if ((a = member(o, "entries", json_type_array)) == NULL) {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: answer without an \"entries\" array", what);
+		goto out;
+	}
+	if ((rc = next_token(o, what, tok)) != 0)
+		goto out;
+	cnt = json_object_array_length(a);
+	if (cnt == 0 && tok[0] != '\0') {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: an empty page names a next page", what);
+		goto out;
+	}
+	for (i = 0; i < cnt; i++) {
+		snprintf(ew, sizeof ew, "%.600s: entries[%zu]", what, i);
+		if ((rc = report_entry(json_object_array_get_idx(a, i), ew, &row)) != 0 ||
+		    (rc = cb(arg, &row)) != 0)
+			goto out;
+		++*n;
+	}
 	memcpy(next, tok, sizeof tok);
 	rc = 0;
 out:

@@ -50,6 +50,18 @@ int rest_parse_devices(const char *json, size_t len, const char *what,
 		       char (*devs)[LAPS_DEVICE_MAX + 1], size_t max, size_t *n,
 		       char next[REST_PAGE_TOKEN_MAX + 1]) __attribute__((warn_unused_result));
 
+/* One page of GET /v1/report (REST-API.md 5.5):
+ * {"entries":[{"device","account","state","rotated_at","expires_at","seq",
+ * "overdue"},...],"next_page_token":T|null}.  Each entry is checked
+ * (valid names, known state, times in range) and handed to cb as a row
+ * with has_record true, in the server's order; cb's error stops the parse
+ * and is returned as it is.  *n counts the rows handed over; next[0] =
+ * '\0' on the last page.  A page that names a next page must hold at
+ * least one entry (else a server could send the client round forever). */
+int rest_parse_report(const char *json, size_t len, const char *what, laps_report_cb cb,
+		      void *arg, size_t *n, char next[REST_PAGE_TOKEN_MAX + 1])
+    __attribute__((warn_unused_result));
+
 /* {"records":[REC,...]}: each REC parsed with laps_record_parse; at most
  * max records are kept (newest first as the server sends them). */
 int rest_parse_history(const char *json, size_t len, const char *what, size_t max,

@@ -12,7 +12,7 @@ LAPS_DEPS=(
 	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit
 	mandoc systemd valgrind python3 procps util-linux xz-utils
 	git curl
-	postgresql libpq-dev
+	postgresql libpq-dev sqlite3
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian blhc mmdebstrap gpg debian-archive-keyring
 )
 # The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js

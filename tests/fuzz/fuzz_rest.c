@@ -1,12 +1,12 @@
 /*
  * fuzz_rest.c — libFuzzer target for the REST backend's answer parsers
  * (backends/rest_json.c): record metadata, problem+json, device pages,
- * history, token answers, OAuth errors, device authorization answers,
- * Retry-After and ETag checks.
+ * history, report pages, token answers, OAuth errors, device
+ * authorization answers, Retry-After and ETag checks.
  *
  * Whatever a parser accepts must hold what it promises: metadata names a
  * valid device and account, a token is a b64token, a device page holds
- * only valid device names.
+ * only valid device names, a report row has valid names and a record.
  */
 #include "config.h"
 
@@ -18,6 +18,16 @@
 #include "escrow/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+report_row(void *arg, const struct laps_report_row *row)
+{
+	(void)arg;
+	if (!row->has_record || !laps_record_device_ok(row->device) ||
+	    !laps_record_account_ok(row->account))
+		abort();
+	return 0;
+}
 
 static void
 strings(const char *s, size_t size)
@@ -64,6 +74,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < n; i++)
 			if (!laps_record_device_ok(devs[i]))
 				abort();
+	if (rest_parse_report(s, size, "fuzz", report_row, NULL, &n, next) == 0 && n == 0 &&
+	    next[0] != '\0')
+		abort();
 	if (rest_parse_history(s, size, "fuzz", 5, &l) == 0 && l.n > 5)
 		abort();
 	laps_record_list_free(&l);

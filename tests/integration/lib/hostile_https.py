@@ -17,6 +17,7 @@ misbehaves as that line says:
     redirect URL    answer 307 with Location: URL
     big N           answer 200 with an N-byte JSON body
     garbage         answer 200 with a body that is not JSON
+    json TEXT       answer 200 with TEXT (the rest of the line) as application/json
     after-drop      forward, then close without relaying the answer
                     (the request reached the server; the client never learns)
 
@@ -125,6 +126,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif word == "garbage":
             self.send_simple(200, b"<html>not json</html>",
                              [("Content-Type", "application/json"), ("ETag", '"x"')])
+        elif word == "json":
+            self.send_simple(200, arg.encode(), [("Content-Type", "application/json")])
         elif word == "after-drop":
             self.forward(body, relay=False)
         else:
