@@ -8,8 +8,18 @@
 #   laps-get and check it against the account's hash; force a second
 #   rotation with `laps-get --expire` and show the history.
 #
-# Everything lives in a temporary directory removed at the end
-# (LAPS_DEMO_KEEP=1 keeps it).
+#   Then the same job through the cloud path: start laps-escrowd (SQLite)
+#   and an OpenID Connect issuer (oidc-provider) on 127.0.0.1; the device
+#   signs in with its own key (private_key_jwt, no shared secret) and
+#   rotates the account through `backend = rest`; an administrator, alice,
+#   signs in to laps-get with the device authorization grant (the demo
+#   approves the code on the issuer's page the way she would in a
+#   browser), reads the password back, and it is checked against the hash;
+#   the server's audit log names her.
+#
+# Everything lives in a temporary directory removed at the end, and every
+# server is stopped (LAPS_DEMO_KEEP=1 keeps the directory;
+# LAPS_DEMO_BUILD=DIR uses that existing build directory instead of building).
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,18 +30,33 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/laps-demo.XXXXXX")
 chmod 0700 "$work"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "building laps (out of tree, in $work/build)"
-(cd "$top" && autoreconf -fi >/dev/null 2>&1)
-mkdir -p "$work/build"
-(cd "$work/build" && "$top/configure" -q >/dev/null && make -s -j"$(nproc)" >/dev/null)
-agent="$work/build/laps-agent"
-get="$work/build/laps-get/laps-get"
-[ -x "$get" ] || get="$work/build/laps-get"
+build=${LAPS_DEMO_BUILD:-$work/build}
+if [ -z "${LAPS_DEMO_BUILD:-}" ]; then
+	step "building laps (out of tree, in $build)"
+	(cd "$top" && autoreconf -fi >/dev/null 2>&1)
+	mkdir -p "$build"
+	(cd "$build" && "$top/configure" -q >/dev/null && make -s -j"$(nproc)" >/dev/null)
+fi
+agent="$build/laps-agent"
+get="$build/laps-get/laps-get"
+escrowd="$build/laps-escrowd"
+# the backend modules (ldap.so, rest.so) from the build tree, not installed
+export LAPS_BACKEND_DIR="$build/backends/.libs"
 
 step "starting a throw-away slapd on 127.0.0.1"
 export top_srcdir="$top"
 . "$top/tests/integration/lib/slapd.sh"
-trap 'slapd_cleanup >/dev/null 2>&1 || true; [ "${LAPS_DEMO_KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT
+escrowd_pid=
+cleanup() {
+	slapd_cleanup >/dev/null 2>&1 || true
+	if [ -n "$escrowd_pid" ]; then
+		kill "$escrowd_pid" 2>/dev/null || true
+		wait "$escrowd_pid" 2>/dev/null || true
+	fi
+	[ "$(type -t oidc_cleanup)" = function ] && { oidc_cleanup >/dev/null 2>&1 || true; }
+	[ "${LAPS_DEMO_KEEP:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
 slapd_start "$work/slapd" --quiet
 echo "slapd pid $SLAPD_PID, $LDAP_URI (StartTLS) and $LDAPS_URI, base $LDAP_BASE"
 
@@ -73,7 +98,7 @@ complexity = 4
 [escrow]
 backend = ldap
 recipients = $work/admin.key.pub
-device = host1.example.test
+device = host1
 history = 5
 
 [ldap]
@@ -117,13 +142,17 @@ grep lapsadmin "$root/etc/shadow"
 step "laps-get host1 (decrypts with the admin key)"
 pw=$("$get" -c "$work/etc/laps-get.conf" host1)
 echo "password: $pw"
-hash=$(awk -F: '$1 == "lapsadmin" {print $2}' "$root/etc/shadow")
-if PW="$pw" H="$hash" perl -e 'exit(crypt($ENV{PW}, $ENV{H}) eq $ENV{H} ? 0 : 1)'; then
-	echo "check: the escrowed password verifies against lapsadmin's hash in $root/etc/shadow"
-else
-	echo "check FAILED: escrowed password does not match the local hash" >&2
-	exit 1
-fi
+verify() { # PASSWORD: does it verify against lapsadmin's hash?
+	local hash
+	hash=$(awk -F: '$1 == "lapsadmin" {print $2}' "$root/etc/shadow")
+	if PW="$1" H="$hash" perl -e 'exit(crypt($ENV{PW}, $ENV{H}) eq $ENV{H} ? 0 : 1)'; then
+		echo "check: the escrowed password verifies against lapsadmin's hash in $root/etc/shadow"
+	else
+		echo "check FAILED: escrowed password does not match the local hash" >&2
+		exit 1
+	fi
+}
+verify "$pw"
 
 step "laps-agent run again (nothing due: silent)"
 "$agent" -c "$work/etc/laps.conf" run && echo "(exit 0, nothing printed)"
@@ -136,4 +165,122 @@ step "laps-get --expire host1 (an admin forces a rotation), then laps-agent run"
 step "laps-agent status"
 "$agent" -c "$work/etc/laps.conf" status
 
-step "done: slapd stopped, $work removed"
+# ---------------------------------------------------------------- the cloud path
+step "the cloud path: an OpenID Connect issuer (oidc-provider) on 127.0.0.1"
+. "$top/tests/integration/lib/oidc.sh"
+oidc_start "$work/oidc" --quiet
+echo "issuer $OIDC_ISSUER (pid $OIDC_PID)"
+# the device's own key (private_key_jwt) and the admin tool's public client
+oidc_add_jwt_client host1.example.test "$work/etc/device.key" laps.device ES256 RS256
+oidc_add_admin_client laps-get
+oidc_add_user alice
+
+step "laps-escrowd (SQLite) on 127.0.0.1, HTTPS with a test CA"
+pki="$work/pki"
+mkdir -m 700 "$pki"
+(
+	cd "$pki"
+	exec 2>openssl.log
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj "/CN=laps demo CA" -keyout ca.key -out ca.crt
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+		-keyout server.key -out server.csr
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile server.ext -out server.crt
+	chmod 600 ./*.key
+) || { cat "$pki/openssl.log" >&2; exit 1; }
+cat "$pki/ca.crt" "$OIDC_CA" >"$work/etc/cas.pem"
+cat >"$work/etc/escrowd.conf" <<CONF
+[server]
+listen = 127.0.0.1:0
+cert_file = $pki/server.crt
+key_file = $pki/server.key
+threads = 2
+
+[store]
+url = sqlite:$work/escrow.db
+
+[oidc]
+issuer = $OIDC_ISSUER
+audience = $OIDC_AUDIENCE
+ca_file = $OIDC_CA
+CONF
+chmod 600 "$work/etc/escrowd.conf"
+"$escrowd" -c "$work/etc/escrowd.conf" --port-file "$work/escrowd.port" 2>"$work/escrowd.log" &
+escrowd_pid=$!
+for _ in $(seq 100); do [ -s "$work/escrowd.port" ] && break; sleep 0.05; done
+[ -s "$work/escrowd.port" ] || { cat "$work/escrowd.log" >&2; exit 1; }
+escrow_url="https://127.0.0.1:$(cat "$work/escrowd.port")"
+echo "laps-escrowd pid $escrowd_pid, $escrow_url, store $work/escrow.db"
+
+step "laps.conf for the agent: backend = rest, the device signs in with its own key"
+mkdir -p "$work/state-rest"
+sed -e '/^\[escrow\]/,$d' -e "s|^state_dir = .*|state_dir = $work/state-rest|" \
+	"$work/etc/laps.conf" >"$work/etc/laps-rest.conf"
+cat >>"$work/etc/laps-rest.conf" <<CONF
+[escrow]
+backend = rest
+recipients = $work/admin.key.pub
+device = host1.example.test
+
+[rest]
+url = $escrow_url
+ca_file = $work/etc/cas.pem
+auth = private_key_jwt
+token_url = $OIDC_TOKEN_ENDPOINT
+client_id = host1.example.test
+key_file = $work/etc/device.key
+scope = laps.device
+CONF
+cat >"$work/etc/laps-get-rest.conf" <<CONF
+[escrow]
+backend = rest
+
+[rest]
+url = $escrow_url
+ca_file = $work/etc/cas.pem
+auth = device_code
+token_url = $OIDC_TOKEN_ENDPOINT
+device_auth_url = $OIDC_DEVICE_ENDPOINT
+client_id = laps-get
+scope = openid offline_access laps.read laps.secret laps.expire
+
+[laps-get]
+key = $work/admin.key
+CONF
+chmod 0600 "$work/etc/"*.conf
+"$agent" -c "$work/etc/laps-rest.conf" check-config
+
+step "laps-agent run through laps-escrowd (no record there yet: rotation due)"
+"$agent" -c "$work/etc/laps-rest.conf" -v run
+grep lapsadmin "$root/etc/shadow"
+
+step "laps-get host1 over REST: alice signs in with the device authorization grant"
+mkdir -m 700 "$work/cache"
+XDG_CACHE_HOME="$work/cache" "$get" -c "$work/etc/laps-get-rest.conf" host1 \
+	>"$work/pw" 2>"$work/get.err" &
+get_pid=$!
+code=
+for _ in $(seq 100); do
+	code=$(sed -n 's/.*enter the code \([^ ]*\).*/\1/p' "$work/get.err")
+	[ -n "$code" ] && break
+	sleep 0.1
+done
+cat "$work/get.err"
+[ -n "$code" ] || { kill "$get_pid" 2>/dev/null; echo "no user code from laps-get" >&2; exit 1; }
+echo "(the demo signs alice in on the issuer's page and enters $code, as she would in a browser)"
+oidc_approve_device "$code" alice
+wait "$get_pid"
+pw=$(cat "$work/pw")
+rm -f "$work/pw"
+echo "password: $pw"
+verify "$pw"
+
+step "the server's audit log names the person who read it"
+if command -v sqlite3 >/dev/null; then
+	sqlite3 -readonly "$work/escrow.db" \
+		"SELECT datetime(time, 'unixepoch'), actor, action, device FROM audit WHERE action = 'read_secret'"
+fi
+
+step "done: slapd, laps-escrowd and the issuer stopped, $work removed"
