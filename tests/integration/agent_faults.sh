@@ -1,11 +1,60 @@
 #!/bin/sh
-# agent_faults.sh — every fault point x {kill, fail} x {shadow, pam}: after
-# the fault the escrow still holds the account's password (current record,
-# or previous when the current one is pending), and a re-run without fault
-# finishes with a confirmed record that matches.  Then two agents at once.
-. "${top_srcdir:-.}/tests/integration/agent_lib.sh"
+# agent_faults.sh — every fault point x {kill, fail} x {shadow, pam} with the
+# escrow in FAULT_BACKEND (file, the default; agent_faults_ldap.sh and
+# agent_faults_rest.sh run the same matrix against a real slapd and a real
+# laps-escrowd): after the fault the escrow still holds the account's
+# password (current record, or previous when the current one is pending),
+# and a re-run without fault finishes with a confirmed record that
+# matches.  Then two agents at once.  The invariant is read by an admin
+# (ldap: the readers' bind; rest: an admin certificate), never by the
+# device, which cannot read its own escrow back.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+. "$top_srcdir/tests/integration/agent_lib.sh"
 need_root
 need_fault_injection
+FAULT_BACKEND=${FAULT_BACKEND:-file}
+
+case $FAULT_BACKEND in
+file) ;;
+ldap)
+	command -v ldapsearch >/dev/null || { echo "SKIP: ldap-utils missing"; exit 77; }
+	. "$top_srcdir/tests/integration/lib/slapd.sh"
+	trap 'slapd_cleanup; rm -rf "$T"' EXIT
+	slapd_start "$T/slapd" --quiet
+	rc=$?
+	[ $rc -eq 0 ] || exit $rc
+	export LDAPCONF=/dev/null LDAPRC=/dev/null
+	ESCROW_ADMIN_CONF=$T/reader.conf ;;
+rest)
+	. "$top_srcdir/tests/integration/rest_lib.sh"
+	rest_setup
+	ESCROW_ADMIN_CONF=$T/admin.conf ;;
+*) echo "FAULT_BACKEND=$FAULT_BACKEND: file, ldap or rest" >&2; exit 99 ;;
+esac
+export ESCROW_ADMIN_CONF
+
+# $T/laps.conf for host1 in slapd, and $T/reader.conf (the readers' bind)
+ldap_conf() {
+	local who dn secret f
+	for who in reader agent; do
+		if [ $who = agent ]; then
+			dn=$(slapd_device_dn host1) secret=$(slapd_device_secret host1) f=$T/laps.conf
+		else
+			dn=$LDAP_READER_DN secret=$LDAP_READER_SECRET f=$T/reader.conf
+		fi
+		write_conf lapsadmin "$METHOD"
+		sed -i -e 's/^backend = file$/backend = ldap/' -e 's/^device = .*/device = host1/' \
+			-e '/^\[file\]$/,$d' "$T/laps.conf"
+		printf '%s\n' "[ldap]" "uri = $LDAP_URI" "tls = starttls" "ca_file = $LDAP_CA" \
+			"bind = simple" "bind_dn = $dn" "bind_secret_file = $secret" \
+			"base = $LDAP_DEVICES_BASE" "filter = (cn=%h)" "schema = laps" "timeout = 3s" \
+			>>"$T/laps.conf"
+		[ $who = reader ] && mv "$T/laps.conf" "$f"
+	done
+	chmod 600 "$T/laps.conf" "$T/reader.conf"
+}
 
 steps="after_lock after_journal after_escrow_write after_journal_escrowed before_local_set
 after_local_set after_confirm after_state after_journal_removed"
@@ -14,12 +63,17 @@ reset_case() {
 	rm -rf "$T/root" "$T/state" "$T/escrow" "$T/passdb" "$T/pam.d"
 	make_root "$T/root"
 	mkdir -p "$T/state" && chmod 0700 "$T/state"
-	write_conf lapsadmin "$METHOD"
+	case $FAULT_BACKEND in
+	ldap) ldap_conf ;;
+	rest) rest_conf mtls ;; # the device's certificate: no token round trip
+	*) write_conf lapsadmin "$METHOD" ;;
+	esac
 	[ "$METHOD" = pam ] && setup_pam
 	:
 }
+escrow_admin_conf() { echo "${ESCROW_ADMIN_CONF:-$T/laps.conf}"; }
 
-[ -e "$T/admin.key" ] || "$TOOL" keygen "$T" || exit 99
+[ -e "$T/admin.key" ] || "$TOOL" keygen "$T" >/dev/null || exit 99
 methods=shadow
 if [ -n "$PAM_MATRIX" ] && [ -e "$PAM_TESTMOD" ] &&
    ! ldd "$AGENT" 2>/dev/null | grep -q libclang_rt.asan; then
@@ -31,11 +85,11 @@ fi
 for METHOD in $methods; do
 	for step in $steps; do
 		for action in kill fail; do
-			name="$METHOD $step:$action"
+			name="$FAULT_BACKEND $METHOD $step:$action"
 			reset_case
 			agent run >/dev/null 2>&1 || { fail "$name: baseline rotation"; continue; }
-			"$TOOL" expire "$T/laps.conf" lapsadmin || { fail "$name: expire"; continue; }
-			before=$("$TOOL" show "$T/laps.conf" lapsadmin)
+			"$TOOL" expire "$(escrow_admin_conf)" lapsadmin || { fail "$name: expire"; continue; }
+			before=$("$TOOL" show "$(escrow_admin_conf)" lapsadmin)
 			LAPS_FAULT="$step:$action" agent run >"$T/out" 2>&1
 			rc=$?
 			if [ "$rc" -eq 0 ]; then
@@ -57,7 +111,7 @@ for METHOD in $methods; do
 			if ls "$T/state"/journal.* >/dev/null 2>&1; then
 				fail "$name: journal left behind"; continue
 			fi
-			after=$("$TOOL" show "$T/laps.conf" lapsadmin)
+			after=$("$TOOL" show "$(escrow_admin_conf)" lapsadmin)
 			[ "$after" != "$before" ] || { fail "$name: no rotation happened"; continue; }
 			# and now nothing is due: silent, exit 0
 			out=$(agent run 2>&1); rc=$?
@@ -73,7 +127,7 @@ done
 METHOD=shadow
 reset_case
 agent run >/dev/null 2>&1 || fail "concurrency: baseline"
-"$TOOL" expire "$T/laps.conf" lapsadmin
+"$TOOL" expire "$(escrow_admin_conf)" lapsadmin
 # exec: $! must be the agent itself, not a subshell
 (LAPS_FAULT=after_lock:stop exec "$AGENT" -c "$T/laps.conf" run >"$T/out1" 2>&1) &
 pid1=$!
