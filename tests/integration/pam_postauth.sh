@@ -13,6 +13,10 @@
 # "its" processes can never hit a real user's.
 # Skips (77) without root, pam_wrapper/libpamtest, laps-agent or its test
 # helper, unshare or setpriv.
+# PAM_POSTAUTH_BACKEND=rest (pam_postauth_rest.sh): the same through
+# backend = rest against a real laps-escrowd, the device by its client
+# certificate, the invariant read back by an admin certificate.
+[ "${PAM_POSTAUTH_BACKEND:-file}" = file ] || [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
@@ -52,8 +56,25 @@ stop_victim() {
 trap 'stop_victim; cleanup' EXIT
 trap 'exit 99' HUP INT TERM
 
+# postauth_conf DELAY: $T/laps.conf with [post-auth] delay = DELAY
+if [ "${PAM_POSTAUTH_BACKEND:-file}" = rest ]; then
+	. "$top_srcdir/tests/integration/rest_lib.sh"
+	trap 'stop_victim; rest_cleanup' EXIT
+	rest_setup
+	ESCROW_ADMIN_CONF=$T/admin.conf
+	postauth_conf() {
+		rest_conf mtls
+		printf '%s\n' "[post-auth]" "delay = $1" "action = reset-logoff" >>"$T/laps.conf"
+	}
+else
+	postauth_conf() { write_conf lapsadmin shadow "[post-auth]" "delay = $1" "action = reset-logoff"; }
+fi
+
 # Alternate root and config (agent_lib.sh), with the account at uid $TUID.
-setup lapsadmin shadow "[post-auth]" "delay = 1h" "action = reset-logoff"
+make_root "$T/root"
+mkdir -p "$T/state" && chmod 0700 "$T/state"
+"$TOOL" keygen "$T" >/dev/null || exit 99
+postauth_conf 1h
 sed -i "s/^lapsadmin:x:1001:1001:/lapsadmin:x:$TUID:$TUID:/" "$T/root/etc/passwd"
 grep -q "^lapsadmin:x:$TUID:" "$T/root/etc/passwd" || { echo "setup failed"; exit 99; }
 # The passwd that NSS sees inside the session's mount namespace.
@@ -108,12 +129,17 @@ if agent run --post-auth-only > "$T/run2.out" 2>&1; then pass "post-auth run (no
 [ -d "/proc/$victim" ] && pass "process kept before the delay" || fail "process killed before the delay"
 
 # 5. delay 1s, passed: rotated, escrowed, and the account's processes ended
-write_conf lapsadmin shadow "[post-auth]" "delay = 1s" "action = reset-logoff"
+postauth_conf 1s
 sleep 2
 if agent -v run --post-auth-only > "$T/run3.out" 2>&1; then pass "post-auth run (due)"; else fail "post-auth run (due)"; cat "$T/run3.out"; fi
 h2=$(shadow_line lapsadmin)
 [ "$h2" != "$h1" ] && pass "password rotated after the delay" || fail "password not rotated"
-if check_invariant > "$T/check.out" 2>&1; then pass "escrow holds the new password"; else fail "invariant"; cat "$T/check.out"; fi
+if grep -q "backend ${PAM_POSTAUTH_BACKEND:-file})" "$T/run3.out"; then
+	pass "escrowed through backend ${PAM_POSTAUTH_BACKEND:-file}"
+else
+	fail "not escrowed through ${PAM_POSTAUTH_BACKEND:-file}"; cat "$T/run3.out"
+fi
+if check_invariant > "$T/check.out" 2>&1; then pass "escrow holds the new password ($(cat "$T/check.out"))"; else fail "invariant"; cat "$T/check.out"; fi
 if grep -q "post-authentication rotation" "$T/run3.out" && grep -q "192.0.2.10" "$T/run3.out"; then
 	pass "agent logged the use recorded by pam_laps"
 else

@@ -110,8 +110,18 @@ cache=$(ls "$T/cache/laps/"token-*.json 2>/dev/null | head -1)
 XDG_CACHE_HOME=$T/cache timeout 20 "$LAPSGET" -c "$T/sso.conf" -k "$T/admin.key" testhost >"$T/pw" 2>"$T/err"; rc=$?
 [ $rc -eq 0 ] && ! grep -q "enter the code" "$T/err" && verifies "$T/pw" &&
 	pass "second laps-get reuses the cached token (no sign-in)" || { fail "cached rc $rc"; cat "$T/err"; }
-grep -q "alice" "$T/escrowd.log" 2>/dev/null || sqlite3 "$T/escrow.db" 'select actor from audit' 2>/dev/null | grep -q alice &&
-	pass "the server's audit names the human (alice)" || echo "# audit actor not checked (no sqlite3 / syslog)"
+# the audit table, read with the sqlite3 CLI (not through laps-escrowd)
+audit_q() { sqlite3 -readonly -cmd '.timeout 5000' "$T/escrow.db" "$1"; }
+if command -v sqlite3 >/dev/null; then
+	n=$(audit_q "SELECT count(*) FROM audit WHERE action = 'read_secret' AND device = 'testhost'
+		AND outcome = 'allowed' AND actor = 'alice via laps-get-test'")
+	last=$(audit_q "SELECT actor FROM audit WHERE action = 'read_secret' ORDER BY id DESC LIMIT 1")
+	[ "$n" = 2 ] && [ "$last" = "alice via laps-get-test" ] &&
+		pass "the server's audit names the human: both of alice's reads, the last read is hers" ||
+		fail "audit: $n read_secret rows by alice, last reader '$last'"
+else
+	fail "sqlite3 missing (scripts/deps.sh installs it)"
+fi
 chmod 0640 "$cache"
 XDG_CACHE_HOME=$T/cache timeout 20 "$LAPSGET" -c "$T/sso.conf" -k "$T/admin.key" testhost >/dev/null 2>"$T/err" </dev/null; rc=$?
 [ $rc -ne 0 ] && grep -q "token-" "$T/err" && pass "group-readable token cache refused (rc $rc)" || { fail "cache mode rc $rc"; cat "$T/err"; }
