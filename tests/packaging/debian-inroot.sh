@@ -118,13 +118,13 @@ case $bdir in
 esac
 mode_is "$(dirname "$bdir")" 755 root root
 mode_is "$bdir" 755 root root
-for m in ldap graph; do
+for m in ldap graph rest; do
 	mode_is "$bdir/$m.so" 644 root root
 	[ -L "$bdir/$m.so" ] && note "$bdir/$m.so is a symbolic link"
 	[ "$(dpkg -S "$bdir/$m.so" 2>/dev/null | cut -d: -f1)" = "laps-backend-$m" ] ||
 		note "$bdir/$m.so does not belong to laps-backend-$m: $(dpkg -S "$bdir/$m.so" 2>&1)"
 done
-[ "$(ls "$bdir")" = "$(printf 'graph.so\nldap.so')" ] || note "$bdir holds: $(ls "$bdir" | tr '\n' ' ')"
+[ "$(ls "$bdir")" = "$(printf 'graph.so\nldap.so\nrest.so')" ] || note "$bdir holds: $(ls "$bdir" | tr '\n' ' ')"
 dpkg -L laps-agent laps-get | grep -q '/laps/backends/' && note "laps-agent or laps-get ships a module"
 check "files-and-modes: agent, config 0600, state 0700, units, PAM module, laps-get, completion, schema, modules root 0644 in a root 0755 directory"
 
