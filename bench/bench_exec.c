@@ -3,9 +3,11 @@
  * their wall time and peak RSS, measured by the kernel for the children
  * themselves (wait4() rusage), not for a parent interpreter.
  *
- * Usage: bench_exec [-i FILE] CMD [ARG...] [:: [-i FILE] CMD [ARG...]]...
+ * Usage: bench_exec [-i FILE] [-x CODE] CMD [ARG...] [:: [-i FILE] [-x CODE] CMD [ARG...]]...
  *
  *   -i FILE   the command's standard input (default /dev/null)
+ *   -x CODE   exit status CODE counts as success too (laps-get report exits
+ *             11 when some account is overdue or stuck)
  *   ::        separates commands; they run in order, each after the previous
  *             one exited (a rotation's floor is ldapmodify then chpasswd)
  *
@@ -38,8 +40,25 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: bench_exec [-i FILE] CMD [ARG...] [:: [-i FILE] CMD [ARG...]]...\n");
+	fprintf(stderr, "usage: bench_exec [-i FILE] [-x CODE] CMD [ARG...] "
+			"[:: [-i FILE] [-x CODE] CMD [ARG...]]...\n");
 	return 2;
+}
+
+/* "0".."255", else -1 */
+static int
+exit_code(const char *s)
+{
+	int v = 0;
+
+	if (*s == '\0' || strlen(s) > 3)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v <= 255 ? v : -1;
 }
 
 static long long
@@ -69,9 +88,9 @@ child(const char *in, char **argv)
 }
 
 /* Run one command; its ru_maxrss (KiB) into *rss, its CPU time into *cpu.
- * 0 when it exited 0. */
+ * 0 when it exited 0 or ok_code. */
 static int
-run_one(const char *in, char **argv, long *rss, long long *cpu)
+run_one(const char *in, int ok_code, char **argv, long *rss, long long *cpu)
 {
 	struct rusage ru;
 	int status;
@@ -92,7 +111,7 @@ run_one(const char *in, char **argv, long *rss, long long *cpu)
 	*rss = ru.ru_maxrss;
 	*cpu = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
 	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == ok_code))
 		return 0;
 	if (WIFEXITED(status))
 		fprintf(stderr, "bench_exec: %s exited %d\n", argv[0], WEXITSTATUS(status));
@@ -114,11 +133,13 @@ main(int argc, char **argv)
 	t0 = now_us();
 	while (i < argc && rc == 0) {
 		const char *in = NULL;
+		int ok_code = 0;
 
-		if (strcmp(argv[i], "-i") == 0) {
-			if (i + 1 >= argc)
+		while (i + 1 < argc && (strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "-x") == 0)) {
+			if (argv[i][1] == 'i')
+				in = argv[i + 1];
+			else if ((ok_code = exit_code(argv[i + 1])) < 0)
 				return usage();
-			in = argv[i + 1];
 			i += 2;
 		}
 		start = i;
@@ -127,7 +148,7 @@ main(int argc, char **argv)
 		if (i == start)
 			return usage();
 		argv[i] = NULL; /* argv[argc] is NULL already; "::" becomes the end */
-		if (run_one(in, argv + start, &rss, &c) != 0)
+		if (run_one(in, ok_code, argv + start, &rss, &c) != 0)
 			rc = 1;
 		cpu += c;
 		if (rss > peak)
