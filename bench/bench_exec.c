@@ -116,8 +116,7 @@ run_one(const char *in, int ok_code, char **argv, long *rss, long long *cpu)
 	if (WIFEXITED(status))
 		fprintf(stderr, "bench_exec: %s exited %d\n", argv[0], WEXITSTATUS(status));
 	else
-		fprintf(stderr, "bench_exec: %s killed by signal %d\n", argv[0],
-			WTERMSIG(status));
+		fprintf(stderr, "bench_exec: %s killed by signal %d\n", argv[0], WTERMSIG(status));
 	return -1;
 }
 

@@ -57,8 +57,8 @@ struct gen {
 static enum kind
 kind_of(unsigned long i)
 {
-	static const enum kind k[10] = {K_OK,  K_OK,	  K_OK,	   K_OK,   K_OK,
-					K_OK,  K_DUE, K_OVERDUE, K_STUCK, K_NEVER};
+	static const enum kind k[10] = {K_OK, K_OK,  K_OK,	K_OK,	 K_OK,
+					K_OK, K_DUE, K_OVERDUE, K_STUCK, K_NEVER};
 	return k[i % 10];
 }
 
@@ -174,7 +174,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct gen g = {.schema = NULL, .account = "lapsadmin", .ou = "devices", .now = (int64_t)time(NULL)};
+	struct gen g = {
+	    .schema = NULL, .account = "lapsadmin", .ou = "devices", .now = (int64_t)time(NULL)};
 	const char *keyfile = NULL;
 	long long n = -1, t;
 	int c, rc;
