@@ -33,6 +33,10 @@
  * (-1)^|S| (N - |S chars|)^L.  It is evaluated as
  *   L log2 N + log2( sum_S (-1)^|S| (1 - |S chars|/N)^L )
  * in long double: every term is in [0, 1], so nothing overflows at L = 128.
+ * The power (an integer exponent) and log2 are computed here, not with
+ * libm's powl/log2l: linking libm costs every agent run ~320 KiB of
+ * resident pages (its IFUNC resolvers are run at load time) for a figure
+ * only `laps-agent show` prints.
  *
  * Passphrases: `words` words drawn uniformly (randombytes_uniform) from the
  * embedded EFF large word list (agent/wordlist.c, 7,776 lowercase ASCII
@@ -44,7 +48,7 @@
  */
 #include "config.h"
 
-#include <math.h>
+#include <math.h> /* frexpl: in libc, not libm */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +211,48 @@ laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passg
 	return 0;
 }
 
+/* x^e, e >= 0, by squaring: at most 2 * 7 roundings for e <= 128. */
+static long double
+pow_uint(long double x, unsigned e)
+{
+	long double r = 1.0L;
+
+	while (e != 0) {
+		if (e & 1u)
+			r *= x;
+		x *= x;
+		e >>= 1;
+	}
+	return r;
+}
+
+/* log2(x) for x > 0: x = m 2^e with m in [1/sqrt 2, sqrt 2) (frexpl is in
+ * libc), ln m = 2 atanh t, t = (m - 1) / (m + 1), |t| < 0.172: the series
+ * t + t^3/3 + ... is below long double precision after 13 terms; 30 is a
+ * wide margin. */
+static long double
+log2_pos(long double x)
+{
+	const long double ln2 = 0.693147180559945309417232121458176568L;
+	const long double sqrt_half = 0.707106781186547524400844362104849039L;
+	long double m, t, t2, p, sum = 0.0L;
+	int e, k;
+
+	m = frexpl(x, &e); /* m in [0.5, 1) */
+	if (m < sqrt_half) {
+		m *= 2.0L;
+		e--;
+	}
+	t = (m - 1.0L) / (m + 1.0L);
+	t2 = t * t;
+	p = t;
+	for (k = 1; k < 60; k += 2) {
+		sum += p / (long double)k;
+		p *= t2;
+	}
+	return (long double)e + 2.0L * sum / ln2;
+}
+
 /*
  * log2 of the number of length-L strings over the alphabet that contain
  * every class at least once (see the comment at the top).
@@ -227,12 +273,12 @@ passgen_password_entropy(const struct passgen_alphabet *a, unsigned length)
 				bits++;
 			}
 		}
-		term = powl((n - (long double)m) / n, (long double)length);
+		term = pow_uint((n - (long double)m) / n, length);
 		sum += (bits & 1) ? -term : term;
 	}
 	if (!(sum > 0.0L))
 		return 0.0; /* cannot happen for length >= number of classes */
-	return (double)((long double)length * log2l(n) + log2l(sum));
+	return (double)((long double)length * log2_pos(n) + log2_pos(sum));
 }
 
 double
@@ -243,7 +289,7 @@ laps_passgen_entropy_bits(const struct laps_passgen_policy *p)
 	if (laps_passgen_policy_check(p) < 0)
 		return 0.0;
 	if (p->mode == LAPS_PWMODE_PASSPHRASE)
-		return (double)((long double)p->words * log2l((long double)laps_wordlist_size()));
+		return (double)((long double)p->words * log2_pos((long double)laps_wordlist_size()));
 	passgen_alphabet_build(p->complexity, &a);
 	return passgen_password_entropy(&a, p->length);
 }
