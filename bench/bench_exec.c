@@ -14,13 +14,15 @@
  * The commands' standard output goes to /dev/null, their standard error is
  * inherited.  On success prints one line on standard output:
  *
- *   WALL_US MAXRSS_KIB CPU_US
+ *   WALL_US MAXRSS_KIB CPU_US RSS1_KIB [RSS2_KIB...]
  *
  * WALL_US is the time from the first fork() to the last wait4(); MAXRSS_KIB
  * the largest ru_maxrss of the commands (they never run at the same time, so
  * the peak of the sequence is the peak of its largest member); CPU_US the
  * user + system time of all of them (less sensitive than wall time to a
- * machine that is busy with something else).  Exit status
+ * machine that is busy with something else); RSS1_KIB... each command's own
+ * ru_maxrss, in order (bench/run shows what a rotation's hash costs from
+ * them).  Exit status
  * 0 when every command exited 0, else 1 (and nothing on standard output);
  * 2 on a usage error.  Numbers, not pass/fail: see bench/README.md.
  */
@@ -124,8 +126,8 @@ int
 main(int argc, char **argv)
 {
 	long long t0, t1, cpu = 0, c = 0;
-	long peak = 0, rss = 0;
-	int i = 1, start, rc = 0;
+	long peak = 0, rss = 0, each[64];
+	int i = 1, start, rc = 0, n = 0, k;
 
 	if (argc < 2)
 		return usage();
@@ -144,12 +146,13 @@ main(int argc, char **argv)
 		start = i;
 		while (i < argc && strcmp(argv[i], "::") != 0)
 			i++;
-		if (i == start)
+		if (i == start || n == (int)(sizeof each / sizeof each[0]))
 			return usage();
 		argv[i] = NULL; /* argv[argc] is NULL already; "::" becomes the end */
 		if (run_one(in, ok_code, argv + start, &rss, &c) != 0)
 			rc = 1;
 		cpu += c;
+		each[n++] = rss;
 		if (rss > peak)
 			peak = rss;
 		i++;
@@ -157,6 +160,9 @@ main(int argc, char **argv)
 	t1 = now_us();
 	if (rc != 0)
 		return rc;
-	printf("%lld %ld %lld\n", t1 - t0, peak, cpu);
+	printf("%lld %ld %lld", t1 - t0, peak, cpu);
+	for (k = 0; k < n; k++)
+		printf(" %ld", each[k]);
+	printf("\n");
 	return 0;
 }
