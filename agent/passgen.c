@@ -289,7 +289,8 @@ laps_passgen_entropy_bits(const struct laps_passgen_policy *p)
 	if (laps_passgen_policy_check(p) < 0)
 		return 0.0;
 	if (p->mode == LAPS_PWMODE_PASSPHRASE)
-		return (double)((long double)p->words * log2_pos((long double)laps_wordlist_size()));
+		return (double)((long double)p->words *
+				log2_pos((long double)laps_wordlist_size()));
 	passgen_alphabet_build(p->complexity, &a);
 	return passgen_password_entropy(&a, p->length);
 }

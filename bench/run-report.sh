@@ -142,7 +142,7 @@ for ((r = 1; r <= rounds; r++)); do
 		# shellcheck disable=SC2086 # CMD holds words (no spaces inside them)
 		out=$("$EXEC" ${CMD[$id]} 2>"$W/stderr") ||
 			{ cat "$W/stderr" >&2; echo "run-report.sh: ${LABEL[$id]} failed" >&2; exit 1; }
-		read -r w m c <<<"$out"
+		read -r w m c _ <<<"$out" # _: bench_exec's per-command peaks
 		WALL[$id]+="$w " RSS[$id]+="$m " CPU[$id]+="$c "
 	done
 done
