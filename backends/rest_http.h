@@ -101,9 +101,9 @@ void rest_http_reset_budget(struct rest_http *h);
 
 /* Percent-encode s (RFC 3986 unreserved kept) into buf.  0 or LAPS_ERR_TOOBIG. */
 int rest_urlencode(const char *s, char *buf, size_t len) __attribute__((warn_unused_result));
-/* The same for a query value, keeping '/' (RFC 3986 3.4 allows it there):
- * laps-escrowd's report page token is "device/account", and the server
- * leaves an encoded %2F encoded (it refuses it in path segments). */
+/* The same for a query value, keeping '/' (RFC 3986 3.4 allows it there;
+ * laps-escrowd's report page token is "device/account").  laps-escrowd decodes
+ * %2F there too, but early builds left it encoded; '/' works with both. */
 int rest_urlencode_query(const char *s, char *buf, size_t len)
     __attribute__((warn_unused_result));
 

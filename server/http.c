@@ -53,6 +53,8 @@ struct hreq {
 	size_t len, max;
 	bool too_big;
 	bool answered;
+	bool begun;      /* the access handler has seen the request */
+	bool bad_target; /* an encoded '/' or NUL where none may be (uri_seen) */
 	struct timespec start;
 	enum metrics_route route;
 	enum metrics_method method;
@@ -68,8 +70,11 @@ elapsed(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Decode %XX, except an encoded '/' or NUL (left as is, so the name check
- * refuses the segment instead of the path changing shape). */
+/* Decode %XX once (RFC 3986 §2.1), for the path and for every query key
+ * and value alike (libmicrohttpd cannot say which it hands us).  An
+ * encoded NUL stays as it is; uri_seen() has already marked the request
+ * for a 400, as it has for an encoded '/' in the path, where decoding it
+ * would change the path's shape.  In a query value '/' is data. */
 static size_t
 unescape(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -82,7 +87,7 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 		if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
 			v = (unsigned)(isdigit((unsigned char)r[1]) ? r[1] - '0' : (tolower(r[1]) - 'a' + 10)) * 16 +
 			    (unsigned)(isdigit((unsigned char)r[2]) ? r[2] - '0' : (tolower(r[2]) - 'a' + 10));
-			if (v != 0 && v != '/') {
+			if (v != 0) {
 				*w++ = (char)v;
 				r += 3;
 				continue;
@@ -92,6 +97,37 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+/* Does s[0..len) hold %XX (case-insensitive) for the byte x? */
+static bool
+has_escape(const char *s, size_t len, unsigned x)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i + 2 < len; i++)
+		if (s[i] == '%' && tolower((unsigned char)s[i + 1]) == hex[x >> 4] &&
+		    tolower((unsigned char)s[i + 2]) == hex[x & 15])
+			return true;
+	return false;
+}
+
+/* The raw request target, before anything is decoded: the request state
+ * starts here, with a note of an encoded '/' or NUL in the path or a NUL in
+ * the query (both 400, docs/REST-API.md §1). */
+static void *
+uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct hreq *h = calloc(1, sizeof *h);
+	size_t plen = strcspn(uri, "?");
+
+	(void)cls;
+	(void)c;
+	if (h != NULL)
+		h->bad_target = has_escape(uri, plen, '/') || has_escape(uri, plen, 0) ||
+				has_escape(uri + plen, strlen(uri + plen), 0);
+	return h;
 }
 
 static enum MHD_Result
@@ -245,28 +281,35 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	return queue(c, h, &resp);
 }
 
-/* The first call: state, and an announced oversized body refused at once. */
+/* The first call: state (from uri_seen(), or here if that failed), and a
+ * bad request target or an announced oversized body refused at once. */
 static enum MHD_Result
 begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
       void **con_cls)
 {
-	struct hreq *h = calloc(1, sizeof *h);
+	struct hreq *h = *con_cls != NULL ? *con_cls : calloc(1, sizeof *h);
 	struct api_response resp;
 	const char *cl;
 	long long n;
 
 	if (h == NULL)
 		return MHD_NO;
+	h->begun = true;
 	clock_gettime(CLOCK_MONOTONIC, &h->start);
 	h->route = api_route_of(url);
 	h->method = api_method_of(method);
 	h->max = api_body_cap(method, url);
 	__atomic_add_fetch(&srv->active, 1, __ATOMIC_SEQ_CST);
 	*con_cls = h;
+	memset(&resp, 0, sizeof resp);
+	resp.route = h->route;
+	if (h->bad_target) {
+		api_problem(&resp, 400, "invalid_parameter",
+			    "an encoded '/' in the path, or an encoded NUL");
+		return queue(c, h, &resp);
+	}
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL && laps_parse_int64(cl, 0, INT64_MAX, &n) == 0 && (size_t)n > h->max) {
-		memset(&resp, 0, sizeof resp);
-		resp.route = h->route;
 		api_problem(&resp, 413, "body_too_large", "the request body is too large");
 		return queue(c, h, &resp);
 	}
@@ -282,7 +325,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	char *nb;
 
 	(void)version;
-	if (h == NULL)
+	if (h == NULL || !h->begun)
 		return begin(srv, c, url, method, con_cls);
 	if (h->answered) {
 		*upload_size = 0; /* answered early (413): drop the rest */
@@ -319,6 +362,11 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)c;
 	if (h == NULL)
 		return;
+	if (!h->begun) { /* refused by libmicrohttpd before the handler saw it */
+		free(h);
+		*con_cls = NULL;
+		return;
+	}
 	metrics_request(h->route, h->method,
 			h->answered ? h->status : (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 0),
 			elapsed(&h->start));
@@ -435,6 +483,7 @@ http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_f
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->srv_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    srv->ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca, MHD_OPTION_END);
 	if (srv->d == NULL) {

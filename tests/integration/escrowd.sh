@@ -246,6 +246,20 @@ req ws01.example.test POST $A/confirm -H 'Content-Type: text/plain' --data '{}'
 check "wrong Content-Type: 415" 415 "$S"
 req ws01.example.test GET /v1/devices/ws01.example.test%2Fx/accounts/lapsadmin
 check "encoded slash in a device name: 400" 400 "$S"; problem_ok && ok "  problem+json" || not_ok "  not problem+json"
+req ws01.example.test GET /v1/devices/ws01.example.test%2fx/accounts/lapsadmin
+check "encoded slash (lower-case hex) in a device name: 400" 400 "$S"
+req ws01.example.test GET /v1/devices/ws01.example.test%00/accounts/lapsadmin
+check "encoded NUL in the path: 400" 400 "$S"
+req admin-all GET '/v1/devices?name=ws01%00x'; check "encoded NUL in a query value: 400" 400 "$S"
+# a query value is decoded once: %2F is '/' there (RFC 3986), %252F is "%2F"
+req admin-all GET '/v1/report?page_size=1&page_token=ws01.example.test%2Flapsadmin'
+check "page token with an encoded '/': 200" 200 "$S"
+check "  continues after it" "ws02.example.test" "$(jget '" ".join(e["device"] for e in d["entries"])')"
+req admin-all GET '/v1/report?page_size=1&page_token=ws01.example.test/lapsadmin'
+check "  the same with a plain '/'" "ws02.example.test" "$(jget '" ".join(e["device"] for e in d["entries"])')"
+req admin-all GET '/v1/report?page_token=ws01.example.test%252Flapsadmin'
+check "  decoded once only (%252F is not a '/'): 400" 400 "$S"
+req admin-all GET '/v1/devices?name=WS%30%31'; check "encoded name: found" "['ws01.example.test']" "$(jget 'd["devices"]')"
 req ws01.example.test GET '/v1/devices/ws01..example.test/accounts/lapsadmin'
 check "bad device name: 400" 400 "$S"
 req ws01.example.test GET '/v1/devices/ws01.example.test/accounts/-bad'
