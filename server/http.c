@@ -53,7 +53,7 @@ struct hreq {
 	size_t len, max;
 	bool too_big;
 	bool answered;
-	bool begun;      /* the access handler has seen the request */
+	bool begun;	 /* the access handler has seen the request */
 	bool bad_target; /* an encoded '/' or NUL where none may be (uri_seen) */
 	struct timespec start;
 	enum metrics_route route;
