@@ -7,8 +7,9 @@
  *   pam     pam_chauthtok through the dedicated service "laps"
  *           (/etc/pam.d/laps), verified with pam_authenticate.
  *
- * Both refuse a locked ('!' hash) or expired account: setting a password
- * would silently unlock an account an administrator locked on purpose.
+ * Both rotate fresh ('!', '!!', '*'), locked ('!' + hash) and expired
+ * accounts; a locked account stays locked (agent/lockstate.h).  uid 0 is
+ * refused unless [agent] allow_uid0 = yes.
  */
 #ifndef LAPS_ACCOUNT_H
 #define LAPS_ACCOUNT_H
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/lockstate.h"
 #include "escrow/conf.h"
 
 #define LAPS_HASH_DIGEST_BYTES 32	   /* BLAKE2b-256 of the crypt string */
@@ -29,13 +31,19 @@
 struct laps_account_info {
 	uint32_t uid;
 	bool have_digest;			/* the stored hash could be read */
-	uint8_t digest[LAPS_HASH_DIGEST_BYTES]; /* BLAKE2b-256 of the stored hash */
+	uint8_t digest[LAPS_HASH_DIGEST_BYTES]; /* BLAKE2b-256 of the stored hash behind
+						 * any lock prefix */
+	/* from <root>/etc/shadow when it has the account (have_entry) */
+	bool have_entry;
+	enum laps_lock_state lock; /* LAPS_LOCK_NONE without an entry */
+	long long expire_day;	   /* shadow field 8, -1 = never */
+	bool expired;		   /* expire_day <= today */
 };
 
 struct laps_account_ops {
 	const char *name;
-	/* Check the account exists and may be rotated (not locked, not
-	 * expired); fill *out (uid, digest of the current hash when readable).
+	/* Check the account exists and may be rotated; fill *out (uid, digest
+	 * of the current hash when readable, lock and expiry state).
 	 * LAPS_ERR_ACCOUNT with detail when it may not be rotated. */
 	int (*inspect)(const struct laps_config *cfg, const char *account,
 		       struct laps_account_info *out);
@@ -43,9 +51,10 @@ struct laps_account_ops {
 	 * *out describes the account afterwards (digest of the new hash when
 	 * readable).  The password is borrowed and never copied outside
 	 * locked memory.  LAPS_ERR_REFUSED (local policy said no, detail =
-	 * PAM's message), LAPS_ERR_VERIFY, LAPS_ERR_IO, LAPS_ERR_ACCOUNT. */
+	 * PAM's message), LAPS_ERR_VERIFY, LAPS_ERR_IO, LAPS_ERR_ACCOUNT.
+	 * want: the lock prefix afterwards (laps_lock_want_for()). */
 	int (*set)(const struct laps_config *cfg, const char *account, const char *password,
-		   struct laps_account_info *out);
+		   enum laps_lock_want want, struct laps_account_info *out);
 };
 
 extern const struct laps_account_ops laps_account_shadow;
@@ -100,8 +109,8 @@ int laps_shadow_replace(const char *buf, size_t len, const char *account, const 
 int laps_shadow_rewritable(const char *buf, size_t len, const char *account)
     __attribute__((warn_unused_result));
 
-/* Whether an entry may be rotated on day `today`: 0, or LAPS_ERR_ACCOUNT
- * (locked: hash starts with '!'; expired: expire field <= today). */
+/* Whether an entry may be rotated on day `today`: 0, or LAPS_ERR_ACCOUNT.
+ * Fresh, locked and expired entries may (agent/lockstate.h). */
 int laps_shadow_check_entry(const char *account, const struct laps_shadow_entry *e, long long today)
     __attribute__((warn_unused_result));
 
@@ -109,6 +118,10 @@ int laps_shadow_check_entry(const char *account, const struct laps_shadow_entry 
  * to shadow ("x").  LAPS_ERR_NOTFOUND / LAPS_ERR_FORMAT. */
 int laps_passwd_find(const char *buf, size_t len, const char *account, uint32_t *uid,
 		     bool *shadowed) __attribute__((warn_unused_result));
+
+/* Fill info's lock and expiry fields from a shadow entry. */
+void laps_account_info_from_entry(struct laps_account_info *info,
+				  const struct laps_shadow_entry *e, long long today);
 
 /* Look the uid up: <root>/etc/passwd when cfg->root is set, NSS otherwise. */
 int laps_account_uid(const struct laps_config *cfg, const char *account, uint32_t *uid)

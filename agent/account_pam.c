@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/lockstate.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -172,8 +173,7 @@ pam_digest(const struct laps_config *cfg, const char *account, struct laps_accou
 	}
 	if (laps_shadow_find(buf, len, account, e) == 0) {
 		*have_entry = true;
-		laps_hash_digest(e->hash, out->digest);
-		out->have_digest = true;
+		laps_account_info_from_entry(out, e, (long long)(time(NULL) / 86400));
 	}
 	laps_clearerr();
 	laps_file_free(buf, len, 0); /* wipes: it held hashes */
@@ -189,28 +189,50 @@ pam_inspect(const struct laps_config *cfg, const char *account, struct laps_acco
 	memset(out, 0, sizeof *out);
 	if ((rc = laps_account_uid(cfg, account, &out->uid)) != 0)
 		return rc;
+	if ((rc = laps_account_check_uid(cfg, account, out->uid)) != 0)
+		return rc;
 	pam_digest(cfg, account, out, &e, &have_entry);
 	if (have_entry)
 		return laps_shadow_check_entry(account, &e, (long long)(time(NULL) / 86400));
 	return 0;
 }
 
+/*
+ * pam_chauthtok writes an unlocked hash (pam_unix drops a '!' prefix).
+ * When <root>/etc/shadow has the account, the lock is put back afterwards
+ * (after pam_authenticate verified the new password, which a locked entry
+ * would refuse).  Accounts PAM keeps elsewhere (pam_sss) keep whatever
+ * their store does: nothing can be preserved there.
+ */
 static int
 pam_set(const struct laps_config *cfg, const char *account, const char *password,
-	struct laps_account_info *out)
+	enum laps_lock_want want, struct laps_account_info *out)
 {
+	struct laps_account_info before;
 	struct laps_shadow_entry e;
-	bool have_entry;
+	bool have_entry, changed = false;
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = pam_inspect(cfg, account, out)) != 0)
+	if ((rc = pam_inspect(cfg, account, &before)) != 0)
 		return rc;
 	if ((rc = pam_do(account, password, 1)) != 0)
 		return rc;
 	if ((rc = pam_do(account, password, 0)) != 0)
 		return rc;
+	if (want == LAPS_LOCK_WANT_KEEP && before.lock == LAPS_LOCK_LOCKED)
+		want = LAPS_LOCK_WANT_LOCKED;
+	if (before.have_entry && want != LAPS_LOCK_WANT_KEEP) {
+		rc = laps_lockstate_apply(cfg, account, want, &changed);
+		if (rc != 0)
+			return laps_seterr(rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_ACCOUNT : rc,
+					   "pam: password set but the lock of '%s' could not be "
+					   "restored: %s",
+					   account, laps_errdetail());
+	}
+	out->uid = before.uid;
 	pam_digest(cfg, account, out, &e, &have_entry);
+	laps_wipe(&e, sizeof e);
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/etcfile.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -264,17 +265,26 @@ laps_shadow_replace(const char *buf, size_t len, const char *account, const char
 int
 laps_shadow_check_entry(const char *account, const struct laps_shadow_entry *e, long long today)
 {
-	if (e->hash[0] == '!')
-		return laps_seterr(LAPS_ERR_ACCOUNT,
-				   "account '%s' is locked ('!' in shadow); refusing to rotate "
-				   "because setting a password would unlock it",
-				   account);
-	/* pam_unix: expired when today >= expire (expire -1 = never) */
-	if (e->expire >= 0 && today >= e->expire)
-		return laps_seterr(LAPS_ERR_ACCOUNT,
-				   "account '%s' expired (shadow expire day %lld)", account,
-				   e->expire);
+	/* fresh ('!', '!!', '*'), locked ('!' + hash) and expired (expire
+	 * field <= today, as pam_unix decides) entries are all rotated:
+	 * lockstate.h says how the lock prefix is kept */
+	(void)account;
+	(void)e;
+	(void)today;
 	return 0;
+}
+
+void
+laps_account_info_from_entry(struct laps_account_info *info, const struct laps_shadow_entry *e,
+			     long long today)
+{
+	info->have_entry = true;
+	info->lock = laps_lockstate_classify(e->hash, NULL);
+	info->expire_day = e->expire;
+	/* pam_unix: expired when today >= expire (expire -1 = never) */
+	info->expired = e->expire >= 0 && today >= e->expire;
+	laps_hash_digest(laps_lockstate_bare(e->hash), info->digest);
+	info->have_digest = true;
 }
 
 int
@@ -370,6 +380,8 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 		goto out;
 	} else if (rc != 0)
 		goto out;
+	if ((rc = laps_account_check_uid(cfg, account, out->uid)) != 0)
+		goto out;
 	if (!shadowed) {
 		rc = laps_seterr(LAPS_ERR_ACCOUNT,
 				 "account '%s': passwd password field is not 'x' "
@@ -390,8 +402,7 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 	/* decided here, before anything is escrowed: set rewrites this line */
 	if ((rc = laps_shadow_rewritable(sbuf, slen, account)) != 0)
 		goto out;
-	laps_hash_digest(e.hash, out->digest);
-	out->have_digest = true;
+	laps_account_info_from_entry(out, &e, today());
 	rc = 0;
 out:
 	free(pbuf);
@@ -503,11 +514,11 @@ fail:
 
 static int
 shadow_set(const struct laps_config *cfg, const char *account, const char *password,
-	   struct laps_account_info *out)
+	   enum laps_lock_want want, struct laps_account_info *out)
 {
 	struct laps_account_info info;
 	struct laps_shadow_entry e;
-	char shadow[4200];
+	char shadow[4200], field[LAPS_HASH_MAX + 16];
 	char *hash = NULL, *sbuf = NULL, *nbuf = NULL;
 	size_t slen = 0, nlen = 0;
 	int lockfd = -1, rc;
@@ -525,7 +536,11 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 		goto out;
 	if ((rc = laps_file_read(shadow, LAPS_SHADOW_MAX, 0, &sbuf, &slen)) != 0)
 		goto out;
-	if ((rc = laps_shadow_replace(sbuf, slen, account, hash, today(), &nbuf, &nlen)) != 0)
+	/* the new hash behind the lock prefix the account keeps (or gets) */
+	if ((rc = laps_shadow_find(sbuf, slen, account, &e)) != 0 ||
+	    (rc = laps_lockstate_compose(e.hash, want, hash, field, sizeof field)) != 0)
+		goto out;
+	if ((rc = laps_shadow_replace(sbuf, slen, account, field, today(), &nbuf, &nlen)) != 0)
 		goto out;
 	if ((rc = shadow_replace_file(shadow, nbuf, nlen)) != 0)
 		goto out;
@@ -536,17 +551,20 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 		goto out;
 	if ((rc = laps_shadow_find(sbuf, slen, account, &e)) != 0)
 		goto out;
-	if (!laps_secret_equal(e.hash, hash)) {
+	/* the field as written, and so the hash behind its lock prefix */
+	if (!laps_secret_equal(e.hash, field) ||
+	    !laps_secret_equal(laps_lockstate_bare(e.hash), hash)) {
 		rc = laps_seterr(LAPS_ERR_VERIFY, "%s: stored hash for '%s' is not the one written",
 				 shadow, account);
 		goto out;
 	}
 	out->uid = info.uid;
-	laps_hash_digest(hash, out->digest);
-	out->have_digest = true;
+	laps_account_info_from_entry(out, &e, today());
 	rc = 0;
 out:
 	pwd_unlock(lockfd);
+	laps_wipe(field, sizeof field);
+	laps_wipe(&e, sizeof e);
 	/* hashes allow offline guessing: wipe every copy of the shadow file */
 	if (hash != NULL)
 		laps_freezero(hash, strlen(hash));
@@ -561,3 +579,37 @@ const struct laps_account_ops laps_account_shadow = {
     .inspect = shadow_inspect,
     .set = shadow_set,
 };
+
+/* ---- shared with account creation and lock handling (etcfile.h) ---- */
+
+int
+laps_etc_lock(const char *root, int *fd)
+{
+	return pwd_lock(root, fd);
+}
+
+void
+laps_etc_unlock(int fd)
+{
+	pwd_unlock(fd);
+}
+
+int
+laps_etc_replace_file(const char *path, const char *data, size_t len)
+{
+	return shadow_replace_file(path, data, len);
+}
+
+int
+laps_etc_find_line(const char *buf, size_t len, const char *name, const char *what,
+		   const char **ls, const char **le)
+{
+	return find_line(buf, len, name, what, ls, le);
+}
+
+int
+laps_etc_field_span(const char *line, const char *eol, unsigned n, const char **fs,
+		    const char **fe)
+{
+	return field_span(line, eol, n, fs, fe);
+}

@@ -28,6 +28,7 @@
 
 #include "agent/journal.h"
 #include "agent/kvfile.h"
+#include "agent/lockstate.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
@@ -81,10 +82,10 @@ laps_journal_store(const char *path, const struct laps_journal *j)
 	sodium_bin2hex(hex, hexlen, (const unsigned char *)j->password, j->pwlen);
 	if ((rc = laps_kvfile_put(buf, LAPS_JOURNAL_MAX, &off,
 		      JOURNAL_MAGIC "\naccount=%s\ndevice=%s\nuid=%u\nrotation_id=%s\n"
-				    "rotated_at=%lld\nphase=%s\nreason=%s\npassword=%s\n",
+				    "rotated_at=%lld\nphase=%s\nreason=%s\nlock=%s\npassword=%s\n",
 		      j->account, j->device, (unsigned)j->uid, j->rotation_id,
 		      (long long)j->rotated_at, laps_journal_phase_name(j->phase), j->reason,
-		      hex)) != 0)
+		      laps_lock_state_name(j->lock), hex)) != 0)
 		goto out;
 	/* The file being replaced (a phase change) holds the same P': keep a
 	 * handle on its inode and scrub it once the new journal is in place —
@@ -110,6 +111,7 @@ out:
 #define J_REASON 0x40
 #define J_PASSWORD 0x80
 #define J_ALL 0xff
+#define J_LOCK 0x100 /* optional: journals written before it existed lack it */
 
 struct jctx {
 	struct laps_journal *j;
@@ -157,6 +159,9 @@ journal_kv(void *ctx, const char *key, const char *v, size_t n)
 	} else if (strcmp(key, "reason") == 0) {
 		bit = J_REASON;
 		rc = laps_kvfile_copy_str(j->reason, sizeof j->reason, v, n, w, key);
+	} else if (strcmp(key, "lock") == 0) {
+		bit = J_LOCK;
+		rc = laps_lock_state_parse(v, n, &j->lock);
 	} else if (strcmp(key, "password") == 0) {
 		bit = J_PASSWORD;
 		if (n == 0 || n % 2 != 0 || n / 2 > LAPS_PASSWORD_MAX)
@@ -192,7 +197,7 @@ laps_journal_parse(const char *buf, size_t len, struct laps_journal *j)
 	c.seen = 0;
 	if ((rc = laps_kvfile_parse(buf, len, JOURNAL_MAGIC, "journal", journal_kv, &c)) != 0)
 		goto fail;
-	if (c.seen != J_ALL) {
+	if ((c.seen & J_ALL) != J_ALL) {
 		rc = laps_seterr(LAPS_ERR_FORMAT, "journal: missing fields");
 		goto fail;
 	}

@@ -32,6 +32,8 @@ struct laps_journal {
 	int64_t rotated_at;
 	enum laps_journal_phase phase;
 	char reason[32]; /* why the rotation started (due reason name) */
+	enum laps_lock_state lock; /* the account's lock state when it started
+				    * (optional key `lock`, default none) */
 	char *password;	 /* P': locked memory (laps_secret_*), NUL-terminated */
 	size_t pwlen;
 };

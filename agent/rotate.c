@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/account_create.h"
+#include "agent/lockstate.h"
 #include "agent/due.h"
 #include "agent/fault.h"
 #include "agent/inputs.h"
@@ -108,6 +110,11 @@ laps_agent_load_keys(struct laps_agent *a)
 	if (a->keys_loaded)
 		return 0;
 	a->n_keys = 0;
+	if (a->cfg->n_recipients == 0 && laps_config_cleartext_backend(a->cfg)) {
+		/* the backend stores clear text: nothing to seal to */
+		a->keys_loaded = true;
+		return 0;
+	}
 	for (i = 0; i < a->cfg->n_recipients; i++) {
 		rc = laps_pubkey_load_file(a->cfg->recipients[i], a->keys, LAPS_MAX_RECIPIENTS,
 					   &a->n_keys);
@@ -188,7 +195,8 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 	if ((rc = laps_fault("before_local_set")) != 0)
 		return fail(a, rc, LAPS_STAGE_LOCAL);
 	laps_clearerr();
-	if ((rc = acct->set(a->cfg, j->account, j->password, &info)) != 0) {
+	if ((rc = acct->set(a->cfg, j->account, j->password, laps_lock_want_for(a->cfg, j->lock),
+			    &info)) != 0) {
 		/* journal stays in phase escrowed: the next run retries; the
 		 * escrow shows the pending record and, in history, the
 		 * password the account still has */
@@ -363,6 +371,29 @@ out:
 	return rc;
 }
 
+/* Seal P' into rec (no recipients: only for a backend storing clear text). */
+static int
+seal_record(struct laps_agent *a, struct laps_record *rec, const struct laps_journal *j)
+{
+	struct laps_seal_ad ad;
+	size_t i;
+
+	if (a->n_keys == 0) {
+		if (!(laps_backend_caps(a->backend) & LAPS_BCAP_CLEARTEXT))
+			return laps_seterr(LAPS_ERR_CONFIG,
+					   "[escrow] recipients: none, and backend '%s' does not "
+					   "store the password in clear",
+					   backend_name(a));
+		return 0; /* nothing is sealed */
+	}
+	for (i = 0; i < a->n_keys && i < LAPS_MAX_RECIPIENTS; i++)
+		memcpy(rec->key_ids[i], a->keys[i].id, sizeof rec->key_ids[i]);
+	rec->n_key_ids = i;
+	laps_seal_ad_from_record(&ad, rec);
+	return laps_seal(a->keys, a->n_keys, &ad, j->password, j->pwlen, &rec->envelope,
+			 &rec->envelope_len);
+}
+
 /* Step 4: seal P' to the recipients and write the record as pending,
  * compare-and-set against ver (cur_seq: the current record's seq, 0 when
  * none).  0 or the seal/backend error. */
@@ -372,8 +403,6 @@ escrow_pending(struct laps_agent *a, const struct laps_journal *j, const struct 
 {
 	struct laps_record rec;
 	struct laps_version newver;
-	struct laps_seal_ad ad;
-	size_t i;
 	int rc;
 
 	laps_record_init(&rec);
@@ -385,13 +414,8 @@ escrow_pending(struct laps_agent *a, const struct laps_journal *j, const struct 
 	rec.rotated_at = j->rotated_at;
 	rec.expires_at = j->rotated_at + a->cfg->password_age;
 	rec.state = LAPS_STATE_PENDING;
-	for (i = 0; i < a->n_keys && i < LAPS_MAX_RECIPIENTS; i++)
-		memcpy(rec.key_ids[i], a->keys[i].id, sizeof rec.key_ids[i]);
-	rec.n_key_ids = i;
-	laps_seal_ad_from_record(&ad, &rec);
 	laps_clearerr();
-	rc = laps_seal(a->keys, a->n_keys, &ad, j->password, j->pwlen, &rec.envelope,
-		       &rec.envelope_len);
+	rc = seal_record(a, &rec, j);
 	if (rc == 0)
 		rc = laps_backend_write(
 		    a->backend, &rec,
@@ -434,6 +458,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	j.rotated_at = now_s();
 	j.phase = LAPS_JOURNAL_ESCROWING;
 	snprintf(j.reason, sizeof j.reason, "%s", laps_due_reason_name(reason));
+	j.lock = info->lock;
 	if ((rc = laps_journal_store(jpath, &j)) != 0) {
 		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
 			   "cannot write the rotation journal (nothing changed)");
@@ -574,7 +599,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	have_state = load_state(a, account, &st);
 	have_marker = load_marker(a, account, &marker);
 	laps_clearerr();
-	if ((rc = acct->inspect(a->cfg, account, &info)) != 0) {
+	if ((rc = laps_account_prepare(a->cfg, account, acct, &info)) != 0) {
 		note_error(a, LAPS_EV_ACCOUNT_UNUSABLE, account, rc,
 			   "local account cannot be rotated");
 		fail(a, rc, LAPS_STAGE_LOCAL);

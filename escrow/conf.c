@@ -42,6 +42,7 @@ _Static_assert(sizeof(enum laps_rest_auth) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_postauth_action) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_yesno) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum laps_account_state) == sizeof(int), "enum size");
 
 enum cfg_type {
 	CT_STRING,	 /* non-empty text */
@@ -58,6 +59,7 @@ enum cfg_type {
 	CT_LIST_PATH,	 /* absolute paths */
 	CT_LIST_LDAPURI, /* ldap:// ldaps:// ldapi:// URIs */
 	CT_LIST_WORD,	 /* printable non-blank ASCII words */
+	CT_LIST_GROUP,	 /* group names (same rules as user names) */
 };
 
 struct cfg_key {
@@ -86,6 +88,7 @@ static const char *const auth_names[] = {"client_credentials", "private_key_jwt"
 static const char *const action_names[] = {"reset", "reset-logoff", "reset-reboot", NULL};
 static const char *const yesno_names[] = {"no", "yes", NULL};
 static const char *const cert_name_names[] = {"cn", "san", NULL};
+static const char *const account_state_names[] = {"keep", "enabled", "disabled", NULL};
 
 #define MIN_S 60LL
 #define HOUR_S 3600LL
@@ -108,6 +111,13 @@ static const struct cfg_key keys[] = {
     DUR("agent", "password_age", password_age, HOUR_S, 3650 * DAY_S),
     ENUM("agent", "hash", hash, hash_names),
     UINT("agent", "hash_cost", hash_cost, 0, 999999999),
+    ENUM("agent", "create_account", create_account, yesno_names),
+    UINT("agent", "account_uid", account_uid, 0, 4294967294LL),
+    STR("agent", "account_home", CT_PATH, account_home),
+    STR("agent", "account_shell", CT_PATH, account_shell),
+    LIST("agent", "account_groups", CT_LIST_GROUP, account_groups, n_account_groups),
+    ENUM("agent", "account_state", account_state, account_state_names),
+    ENUM("agent", "allow_uid0", allow_uid0, yesno_names),
 
     ENUM("password", "mode", mode, pwmode_names),
     UINT("password", "length", length, 8, 128),
@@ -226,7 +236,7 @@ static bool
 is_list(enum cfg_type t)
 {
 	return t == CT_LIST_ACCOUNT || t == CT_LIST_PATH || t == CT_LIST_LDAPURI ||
-	       t == CT_LIST_WORD;
+	       t == CT_LIST_WORD || t == CT_LIST_GROUP;
 }
 
 static bool
@@ -608,10 +618,10 @@ parse_list(const struct parser *ps, const struct cfg_key *k, const char *v, stru
 	char *item;
 	size_t len, i;
 
-	check = k->type == CT_LIST_ACCOUNT ? check_account
-		: k->type == CT_LIST_PATH  ? check_path
-		: k->type == CT_LIST_WORD  ? check_word
-					   : check_ldapuri;
+	check = k->type == CT_LIST_ACCOUNT || k->type == CT_LIST_GROUP ? check_account
+		: k->type == CT_LIST_PATH				    ? check_path
+		: k->type == CT_LIST_WORD				    ? check_word
+									    : check_ldapuri;
 	for (;;) {
 		v += strspn(v, " \t");
 		if (*v == '\0')
@@ -1044,6 +1054,10 @@ laps_config_init(struct laps_config *cfg)
 	cfg->password_age = 30 * DAY_S;
 	cfg->hash = LAPS_HASH_YESCRYPT;
 	cfg->hash_cost = 0;
+	cfg->create_account = LAPS_NO;
+	cfg->account_uid = LAPS_UID_UNSET;
+	cfg->account_state = LAPS_ACCOUNT_KEEP;
+	cfg->allow_uid0 = LAPS_NO;
 	cfg->mode = LAPS_PWMODE_PASSWORD;
 	cfg->length = 20;
 	cfg->complexity = 4;
@@ -1159,6 +1173,12 @@ const char *
 laps_cert_name_name(enum laps_cert_name c)
 {
 	return enum_name(cert_name_names, NAMES_COUNT(cert_name_names), (int)c);
+}
+
+const char *
+laps_account_state_name(enum laps_account_state s)
+{
+	return enum_name(account_state_names, NAMES_COUNT(account_state_names), (int)s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1380,6 +1400,30 @@ validate_server(const struct laps_config *cfg)
 	return validate_units(cfg);
 }
 
+bool
+laps_config_cleartext_backend(const struct laps_config *cfg)
+{
+	return cfg->backend != NULL && strcmp(cfg->backend, "ldap") == 0 &&
+	       cfg->ldap_schema != LAPS_SCHEMA_LAPS;
+}
+
+static int
+validate_account_mgmt(const struct laps_config *cfg)
+{
+	if (cfg->account_uid != LAPS_UID_UNSET && cfg->n_accounts != 1)
+		return verr(cfg, "agent", "account_uid",
+			    "a fixed uid needs exactly one account in accounts");
+	if (cfg->account_uid == 0 && cfg->allow_uid0 != LAPS_YES)
+		return verr(cfg, "agent", "account_uid", "0 (root) needs allow_uid0 = yes");
+	if (cfg->create_account != LAPS_YES &&
+	    (cfg->account_uid != LAPS_UID_UNSET || cfg->account_home != NULL ||
+	     cfg->account_shell != NULL || cfg->n_account_groups > 0))
+		return verr(cfg, "agent", "create_account",
+			    "account_uid, account_home, account_shell and account_groups "
+			    "apply only with create_account = yes");
+	return 0;
+}
+
 int
 laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
 {
@@ -1393,11 +1437,12 @@ laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
 			return verr(cfg, "agent", "accounts", "at least one account is required");
 		if (cfg->state_dir == NULL)
 			return verr(cfg, "agent", "state_dir", "not set");
-		if ((rc = validate_hash_cost(cfg)) != 0)
+		if ((rc = validate_hash_cost(cfg)) != 0 || (rc = validate_account_mgmt(cfg)) != 0)
 			return rc;
-		if (cfg->n_recipients == 0)
+		if (cfg->n_recipients == 0 && !laps_config_cleartext_backend(cfg))
 			return verr(cfg, "escrow", "recipients",
-				    "at least one recipient key file is required");
+				    "at least one recipient key file is required (optional only "
+				    "with backend = ldap and schema = mslaps or legacy)");
 		return validate_backend(cfg, use);
 	case LAPS_USE_GET:
 		return validate_backend(cfg, use);

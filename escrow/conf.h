@@ -38,6 +38,9 @@ enum laps_postauth_action { LAPS_POSTAUTH_RESET = 0, LAPS_POSTAUTH_RESET_LOGOFF,
 			    LAPS_POSTAUTH_RESET_REBOOT };
 enum laps_yesno { LAPS_NO = 0, LAPS_YES };
 enum laps_cert_name { LAPS_CERT_NAME_CN = 0, LAPS_CERT_NAME_SAN };
+/* [agent] account_state: the password lock ('!') the agent keeps */
+enum laps_account_state { LAPS_ACCOUNT_KEEP = 0, LAPS_ACCOUNT_ENABLED, LAPS_ACCOUNT_DISABLED };
+#define LAPS_UID_UNSET 4294967295U /* [agent] account_uid not set */
 
 /* Every string is malloc'd or NULL (unset).  Durations are in seconds. */
 struct laps_config {
@@ -53,6 +56,15 @@ struct laps_config {
 	int64_t password_age;    /* 1h..3650d             (default 30d) */
 	enum laps_hash hash;     /* yescrypt | sha512      (default yescrypt) */
 	unsigned hash_cost;      /* 0 = library default; yescrypt 1..11, sha512 rounds 1000..999999999 */
+	/* [agent] account management (agent/account_create.c, agent/lockstate.c) */
+	enum laps_yesno create_account; /* create missing accounts (default no) */
+	unsigned account_uid;	  /* fixed uid; LAPS_UID_UNSET = a system uid (login.defs) */
+	char *account_home;	  /* NULL = no home directory (passwd: /nonexistent) */
+	char *account_shell;	  /* NULL = /bin/sh */
+	char *account_groups[LAPS_CONFIG_MAX_LIST]; /* supplementary groups at creation */
+	size_t n_account_groups;
+	enum laps_account_state account_state; /* keep | enabled | disabled (default keep) */
+	enum laps_yesno allow_uid0;	       /* manage a uid-0 account (default no) */
 
 	/* [password] */
 	enum laps_pwmode mode; /* password | passphrase (default password) */
@@ -225,6 +237,13 @@ int laps_config_set_accounts_csv(struct laps_config *cfg, const char *s)
 int laps_config_set_state_dir(struct laps_config *cfg, const char *dir)
     __attribute__((warn_unused_result));
 
+/*
+ * Whether the configured backend stores the password in clear (ldap with
+ * schema mslaps or legacy): then [escrow] recipients are optional for the
+ * agent and nothing is sealed when none are given.
+ */
+bool laps_config_cleartext_backend(const struct laps_config *cfg);
+
 /* Names for enum values (for messages and status output). */
 const char *laps_method_name(enum laps_method m);
 const char *laps_hash_name(enum laps_hash h);
@@ -235,5 +254,6 @@ const char *laps_ldap_tls_name(enum laps_ldap_tls t);
 const char *laps_ldap_bind_name(enum laps_ldap_bind b);
 const char *laps_rest_auth_name(enum laps_rest_auth a);
 const char *laps_cert_name_name(enum laps_cert_name c);
+const char *laps_account_state_name(enum laps_account_state s);
 
 #endif

@@ -113,6 +113,8 @@ static void
 test_find_and_check(void)
 {
 	struct laps_shadow_entry e;
+	struct laps_account_info info;
+	uint8_t dg[LAPS_HASH_DIGEST_BYTES];
 	long long today = (long long)(time(NULL) / 86400);
 	uint32_t uid = 0;
 	bool sh = false;
@@ -123,17 +125,31 @@ test_find_and_check(void)
 	CU_ASSERT_EQUAL(e.expire, -1);
 	CU_ASSERT_EQUAL(laps_shadow_check_entry("lapsadmin", &e, today), 0);
 
+	/* locked and expired entries are rotated; the info says which */
 	CU_ASSERT_EQUAL(laps_shadow_find(shadow_txt, strlen(shadow_txt), "locked", &e), 0);
-	CU_ASSERT_EQUAL(laps_shadow_check_entry("locked", &e, today), LAPS_ERR_ACCOUNT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "locked"));
+	CU_ASSERT_EQUAL(laps_shadow_check_entry("locked", &e, today), 0);
+	memset(&info, 0, sizeof info);
+	laps_account_info_from_entry(&info, &e, today);
+	CU_ASSERT_TRUE(info.have_entry);
+	CU_ASSERT_EQUAL(info.lock, LAPS_LOCK_LOCKED);
+	CU_ASSERT_FALSE(info.expired);
+	/* the digest is the one of the hash behind the '!' */
+	laps_hash_digest("$6$x$y", dg);
+	CU_ASSERT_EQUAL(memcmp(dg, info.digest, sizeof dg), 0);
 
 	CU_ASSERT_EQUAL(laps_shadow_find(shadow_txt, strlen(shadow_txt), "expired", &e), 0);
 	CU_ASSERT_EQUAL(e.expire, 1);
-	CU_ASSERT_EQUAL(laps_shadow_check_entry("expired", &e, today), LAPS_ERR_ACCOUNT);
-	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "expired"));
-	/* an expiry in the future is fine */
-	e.expire = today + 10;
 	CU_ASSERT_EQUAL(laps_shadow_check_entry("expired", &e, today), 0);
+	laps_account_info_from_entry(&info, &e, today);
+	CU_ASSERT_TRUE(info.expired);
+	CU_ASSERT_EQUAL(info.lock, LAPS_LOCK_NONE);
+	/* pam_unix: expired from the expire day on; the day before is fine */
+	e.expire = today;
+	laps_account_info_from_entry(&info, &e, today);
+	CU_ASSERT_TRUE(info.expired);
+	e.expire = today + 1;
+	laps_account_info_from_entry(&info, &e, today);
+	CU_ASSERT_FALSE(info.expired);
 
 	CU_ASSERT_EQUAL(laps_passwd_find(passwd_txt, strlen(passwd_txt), "lapsadmin", &uid, &sh),
 			0);
@@ -214,7 +230,8 @@ test_set_alternate_root(void)
 
 	before = slurp(root, "/etc/shadow", &blen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
-	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "N3w-Passw0rd!", &after),
+	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "N3w-Passw0rd!",
+						      LAPS_LOCK_WANT_KEEP, &after),
 			      0);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
@@ -260,7 +277,7 @@ test_set_refusals(void)
 	char root[4200], p[4400];
 	char *before = NULL, *now = NULL;
 	size_t blen = 0, nlen = 0;
-	static const char *const bad[] = {"locked", "expired", "nobody", "noshadow", "inpasswd"};
+	static const char *const bad[] = {"nobody", "noshadow", "inpasswd"};
 	size_t i;
 
 	make_root("r2", root, sizeof root);
@@ -268,7 +285,8 @@ test_set_refusals(void)
 	before = slurp(root, "/etc/shadow", &blen);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		laps_clearerr();
-		CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, bad[i], "pw-123456789", &info),
+		CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, bad[i], "pw-123456789",
+							LAPS_LOCK_WANT_KEEP, &info),
 				LAPS_ERR_ACCOUNT);
 		CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), bad[i]));
 	}
@@ -280,7 +298,8 @@ test_set_refusals(void)
 	/* shadow not replaceable: shadow+ is a directory -> LAPS_ERR_IO, untouched */
 	snprintf(p, sizeof p, "%s/etc/shadow+", root);
 	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0700), 0);
-	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info),
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
+						LAPS_LOCK_WANT_KEEP, &info),
 			LAPS_ERR_IO);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_STRING_EQUAL(before, now);
@@ -333,7 +352,8 @@ test_pwd_lock_held(void)
 	/* held by another process: the set waits (15 s, like lckpwdf) and
 	 * gives up without touching the file */
 	before = slurp(root, "/etc/shadow", &blen);
-	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info),
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
+						LAPS_LOCK_WANT_KEEP, &info),
 			LAPS_ERR_LOCKED);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_STRING_EQUAL(before, now);
@@ -342,7 +362,8 @@ test_pwd_lock_held(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* released: the set goes through */
-	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789", &info), 0);
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
+						LAPS_LOCK_WANT_KEEP, &info), 0);
 	laps_config_free(&cfg);
 }
 
