@@ -95,6 +95,44 @@ print_refused_input(void *arg, const char *what, int rc)
 	fprintf(stderr, "laps-agent: %s: %s\n", what, laps_errstr(rc, err, sizeof err));
 }
 
+/* Whether [escrow] recipients are required, and what is sealed. */
+static void
+print_recipients_rule(const struct laps_config *cfg)
+{
+	if (!laps_config_cleartext_backend(cfg))
+		printf("recipients: required (backend %s stores sealed records)\n",
+		       cfg->backend != NULL ? cfg->backend : "?");
+	else if (cfg->n_recipients == 0)
+		printf("recipients: optional, none given (ldap schema %s stores the password in "
+		       "clear; nothing is sealed)\n",
+		       laps_ldap_schema_name(cfg->ldap_schema));
+	else
+		printf("recipients: optional (ldap schema %s stores the password in clear)\n",
+		       laps_ldap_schema_name(cfg->ldap_schema));
+}
+
+static void
+print_account_mgmt(const struct laps_config *cfg)
+{
+	size_t i;
+
+	printf("account state: %s%s\n", laps_account_state_name(cfg->account_state),
+	       cfg->allow_uid0 == LAPS_YES ? ", uid 0 allowed" : "");
+	if (cfg->create_account != LAPS_YES) {
+		printf("create account: no\n");
+		return;
+	}
+	if (cfg->account_uid != LAPS_UID_UNSET)
+		printf("create account: yes (uid %u", cfg->account_uid);
+	else
+		printf("create account: yes (system uid from login.defs");
+	printf(", home %s, shell %s, groups", cfg->account_home ? cfg->account_home : "none",
+	       cfg->account_shell ? cfg->account_shell : "/bin/sh");
+	for (i = 0; i < cfg->n_account_groups; i++)
+		printf(" %s", cfg->account_groups[i]);
+	printf("%s)\n", cfg->n_account_groups == 0 ? " none" : "");
+}
+
 static int
 cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 {
@@ -110,6 +148,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 		return EXIT_CONFIG;
 	}
 	printf("config: %s: OK\n", cfg->path != NULL ? cfg->path : "?");
+	print_recipients_rule(cfg);
+	print_account_mgmt(cfg);
 	printf("device: %s\n", a->device);
 	printf("accounts:");
 	for (i = 0; i < cfg->n_accounts; i++)

@@ -68,6 +68,19 @@ gather_record(struct laps_agent *a, struct laps_status_account *s)
 	laps_record_clear(&rec);
 }
 
+/* The local account: lock and expiry, or why it cannot be inspected. */
+static void
+gather_account(const struct laps_config *cfg, struct laps_status_account *s)
+{
+	int rc;
+
+	laps_clearerr();
+	rc = laps_account_ops_for(cfg->method)->inspect(cfg, s->account, &s->local);
+	s->local_ok = rc == 0;
+	if (!s->local_ok)
+		laps_errstr(rc, s->local_error, sizeof s->local_error);
+}
+
 void
 laps_status_gather(struct laps_agent *a, const struct laps_config *cfg, struct laps_status *st)
 {
@@ -86,6 +99,7 @@ laps_status_gather(struct laps_agent *a, const struct laps_config *cfg, struct l
 		struct laps_status_account *s = &st->accounts[i];
 
 		snprintf(s->account, sizeof s->account, "%s", cfg->accounts[i]);
+		gather_account(cfg, s);
 		laps_status_gather_local(a, cfg, s);
 		if (st->reachable)
 			gather_record(a, s);
@@ -126,6 +140,35 @@ text_escrow(const struct laps_status *st, const struct laps_status_account *s, F
 	}
 }
 
+/* unlocked | locked | fresh | unknown (not in the local shadow file) */
+static const char *
+lock_name(const struct laps_status_account *s)
+{
+	if (!s->local_ok || !s->local.have_entry)
+		return "unknown";
+	return s->local.lock == LAPS_LOCK_LOCKED  ? "locked"
+	       : s->local.lock == LAPS_LOCK_FRESH ? "fresh"
+						  : "unlocked";
+}
+
+static void
+text_local(const struct laps_status_account *s, FILE *f)
+{
+	const struct laps_account_info *l = &s->local;
+
+	if (!s->local_ok)
+		fprintf(f, "  local account: error: %s\n", s->local_error);
+	else if (!l->have_entry)
+		fprintf(f, "  local account: uid %u (lock and expiry unknown: not in the shadow file)\n",
+			(unsigned)l->uid);
+	else if (l->expire_day >= 0)
+		fprintf(f, "  local account: uid %u, %s, %s (expire day %lld)\n", (unsigned)l->uid,
+			lock_name(s), l->expired ? "expired" : "not expired", l->expire_day);
+	else
+		fprintf(f, "  local account: uid %u, %s, not expired\n", (unsigned)l->uid,
+			lock_name(s));
+}
+
 static void
 text_account(const struct laps_status *st, const struct laps_status_account *s, FILE *f)
 {
@@ -133,6 +176,7 @@ text_account(const struct laps_status *st, const struct laps_status_account *s, 
 	char t1[32];
 
 	fprintf(f, "account: %s\n", s->account);
+	text_local(s, f);
 	fmt_time(s->have_state ? ls->rotated_at : 0, t1, sizeof t1);
 	fprintf(f, "  last rotation (state file): %s%s%s%s\n", t1,
 		s->have_state && ls->rotation_id[0] ? " (id " : "",
@@ -187,6 +231,21 @@ add_int(json_object *o, const char *key, int64_t v)
 	json_object_object_add(o, key, json_object_new_int64(v));
 }
 
+/* The local account's lock and expiry. */
+static void
+json_account_state(json_object *o, const struct laps_status_account *s)
+{
+	add_str(o, "account_lock", lock_name(s));
+	if (s->local_ok && s->local.have_entry) {
+		json_object_object_add(o, "account_expired",
+				       json_object_new_boolean(s->local.expired));
+		if (s->local.expire_day >= 0)
+			add_int(o, "account_expire_day", s->local.expire_day);
+	}
+	if (!s->local_ok)
+		add_str(o, "account_error", s->local_error);
+}
+
 /* The local files' part of one account object. */
 static void
 json_local(json_object *o, const struct laps_status_account *s)
@@ -238,6 +297,7 @@ json_account(const struct laps_status *st, const struct laps_status_account *s)
 	if (o == NULL)
 		return NULL;
 	add_str(o, "account", s->account);
+	json_account_state(o, s);
 	json_local(o, s);
 	json_escrow(o, st, s);
 	if (s->have_marker) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "agent/account.h"
 #include "agent/journal.h"
 #include "agent/rotate.h"
 #include "agent/state.h"
@@ -26,6 +27,10 @@
 /* One managed account. */
 struct laps_status_account {
 	char account[LAPS_ACCOUNT_MAX + 1];
+	/* the local account as inspect sees it: lock and expiry (issue 13) */
+	bool local_ok;
+	struct laps_account_info local;
+	char local_error[LAPS_STATUS_ERR_MAX];
 	bool have_state; /* state.<account> read */
 	struct laps_agent_state state;
 	bool have_journal; /* a rotation is in flight */

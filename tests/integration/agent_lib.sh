@@ -26,7 +26,8 @@ pass() { echo "ok - $*"; }
 fail() { echo "FAIL - $*"; fails=$((fails + 1)); }
 finish() { [ "$fails" -eq 0 ] && { echo "all passed"; exit 0; }; echo "$fails failure(s)"; exit 1; }
 
-# make_root DIR: passwd/shadow with lapsadmin, admin2 and bystanders
+# make_root DIR: passwd/shadow/group/gshadow with lapsadmin, admin2,
+# accounts in every lock/expiry state and bystanders
 make_root() {
 	mkdir -p "$1/etc" && chmod 0755 "$1/etc"
 	cat > "$1/etc/passwd" <<'EOP'
@@ -36,6 +37,11 @@ alice:x:1000:1000:Alice:/home/alice:/bin/bash
 lapsadmin:x:1001:1001::/home/lapsadmin:/bin/bash
 admin2:x:1002:1002::/home/admin2:/bin/bash
 lockedadm:x:1003:1003::/home/lockedadm:/bin/bash
+fresh1:x:1011:1011::/home/fresh1:/bin/bash
+fresh2:x:1012:1012::/home/fresh2:/bin/bash
+fresh3:x:1013:1013::/home/fresh3:/bin/bash
+locked1:x:1014:1014::/home/locked1:/bin/bash
+expired1:x:1015:1015::/home/expired1:/bin/bash
 EOP
 	cat > "$1/etc/shadow" <<'EOS'
 root:$y$j9T$OsZQ7x6Z2Wq5mE1uUdN0h/$0u8eO2vY3Q1YkYyZ6mVb6o3H4yQ9eM8a1w9y0ZkQ2y5:19700:0:99999:7:::
@@ -44,8 +50,29 @@ alice:$6$saltsalt$L8oMuv7pOqH0yL3xXl0s2bYV5t3jQ7B2b1f1O4yH8Xb1Jc2zWmQm1nB2c3d4e5
 lapsadmin:*:19702:0:99999:7:::
 admin2:*:19703:0:99999:7:::
 lockedadm:!*:19704:0:99999:7:::
+fresh1:!:19705:0:99999:7:::
+fresh2:!!:19706:0:99999:7:::
+fresh3:*:19707:0:99999:7:::
+locked1:!$6$lk$NotTheEscrowedOneJustALockedHash:19708:0:99999:7:::
+expired1:$6$ex$SomeOldHashOfAnExpiredAccount:19709:0:99999:7::1:
 EOS
-	chmod 0644 "$1/etc/passwd"; chmod 0640 "$1/etc/shadow"
+	cat > "$1/etc/group" <<'EOG'
+root:x:0:
+daemon:x:1:
+sudo:x:27:alice
+wheel:x:10:
+alice:x:1000:
+lapsadmin:x:1001:
+EOG
+	cat > "$1/etc/gshadow" <<'EOG'
+root:*::
+daemon:*::
+sudo:*::alice
+wheel:*::
+alice:!::
+lapsadmin:!::
+EOG
+	chmod 0644 "$1/etc/passwd" "$1/etc/group"; chmod 0640 "$1/etc/shadow" "$1/etc/gshadow"
 }
 
 # write_conf [accounts] [method] [extra lines...]

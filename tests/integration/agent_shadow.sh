@@ -114,12 +114,14 @@ else
 		{ fail "unreachable ldap rc $rc"; cat "$T/out"; }
 fi
 
-# ---- locked account: refused, nothing escrowed ----
+# ---- a fresh account ('!*', usermod -L of '*'): rotated, gets a password ----
+# (every lock/expiry state x method x backend: agent_accounts.sh)
 write_conf lockedadm shadow
 agent run > "$T/out" 2>&1; rc=$?
-[ "$rc" -eq 4 ] && grep -q "locked" "$T/out" && [ "$("$TOOL" show "$T/laps.conf" lockedadm)" = none ] &&
-	pass "locked account refused (exit 4, nothing escrowed)" || { fail "locked: rc $rc"; cat "$T/out"; }
-grep -q '^lockedadm:!\*:' "$T/root/etc/shadow" && pass "locked account stays locked" || fail "locked account changed"
+[ "$rc" -eq 0 ] && [ "$(check_invariant lockedadm)" = "ok current confirmed" ] &&
+	pass "fresh '!*' account rotated (exit 0, escrow verifies)" || { fail "fresh: rc $rc"; cat "$T/out"; }
+grep -q '^lockedadm:\$6\$' "$T/root/etc/shadow" && pass "fresh account has its first password" ||
+	fail "fresh account: $(shadow_line lockedadm)"
 
 # ---- missing account ----
 write_conf ghost shadow

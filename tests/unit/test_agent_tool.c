@@ -7,7 +7,8 @@
  *   check CONF KEY ACCOUNT [PASSDB] the invariant: decrypt the escrow (current
  *                                   record; if pending, current or previous)
  *                                   and check it against the account: crypt_r
- *                                   on <root>/etc/shadow, or the pam_matrix
+ *                                   on <root>/etc/shadow (the hash behind a
+ *                                   '!' lock prefix), or the pam_matrix
  *                                   passdb file when PASSDB is given.
  *                                   Prints "ok current|previous STATE".
  *   expire CONF ACCOUNT             backend set_expiry(now - 60) (laps-get's "expire now")
@@ -119,8 +120,11 @@ password_matches(const struct laps_config *cfg, const char *account, const char 
 	    laps_file_read(path, 1 << 24, 0, &buf, &len) != 0)
 		return 0;
 	if (laps_shadow_find(buf, len, account, &e) == 0 && (cd = calloc(1, sizeof *cd)) != NULL) {
-		res = crypt_r(pw, e.hash, cd);
-		ok = res != NULL && strcmp(res, e.hash) == 0;
+		/* the hash behind any lock prefix ('!' of usermod -L) */
+		const char *h = e.hash + strspn(e.hash, "!");
+
+		res = crypt_r(pw, h, cd);
+		ok = res != NULL && strcmp(res, h) == 0;
 		laps_freezero(cd, sizeof *cd);
 	}
 	free(buf);
