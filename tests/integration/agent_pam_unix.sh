@@ -19,6 +19,18 @@ grep -q '^lapsadmin:' "$T/etc/passwd" || {
 	echo "lapsadmin:x:4242:" >> "$T/etc/group"
 	echo "lapsadmin:*:19700:0:99999:7:::" >> "$T/etc/shadow"
 }
+# issue 13: a locked, a fresh and an expired account through pam_unix
+for a in lockpam:4243 freshpam:4244 exppam:4245; do
+	n=${a%%:*} u=${a#*:}
+	grep -q "^$n:" "$T/etc/passwd" && continue
+	echo "$n:x:$u:$u::/nonexistent:/usr/sbin/nologin" >> "$T/etc/passwd"
+	echo "$n:x:$u:" >> "$T/etc/group"
+done
+grep -q '^lockpam:' "$T/etc/shadow" || {
+	echo 'lockpam:!$6$lk$SomeLockedHashValue:19700:0:99999:7:::' >> "$T/etc/shadow"
+	echo 'freshpam:!:19700:0:99999:7:::' >> "$T/etc/shadow"
+	echo 'exppam:$6$ex$SomeExpiredHashValue:19700:0:99999:7::1:' >> "$T/etc/shadow"
+}
 cat > "$T/etc/pam.d/laps" <<EOP
 auth      required  $pam_unix
 account   required  $pam_unix
@@ -27,6 +39,11 @@ session   required  pam_permit.so
 EOP
 mkdir -p "$T/state" && chmod 0700 "$T/state"
 "$TOOL" keygen "$T" || exit 99
+write_conf lapsadmin pam
+sed -i '/^root = /d' "$T/laps.conf"
+write_conf "lockpam freshpam exppam" pam
+sed -i '/^root = /d' "$T/laps.conf"
+mv "$T/laps.conf" "$T/states.conf"
 write_conf lapsadmin pam
 sed -i '/^root = /d' "$T/laps.conf"
 
@@ -39,6 +56,11 @@ grep '^lapsadmin:' /etc/shadow | cut -d: -f2 | cut -c1-3 > "$T/prefix"
 "$TOOL" expire "$T/laps.conf" lapsadmin
 "$AGENT" -c "$T/laps.conf" run
 "$TOOL" check "$T/laps.conf" "$T/admin.key" lapsadmin > "$T/check2"
+"$AGENT" -c "$T/states.conf" run > "$T/states.out" 2>&1 || echo "states run failed" >> "$T/states.out"
+for a in lockpam freshpam exppam; do
+	echo "\$a \$("$TOOL" check "$T/states.conf" "$T/admin.key" \$a)" >> "$T/states.check"
+	grep "^\$a:" /etc/shadow | cut -d: -f2,8 | sed "s/^/\$a /; s/[$][6y][$][^:]*:/HASH:/" >> "$T/states.shadow"
+done
 EOS
 cp /etc/shadow "$T/real-shadow-before"
 unshare --mount sh "$T/inner.sh" > "$T/out" 2>&1; rc=$?
@@ -48,6 +70,14 @@ unshare --mount sh "$T/inner.sh" > "$T/out" 2>&1; rc=$?
 	pass "pam_unix: escrowed password verifies against the hash pam_unix wrote (twice)" ||
 	fail "check: $(cat "$T/check1" "$T/check2" 2>&1)"
 [ "$(cat "$T/prefix" 2>/dev/null)" = '$y$' ] && pass "pam_unix wrote a yescrypt hash" || fail "prefix $(cat "$T/prefix")"
+[ "$(cat "$T/states.check" 2>/dev/null)" = "lockpam ok current confirmed
+freshpam ok current confirmed
+exppam ok current confirmed" ] && pass "pam_unix: locked, fresh and expired accounts rotated, escrow verifies" ||
+	{ fail "pam_unix states: $(cat "$T/states.check" "$T/states.out" 2>&1)"; }
+[ "$(cat "$T/states.shadow" 2>/dev/null)" = "lockpam !HASH:
+freshpam HASH:
+exppam HASH:1" ] && pass "pam_unix: locked stays locked (re-locked), fresh gets a password, expired stays expired" ||
+	fail "pam_unix states shadow: $(cat "$T/states.shadow")"
 cmp -s /etc/shadow "$T/real-shadow-before" && ! grep -q '^lapsadmin:\$' /etc/shadow &&
 	pass "the machine's /etc/shadow is untouched" || fail "REAL /etc/shadow changed"
 finish
