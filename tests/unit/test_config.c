@@ -922,6 +922,36 @@ test_validate_agent(void)
 	V_OK(RCP "[agent]\nhash = sha512\nhash_cost = 999999999\n", LAPS_USE_AGENT);
 	V_OK(RCP "[agent]\nhash = sha512\n", LAPS_USE_AGENT);
 
+	/* account management (issue 13) */
+	V_OK(RCP "[agent]\ncreate_account = yes\naccount_uid = 990\naccount_home = /home/x\n"
+		 "account_shell = /bin/bash\naccount_groups = sudo wheel\naccount_state = disabled\n",
+	     LAPS_USE_AGENT);
+	CU_ASSERT_EQUAL(cfg.create_account, LAPS_YES);
+	CU_ASSERT_EQUAL(cfg.account_uid, 990);
+	CU_ASSERT_STRING_EQUAL(cfg.account_home, "/home/x");
+	CU_ASSERT_STRING_EQUAL(cfg.account_shell, "/bin/bash");
+	CU_ASSERT_EQUAL_FATAL(cfg.n_account_groups, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.account_groups[1], "wheel");
+	CU_ASSERT_EQUAL(cfg.account_state, LAPS_ACCOUNT_DISABLED);
+	V_ERR(RCP "[agent]\naccount_uid = 990\n", LAPS_USE_AGENT, "[agent] create_account",
+	      "only with create_account = yes");
+	V_ERR(RCP "[agent]\ncreate_account = yes\naccount_uid = 0\n", LAPS_USE_AGENT,
+	      "[agent] account_uid", "allow_uid0");
+	V_OK(RCP "[agent]\ncreate_account = yes\naccount_uid = 0\nallow_uid0 = yes\n",
+	     LAPS_USE_AGENT);
+	V_ERR(RCP "[agent]\naccounts = a b\ncreate_account = yes\naccount_uid = 990\n",
+	      LAPS_USE_AGENT, "[agent] account_uid", "exactly one account");
+	/* recipients: optional only where the backend stores clear text */
+	V_OK("[escrow]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbind = gssapi\ndn = cn=x\n"
+	     "schema = mslaps\n",
+	     LAPS_USE_AGENT);
+	V_OK("[escrow]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbind = gssapi\ndn = cn=x\n"
+	     "schema = legacy\n",
+	     LAPS_USE_AGENT);
+	V_ERR("[escrow]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbind = gssapi\ndn = cn=x\n",
+	      LAPS_USE_AGENT, "[escrow] recipients", "mslaps or legacy");
+	V_ERR("[escrow]\nbackend = file\n", LAPS_USE_AGENT, "[escrow] recipients", "required");
+
 	/* ldap */
 	V_ERR("[escrow]\nbackend = ldap\nrecipients = /r\n", LAPS_USE_AGENT, "[ldap] uri",
 	      "required");
