@@ -176,7 +176,6 @@ text_account(const struct laps_status *st, const struct laps_status_account *s, 
 	char t1[32];
 
 	fprintf(f, "account: %s\n", s->account);
-	text_local(s, f);
 	fmt_time(s->have_state ? ls->rotated_at : 0, t1, sizeof t1);
 	fprintf(f, "  last rotation (state file): %s%s%s%s\n", t1,
 		s->have_state && ls->rotation_id[0] ? " (id " : "",
@@ -202,6 +201,7 @@ text_account(const struct laps_status *st, const struct laps_status_account *s, 
 			fprintf(f, "  post-auth rotation due: %s\n", t1);
 		}
 	}
+	text_local(s, f);
 }
 
 int
