@@ -19,6 +19,7 @@
 #include "agent/etcfile.h"
 #include "agent/lockstate.h"
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
@@ -38,7 +39,7 @@ struct etc_files {
 	char path[F_COUNT][4200];
 	char *buf[F_COUNT];
 	size_t len[F_COUNT];
-	bool present[F_COUNT];	  /* gshadow may be missing */
+	bool present[F_COUNT];	   /* gshadow may be missing */
 	bool file_locked[F_COUNT]; /* "<path>.lock" is ours */
 	int pwd_lock;
 };
@@ -187,10 +188,9 @@ file_lock(const char *path)
 		if (link(tmp, lock) == 0)
 			break;
 		if (errno != EEXIST || tries > 0 || !lock_is_stale(lock))
-			rc = laps_seterr(errno == EEXIST ? LAPS_ERR_LOCKED : LAPS_ERR_IO,
-					 "%s: %s", lock,
-					 errno == EEXIST ? "held by another process"
-							 : strerror(errno));
+			rc = laps_seterr(
+			    errno == EEXIST ? LAPS_ERR_LOCKED : LAPS_ERR_IO, "%s: %s", lock,
+			    errno == EEXIST ? "held by another process" : strerror(errno));
 		else
 			(void)unlink(lock);
 	}
@@ -300,8 +300,8 @@ free_id(const char *buf, size_t len, unsigned long lo, unsigned long hi, const c
 }
 
 static int
-pick_ids(const struct laps_config *cfg, const struct etc_files *f,
-	 const struct laps_login_defs *d, unsigned long *uid, unsigned long *gid)
+pick_ids(const struct laps_config *cfg, const struct etc_files *f, const struct laps_login_defs *d,
+	 unsigned long *uid, unsigned long *gid)
 {
 	int rc;
 
@@ -311,8 +311,8 @@ pick_ids(const struct laps_config *cfg, const struct etc_files *f,
 			return laps_seterr(LAPS_ERR_ACCOUNT,
 					   "[agent] account_uid %lu is used by another account",
 					   *uid);
-	} else if ((rc = free_id(f->buf[F_PASSWD], f->len[F_PASSWD], d->sys_uid_min,
-				 d->sys_uid_max, "system uid", uid)) != 0) {
+	} else if ((rc = free_id(f->buf[F_PASSWD], f->len[F_PASSWD], d->sys_uid_min, d->sys_uid_max,
+				 "system uid", uid)) != 0) {
 		return rc;
 	}
 	if (!id_used(f->buf[F_GROUP], f->len[F_GROUP], 2, *uid)) {
@@ -442,9 +442,10 @@ add_entries(const struct laps_config *cfg, struct etc_files *f, const char *acco
 	for (i = 0; i < cfg->n_account_groups; i++) {
 		rc = add_member(f, F_GROUP, cfg->account_groups[i], account);
 		if (rc == LAPS_ERR_NOTFOUND)
-			return laps_seterr(LAPS_ERR_ACCOUNT,
-					   "[agent] account_groups: group '%s' does not exist in %s",
-					   cfg->account_groups[i], f->path[F_GROUP]);
+			return laps_seterr(
+			    LAPS_ERR_ACCOUNT,
+			    "[agent] account_groups: group '%s' does not exist in %s",
+			    cfg->account_groups[i], f->path[F_GROUP]);
 		if (rc != 0)
 			return rc;
 		rc = f->present[F_GSHADOW]
@@ -455,8 +456,8 @@ add_entries(const struct laps_config *cfg, struct etc_files *f, const char *acco
 	}
 	/* '!': fresh, no password yet — the rotation that follows sets one */
 	if ((rc = laps_snprintf(line, sizeof line, "%s:!:%lld:%ld:%ld:%ld:::", account,
-				(long long)(time(NULL) / 86400), d->pass_min_days,
-				d->pass_max_days, d->pass_warn_age)) != 0 ||
+				(long long)(time(NULL) / 86400), d->pass_min_days, d->pass_max_days,
+				d->pass_warn_age)) != 0 ||
 	    (rc = append_line(f, F_SHADOW, line)) != 0)
 		return rc;
 	if ((rc = laps_snprintf(line, sizeof line, "%s:x:%lu:%lu:%s:%s:%s", account, uid, gid,
@@ -536,7 +537,8 @@ laps_account_create(const struct laps_config *cfg, const char *account, bool *cr
 		rc = 0;
 		goto out;
 	}
-	if ((rc = check_leftovers(&f, account)) != 0 || (rc = pick_ids(cfg, &f, &d, &uid, &gid)) != 0)
+	if ((rc = check_leftovers(&f, account)) != 0 ||
+	    (rc = pick_ids(cfg, &f, &d, &uid, &gid)) != 0)
 		goto out;
 	if (uid == 0 && cfg->allow_uid0 != LAPS_YES) {
 		rc = laps_account_check_uid(cfg, account, 0);
@@ -545,13 +547,15 @@ laps_account_create(const struct laps_config *cfg, const char *account, bool *cr
 	if ((rc = add_entries(cfg, &f, account, &d, uid, gid)) != 0)
 		goto out;
 	for (i = 0; i < F_COUNT; i++) {
-		if (f.present[i] && (rc = laps_etc_replace_file(f.path[i], f.buf[i], f.len[i])) != 0)
+		if (f.present[i] &&
+		    (rc = laps_etc_replace_file(f.path[i], f.buf[i], f.len[i])) != 0)
 			goto out;
 	}
 	*created = true;
-	log_notice("%s: account created (uid %lu, gid %lu, home %s, shell %s)", account, uid, gid,
-		   cfg->account_home ? cfg->account_home : NO_HOME,
-		   cfg->account_shell ? cfg->account_shell : DEFAULT_SHELL);
+	log_event(LAPS_EV_ACCOUNT_CREATED,
+		  "%s: account created (uid %lu, gid %lu, home %s, shell %s)", account, uid, gid,
+		  cfg->account_home ? cfg->account_home : NO_HOME,
+		  cfg->account_shell ? cfg->account_shell : DEFAULT_SHELL);
 	rc = make_home(cfg, uid, gid);
 out:
 	etc_release(&f);
@@ -579,8 +583,8 @@ laps_account_prepare(const struct laps_config *cfg, const char *account,
 		return rc;
 	if (!changed)
 		return 0;
-	log_notice("%s: account %s (account_state = %s)", account,
-		   want == LAPS_LOCK_WANT_LOCKED ? "locked" : "unlocked",
-		   laps_account_state_name(cfg->account_state));
+	log_event(LAPS_EV_ACCOUNT_LOCK_CHANGED, "%s: account %s (account_state = %s)", account,
+		  want == LAPS_LOCK_WANT_LOCKED ? "locked" : "unlocked",
+		  laps_account_state_name(cfg->account_state));
 	return acct->inspect(cfg, account, info);
 }

@@ -22,8 +22,8 @@
 
 /* Values of <root>/etc/login.defs the creation uses (defaults as shadow-utils). */
 struct laps_login_defs {
-	unsigned long sys_uid_min, sys_uid_max; /* 101, 999 */
-	unsigned long sys_gid_min, sys_gid_max; /* 101, 999 */
+	unsigned long sys_uid_min, sys_uid_max;		  /* 101, 999 */
+	unsigned long sys_gid_min, sys_gid_max;		  /* 101, 999 */
 	long pass_min_days, pass_max_days, pass_warn_age; /* 0, 99999, 7 */
 };
 

@@ -35,8 +35,8 @@ laps_lockstate_bare(const char *field)
 }
 
 int
-laps_lockstate_compose(const char *current, enum laps_lock_want want, const char *hash,
-		       char *out, size_t len)
+laps_lockstate_compose(const char *current, enum laps_lock_want want, const char *hash, char *out,
+		       size_t len)
 {
 	size_t prefix = 0, n = 0;
 	enum laps_lock_state st = laps_lockstate_classify(current, &prefix);
@@ -115,8 +115,8 @@ replace_password_field(const char *buf, size_t len, const char *account, const c
 }
 
 int
-laps_lockstate_apply(const struct laps_config *cfg, const char *account,
-		     enum laps_lock_want want, bool *changed)
+laps_lockstate_apply(const struct laps_config *cfg, const char *account, enum laps_lock_want want,
+		     bool *changed)
 {
 	struct laps_shadow_entry e;
 	char path[4200], field[LAPS_HASH_MAX + 2];

@@ -28,9 +28,9 @@ enum laps_lock_state { LAPS_LOCK_NONE = 0, LAPS_LOCK_FRESH, LAPS_LOCK_LOCKED };
 
 /* What to do with the lock prefix when a new hash is written. */
 enum laps_lock_want {
-	LAPS_LOCK_WANT_KEEP = 0,  /* locked stays locked, fresh and none get no prefix */
-	LAPS_LOCK_WANT_LOCKED,	  /* '!' in front of the hash */
-	LAPS_LOCK_WANT_UNLOCKED	  /* no prefix */
+	LAPS_LOCK_WANT_KEEP = 0, /* locked stays locked, fresh and none get no prefix */
+	LAPS_LOCK_WANT_LOCKED,	 /* '!' in front of the hash */
+	LAPS_LOCK_WANT_UNLOCKED	 /* no prefix */
 };
 
 /* Classify a shadow password field; *prefix = number of leading '!'. */

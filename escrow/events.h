@@ -119,6 +119,12 @@
 	X(1060, METRICS_WRITE_FAILED, LAPS_LOG_WARNING, "5fdd14f30ad34474b24a6823f8ba17f3",      \
 	  "The metrics file ([agent] metrics_file) could not be written.",                       \
 	  "Check the path and its directory; monitoring sees stale values.")                     \
+	X(1070, ACCOUNT_CREATED, LAPS_LOG_NOTICE, "c052d057dfe0435fbd922df88ebe4b4c",            \
+	  "The managed account did not exist and was created ([agent] create_account).",         \
+	  "None; its first password is set by the rotation that follows.")                       \
+	X(1071, ACCOUNT_LOCK_CHANGED, LAPS_LOG_NOTICE, "9ac19d69ec024c0a813f2b473c88a3be",       \
+	  "The managed account's password lock was set as [agent] account_state says.",          \
+	  "None; the password and its escrow are unchanged.")                                    \
 	/* ---- pam_laps ---- */                                                                 \
 	X(2001, ACCOUNT_USED, LAPS_LOG_NOTICE, "55a8dcd300ac49d0bfae056a8d8f713c",               \
 	  "A session of a managed account was opened (who, from where); the agent rotates the "  \

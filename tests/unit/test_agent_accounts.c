@@ -171,9 +171,9 @@ test_classify(void)
 		enum laps_lock_state st;
 		size_t prefix;
 	} v[] = {
-	    {"!", LAPS_LOCK_FRESH, 1},	     {"!!", LAPS_LOCK_FRESH, 2},
-	    {"*", LAPS_LOCK_FRESH, 0},	     {"!*", LAPS_LOCK_FRESH, 1},
-	    {"*LK*", LAPS_LOCK_FRESH, 0},    {"!$6$s$h", LAPS_LOCK_LOCKED, 1},
+	    {"!", LAPS_LOCK_FRESH, 1},	       {"!!", LAPS_LOCK_FRESH, 2},
+	    {"*", LAPS_LOCK_FRESH, 0},	       {"!*", LAPS_LOCK_FRESH, 1},
+	    {"*LK*", LAPS_LOCK_FRESH, 0},      {"!$6$s$h", LAPS_LOCK_LOCKED, 1},
 	    {"!!$y$j$h", LAPS_LOCK_LOCKED, 2}, {"$6$s$h", LAPS_LOCK_NONE, 0},
 	    {"", LAPS_LOCK_NONE, 0},
 	};
@@ -186,24 +186,25 @@ test_classify(void)
 	}
 	CU_ASSERT_STRING_EQUAL(laps_lockstate_bare("!!$6$s$h"), "$6$s$h");
 	/* compose: keep */
-	CU_ASSERT_EQUAL(laps_lockstate_compose("!$6$o$h", LAPS_LOCK_WANT_KEEP, "$6$n$h", out,
-					       sizeof out), 0);
+	CU_ASSERT_EQUAL(
+	    laps_lockstate_compose("!$6$o$h", LAPS_LOCK_WANT_KEEP, "$6$n$h", out, sizeof out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "!$6$n$h");
-	CU_ASSERT_EQUAL(laps_lockstate_compose("!!$6$o$h", LAPS_LOCK_WANT_KEEP, "$6$n$h", out,
-					       sizeof out), 0);
+	CU_ASSERT_EQUAL(
+	    laps_lockstate_compose("!!$6$o$h", LAPS_LOCK_WANT_KEEP, "$6$n$h", out, sizeof out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "!!$6$n$h");
 	CU_ASSERT_EQUAL(laps_lockstate_compose("!", LAPS_LOCK_WANT_KEEP, "$6$n$h", out, sizeof out),
 			0);
 	CU_ASSERT_STRING_EQUAL(out, "$6$n$h");
-	CU_ASSERT_EQUAL(laps_lockstate_compose("!*", LAPS_LOCK_WANT_KEEP, "$6$n$h", out, sizeof out),
-			0);
+	CU_ASSERT_EQUAL(
+	    laps_lockstate_compose("!*", LAPS_LOCK_WANT_KEEP, "$6$n$h", out, sizeof out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "$6$n$h");
 	/* compose: forced */
-	CU_ASSERT_EQUAL(laps_lockstate_compose("$6$o$h", LAPS_LOCK_WANT_LOCKED, "$6$n$h", out,
-					       sizeof out), 0);
+	CU_ASSERT_EQUAL(
+	    laps_lockstate_compose("$6$o$h", LAPS_LOCK_WANT_LOCKED, "$6$n$h", out, sizeof out), 0);
 	CU_ASSERT_STRING_EQUAL(out, "!$6$n$h");
-	CU_ASSERT_EQUAL(laps_lockstate_compose("!$6$o$h", LAPS_LOCK_WANT_UNLOCKED, "$6$n$h", out,
-					       sizeof out), 0);
+	CU_ASSERT_EQUAL(
+	    laps_lockstate_compose("!$6$o$h", LAPS_LOCK_WANT_UNLOCKED, "$6$n$h", out, sizeof out),
+	    0);
 	CU_ASSERT_STRING_EQUAL(out, "$6$n$h");
 	/* relock: never turns '!' into the empty (password-less) field */
 	CU_ASSERT_EQUAL(laps_lockstate_relock("!", LAPS_LOCK_WANT_UNLOCKED, out, sizeof out), 0);
@@ -302,9 +303,9 @@ test_uid0(void)
 	laps_clearerr();
 	CU_ASSERT_EQUAL(laps_account_shadow.inspect(&cfg, "toor", &info), LAPS_ERR_ACCOUNT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "allow_uid0"));
-	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "toor", "pw-1234567890", LAPS_LOCK_WANT_KEEP,
-						&info),
-			LAPS_ERR_ACCOUNT);
+	CU_ASSERT_EQUAL(
+	    laps_account_shadow.set(&cfg, "toor", "pw-1234567890", LAPS_LOCK_WANT_KEEP, &info),
+	    LAPS_ERR_ACCOUNT);
 	now = slurp(root, "/etc/shadow");
 	CU_ASSERT_STRING_EQUAL(before, now);
 	free(now);
@@ -415,7 +416,8 @@ test_create(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(f[i] = slurp(root, rel[i]));
 	/* system uid: the highest free one in SYS_UID_MIN..SYS_UID_MAX (999 is
 	 * taken, by uid and gid), gid = uid */
-	assert_last_line(f[0], "lapsadmin:x:998:998:laps managed account:/home/lapsadmin:/bin/bash");
+	assert_last_line(f[0],
+			 "lapsadmin:x:998:998:laps managed account:/home/lapsadmin:/bin/bash");
 	snprintf(want, sizeof want, "lapsadmin:!:%lld:1:90:14:::", (long long)(time(NULL) / 86400));
 	assert_last_line(f[1], want);
 	assert_last_line(f[2], "lapsadmin:x:998:");
