@@ -65,11 +65,12 @@ rc=$?
 [ "$rc" -eq 3 ] && has "$T/err" ESCROW_FAILED "lapsadmin: escrow to backend 'file' failed" &&
 	pass "escrow failure: $(doc_id ESCROW_FAILED), exit 3" || { fail "escrow failure (rc $rc)"; cat "$T/err"; }
 
-# 4. a local failure: an account that cannot be rotated
-write_conf lockedadm shadow
+# 4. a local failure: an account that cannot be rotated (missing; a locked
+# or fresh one is rotated since issue 13)
+write_conf ghost shadow
 agent run 2>"$T/err"
 rc=$?
-[ "$rc" -eq 4 ] && has "$T/err" ACCOUNT_UNUSABLE "lockedadm: local account cannot be rotated" &&
+[ "$rc" -eq 4 ] && has "$T/err" ACCOUNT_UNUSABLE "ghost: local account cannot be rotated" &&
 	pass "unusable account: $(doc_id ACCOUNT_UNUSABLE), exit 4" || { fail "unusable account (rc $rc)"; cat "$T/err"; }
 
 # 5. setting the password refused by the local policy (PAM, pam_wrapper)
