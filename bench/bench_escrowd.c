@@ -3,7 +3,7 @@
  * device certificates (numbers, not pass/fail; see bench/README.md).
  *
  *   bench_escrowd --ca-cert F --ca-key F --cacert F -u URL [-u URL2]
- *                 [-n devices] [-c concurrency]
+ *                 [-n devices] [-c concurrency] [-p SERVER-PID ...]
  *
  * Makes n device certificates (CN = benchNNNNN.bench.test, clientAuth)
  * signed by the given CA in memory, then runs three phases with c threads,
@@ -19,11 +19,6 @@
 #include "config.h"
 
 #include <curl/curl.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bench/bench_common.h"
 
 #define MAX_URLS 4
 #define BODY_MAX 4096
@@ -50,8 +47,9 @@ struct bench {
 	struct device *dev;
 	size_t n;
 	unsigned conc;
-	X509 *ca;
-	EVP_PKEY *cakey;
+	struct bench_ca ca;
+	pid_t pids[BENCH_MAX_PIDS];
+	unsigned npids;
 	atomic_size_t next;
 	double *lat; /* per device, ms */
 	atomic_size_t errors, lost;
@@ -59,93 +57,6 @@ struct bench {
 };
 
 enum { PH_CERTS, PH_CREATE, PH_ROTATE, PH_POLL };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* ------------------------------------------------------------------ */
-/* Certificates                                                        */
-
-static char *
-bio_string(BIO *b)
-{
-	char *data = NULL, *s;
-	long len = BIO_get_mem_data(b, &data);
-
-	if (len <= 0 || (s = malloc((size_t)len + 1)) == NULL)
-		return NULL;
-	memcpy(s, data, (size_t)len);
-	s[len] = '\0';
-	return s;
-}
-
-static int
-make_cert(struct bench *b, struct device *d)
-{
-	EVP_PKEY *key = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *name = X509_NAME_new();
-	X509_EXTENSION *eku = NULL;
-	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
-	unsigned char serial[8];
-	int rc = -1;
-
-	if (key == NULL || x == NULL || name == NULL || cb == NULL || kb == NULL)
-		goto out;
-	RAND_bytes(serial, sizeof serial);
-	serial[0] &= 0x7f;
-	ASN1_INTEGER_set_uint64(X509_get_serialNumber(x),
-				((uint64_t)serial[0] << 56) | ((uint64_t)serial[1] << 48) |
-				    ((uint64_t)serial[2] << 40) | ((uint64_t)serial[3] << 32) |
-				    ((uint64_t)serial[4] << 24) | ((uint64_t)serial[5] << 16) |
-				    ((uint64_t)serial[6] << 8) | serial[7]);
-	X509_set_version(x, 2);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)d->name, -1,
-				   -1, 0);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, X509_get_subject_name(b->ca));
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 2 * 86400);
-	X509_set_pubkey(x, key);
-	if ((eku = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage, "clientAuth")) == NULL ||
-	    !X509_add_ext(x, eku, -1) || X509_sign(x, b->cakey, EVP_sha256()) <= 0 ||
-	    !PEM_write_bio_X509(cb, x) ||
-	    !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
-		goto out;
-	d->cert_pem = bio_string(cb);
-	d->key_pem = bio_string(kb);
-	rc = d->cert_pem != NULL && d->key_pem != NULL ? 0 : -1;
-out:
-	X509_EXTENSION_free(eku);
-	X509_NAME_free(name);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	BIO_free(cb);
-	BIO_free(kb);
-	return rc;
-}
-
-static int
-load_ca(struct bench *b, const char *cert, const char *key)
-{
-	FILE *f;
-
-	if ((f = fopen(cert, "r")) == NULL)
-		return -1;
-	b->ca = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if ((f = fopen(key, "r")) == NULL)
-		return -1;
-	b->cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	return b->ca != NULL && b->cakey != NULL ? 0 : -1;
-}
 
 /* ------------------------------------------------------------------ */
 /* HTTP                                                                */
@@ -253,7 +164,7 @@ work(struct bench *b, CURL *c, size_t i)
 
 	switch (b->phase) {
 	case PH_CERTS:
-		return make_cert(b, d) == 0;
+		return bench_make_cert(&b->ca, d->name, &d->cert_pem, &d->key_pem) == 0;
 	case PH_CREATE:
 		record_json(body, sizeof body, d, 1);
 		s = request(b, c, d, i, 0, "PUT", "/record", "If-None-Match: *", body, &r);
@@ -286,10 +197,10 @@ worker(void *arg)
 	double t0;
 
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
-		t0 = now_ms();
+		t0 = bench_now_ms();
 		if (!work(b, c, i))
 			atomic_fetch_add(&b->errors, 1);
-		b->lat[i] = now_ms() - t0;
+		b->lat[i] = bench_now_ms() - t0;
 	}
 	if (c != NULL)
 		curl_easy_cleanup(c);
@@ -297,19 +208,13 @@ worker(void *arg)
 }
 
 static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int
 run_phase(struct bench *b, int phase, const char *label)
 {
 	pthread_t th[256];
+	struct bench_counters c0, c1;
 	unsigned i, n = b->conc;
-	double t0, secs;
+	double units = (double)b->n;
+	char conns[16] = "?", srv[16] = "?";
 
 	b->phase = phase;
 	atomic_store(&b->next, 0);
@@ -317,21 +222,26 @@ run_phase(struct bench *b, int phase, const char *label)
 	atomic_store(&b->lost, 0);
 	if (phase == PH_CERTS)
 		n = (unsigned)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) : 1;
-	t0 = now_ms();
+	bench_counters_take(&c0, b->pids, b->npids);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, worker, b) != 0)
 			return -1;
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	secs = (now_ms() - t0) / 1e3;
-	qsort(b->lat, b->n, sizeof *b->lat, cmp_double);
+	bench_counters_take(&c1, b->pids, b->npids);
 	if (phase == PH_CERTS) {
-		fprintf(stderr, "bench_escrowd: %zu device certificates in %.1f s\n", b->n, secs);
+		fprintf(stderr, "bench_escrowd: %zu device certificates in %.1f s\n", b->n,
+			(c1.wall_ms - c0.wall_ms) / 1e3);
 		return atomic_load(&b->errors) == 0 ? 0 : -1;
 	}
-	printf("| %-7s | %6zu | %8.1f | %7.1f | %7.1f | %6zu | %4zu |\n", label, b->n,
-	       (double)b->n / secs, b->lat[b->n / 2], b->lat[b->n * 99 / 100],
-	       atomic_load(&b->errors), atomic_load(&b->lost));
+	if (c0.tcp_accepted >= 0 && c1.tcp_accepted >= 0)
+		snprintf(conns, sizeof conns, "%.2f", (double)(c1.tcp_accepted - c0.tcp_accepted) / units);
+	if (c0.server_cpu_ms >= 0 && c1.server_cpu_ms >= 0)
+		snprintf(srv, sizeof srv, "%.2f", (c1.server_cpu_ms - c0.server_cpu_ms) / units);
+	printf("| %-9s | %6zu | %7.1f | %7.1f | %7.1f | %6zu | %4zu | %5s | %6.2f | %6s |\n", label,
+	       b->n, units / ((c1.wall_ms - c0.wall_ms) / 1e3), bench_quantile(b->lat, b->n, 0.5),
+	       bench_quantile(b->lat, b->n, 0.99), atomic_load(&b->errors), atomic_load(&b->lost),
+	       conns, (c1.self_cpu_ms - c0.self_cpu_ms) / units, srv);
 	return 0;
 }
 
@@ -339,7 +249,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: bench_escrowd --ca-cert F --ca-key F --cacert F -u URL [-u URL] "
-			"[-n devices] [-c concurrency]\n");
+			"[-n devices] [-c concurrency] [-p SERVER-PID ...]\n");
 	return 1;
 }
 
@@ -355,6 +265,8 @@ parse_args(struct bench *b, int argc, char **argv, const char **cac, const char 
 			b->n = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "-c") == 0)
 			b->conc = (unsigned)strtoul(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "-p") == 0 && b->npids < BENCH_MAX_PIDS)
+			b->pids[b->npids++] = (pid_t)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--cacert") == 0)
 			b->cacert = argv[i + 1];
 		else if (strcmp(argv[i], "--ca-cert") == 0)
@@ -380,7 +292,7 @@ main(int argc, char **argv)
 
 	if (parse_args(&b, argc, argv, &cac, &cak) != 0)
 		return usage();
-	if (load_ca(&b, cac, cak) != 0) {
+	if (bench_ca_load(&b.ca, cac, cak) != 0) {
 		fprintf(stderr, "bench_escrowd: cannot load the CA\n");
 		return 1;
 	}
@@ -393,8 +305,8 @@ main(int argc, char **argv)
 		snprintf(b.dev[i].name, sizeof b.dev[i].name, "bench%05zu.bench.test", i);
 	if (run_phase(&b, PH_CERTS, "certs") != 0)
 		goto out;
-	printf("| phase   |      n |  per s   | p50 ms  | p99 ms  | errors | lost |\n");
-	printf("|---------|--------|----------|---------|---------|--------|------|\n");
+	printf("| phase     |      n |   per s |  p50 ms |  p99 ms | errors | lost | conns | cli ms | srv ms |\n");
+	printf("|-----------|--------|---------|---------|---------|--------|------|-------|--------|--------|\n");
 	if (run_phase(&b, PH_CREATE, "create") != 0 || run_phase(&b, PH_ROTATE, "rotate") != 0 ||
 	    run_phase(&b, PH_POLL, "poll") != 0)
 		goto out;
@@ -406,8 +318,7 @@ out:
 	}
 	free(b.dev);
 	free(b.lat);
-	X509_free(b.ca);
-	EVP_PKEY_free(b.cakey);
+	bench_ca_free(&b.ca);
 	curl_global_cleanup();
 	return rc;
 }
