@@ -104,8 +104,10 @@ for s in "${setups[@]}"; do
 	start_servers "$count"
 	echo
 	echo "## $s: $count instance(s)"
+	pidargs=()
+	for p in "${PIDS[@]}"; do pidargs+=(-p "$p"); done
 	"$prog" --ca-cert "$T/ca.crt" --ca-key "$T/ca.key" --cacert "$T/ca.crt" \
-		"${URLS[@]}" -n "$n" -c "$conc"
+		"${URLS[@]}" -n "$n" -c "$conc" "${pidargs[@]}"
 	echo "server peak RSS: $(peak_rss)"
 	stop_servers
 	[ "$s" = sqlite ] || pg_cleanup
