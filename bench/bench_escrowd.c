@@ -181,8 +181,9 @@ work(struct bench *b, CURL *c, size_t i)
 	default:
 		s = request(b, c, d, i, 1, "GET", "", NULL, NULL, &r);
 		snprintf(want, sizeof want, "\"rotation_id\":\"%032x\"", 2u);
-		if (s == 200 && (strstr(r.body, want) == NULL || strstr(r.body, "\"seq\":2") == NULL ||
-				 strstr(r.body, "\"state\":\"confirmed\"") == NULL))
+		if (s == 200 &&
+		    (strstr(r.body, want) == NULL || strstr(r.body, "\"seq\":2") == NULL ||
+		     strstr(r.body, "\"state\":\"confirmed\"") == NULL))
 			atomic_fetch_add(&b->lost, 1);
 		return s == 200;
 	}
@@ -221,7 +222,9 @@ run_phase(struct bench *b, int phase, const char *label)
 	atomic_store(&b->errors, 0);
 	atomic_store(&b->lost, 0);
 	if (phase == PH_CERTS)
-		n = (unsigned)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (unsigned)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+		n = (unsigned)sysconf(_SC_NPROCESSORS_ONLN) > 0
+			? (unsigned)sysconf(_SC_NPROCESSORS_ONLN)
+			: 1;
 	bench_counters_take(&c0, b->pids, b->npids);
 	for (i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, worker, b) != 0)
@@ -235,7 +238,8 @@ run_phase(struct bench *b, int phase, const char *label)
 		return atomic_load(&b->errors) == 0 ? 0 : -1;
 	}
 	if (c0.tcp_accepted >= 0 && c1.tcp_accepted >= 0)
-		snprintf(conns, sizeof conns, "%.2f", (double)(c1.tcp_accepted - c0.tcp_accepted) / units);
+		snprintf(conns, sizeof conns, "%.2f",
+			 (double)(c1.tcp_accepted - c0.tcp_accepted) / units);
 	if (c0.server_cpu_ms >= 0 && c1.server_cpu_ms >= 0)
 		snprintf(srv, sizeof srv, "%.2f", (c1.server_cpu_ms - c0.server_cpu_ms) / units);
 	printf("| %-9s | %6zu | %7.1f | %7.1f | %7.1f | %6zu | %4zu | %5s | %6.2f | %6s |\n", label,
@@ -305,8 +309,10 @@ main(int argc, char **argv)
 		snprintf(b.dev[i].name, sizeof b.dev[i].name, "bench%05zu.bench.test", i);
 	if (run_phase(&b, PH_CERTS, "certs") != 0)
 		goto out;
-	printf("| phase     |      n |   per s |  p50 ms |  p99 ms | errors | lost | conns | cli ms | srv ms |\n");
-	printf("|-----------|--------|---------|---------|---------|--------|------|-------|--------|--------|\n");
+	printf("| phase     |      n |   per s |  p50 ms |  p99 ms | errors | lost | conns | cli "
+	       "ms | srv ms |\n");
+	printf("|-----------|--------|---------|---------|---------|--------|------|-------|-------"
+	       "-|--------|\n");
 	if (run_phase(&b, PH_CREATE, "create") != 0 || run_phase(&b, PH_ROTATE, "rotate") != 0 ||
 	    run_phase(&b, PH_POLL, "poll") != 0)
 		goto out;

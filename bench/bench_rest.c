@@ -79,7 +79,7 @@ struct bench {
 	int64_t rotated_at; /* of this phase's records */
 	atomic_size_t next, errors, lost;
 	atomic_int reported;
-	double *lat;	    /* per unit, ms */
+	double *lat;	     /* per unit, ms */
 	double *steps[ST_N]; /* per unit and step, ms (rotations) */
 };
 
@@ -338,13 +338,14 @@ print_row(struct bench *b, const char *label, const struct bench_counters *c0,
 	char conns[16] = "?", srv[16] = "?";
 
 	if (c0->tcp_accepted >= 0 && c1->tcp_accepted >= 0)
-		snprintf(conns, sizeof conns, "%.2f", (double)(c1->tcp_accepted - c0->tcp_accepted) / n);
+		snprintf(conns, sizeof conns, "%.2f",
+			 (double)(c1->tcp_accepted - c0->tcp_accepted) / n);
 	if (c0->server_cpu_ms >= 0 && c1->server_cpu_ms >= 0)
 		snprintf(srv, sizeof srv, "%.2f", (c1->server_cpu_ms - c0->server_cpu_ms) / n);
 	printf("| %-9s | %6zu | %7.1f | %7.1f | %7.1f | %6zu | %4zu | %5s | %6.2f | %6s |\n", label,
-	       b->n, n / secs, bench_quantile(b->lat, b->n, 0.5), bench_quantile(b->lat, b->n, 0.99),
-	       atomic_load(&b->errors), atomic_load(&b->lost), conns,
-	       (c1->self_cpu_ms - c0->self_cpu_ms) / n, srv);
+	       b->n, n / secs, bench_quantile(b->lat, b->n, 0.5),
+	       bench_quantile(b->lat, b->n, 0.99), atomic_load(&b->errors), atomic_load(&b->lost),
+	       conns, (c1->self_cpu_ms - c0->self_cpu_ms) / n, srv);
 }
 
 static int
@@ -372,8 +373,8 @@ run_phase(struct bench *b, enum phase phase, const char *label)
 		pthread_join(th[i], NULL);
 	bench_counters_take(&c1, b->pids, b->npids);
 	if (phase == PH_CERTS) {
-		fprintf(stderr, "bench_rest: %zu device certificates and keys in %s, %.1f s\n", b->n,
-			b->dir, (c1.wall_ms - c0.wall_ms) / 1e3);
+		fprintf(stderr, "bench_rest: %zu device certificates and keys in %s, %.1f s\n",
+			b->n, b->dir, (c1.wall_ms - c0.wall_ms) / 1e3);
 		return atomic_load(&b->errors) == 0 ? 0 : -1;
 	}
 	print_row(b, label, &c0, &c1);
@@ -389,8 +390,9 @@ run_phase(struct bench *b, enum phase phase, const char *label)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: bench_rest --ca-cert F --ca-key F --cacert F -u URL -d DIR "
-			"[-n devices] [-c concurrency] [-r rounds] [-m agent|fresh] [-p PID ...]\n");
+	fprintf(stderr,
+		"usage: bench_rest --ca-cert F --ca-key F --cacert F -u URL -d DIR "
+		"[-n devices] [-c concurrency] [-r rounds] [-m agent|fresh] [-p PID ...]\n");
 	return 2;
 }
 
@@ -412,7 +414,8 @@ parse_args(struct bench *b, int argc, char **argv, const char **cac, const char 
 			b->conc = (unsigned)strtoul(v, NULL, 10);
 		else if (strcmp(o, "-r") == 0)
 			b->rounds = (unsigned)strtoul(v, NULL, 10);
-		else if (strcmp(o, "-m") == 0 && (strcmp(v, "agent") == 0 || strcmp(v, "fresh") == 0))
+		else if (strcmp(o, "-m") == 0 &&
+			 (strcmp(v, "agent") == 0 || strcmp(v, "fresh") == 0))
 			b->fresh = strcmp(v, "fresh") == 0;
 		else if (strcmp(o, "-p") == 0 && b->npids < BENCH_MAX_PIDS)
 			b->pids[b->npids++] = (pid_t)strtol(v, NULL, 10);
@@ -450,8 +453,10 @@ run_all(struct bench *b)
 		goto out;
 	}
 	rc = -1;
-	printf("| phase     |      n |   per s |  p50 ms |  p99 ms | errors | lost | conns | cli ms | srv ms |\n");
-	printf("|-----------|--------|---------|---------|---------|--------|------|-------|--------|--------|\n");
+	printf("| phase     |      n |   per s |  p50 ms |  p99 ms | errors | lost | conns | cli "
+	       "ms | srv ms |\n");
+	printf("|-----------|--------|---------|---------|---------|--------|------|-------|-------"
+	       "-|--------|\n");
 	b->rotated_at = (int64_t)time(NULL) - 3600 * (int64_t)(b->rounds + 1);
 	if (run_phase(b, PH_CREATE, "create") != 0)
 		goto out;
