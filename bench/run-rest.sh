@@ -25,6 +25,7 @@ export top_srcdir top_builddir
 
 if [ -z "${LAPS_BENCH_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
 	unshare --net true 2>/dev/null && command -v ip >/dev/null; then
+	# shellcheck disable=SC2016 # "$0" "$@" are the inner sh's
 	exec env LAPS_BENCH_NETNS=1 unshare --net -- \
 		sh -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
 fi
@@ -129,9 +130,9 @@ for s in "${setups[@]}"; do
 		echo
 		case $d in
 		agent | fresh)
-			echo "## $s, bench_rest -m $d (the REST backend, $([ $d = agent ] &&
+			echo "## $s, bench_rest -m $d (the REST backend, $([ "$d" = agent ] &&
 				echo "one instance per device run" || echo "one instance per request"))"
-			rm -rf "$T/dev" && mkdir -m 700 "$T/dev"
+			rm -rf "${T:?}/dev" && mkdir -m 700 "$T/dev"
 			"$rest" "${ca[@]}" -u "$URL" -d "$T/dev" -n "$n" -c "$conc" -r "$rounds" \
 				-m "$d" -p "$PID" ;;
 		raw)
