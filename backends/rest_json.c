@@ -147,6 +147,7 @@ rest_parse_meta(const char *json, size_t len, const char *what, struct laps_reco
 		goto out;
 	if ((rc = meta_fields(o, what, &r, &s)) != 0)
 		goto out;
+	r.seq = (uint64_t)s; /* the server's sequence number is the record's */
 	laps_record_clear(out);
 	*out = r; /* success: no pointers inside (envelope and password NULL) */
 	*seq = s;

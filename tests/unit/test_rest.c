@@ -75,6 +75,7 @@ test_meta(void)
 	CU_ASSERT_EQUAL(r.rotated_at, 1700000000);
 	CU_ASSERT_EQUAL(r.expires_at, 1702592000);
 	CU_ASSERT_EQUAL(seq, 7);
+	CU_ASSERT_EQUAL(r.seq, 7); /* the agent writes seq + 1 from this */
 	CU_ASSERT_PTR_NULL(r.envelope);
 
 	CU_ASSERT_EQUAL(meta("lost", "1700000000", "", &r, &seq), LAPS_ERR_FORMAT);
