@@ -278,6 +278,35 @@ sweep_journal_temps(struct laps_agent *a, const char *account)
 }
 
 /*
+ * The backend's current record for the journal's account, for replay(): an
+ * empty rotation id when there is none.  Backend unreachable: an error
+ * (reported here), the journal is kept.
+ */
+static int
+read_current(struct laps_agent *a, const struct laps_journal *j, struct laps_record *cur)
+{
+	struct laps_version ver;
+	int rc;
+
+	laps_clearerr();
+	if ((rc = laps_agent_open_backend(a)) == 0)
+		rc = laps_backend_read(a->backend, j->device, j->account, cur, &ver);
+	if (rc == LAPS_ERR_NOTFOUND) {
+		cur->rotation_id[0] = '\0';
+		rc = 0;
+	}
+	if (rc != 0) {
+		note_error(
+		    a, LAPS_EV_RECOVERY_BACKEND_FAILED, j->account, rc,
+		    "journal recovery: backend '%s' unreachable (journal kept, local password "
+		    "untouched)",
+		    backend_name(a));
+		fail(a, rc, LAPS_STAGE_ESCROW);
+	}
+	return rc;
+}
+
+/*
  * Recovery of a journal left by a run that died.  Reads the backend: if its
  * current record is the journal's rotation, continue at set-local; else the
  * escrow never took it (or something newer replaced it): drop the journal.
@@ -290,7 +319,6 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 {
 	struct laps_journal j;
 	struct laps_record cur;
-	struct laps_version ver;
 	char jpath[1200];
 	int rc;
 
@@ -325,22 +353,8 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 	}
 	log_event(LAPS_EV_ROTATION_RESUMING, "%s: recovering rotation %s (phase %s)", account,
 		  j.rotation_id, laps_journal_phase_name(j.phase));
-	laps_clearerr();
-	if ((rc = laps_agent_open_backend(a)) == 0)
-		rc = laps_backend_read(a->backend, j.device, j.account, &cur, &ver);
-	if (rc == LAPS_ERR_NOTFOUND) {
-		cur.rotation_id[0] = '\0';
-		rc = 0;
-	}
-	if (rc != 0) {
-		note_error(
-		    a, LAPS_EV_RECOVERY_BACKEND_FAILED, account, rc,
-		    "journal recovery: backend '%s' unreachable (journal kept, local password "
-		    "untouched)",
-		    backend_name(a));
-		fail(a, rc, LAPS_STAGE_ESCROW);
+	if ((rc = read_current(a, &j, &cur)) != 0)
 		goto out;
-	}
 	if (strcmp(cur.rotation_id, j.rotation_id) != 0) {
 		log_event(LAPS_EV_JOURNAL_DROPPED,
 			  "%s: rotation %s never reached the escrow (current %s): dropping its "
