@@ -2,13 +2,14 @@
 # agent_accounts.sh — issue 13: the managed account as admins create it.
 #   * every account state (fresh '!' '!!' '*' '!*', locked '!'+hash,
 #     expired, plain) x method {shadow, pam (pam_wrapper)} x backend
-#     {file, ldap (a real slapd)}: the escrowed password verifies against
-#     the hash behind any lock prefix, the lock/expiry state is as
-#     configured, no other line of passwd/shadow/group/gshadow changed;
+#     {file, ldap (a real slapd), rest (one real laps-escrowd, mTLS)}:
+#     the escrowed password verifies against the hash behind any lock
+#     prefix, the lock/expiry state is as configured, no other line of
+#     passwd/shadow/group/gshadow changed;
 #   * [agent] account_state, allow_uid0;
 #   * create_account in the alternate root, field by field, twice;
 #   * ldap schema mslaps without [escrow] recipients.
-# Adding a backend (rest) = a conf_<name> function and a word in BACKENDS.
+# Adding a backend = a conf_<name> function and a word in BACKENDS.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=.}"
@@ -16,10 +17,16 @@ set -u
 need_root
 
 BACKENDS="file"
+ESCROWD=$top_builddir/laps-escrowd ESCROWD_PID=
+cleanup_all() {
+	[ -n "$ESCROWD_PID" ] && kill "$ESCROWD_PID" 2>/dev/null && wait "$ESCROWD_PID" 2>/dev/null
+	declare -F slapd_cleanup >/dev/null && slapd_cleanup
+	rm -rf "$T"
+}
+trap cleanup_all EXIT
 if command -v ldapsearch >/dev/null && command -v slapd >/dev/null 2>&1 ||
 	[ -x /usr/sbin/slapd ]; then
 	. "$top_srcdir/tests/integration/lib/slapd.sh"
-	trap 'slapd_cleanup; rm -rf "$T"' EXIT
 	if slapd_start "$T/slapd" --quiet; then
 		BACKENDS="file ldap"
 		export LDAPCONF=/dev/null LDAPRC=/dev/null
@@ -28,6 +35,45 @@ if command -v ldapsearch >/dev/null && command -v slapd >/dev/null 2>&1 ||
 	fi
 else
 	echo "# slapd/ldap-utils missing: ldap cases skipped"
+fi
+# one laps-escrowd (SQLite) for the whole script; devices and the admin
+# authenticate with certificates of a test CA (mTLS, no token issuer)
+pki_cert() { # CN EXT
+	printf '%s\n' "$2" >"$T/pki/$1.ext"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$T/pki/$1.key" -out "$T/pki/$1.csr" &&
+		openssl x509 -req -in "$T/pki/$1.csr" -CA "$T/pki/ca.crt" -CAkey "$T/pki/ca.key" \
+			-CAcreateserial -days 2 -extfile "$T/pki/$1.ext" -out "$T/pki/$1.crt" &&
+		chmod 600 "$T/pki/$1.key"
+}
+rest_start() {
+	mkdir -p "$T/pki"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj "/CN=laps test CA" -keyout "$T/pki/ca.key" -out "$T/pki/ca.crt" &&
+		pki_cert server 'subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth' && pki_cert host1 'extendedKeyUsage=clientAuth' &&
+		pki_cert host2 'extendedKeyUsage=clientAuth' &&
+		pki_cert admin-robot 'extendedKeyUsage=clientAuth' || return 1
+	printf '%s\n' "[server]" "listen = 127.0.0.1:0" "cert_file = $T/pki/server.crt" \
+		"key_file = $T/pki/server.key" "client_ca = $T/pki/ca.crt" "threads = 2" \
+		"[store]" "url = sqlite:$T/escrow.db" \
+		"[authz]" "cert_admins = admin-robot=laps.read,laps.secret" \
+		"[limits]" "rate = 1000" "burst = 10000" >"$T/escrowd.conf"
+	chmod 600 "$T/escrowd.conf"
+	"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/escrowd.port" 2>>"$T/escrowd.log" &
+	ESCROWD_PID=$!
+	for _ in $(seq 200); do [ -s "$T/escrowd.port" ] && break; sleep 0.05; done
+	[ -s "$T/escrowd.port" ] || { cat "$T/escrowd.log"; return 1; }
+	ESCROWD_URL=https://127.0.0.1:$(cat "$T/escrowd.port")
+}
+if [ -x "$ESCROWD" ] && command -v openssl >/dev/null; then
+	if rest_start >>"$T/pki.log" 2>&1; then
+		BACKENDS="$BACKENDS rest"
+	else
+		echo "# laps-escrowd did not start: rest cases skipped"; cat "$T/pki.log"
+	fi
+else
+	echo "# laps-escrowd or openssl missing: rest cases skipped"
 fi
 METHODS="shadow"
 if [ -n "$PAM_MATRIX" ] && [ -e "$PAM_TESTMOD" ] &&
@@ -63,6 +109,18 @@ conf_ldap() { # DEVICE [SCHEMA]
 	cp "$T/laps.conf" "$T/check.conf"
 	ldap_section "$(slapd_device_dn "$1")" "$(slapd_device_secret "$1")" "${2:-laps}" >> "$T/laps.conf"
 	ldap_section "$LDAP_READER_DN" "$LDAP_READER_SECRET" "${2:-laps}" >> "$T/check.conf"
+	chmod 0600 "$T/check.conf"
+}
+
+rest_section() { # CERT-NAME
+	printf '%s\n' "[rest]" "url = $ESCROWD_URL" "auth = mtls" "ca_file = $T/pki/ca.crt" \
+		"cert_file = $T/pki/$1.crt" "key_file = $T/pki/$1.key" "timeout = 5s"
+}
+conf_rest() { # DEVICE: the device's certificate; the admin reads with admin-robot's
+	sed -i -e 's/^backend = file$/backend = rest/' -e "s/^device = .*/device = $1/" "$T/laps.conf"
+	cp "$T/laps.conf" "$T/check.conf"
+	rest_section "$1" >>"$T/laps.conf"
+	rest_section admin-robot >>"$T/check.conf"
 	chmod 0600 "$T/check.conf"
 }
 
