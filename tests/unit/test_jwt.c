@@ -441,7 +441,7 @@ test_encoding(void)
 	t = sign(H_ES, payload(NOW, NOW + 300, NULL), k_es, "ES256");
 	/* padding on the signature */
 	t = realloc(t, n + 3);
-	strcat(t, "==");
+	memcpy(t + n, "==", 3);
 	CU_ASSERT_EQUAL(check(t, &c, "signature is not base64url"), LAPS_ERR_AUTH);
 	free(t);
 	/* a payload that is not JSON */
@@ -451,7 +451,7 @@ test_encoding(void)
 	/* four parts */
 	t = sign(H_ES, payload(NOW, NOW + 300, NULL), k_es, "ES256");
 	t = realloc(t, n + 4);
-	strcat(t, ".AA");
+	memcpy(t + n, ".AA", 4);
 	CU_ASSERT_EQUAL(check(t, &c, "not a JWS"), LAPS_ERR_AUTH);
 	free(t);
 	/* over the size cap (a valid signature would not help) */
@@ -512,12 +512,10 @@ test_jwks(void)
 	free(big);
 	/* deeper than JWT_JSON_DEPTH_MAX (16) but well-formed: refused by the parser */
 	big = malloc(4096);
-	strcpy(big, "{\"keys\":");
-	for (int i = 0; i < 20; i++)
-		strcat(big, "[");
-	for (int i = 0; i < 20; i++)
-		strcat(big, "]");
-	strcat(big, "}");
+	memcpy(big, "{\"keys\":", 8);
+	memset(big + 8, '[', 20);
+	memset(big + 28, ']', 20);
+	memcpy(big + 48, "}", 2);
 	PARSE_FAILS(big, LAPS_ERR_FORMAT, "not a JSON object");
 	free(big);
 #undef PARSE_FAILS
