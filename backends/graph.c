@@ -17,7 +17,6 @@
 
 #include <ctype.h>
 #include <limits.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -860,52 +859,9 @@ make_url(const struct laps_config *cfg, const char *suffix1, const char *suffix2
 /*
  * libcurl's own buffers hold secrets too (the token request with the client
  * secret, the Authorization header, the download buffer with passwordBase64)
- * and libcurl frees them without wiping.  Its allocator is the C library's,
- * wrapped so that every block is wiped before it is freed.
+ * and libcurl frees them without wiping: its allocator wipes every block
+ * before it is freed (laps_wipe_free, escrow/secret.h).
  */
-static void
-gr_curl_free(void *p)
-{
-	if (p != NULL) {
-		laps_wipe(p, malloc_usable_size(p));
-		free(p);
-	}
-}
-
-static void *
-gr_curl_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	if ((q = malloc(n > 0 ? n : 1)) == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	gr_curl_free(p);
-	return q;
-}
-
-static void *
-gr_curl_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void *
-gr_curl_calloc(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-
-static char *
-gr_curl_strdup(const char *s)
-{
-	return strdup(s);
-}
-
 /* curl_global_init_mem once per process (laps-get is single-threaded). */
 static int
 curl_ready(void)
@@ -914,8 +870,8 @@ curl_ready(void)
 
 	if (done)
 		return 0;
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, gr_curl_malloc, gr_curl_free,
-				 gr_curl_realloc, gr_curl_strdup, gr_curl_calloc) != CURLE_OK)
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, laps_wipe_free, laps_wipe_realloc,
+				 strdup, calloc) != CURLE_OK)
 		return laps_seterr(LAPS_ERR_INTERNAL, "cannot initialise libcurl");
 	done = true;
 	return 0;

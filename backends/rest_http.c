@@ -6,7 +6,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,56 +36,13 @@ struct rest_http {
 /* libcurl's allocator: every block is wiped before it is freed (its    */
 /* buffers hold the Authorization header, token requests and answers). */
 
-static void
-wipe_free(void *p)
-{
-	if (p != NULL) {
-		laps_wipe(p, malloc_usable_size(p));
-		free(p);
-	}
-}
-
-static void *
-wipe_realloc(void *p, size_t n)
-{
-	void *q;
-	size_t old;
-
-	if (p == NULL)
-		return malloc(n);
-	if ((q = malloc(n > 0 ? n : 1)) == NULL)
-		return NULL;
-	old = malloc_usable_size(p);
-	memcpy(q, p, old < n ? old : n);
-	wipe_free(p);
-	return q;
-}
-
-static void *
-plain_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-static void *
-plain_calloc(size_t n, size_t size)
-{
-	return calloc(n, size);
-}
-
-static char *
-plain_strdup(const char *s)
-{
-	return strdup(s);
-}
-
 int
 rest_http_global_init(void)
 {
 	/* A program that initialised libcurl first (laps-get) keeps its own
 	 * allocator; this call then only counts a reference. */
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, plain_malloc, wipe_free, wipe_realloc,
-				 plain_strdup, plain_calloc) != CURLE_OK)
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, laps_wipe_free, laps_wipe_realloc,
+				 strdup, calloc) != CURLE_OK)
 		return laps_seterr(LAPS_ERR_INTERNAL, "cannot initialise libcurl");
 	return 0;
 }

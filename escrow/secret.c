@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,4 +112,29 @@ laps_secret_equal(const char *a, const char *b)
 	if (la != lb)
 		return 0;
 	return sodium_memcmp(a, b, la) == 0;
+}
+
+void
+laps_wipe_free(void *p)
+{
+	if (p != NULL) {
+		laps_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+void *
+laps_wipe_realloc(void *p, size_t n)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	if ((q = malloc(n > 0 ? n : 1)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	laps_wipe_free(p);
+	return q;
 }

@@ -33,6 +33,13 @@ void laps_secret_free(void *p);
 void laps_wipe(void *p, size_t n);
 /* free(p) after wiping n bytes (for heap copies that held a secret). */
 void laps_freezero(void *p, size_t n);
+/* free() and realloc() that wipe the whole old block first
+ * (malloc_usable_size): the allocator handed to libraries that keep secrets
+ * in their own buffers and free them unwiped (libcurl's curl_global_init_mem,
+ * with malloc, strdup and calloc for the other slots).  Blocks must come from
+ * malloc/calloc/strdup. */
+void laps_wipe_free(void *p);
+void *laps_wipe_realloc(void *p, size_t n);
 /* Constant-time string equality (lengths compared too). */
 int laps_secret_equal(const char *a, const char *b);
 

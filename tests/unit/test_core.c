@@ -427,6 +427,20 @@ test_secret_memory(void)
 	s = laps_secret_strndup("abcdef", 3);
 	CU_ASSERT_STRING_EQUAL(s, "abc");
 	laps_secret_free(s);
+
+	/* the wiping realloc (libcurl's allocator) keeps the content when it
+	 * grows and the prefix when it shrinks; NULL is malloc */
+	s = laps_wipe_realloc(NULL, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	memcpy(s, "token=x", 8);
+	s = laps_wipe_realloc(s, 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s, "token=x");
+	s = laps_wipe_realloc(s, 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(memcmp(s, "tok", 3), 0);
+	laps_wipe_free(s);
+	laps_wipe_free(NULL);
 }
 
 /* ---- marker ---- */
