@@ -476,7 +476,12 @@ open_http(struct rest_ctx *c)
 	o.timeout_ms = cfg->rest_timeout * 1000;
 	o.retries = cfg->rest_retries;
 	o.budget_ms = cfg->rest_budget * 1000;
-	if (cfg->rest_auth == LAPS_REST_AUTH_MTLS) {
+	if (cfg->rest_auth == LAPS_REST_AUTH_MTLS && cfg->rest_key_uri != NULL) {
+		/* the key stays in its token; the engine signs with it */
+		o.cert_file = cfg->rest_cert_file;
+		o.key_engine = cfg->rest_key_engine;
+		o.key_uri = cfg->rest_key_uri;
+	} else if (cfg->rest_auth == LAPS_REST_AUTH_MTLS) {
 		/* the key is read here, with the owner/mode checks, and handed to
 		 * libcurl from memory */
 		if ((rc = rest_auth_read_secret(cfg->rest_key_file, "key_file", KEY_FILE_MAX,

@@ -143,6 +143,15 @@ rest_http_new(const struct rest_http_opts *o, struct rest_http **out)
 		free(h);
 		return laps_seterr(LAPS_ERR_INTERNAL, "rest: curl_easy_init failed");
 	}
+	/* the engine stays loaded on the handle across curl_easy_reset() */
+	if (o->key_engine != NULL &&
+	    curl_easy_setopt(h->curl, CURLOPT_SSLENGINE, o->key_engine) != CURLE_OK) {
+		curl_easy_cleanup(h->curl);
+		free(h);
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "[rest] key_engine: OpenSSL engine \"%s\" not available to libcurl",
+				   o->key_engine);
+	}
 	h->deadline_ms = rest_now_ms() + o->budget_ms;
 	*out = h;
 	return 0;
@@ -289,7 +298,10 @@ set_tls(struct rest_http *h)
 		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->o.pin);
 	if (h->o.cert_file != NULL) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, h->o.cert_file);
-		if (h->o.key_pem != NULL) {
+		if (h->o.key_engine != NULL) {
+			curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "ENG");
+			curl_easy_setopt(c, CURLOPT_SSLKEY, h->o.key_uri);
+		} else if (h->o.key_pem != NULL) {
 			struct curl_blob b = {(void *)h->o.key_pem, h->o.key_len,
 					      CURL_BLOB_NOCOPY};
 

@@ -31,6 +31,8 @@ struct rest_http_opts {
 	const char *key_pem;   /* or the key itself (PEM, borrowed; read with the
 				* owner/mode checks of escrow/fileio) */
 	size_t key_len;
+	const char *key_engine; /* or an OpenSSL engine id ("pkcs11") ... */
+	const char *key_uri;    /* ... and the key it loads ("pkcs11:...") */
 	int64_t timeout_ms;    /* each request, connect included */
 	unsigned retries;      /* attempts after the first */
 	int64_t budget_ms;     /* every request of this run together */

@@ -156,6 +156,8 @@ static const struct cfg_key keys[] = {
     STR("rest", "client_secret_file", CT_PATH, rest_client_secret_file),
     STR("rest", "key_file", CT_PATH, rest_key_file),
     STR("rest", "cert_file", CT_PATH, rest_cert_file),
+    STR("rest", "key_engine", CT_NAME, rest_key_engine),
+    STR("rest", "key_uri", CT_STRING, rest_key_uri),
     STR("rest", "ca_file", CT_PATH, rest_ca_file),
     STR("rest", "bearer_file", CT_PATH, rest_bearer_file),
     STR("rest", "scope", CT_STRING, rest_scope),
@@ -1228,9 +1230,33 @@ validate_ldap(const struct laps_config *cfg, enum laps_config_use use)
 	return 0;
 }
 
+/* The mTLS key held by an OpenSSL engine (a PKCS#11 token, a TPM): key_uri
+ * names it, key_engine loads it; one without the other means nothing. */
+static int
+validate_rest_key(const struct laps_config *cfg)
+{
+	if (cfg->rest_key_uri == NULL && cfg->rest_key_engine == NULL)
+		return 0;
+	if (cfg->rest_key_uri == NULL)
+		return verr(cfg, "rest", "key_engine", "needs key_uri (the key the engine loads)");
+	if (cfg->rest_key_engine == NULL)
+		return verr(cfg, "rest", "key_uri",
+			    "needs key_engine (the OpenSSL engine that loads it, e.g. pkcs11)");
+	if (cfg->rest_auth != LAPS_REST_AUTH_MTLS)
+		return verr(cfg, "rest", "key_uri", "only used with auth = mtls");
+	if (cfg->rest_key_file != NULL)
+		return verr(cfg, "rest", "key_uri",
+			    "key_file and key_uri are exclusive (a file or an engine key)");
+	return 0;
+}
+
 static int
 validate_rest(const struct laps_config *cfg, enum laps_config_use use)
 {
+	int rc;
+
+	if ((rc = validate_rest_key(cfg)) != 0)
+		return rc;
 	if (cfg->rest_url == NULL)
 		return verr(cfg, "rest", "url", "required when backend = rest");
 	if (!has_prefix(cfg->rest_url, "https://"))
@@ -1262,8 +1288,9 @@ validate_rest(const struct laps_config *cfg, enum laps_config_use use)
 	case LAPS_REST_AUTH_MTLS:
 		if (cfg->rest_cert_file == NULL)
 			return verr(cfg, "rest", "cert_file", "required when auth = mtls");
-		if (cfg->rest_key_file == NULL)
-			return verr(cfg, "rest", "key_file", "required when auth = mtls");
+		if (cfg->rest_key_file == NULL && cfg->rest_key_uri == NULL)
+			return verr(cfg, "rest", "key_file",
+				    "required when auth = mtls (or key_uri with key_engine)");
 		break;
 	case LAPS_REST_AUTH_BEARER:
 		if (cfg->rest_bearer_file == NULL)

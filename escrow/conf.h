@@ -112,6 +112,8 @@ struct laps_config {
 	char *rest_client_secret_file;
 	char *rest_key_file;
 	char *rest_cert_file;
+	char *rest_key_engine;         /* OpenSSL engine id for key_uri (auth = mtls) */
+	char *rest_key_uri;            /* engine key (pkcs11:...) instead of key_file */
 	char *rest_ca_file;
 	char *rest_bearer_file;
 	char *rest_scope;

@@ -416,6 +416,8 @@ test_errors(void)
 	EXPECT_ERR("[agent]\n\nhash yescrypt\n", NAME ":3:", "[agent] hash", "missing '='");
 	EXPECT_ERR("[agent]\n= yescrypt\n", NAME ":2:", "[agent]", "missing key");
 	EXPECT_ERR("[agent]\nhash =\n", NAME ":2:", "[agent] hash", "empty value");
+	EXPECT_ERR("[rest]\nauth = mtls\nkey_engine = /usr/lib/evil.so\n", NAME ":3:",
+		   "[rest] key_engine", "a-z, 0-9");
 	EXPECT_ERR("[agent]\naccounts =   \t\n", NAME ":2:", "[agent] accounts", "empty value");
 	EXPECT_ERR("[password]\nlength = 7\n", NAME ":2:", "[password] length", "8..128");
 	EXPECT_ERR("[agent]\npassword_age = 59m\n", NAME ":2:", "[agent] password_age",
@@ -995,6 +997,21 @@ test_validate_agent(void)
 	V_ERR(RESTOK "auth = mtls\nkey_file = /k\n", LAPS_USE_AGENT, "[rest] cert_file", "mtls");
 	V_ERR(RESTOK "auth = mtls\ncert_file = /c\n", LAPS_USE_AGENT, "[rest] key_file", "mtls");
 	V_OK(RESTOK "auth = mtls\ncert_file = /c\nkey_file = /k\n", LAPS_USE_AGENT);
+	/* an engine-held key: key_uri and key_engine together, instead of key_file */
+#define ENG "auth = mtls\ncert_file = /c\n"
+#define URI "key_uri = pkcs11:object=dev;type=private\n"
+	V_OK(RESTOK ENG "key_engine = pkcs11\n" URI, LAPS_USE_AGENT);
+	V_ERR(RESTOK ENG URI, LAPS_USE_AGENT, "[rest] key_uri", "needs key_engine");
+	V_ERR(RESTOK ENG "key_engine = pkcs11\n", LAPS_USE_AGENT, "[rest] key_engine",
+	      "needs key_uri");
+	V_ERR(RESTOK ENG "key_engine = pkcs11\nkey_file = /k\n" URI, LAPS_USE_AGENT,
+	      "[rest] key_uri", "exclusive");
+	V_ERR(RESTOK "auth = bearer\nbearer_file = /b\nkey_engine = pkcs11\n" URI,
+	      LAPS_USE_AGENT, "[rest] key_uri", "auth = mtls");
+	V_ERR(RESTOK "auth = mtls\nkey_engine = pkcs11\n" URI, LAPS_USE_AGENT, "[rest] cert_file",
+	      "mtls");
+#undef URI
+#undef ENG
 	V_ERR(RESTOK "auth = bearer\n", LAPS_USE_AGENT, "[rest] bearer_file", "bearer");
 	V_OK(RESTOK "auth = bearer\nbearer_file = /b\n", LAPS_USE_AGENT);
 }
