@@ -13,6 +13,7 @@ LAPS_DEPS=(
 	mandoc systemd valgrind python3 procps util-linux xz-utils
 	git curl
 	postgresql libpq-dev sqlite3
+	softhsm2 libengine-pkcs11-openssl
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian blhc mmdebstrap gpg debian-archive-keyring
 )
 # The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js
