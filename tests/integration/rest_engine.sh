@@ -72,7 +72,11 @@ refused() { # NAME EXPECTED-RCS(a|b) EXPECTED-TEXT
 	local s0 r0 rc
 	s0=$(sha256sum <"$T/root/etc/shadow")
 	r0=$(record_of)
-	eagent rotate >"$T/out" 2>&1; rc=$?
+	# A refused engine key ends the run with OpenSSL's engine objects
+	# (libp11's RSA method, ENGINE state) still allocated inside libcrypto,
+	# which the agent cannot free on that path: LeakSanitizer would turn the
+	# exit code into 1.  Leaks of our own code are checked by every other run.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" eagent rotate >"$T/out" 2>&1; rc=$?
 	case "|$2|" in *"|$rc|"*) ;; *) rc="$rc (expected $2)"; false ;; esac &&
 		grep -q -- "$3" "$T/out" && [ "$(sha256sum <"$T/root/etc/shadow")" = "$s0" ] &&
 		[ "$(record_of)" = "$r0" ] && pass "$1: refused (rc $rc), nothing changed" ||
@@ -81,9 +85,10 @@ refused() { # NAME EXPECTED-RCS(a|b) EXPECTED-TEXT
 # 139: after the clear error and exit(3), SoftHSM 2.6 crashes in
 # C_CloseAllSessions when OpenSSL's atexit cleanup finishes the engine after
 # SoftHSM's own destructors ran (openssl/openssl#22508, a SoftHSM bug; a TPM
-# or a hardware token's module is not affected). Accepted here, not hidden.
+# or a hardware token's module is not affected). Accepted here, not hidden;
+# in the sanitizer build AddressSanitizer reports that SEGV and exits 1.
 engine_conf pkcs11 "pkcs11:token=laps;object=nosuchkey;type=private;pin-source=file:$T/token.pin"
-refused "a URI naming no key in the token" "3|139" "failed to load private key from crypto engine"
+refused "a URI naming no key in the token" "3|139|1" "failed to load private key from crypto engine"
 engine_conf nosuchengine "$URI"
 refused "an unknown engine" 3 'key_engine: OpenSSL engine "nosuchengine" not available'
 engine_conf pkcs11 "$URI"
