@@ -135,12 +135,8 @@ call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
 			return rc;
 		if (r->status != 401 || round == 1)
 			break;
-		if ((rc = rest_auth_refresh(c->auth)) != 0) {
-			char d[512];
-
-			snprintf(d, sizeof d, "%s", laps_errdetail());
-			return laps_seterr(LAPS_ERR_AUTH, "%s: HTTP 401: %s", q->what, d);
-		}
+		if ((rc = rest_auth_refresh(c->auth)) != 0)
+			return laps_seterr_prefix(LAPS_ERR_AUTH, "%s: HTTP 401", q->what);
 	}
 	return 0;
 }
@@ -190,15 +186,11 @@ read_meta(struct rest_ctx *c, const char *device, const char *account, struct la
 	int rc;
 
 	rest_resp_init(&r);
-	if ((rc = target_account(c, &t, "GET", device, account, "")) != 0 ||
-	    (rc = get(c, &t, REST_SMALL_BODY, &r)) != 0 ||
-	    (rc = rest_parse_meta(r.body, r.len, t.what, out, &seq)) != 0 ||
-	    (rc = take_etag(t.what, &r, ver)) != 0)
-		goto out;
-	if (strcmp(out->device, device) != 0 || strcmp(out->account, account) != 0)
-		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the answer is about %s/%s", t.what,
-				 out->device, out->account);
-out:
+	/* the record's place is checked in laps_backend_read (escrow/backend.c) */
+	if ((rc = target_account(c, &t, "GET", device, account, "")) == 0 &&
+	    (rc = get(c, &t, REST_SMALL_BODY, &r)) == 0 &&
+	    (rc = rest_parse_meta(r.body, r.len, t.what, out, &seq)) == 0)
+		rc = take_etag(t.what, &r, ver);
 	rest_resp_clear(&r);
 	return rc;
 }
@@ -216,17 +208,12 @@ read_record(struct rest_ctx *c, const char *device, const char *account,
 	    (rc = get(c, &t, RECORD_BODY_MAX, &r)) != 0)
 		goto out;
 	if ((rc = laps_record_parse(r.body, r.len, out)) != 0) {
-		char d[512];
-
-		snprintf(d, sizeof d, "%s", laps_errdetail());
-		rc = laps_seterr(rc, "%s: %s", t.what, d);
+		rc = laps_seterr_prefix(rc, "%s", t.what);
 		goto out;
 	}
-	if ((rc = take_etag(t.what, &r, ver)) != 0)
-		goto out;
-	if (strcmp(out->device, device) != 0 || strcmp(out->account, account) != 0)
-		rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the record belongs to %s/%s", t.what,
-				 out->device, out->account);
+	/* that the record is the one asked for is checked once for every
+	 * backend, in laps_backend_read (escrow/backend.c) */
+	rc = take_etag(t.what, &r, ver);
 out:
 	rest_resp_clear(&r);
 	return rc;

@@ -48,12 +48,8 @@ rest_auth_read_secret(const char *path, const char *key, size_t max, char **out,
 	char *buf = NULL;
 	int rc;
 
-	if ((rc = laps_file_read(path, max, secret_flags(), &buf, &n)) != 0) {
-		char d[512];
-
-		snprintf(d, sizeof d, "%s", laps_errdetail());
-		return laps_seterr(rc, "[rest] %s: %s", key, d);
-	}
+	if ((rc = laps_file_read(path, max, secret_flags(), &buf, &n)) != 0)
+		return laps_seterr_prefix(rc, "[rest] %s", key);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (n == 0) {

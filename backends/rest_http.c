@@ -519,11 +519,8 @@ rest_http_send(struct rest_http *h, const struct rest_req *q, struct rest_resp *
 				 r->status, attempt + 1, (long long)wait);
 		rest_sleep_ms(wait);
 	}
-	if (rc != 0 && attempt > 0) {
-		char d[512];
-
-		snprintf(d, sizeof d, "%s", laps_errdetail());
-		rc = laps_seterr(rc, "%s (gave up after %u attempts)", d, attempt + 1);
-	}
+	if (rc != 0 && attempt > 0) /* laps_seterr formats before it overwrites */
+		rc = laps_seterr(rc, "%s (gave up after %u attempts)", laps_errdetail(),
+				 attempt + 1);
 	return rc;
 }

@@ -361,10 +361,7 @@ rest_parse_history(const char *json, size_t len, const char *what, size_t max,
 			goto out;
 		}
 		if ((rc = laps_record_parse(s, slen, &r)) != 0) {
-			char d[512];
-
-			snprintf(d, sizeof d, "%s", laps_errdetail());
-			rc = laps_seterr(rc, "%s: records[%zu]: %s", what, i, d);
+			rc = laps_seterr_prefix(rc, "%s: records[%zu]", what, i);
 			goto out;
 		}
 		if ((rc = laps_record_list_push(&l, &r)) != 0)
