@@ -37,6 +37,10 @@
 #define LAPS_BCAP_ANYACCOUNT 0x200 /* Windows accounts: names match case-
 				    * insensitively, and read/history accept
 				    * account NULL: the newest of any account */
+#define LAPS_BCAP_EXACTNAME 0x400 /* read/history/set_expiry name a device exactly
+				   * (case-insensitively) and find returns device
+				   * names: a name with a dot, which is nobody's
+				   * first label, can only find itself */
 
 /* Opaque compare-and-set token. tag[0] == '\0' means "no record exists". */
 #define LAPS_VERSION_MAX 512

@@ -81,6 +81,13 @@ int lg_resolve_host(struct laps_backend *b, const char *host, char *device, size
     __attribute__((warn_unused_result));
 
 /*
+ * True, with device = host lower-cased, when the backend's find could only
+ * answer host itself (LAPS_BCAP_EXACTNAME and a name with a dot): laps-get
+ * then reads it without the find round trip.
+ */
+bool lg_host_exact(struct laps_backend *b, const char *host, char *device, size_t len);
+
+/*
  * Read the current record of device/account (account NULL: the newest of any
  * account, for a LAPS_BCAP_ANYACCOUNT source) and open it with the key from
  * ks.  When the record is pending, prev is filled from history[0]; with

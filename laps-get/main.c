@@ -561,6 +561,15 @@ key_source(const struct opts *o, struct session *s, char *buf, size_t len)
 	lg_keysrc_init(&s->ks, keyfile, o->passphrase_fd);
 }
 
+/* Read or expire one device's record. */
+static int
+on_device(const struct opts *o, struct session *s, const char *device)
+{
+	if (o->cmd == CMD_EXPIRE)
+		return do_expire(s, device, o->expire_at);
+	return lg_read(s->b, device, s->account, &s->ks, s->hist_n, o->history, &s->res);
+}
+
 /* Read (or expire) through the configured backend: one path for every
  * source, the read-only ones (graph) included. */
 static int
@@ -573,12 +582,13 @@ backend_command(const struct opts *o, struct session *s)
 	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
+	key_source(o, s, keypath, sizeof keypath);
+	if (lg_host_exact(s->b, o->host, device, sizeof device) &&
+	    (rc = on_device(o, s, device)) != LAPS_ERR_NOTFOUND)
+		return rc;
 	if ((rc = lg_resolve_host(s->b, o->host, device, sizeof device)) != 0)
 		return rc;
-	if (o->cmd == CMD_EXPIRE)
-		return do_expire(s, device, o->expire_at);
-	key_source(o, s, keypath, sizeof keypath);
-	return lg_read(s->b, device, s->account, &s->ks, s->hist_n, o->history, &s->res);
+	return on_device(o, s, device);
 }
 
 static int

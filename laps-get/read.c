@@ -224,6 +224,21 @@ out:
 	return rc;
 }
 
+/* A name with a dot is no device's first label: with exact device names
+ * (LAPS_BCAP_EXACTNAME) find could only answer it with itself.  main.c reads
+ * it directly and resolves it only when that read finds nothing (for the
+ * usual "no host matches" answer). */
+bool
+lg_host_exact(struct laps_backend *b, const char *host, char *device, size_t len)
+{
+	if (!(laps_backend_caps(b) & LAPS_BCAP_EXACTNAME) || host == NULL ||
+	    strchr(host, '.') == NULL || strlen(host) > LAPS_DEVICE_MAX ||
+	    laps_snprintf(device, len, "%s", host) != 0)
+		return false;
+	laps_hostname_lower(device);
+	return true;
+}
+
 int
 lg_resolve_host(struct laps_backend *b, const char *host, char *device, size_t len)
 {

@@ -157,4 +157,37 @@ for case in "redirect http://127.0.0.1:$ESCROWD_PORT/v1|redirect" "big 200000|la
 	rest_conf client_credentials "$HOSTILE_URL"
 	expect_refused "hostile answer '${case%%|*}'" "${case#*|}"
 done
+
+# ---- a device named by its FQDN: laps-get reads it in one request ----
+# (LAPS_BCAP_EXACTNAME: find could only answer a dotted name with itself)
+fq=web1.example.test
+pki_cert $fq 'extendedKeyUsage=clientAuth'
+rest_conf mtls
+sed -i -e "s/^device = testhost$/device = $fq/" -e "s|/testhost\.|/$fq.|" "$T/laps.conf"
+agent rotate >"$T/out" 2>&1 || { fail "rotation as $fq"; cat "$T/out"; }
+# requests by route template: "ROUTE METHOD" -> count (all statuses)
+count_req() {
+	curl -sf --cacert "$T/pki/ca.crt" "$ESCROWD_URL/metrics" |
+		awk -v r="route=\"$1\"" -v m="method=\"$2\"" \
+			'/^laps_escrowd_requests_total/ && index($0, r) && index($0, m) { n += $NF } END { print n + 0 }'
+}
+rec_route='/v1/devices/{device}/accounts/{account}/record'
+if grep -qF "$rec_route" < <(curl -sf --cacert "$T/pki/ca.crt" "$ESCROWD_URL/metrics"); then
+	f0=$(count_req /v1/devices GET) r0=$(count_req "$rec_route" GET)
+	"$LAPSGET" -c "$T/get.conf" -k "$T/admin.key" WEB1.Example.Test >"$T/pw" 2>"$T/err"; rc=$?
+	f1=$(count_req /v1/devices GET) r1=$(count_req "$rec_route" GET)
+	[ $rc -eq 0 ] && verifies "$T/pw" && [ $((f1 - f0)) = 0 ] && [ $((r1 - r0)) = 1 ] &&
+		pass "laps-get FQDN: one request (no find), the password verifies" ||
+		{ fail "laps-get $fq: rc $rc, finds +$((f1 - f0)), reads +$((r1 - r0))"; cat "$T/err"; }
+	"$LAPSGET" -c "$T/get.conf" -k "$T/admin.key" web1 >"$T/pw" 2>"$T/err"; rc=$?
+	f2=$(count_req /v1/devices GET)
+	[ $rc -eq 0 ] && verifies "$T/pw" && [ $((f2 - f1)) = 1 ] &&
+		pass "laps-get short name: resolved by find to $fq" ||
+		{ fail "laps-get web1: rc $rc, finds +$((f2 - f1))"; cat "$T/err"; }
+else
+	fail "metrics: no route '$rec_route'"
+fi
+"$LAPSGET" -c "$T/get.conf" -k "$T/admin.key" ghost.example.test >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 3 ] && grep -q "no host matches 'ghost.example.test'" "$T/err" &&
+	pass "laps-get unknown FQDN: exit 3, the usual 'no host matches'" || { fail "ghost FQDN rc $rc"; cat "$T/err"; }
 finish
