@@ -42,6 +42,10 @@ struct laps_account_info {
 
 struct laps_account_ops {
 	const char *name;
+	/* Load the library set() needs (libcrypt, libpam: agent/dynlib.h);
+	 * called before anything is escrowed and by check-config, and by
+	 * set() itself.  LAPS_ERR_CONFIG when it is missing. */
+	int (*load)(void);
 	/* Check the account exists and may be rotated; fill *out (uid, digest
 	 * of the current hash when readable, lock and expiry state).
 	 * LAPS_ERR_ACCOUNT with detail when it may not be rotated. */

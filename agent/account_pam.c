@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/dynlib.h"
 #include "agent/lockstate.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
@@ -28,6 +29,13 @@
 #include "escrow/secret.h"
 
 #define PAM_MSG_MAX 200
+
+/* libpam, loaded when a password is set (agent/dynlib.h) */
+static __typeof__(pam_start) *fn_pam_start;
+static __typeof__(pam_chauthtok) *fn_pam_chauthtok;
+static __typeof__(pam_authenticate) *fn_pam_authenticate;
+static __typeof__(pam_end) *fn_pam_end;
+static __typeof__(pam_strerror) *fn_pam_strerror;
 
 struct conv_ctx {
 	const char *password;
@@ -92,7 +100,7 @@ static int
 pam_fail(pam_handle_t *pamh, int prc, const char *step, const char *account,
 	 const struct conv_ctx *c)
 {
-	const char *ps = pam_strerror(pamh, prc);
+	const char *ps = fn_pam_strerror(pamh, prc);
 	int err;
 
 	if (c->unexpected)
@@ -122,6 +130,22 @@ pam_fail(pam_handle_t *pamh, int prc, const char *step, const char *account,
 			   account, ps != NULL ? ps : "error", c->msg[0] ? ": " : "", c->msg);
 }
 
+static int
+pam_load(void)
+{
+	static const struct laps_dynsym syms[] = {
+	    {"pam_start", &fn_pam_start},
+	    {"pam_chauthtok", &fn_pam_chauthtok},
+	    {"pam_authenticate", &fn_pam_authenticate},
+	    {"pam_end", &fn_pam_end},
+	    {"pam_strerror", &fn_pam_strerror},
+	};
+
+	if (fn_pam_start != NULL)
+		return 0;
+	return laps_dynlib_load("libpam.so.0", syms, sizeof syms / sizeof syms[0], "method = pam");
+}
+
 /* One PAM transaction: chauthtok (set) or authenticate (verify). */
 static int
 pam_do(const char *account, const char *password, int set)
@@ -131,25 +155,27 @@ pam_do(const char *account, const char *password, int set)
 	pam_handle_t *pamh = NULL;
 	int prc, rc;
 
+	if ((rc = pam_load()) != 0)
+		return rc;
 	memset(&c, 0, sizeof c);
 	c.password = password;
 	conv.conv = conv_fn;
 	conv.appdata_ptr = &c;
-	prc = pam_start(LAPS_PAM_SERVICE, account, &conv, &pamh);
+	prc = fn_pam_start(LAPS_PAM_SERVICE, account, &conv, &pamh);
 	if (prc != PAM_SUCCESS)
 		return laps_seterr(LAPS_ERR_IO, "pam_start(%s): %s", LAPS_PAM_SERVICE,
-				   pam_strerror(pamh, prc));
+				   fn_pam_strerror(pamh, prc));
 	if (set)
-		prc = pam_chauthtok(pamh, PAM_SILENT);
+		prc = fn_pam_chauthtok(pamh, PAM_SILENT);
 	else
-		prc = pam_authenticate(pamh, PAM_SILENT);
+		prc = fn_pam_authenticate(pamh, PAM_SILENT);
 	if (prc != PAM_SUCCESS)
 		rc = pam_fail(pamh, prc, set ? "pam_chauthtok" : "pam_authenticate", account, &c);
 	else
 		rc = 0;
 	if (!set && rc == LAPS_ERR_REFUSED)
 		rc = laps_seterr(LAPS_ERR_VERIFY, "%s", laps_errdetail()); /* same detail */
-	pam_end(pamh, prc);
+	fn_pam_end(pamh, prc);
 	return rc;
 }
 
@@ -238,6 +264,7 @@ pam_set(const struct laps_config *cfg, const char *account, const char *password
 
 const struct laps_account_ops laps_account_pam = {
     .name = "pam",
+    .load = pam_load,
     .inspect = pam_inspect,
     .set = pam_set,
 };

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/dynlib.h"
 #include "agent/etcfile.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
@@ -56,6 +57,24 @@ laps_root_path(const char *root, const char *rel, char *buf, size_t len)
 	return laps_snprintf(buf, len, "%.*s%s", (int)rl, root, rel);
 }
 
+/* libcrypt, loaded when a password is hashed (agent/dynlib.h) */
+static __typeof__(crypt_gensalt_ra) *fn_crypt_gensalt_ra;
+static __typeof__(crypt_r) *fn_crypt_r;
+
+static int
+shadow_load(void)
+{
+	static const struct laps_dynsym syms[] = {
+	    {"crypt_gensalt_ra", &fn_crypt_gensalt_ra},
+	    {"crypt_r", &fn_crypt_r},
+	};
+
+	if (fn_crypt_r != NULL)
+		return 0;
+	return laps_dynlib_load("libcrypt.so.1", syms, sizeof syms / sizeof syms[0],
+				"method = shadow");
+}
+
 int
 laps_shadow_hash(enum laps_hash h, unsigned cost, const char *password, char **out)
 {
@@ -66,9 +85,11 @@ laps_shadow_hash(enum laps_hash h, unsigned cost, const char *password, char **o
 	int rc = LAPS_ERR_INTERNAL;
 
 	*out = NULL;
+	if ((rc = shadow_load()) != 0)
+		return rc;
 	randombytes_buf(rbytes, sizeof rbytes);
 	errno = 0;
-	setting = crypt_gensalt_ra(prefix, cost, (const char *)rbytes, (int)sizeof rbytes);
+	setting = fn_crypt_gensalt_ra(prefix, cost, (const char *)rbytes, (int)sizeof rbytes);
 	if (setting == NULL) {
 		rc = laps_seterr(LAPS_ERR_CRYPTO, "crypt_gensalt(%s, cost %u): %s", prefix, cost,
 				 strerror(errno));
@@ -79,7 +100,7 @@ laps_shadow_hash(enum laps_hash h, unsigned cost, const char *password, char **o
 		rc = LAPS_ERR_NOMEM;
 		goto out;
 	}
-	res = crypt_r(password, setting, cd);
+	res = fn_crypt_r(password, setting, cd);
 	if (res == NULL || res[0] == '*' || strlen(res) > LAPS_HASH_MAX ||
 	    strpbrk(res, ":\n") != NULL) {
 		rc = laps_seterr(LAPS_ERR_CRYPTO, "crypt_r(%s) failed", prefix);
@@ -576,6 +597,7 @@ out:
 
 const struct laps_account_ops laps_account_shadow = {
     .name = "shadow",
+    .load = shadow_load,
     .inspect = shadow_inspect,
     .set = shadow_set,
 };

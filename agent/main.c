@@ -147,6 +147,10 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 			laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
+	if ((rc = laps_account_ops_for(cfg->method)->load()) != 0) {
+		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_CONFIG;
+	}
 	printf("config: %s: OK\n", cfg->path != NULL ? cfg->path : "?");
 	print_recipients_rule(cfg);
 	print_account_mgmt(cfg);

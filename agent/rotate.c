@@ -455,6 +455,11 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 		fail(a, rc, LAPS_STAGE_CONFIG);
 		goto out;
 	}
+	/* the library set() needs, before anything is escrowed */
+	if ((rc = laps_account_ops_for(a->cfg->method)->load()) != 0) {
+		fail(a, rc, LAPS_STAGE_CONFIG);
+		goto out;
+	}
 	if ((rc = laps_journal_path(a->state_dir, account, jpath, sizeof jpath)) != 0) {
 		fail(a, rc, LAPS_STAGE_CONFIG);
 		goto out;

@@ -36,6 +36,20 @@ cmp -s "$T/shadow.1" "$T/root/etc/shadow" && pass "nothing due: shadow untouched
 out=$(agent run --post-auth-only 2>&1); rc=$?
 [ "$rc" -eq 0 ] && [ -z "$out" ] && pass "run --post-auth-only silent" || fail "post-auth-only: $rc $out"
 
+# ---- libraries loaded only when used (agent/dynlib.h) ----
+# the shared objects the dynamic loader opened in one run
+loaded() { LD_DEBUG=files agent "$@" 2>&1 >/dev/null | sed -n 's/.*file=\([^ ]*\) .*/\1/p' | sort -u; }
+[ "$(readelf -d "$AGENT" | grep -c 'NEEDED.*\(libpam\|libcrypt\)')" = 0 ] &&
+	pass "laps-agent links neither libpam nor libcrypt" || fail "laps-agent links libpam or libcrypt"
+loaded run >"$T/libs"
+grep -q 'libsodium' "$T/libs" && ! grep -q 'libcrypt\.so\|libpam\.so' "$T/libs" &&
+	pass "nothing due: neither libcrypt nor libpam loaded" || { fail "nothing due loads:"; cat "$T/libs"; }
+cp "$T/root/etc/shadow" "$T/shadow.1"
+loaded rotate >"$T/libs"
+grep -q 'libcrypt\.so\.1' "$T/libs" && ! grep -q 'libpam\.so' "$T/libs" &&
+	! cmp -s "$T/shadow.1" "$T/root/etc/shadow" && [ "$(check_invariant)" = "ok current confirmed" ] &&
+	pass "a shadow rotation loads libcrypt (not libpam) and rotates" || { fail "rotation loads:"; cat "$T/libs"; }
+
 # ---- expire now (backend expiry in the past) ----
 r0=$("$TOOL" show "$T/laps.conf" lapsadmin)
 "$TOOL" expire "$T/laps.conf" lapsadmin

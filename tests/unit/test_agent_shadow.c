@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/dynlib.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/secret.h"
@@ -191,6 +192,28 @@ test_hash(void)
 	CU_ASSERT_STRING_NOT_EQUAL(a, b);
 	free(a);
 	free(b);
+}
+
+/* agent/dynlib.c: all symbols or none, errors that name what needs what */
+static void
+test_dynlib(void)
+{
+	__typeof__(crypt_r) *fr = NULL;
+	void (*none)(void) = NULL;
+	const struct laps_dynsym ok[] = {{"crypt_r", &fr}};
+	const struct laps_dynsym partial[] = {{"crypt_r", &fr}, {"laps_no_such_function", &none}};
+
+	CU_ASSERT_EQUAL(laps_dynlib_load("libnosuch-laps.so.9", ok, 1, "method = test"),
+			LAPS_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "method = test needs libnosuch-laps.so.9"));
+	CU_ASSERT_PTR_NULL(fr);
+	CU_ASSERT_EQUAL(laps_dynlib_load("libcrypt.so.1", partial, 2, "method = test"),
+			LAPS_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "laps_no_such_function"));
+	CU_ASSERT_PTR_NULL(fr); /* no slot written when one symbol is missing */
+	CU_ASSERT_PTR_NULL(none);
+	CU_ASSERT_EQUAL_FATAL(laps_dynlib_load("libcrypt.so.1", ok, 1, "method = test"), 0);
+	CU_ASSERT_PTR_EQUAL(fr, crypt_r); /* the function a link binds */
 }
 
 static void
@@ -374,6 +397,7 @@ main(int argc, char **argv)
 	    {"replace keeps every other byte", test_replace_bytes},
 	    {"find, locked, expired, passwd", test_find_and_check},
 	    {"hash yescrypt/sha512 + crypt_r", test_hash},
+	    {"libraries loaded on first use", test_dynlib},
 	    {"set on alternate root", test_set_alternate_root},
 	    {"refusals leave shadow untouched", test_set_refusals},
 	    {"pwd lock", test_pwd_lock_held},

@@ -1,0 +1,47 @@
+/*
+ * dynlib.c — load a library on first use (dynlib.h).
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#include "agent/dynlib.h"
+#include "escrow/err.h"
+#include "escrow/log.h"
+
+/* dlsym() returns functions as void *: POSIX requires them to be the same size */
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers fit a void *");
+
+int
+laps_dynlib_load(const char *soname, const struct laps_dynsym *syms, size_t n, const char *what)
+{
+	void *addr[16];
+	const char *e;
+	size_t i;
+
+	if (n > sizeof addr / sizeof addr[0])
+		return laps_seterr(LAPS_ERR_INTERNAL, "%s: too many symbols", soname);
+	/* the handle is never closed: the functions stay for the process */
+	if (dlopen(soname, RTLD_NOW | RTLD_GLOBAL) == NULL) {
+		e = dlerror();
+		return laps_seterr(LAPS_ERR_CONFIG, "%s needs %s: %s", what, soname,
+				   e != NULL ? e : "cannot load it");
+	}
+	for (i = 0; i < n; i++) {
+		(void)dlerror();
+		/* RTLD_DEFAULT: the global scope, preloaded wrappers first; the
+		 * default version (crypt_r@@XCRYPT_2.0), as a link binds.  Not
+		 * dlvsym(): it refuses an unversioned definition (pam_wrapper's)
+		 * where a linked reference accepts it. */
+		if ((addr[i] = dlsym(RTLD_DEFAULT, syms[i].name)) == NULL) {
+			e = dlerror();
+			return laps_seterr(LAPS_ERR_CONFIG, "%s needs %s from %s: %s", what,
+					   syms[i].name, soname, e != NULL ? e : "not found");
+		}
+	}
+	for (i = 0; i < n; i++)
+		memcpy(syms[i].slot, &addr[i], sizeof addr[i]);
+	log_debug("loaded %s for %s", soname, what);
+	return 0;
+}
