@@ -50,6 +50,26 @@ grep -q 'libcrypt\.so\.1' "$T/libs" && ! grep -q 'libpam\.so' "$T/libs" &&
 	! cmp -s "$T/shadow.1" "$T/root/etc/shadow" && [ "$(check_invariant)" = "ok current confirmed" ] &&
 	pass "a shadow rotation loads libcrypt (not libpam) and rotates" || { fail "rotation loads:"; cat "$T/libs"; }
 
+# libcrypt missing (hidden by an empty file in a private mount namespace):
+# a configuration error before anything is escrowed or written
+lib=$(ldconfig -p | awk '/libcrypt\.so\.1 .*x86-64|libcrypt\.so\.1 \(/ { print $NF; exit }')
+if [ -n "$lib" ] && unshare --mount true 2>/dev/null; then
+	r0=$("$TOOL" show "$T/laps.conf" lapsadmin)
+	cp "$T/root/etc/shadow" "$T/shadow.1"
+	unshare --mount sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+		"$AGENT" -c "$T/laps.conf" rotate >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 2 ] && grep -q "method = shadow needs libcrypt.so.1" "$T/out" &&
+		cmp -s "$T/shadow.1" "$T/root/etc/shadow" && [ "$("$TOOL" show "$T/laps.conf" lapsadmin)" = "$r0" ] &&
+		[ ! -e "$T/state/journal.lapsadmin" ] &&
+		pass "libcrypt missing: exit 2, named, nothing escrowed or changed" || { fail "libcrypt missing: rc $rc"; cat "$T/out"; }
+	unshare --mount sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+		"$AGENT" -c "$T/laps.conf" check-config >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 2 ] && grep -q "needs libcrypt.so.1" "$T/out" && pass "libcrypt missing: check-config says so (exit 2)" ||
+		{ fail "check-config without libcrypt: rc $rc"; cat "$T/out"; }
+else
+	echo "# skipped: no private mount namespace here (libcrypt missing case)"
+fi
+
 # ---- expire now (backend expiry in the past) ----
 r0=$("$TOOL" show "$T/laps.conf" lapsadmin)
 "$TOOL" expire "$T/laps.conf" lapsadmin
