@@ -143,7 +143,8 @@ pam_load(void)
 
 	if (fn_pam_start != NULL)
 		return 0;
-	return laps_dynlib_load("libpam.so.0", syms, sizeof syms / sizeof syms[0], "method = pam");
+	return laps_dynlib_load("libpam.so.0", syms, sizeof syms / sizeof syms[0], "method = pam",
+				LAPS_DYNLIB_INTERPOSABLE);
 }
 
 /* One PAM transaction: chauthtok (set) or authenticate (verify). */

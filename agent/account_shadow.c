@@ -72,7 +72,7 @@ shadow_load(void)
 	if (fn_crypt_r != NULL)
 		return 0;
 	return laps_dynlib_load("libcrypt.so.1", syms, sizeof syms / sizeof syms[0],
-				"method = shadow");
+				"method = shadow", 0);
 }
 
 int

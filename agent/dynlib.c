@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "agent/dynlib.h"
@@ -14,27 +15,29 @@
 _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers fit a void *");
 
 int
-laps_dynlib_load(const char *soname, const struct laps_dynsym *syms, size_t n, const char *what)
+laps_dynlib_load(const char *soname, const struct laps_dynsym *syms, size_t n, const char *what,
+		 unsigned flags)
 {
-	void *addr[16];
+	bool global = (flags & LAPS_DYNLIB_INTERPOSABLE) != 0;
+	void *addr[16], *h;
 	const char *e;
 	size_t i;
 
 	if (n > sizeof addr / sizeof addr[0])
 		return laps_seterr(LAPS_ERR_INTERNAL, "%s: too many symbols", soname);
 	/* the handle is never closed: the functions stay for the process */
-	if (dlopen(soname, RTLD_NOW | RTLD_GLOBAL) == NULL) {
+	if ((h = dlopen(soname, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL))) == NULL) {
 		e = dlerror();
 		return laps_seterr(LAPS_ERR_CONFIG, "%s needs %s: %s", what, soname,
 				   e != NULL ? e : "cannot load it");
 	}
 	for (i = 0; i < n; i++) {
 		(void)dlerror();
-		/* RTLD_DEFAULT: the global scope, preloaded wrappers first; the
-		 * default version (crypt_r@@XCRYPT_2.0), as a link binds.  Not
+		/* the default version (crypt_r@@XCRYPT_2.0), as a link binds.
+		 * RTLD_DEFAULT: the global scope, preloaded wrappers first.  Not
 		 * dlvsym(): it refuses an unversioned definition (pam_wrapper's)
 		 * where a linked reference accepts it. */
-		if ((addr[i] = dlsym(RTLD_DEFAULT, syms[i].name)) == NULL) {
+		if ((addr[i] = dlsym(global ? RTLD_DEFAULT : h, syms[i].name)) == NULL) {
 			e = dlerror();
 			return laps_seterr(LAPS_ERR_CONFIG, "%s needs %s from %s: %s", what,
 					   syms[i].name, soname, e != NULL ? e : "not found");

@@ -202,18 +202,25 @@ test_dynlib(void)
 	void (*none)(void) = NULL;
 	const struct laps_dynsym ok[] = {{"crypt_r", &fr}};
 	const struct laps_dynsym partial[] = {{"crypt_r", &fr}, {"laps_no_such_function", &none}};
+	struct crypt_data a, b;
+	const char *setting = "$6$rounds=1000$0123456789abcdef$";
 
-	CU_ASSERT_EQUAL(laps_dynlib_load("libnosuch-laps.so.9", ok, 1, "method = test"),
+	CU_ASSERT_EQUAL(laps_dynlib_load("libnosuch-laps.so.9", ok, 1, "method = test", 0),
 			LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "method = test needs libnosuch-laps.so.9"));
 	CU_ASSERT_PTR_NULL(fr);
-	CU_ASSERT_EQUAL(laps_dynlib_load("libcrypt.so.1", partial, 2, "method = test"),
+	CU_ASSERT_EQUAL(laps_dynlib_load("libcrypt.so.1", partial, 2, "method = test", 0),
 			LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "laps_no_such_function"));
 	CU_ASSERT_PTR_NULL(fr); /* no slot written when one symbol is missing */
 	CU_ASSERT_PTR_NULL(none);
-	CU_ASSERT_EQUAL_FATAL(laps_dynlib_load("libcrypt.so.1", ok, 1, "method = test"), 0);
-	CU_ASSERT_PTR_EQUAL(fr, crypt_r); /* the function a link binds */
+	CU_ASSERT_EQUAL_FATAL(laps_dynlib_load("libcrypt.so.1", ok, 1, "method = test", 0), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fr);
+	/* the loaded function hashes as the linked one does */
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	CU_ASSERT_STRING_EQUAL(fr("Secret-pw-1", setting, &a), crypt_r("Secret-pw-1", setting, &b));
+	CU_ASSERT_EQUAL(strncmp(a.output, setting, strlen(setting)), 0);
 }
 
 static void
