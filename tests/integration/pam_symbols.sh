@@ -13,6 +13,9 @@
 #     not libsodium (see docs/PAM.md).  randombytes_* must not come back.  A new third-party import fails this test until it is
 #     reviewed and added here.
 #  4. No text relocations.
+#  5. It needs (DT_NEEDED) no library it does not use: libsodium, libpam and
+#     libc only — not libjson-c, which would be mapped into every process
+#     that opens a PAM session.
 set -u
 : "${top_builddir:=.}"
 so=$top_builddir/pam/.libs/pam_laps.so
@@ -68,6 +71,15 @@ if "$READELF" -d "$so" | grep -q TEXTREL; then
 	ko "text relocations"
 else
 	ok "no text relocations"
+fi
+
+# 5. no library it does not use (sanitizer runtimes aside)
+needed=$("$READELF" -d "$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+	grep -v '^libasan\|^libubsan\|^ld-linux' | sed 's/\.so.*//' | sort | tr '\n' ' ')
+if [ "$needed" = "libc libpam libsodium " ]; then
+	ok "needs: $needed"
+else
+	ko "needs '$needed', want 'libc libpam libsodium' (no libjson-c)"
 fi
 
 echo "$pass passed, $fail failed"
