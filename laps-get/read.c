@@ -236,7 +236,7 @@ lg_host_exact(struct laps_backend *b, const char *host, char *device, size_t len
 	    laps_snprintf(device, len, "%s", host) != 0)
 		return false;
 	laps_hostname_lower(device);
-	return true;
+	return laps_record_device_ok(device); /* anything else: find decides, as before */
 }
 
 int

@@ -180,10 +180,16 @@ if grep -qF "$rec_route" < <(curl -sf --cacert "$T/pki/ca.crt" "$ESCROWD_URL/met
 		pass "laps-get FQDN: one request (no find), the password verifies" ||
 		{ fail "laps-get $fq: rc $rc, finds +$((f1 - f0)), reads +$((r1 - r0))"; cat "$T/err"; }
 	"$LAPSGET" -c "$T/get.conf" -k "$T/admin.key" web1 >"$T/pw" 2>"$T/err"; rc=$?
-	f2=$(count_req /v1/devices GET)
+	f2=$(count_req /v1/devices GET) r2=$(count_req "$rec_route" GET)
 	[ $rc -eq 0 ] && verifies "$T/pw" && [ $((f2 - f1)) = 1 ] &&
 		pass "laps-get short name: resolved by find to $fq" ||
 		{ fail "laps-get web1: rc $rc, finds +$((f2 - f1))"; cat "$T/err"; }
+	# not a device name (a space): no shortcut, find decides as before
+	"$LAPSGET" -c "$T/get.conf" -k "$T/admin.key" 'web1 .example.test' >/dev/null 2>"$T/err"; rc=$?
+	f3=$(count_req /v1/devices GET) r3=$(count_req "$rec_route" GET)
+	[ $rc -ne 0 ] && [ $((f3 - f2)) = 1 ] && [ $((r3 - r2)) = 0 ] &&
+		pass "laps-get 'web1 .example.test': no direct read, find refuses it (rc $rc)" ||
+		{ fail "invalid dotted name: rc $rc, finds +$((f3 - f2)), reads +$((r3 - r2))"; cat "$T/err"; }
 else
 	fail "metrics: no route '$rec_route'"
 fi
