@@ -439,6 +439,24 @@ escrow_pending(struct laps_agent *a, const struct laps_journal *j, const struct 
 	return rc;
 }
 
+/* What a rotation needs before anything is written: the recipient keys, the
+ * library the method sets passwords with, the journal's path.  0, or the
+ * error already reported through fail(). */
+static int
+rotation_inputs(struct laps_agent *a, const char *account, char *jpath, size_t len)
+{
+	int rc;
+
+	if ((rc = laps_agent_load_keys(a)) != 0) {
+		note_error(a, LAPS_EV_KEYS_FAILED, account, rc, "cannot load the recipient keys");
+		return fail(a, rc, LAPS_STAGE_CONFIG);
+	}
+	if ((rc = laps_account_ops_for(a->cfg->method)->load()) != 0 ||
+	    (rc = laps_journal_path(a->state_dir, account, jpath, len)) != 0)
+		return fail(a, rc, LAPS_STAGE_CONFIG);
+	return 0;
+}
+
 /* Steps 3-6: a fresh rotation.  cur/ver: the backend's current record. */
 static int
 rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason reason,
@@ -450,20 +468,8 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	int rc;
 
 	laps_journal_init(&j);
-	if ((rc = laps_agent_load_keys(a)) != 0) {
-		note_error(a, LAPS_EV_KEYS_FAILED, account, rc, "cannot load the recipient keys");
-		fail(a, rc, LAPS_STAGE_CONFIG);
+	if ((rc = rotation_inputs(a, account, jpath, sizeof jpath)) != 0)
 		goto out;
-	}
-	/* the library set() needs, before anything is escrowed */
-	if ((rc = laps_account_ops_for(a->cfg->method)->load()) != 0) {
-		fail(a, rc, LAPS_STAGE_CONFIG);
-		goto out;
-	}
-	if ((rc = laps_journal_path(a->state_dir, account, jpath, sizeof jpath)) != 0) {
-		fail(a, rc, LAPS_STAGE_CONFIG);
-		goto out;
-	}
 	/* 3. P', rotation id, journal (escrowing) */
 	if ((rc = laps_passgen_generate(&a->policy, &j.password, &j.pwlen)) != 0) {
 		note_error(a, LAPS_EV_PASSGEN_FAILED, account, rc, "password generation failed");
