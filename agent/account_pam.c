@@ -141,8 +141,6 @@ pam_load(void)
 	    {"pam_strerror", &fn_pam_strerror},
 	};
 
-	if (fn_pam_start != NULL)
-		return 0;
 	return laps_dynlib_load("libpam.so.0", syms, sizeof syms / sizeof syms[0], "method = pam",
 				LAPS_DYNLIB_INTERPOSABLE);
 }

@@ -23,8 +23,11 @@ laps_dynlib_load(const char *soname, const struct laps_dynsym *syms, size_t n, c
 	const char *e;
 	size_t i;
 
-	if (n > sizeof addr / sizeof addr[0])
-		return laps_seterr(LAPS_ERR_INTERNAL, "%s: too many symbols", soname);
+	if (n == 0 || n > sizeof addr / sizeof addr[0])
+		return laps_seterr(LAPS_ERR_INTERNAL, "%s: bad symbol count", soname);
+	memcpy(&h, syms[0].slot, sizeof h);
+	if (h != NULL)
+		return 0; /* loaded before: every slot is set */
 	/* the handle is never closed: the functions stay for the process */
 	if ((h = dlopen(soname, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL))) == NULL) {
 		e = dlerror();

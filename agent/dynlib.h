@@ -32,8 +32,8 @@ struct laps_dynsym {
 
 /*
  * dlopen(soname, RTLD_NOW, RTLD_GLOBAL with LAPS_DYNLIB_INTERPOSABLE), then
- * resolve every symbol (its default version) into its slot.  Cheap when
- * already loaded (dlopen counts references).  LAPS_ERR_CONFIG naming what
+ * resolve every symbol (its default version) into its slot; nothing to do
+ * when the first slot is already set (slots start NULL).  LAPS_ERR_CONFIG naming what
  * (the setting that needs the library) and dlerror()'s reason when the
  * library or a symbol is missing; no slot is written then.
  */

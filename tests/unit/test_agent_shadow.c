@@ -216,6 +216,8 @@ test_dynlib(void)
 	CU_ASSERT_PTR_NULL(none);
 	CU_ASSERT_EQUAL_FATAL(laps_dynlib_load("libcrypt.so.1", ok, 1, "method = test", 0), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fr);
+	/* loaded before (first slot set): nothing is opened again */
+	CU_ASSERT_EQUAL(laps_dynlib_load("libnosuch-laps.so.9", ok, 1, "method = test", 0), 0);
 	/* the loaded function hashes as the linked one does */
 	memset(&a, 0, sizeof a);
 	memset(&b, 0, sizeof b);
