@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/hashjob.h"
 #include "agent/lockstate.h"
 #include "escrow/conf.h"
 
@@ -51,14 +52,22 @@ struct laps_account_ops {
 	 * LAPS_ERR_ACCOUNT with detail when it may not be rotated. */
 	int (*inspect)(const struct laps_config *cfg, const char *account,
 		       struct laps_account_info *out);
+	/* Optional (NULL when set() has nothing that can run ahead): start
+	 * what set() will compute from password — the shadow method's hash —
+	 * so that it overlaps the escrow (agent/hashjob.h).  The job, or NULL
+	 * (set() then does it all), goes to set(); the caller frees it with
+	 * laps_hashjob_free() before password. */
+	struct laps_hashjob *(*prepare)(const struct laps_config *cfg, const char *password);
 	/* Set password on the account and verify it took effect.  On success
 	 * *out describes the account afterwards (digest of the new hash when
 	 * readable).  The password is borrowed and never copied outside
 	 * locked memory.  LAPS_ERR_REFUSED (local policy said no, detail =
 	 * PAM's message), LAPS_ERR_VERIFY, LAPS_ERR_IO, LAPS_ERR_ACCOUNT.
-	 * want: the lock prefix afterwards (laps_lock_want_for()). */
+	 * want: the lock prefix afterwards (laps_lock_want_for()); job: what
+	 * prepare() started for this password, or NULL. */
 	int (*set)(const struct laps_config *cfg, const char *account, const char *password,
-		   enum laps_lock_want want, struct laps_account_info *out);
+		   enum laps_lock_want want, struct laps_hashjob *job,
+		   struct laps_account_info *out);
 };
 
 extern const struct laps_account_ops laps_account_shadow;

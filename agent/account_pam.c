@@ -231,13 +231,14 @@ pam_inspect(const struct laps_config *cfg, const char *account, struct laps_acco
  */
 static int
 pam_set(const struct laps_config *cfg, const char *account, const char *password,
-	enum laps_lock_want want, struct laps_account_info *out)
+	enum laps_lock_want want, struct laps_hashjob *job, struct laps_account_info *out)
 {
 	struct laps_account_info before;
 	struct laps_shadow_entry e;
 	bool have_entry, changed = false;
 	int rc;
 
+	(void)job; /* pam_unix hashes inside pam_chauthtok: no prepare() */
 	memset(out, 0, sizeof *out);
 	if ((rc = pam_inspect(cfg, account, &before)) != 0)
 		return rc;

@@ -531,9 +531,30 @@ fail:
 	return rc;
 }
 
+static struct laps_hashjob *
+shadow_prepare(const struct laps_config *cfg, const char *password)
+{
+	return laps_hashjob_start(cfg->hash, cfg->hash_cost, password);
+}
+
+/* The hash of password: the job's when it hashed this one, computed here
+ * otherwise (no job: recovery, or no thread could be started). */
+static int
+shadow_hash_for(const struct laps_config *cfg, const char *password, struct laps_hashjob *job,
+		char **hash)
+{
+	int rc;
+
+	if (job != NULL && (rc = laps_hashjob_take(job, cfg->hash, cfg->hash_cost, password,
+						   hash)) != LAPS_ERR_INVALID)
+		return rc;
+	laps_clearerr();
+	return laps_shadow_hash(cfg->hash, cfg->hash_cost, password, hash);
+}
+
 static int
 shadow_set(const struct laps_config *cfg, const char *account, const char *password,
-	   enum laps_lock_want want, struct laps_account_info *out)
+	   enum laps_lock_want want, struct laps_hashjob *job, struct laps_account_info *out)
 {
 	struct laps_account_info info;
 	struct laps_shadow_entry e;
@@ -546,7 +567,7 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 	if ((rc = laps_root_path(cfg->root, "/etc/shadow", shadow, sizeof shadow)) != 0)
 		goto out;
 	/* hash first: the cost is paid without holding the password-file lock */
-	if ((rc = laps_shadow_hash(cfg->hash, cfg->hash_cost, password, &hash)) != 0)
+	if ((rc = shadow_hash_for(cfg, password, job, &hash)) != 0)
 		goto out;
 	if ((rc = pwd_lock(cfg->root, &lockfd)) != 0)
 		goto out;
@@ -597,6 +618,7 @@ const struct laps_account_ops laps_account_shadow = {
     .name = "shadow",
     .load = shadow_load,
     .inspect = shadow_inspect,
+    .prepare = shadow_prepare,
     .set = shadow_set,
 };
 

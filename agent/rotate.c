@@ -16,6 +16,7 @@
 #include "agent/lockstate.h"
 #include "agent/due.h"
 #include "agent/fault.h"
+#include "agent/hashjob.h"
 #include "agent/inputs.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
@@ -183,7 +184,8 @@ note_error(struct laps_agent *a, unsigned ev, const char *account, int rc, const
  * recovery (setting P' again is idempotent).
  */
 static int
-finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal *j)
+finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal *j,
+	     struct laps_hashjob *job)
 {
 	const struct laps_account_ops *acct = laps_account_ops_for(a->cfg->method);
 	struct laps_account_info info;
@@ -196,7 +198,7 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 		return fail(a, rc, LAPS_STAGE_LOCAL);
 	laps_clearerr();
 	if ((rc = acct->set(a->cfg, j->account, j->password, laps_lock_want_for(a->cfg, j->lock),
-			    &info)) != 0) {
+			    job, &info)) != 0) {
 		/* journal stays in phase escrowed: the next run retries; the
 		 * escrow shows the pending record and, in history, the
 		 * password the account still has */
@@ -374,7 +376,7 @@ replay(struct laps_agent *a, const char *account, bool *handled)
 			goto out;
 		}
 	}
-	if ((rc = finish_local(a, jpath, &j)) == 0) {
+	if ((rc = finish_local(a, jpath, &j, NULL)) == 0) {
 		a->rotated++;
 		log_event(LAPS_EV_ROTATION_RECOVERED, "%s: rotation %s completed (recovered)",
 			  account, j.rotation_id);
@@ -457,12 +459,42 @@ rotation_inputs(struct laps_agent *a, const char *account, char *jpath, size_t l
 	return 0;
 }
 
+/* Step 3 after P': a rotation id and the journal, phase escrowing.  0, or
+ * the error already reported through fail(). */
+static int
+journal_escrowing(struct laps_agent *a, const char *account, enum laps_due_reason reason,
+		  const struct laps_account_info *info, const char *jpath, struct laps_journal *j)
+{
+	int rc;
+
+	snprintf(j->account, sizeof j->account, "%s", account);
+	memcpy(j->device, a->device, sizeof j->device);
+	j->uid = info->uid;
+	laps_record_new_rotation_id(j->rotation_id);
+	j->rotated_at = now_s();
+	j->phase = LAPS_JOURNAL_ESCROWING;
+	snprintf(j->reason, sizeof j->reason, "%s", laps_due_reason_name(reason));
+	j->lock = info->lock;
+	if ((rc = laps_journal_store(jpath, j)) != 0) {
+		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
+			   "cannot write the rotation journal (nothing changed)");
+		return fail(a, rc, LAPS_STAGE_INTERNAL);
+	}
+	if ((rc = laps_fault("after_journal")) != 0) {
+		drop_journal(jpath, account);
+		return fail(a, rc, LAPS_STAGE_ESCROW);
+	}
+	return 0;
+}
+
 /* Steps 3-6: a fresh rotation.  cur/ver: the backend's current record. */
 static int
 rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason reason,
 	       const struct laps_account_info *info, const struct laps_version *ver,
 	       uint64_t cur_seq)
 {
+	const struct laps_account_ops *acct = laps_account_ops_for(a->cfg->method);
+	struct laps_hashjob *job = NULL;
 	struct laps_journal j;
 	char jpath[1200];
 	int rc;
@@ -470,31 +502,17 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	laps_journal_init(&j);
 	if ((rc = rotation_inputs(a, account, jpath, sizeof jpath)) != 0)
 		goto out;
-	/* 3. P', rotation id, journal (escrowing) */
+	/* 3. P' (what set() computes from it starts now, to overlap steps 3-4:
+	 * agent/hashjob.h), rotation id, journal (escrowing) */
 	if ((rc = laps_passgen_generate(&a->policy, &j.password, &j.pwlen)) != 0) {
 		note_error(a, LAPS_EV_PASSGEN_FAILED, account, rc, "password generation failed");
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
-	snprintf(j.account, sizeof j.account, "%s", account);
-	memcpy(j.device, a->device, sizeof j.device);
-	j.uid = info->uid;
-	laps_record_new_rotation_id(j.rotation_id);
-	j.rotated_at = now_s();
-	j.phase = LAPS_JOURNAL_ESCROWING;
-	snprintf(j.reason, sizeof j.reason, "%s", laps_due_reason_name(reason));
-	j.lock = info->lock;
-	if ((rc = laps_journal_store(jpath, &j)) != 0) {
-		note_error(a, LAPS_EV_JOURNAL_WRITE_FAILED, account, rc,
-			   "cannot write the rotation journal (nothing changed)");
-		fail(a, rc, LAPS_STAGE_INTERNAL);
+	if (acct->prepare != NULL)
+		job = acct->prepare(a->cfg, j.password);
+	if ((rc = journal_escrowing(a, account, reason, info, jpath, &j)) != 0)
 		goto out;
-	}
-	if ((rc = laps_fault("after_journal")) != 0) {
-		drop_journal(jpath, account);
-		fail(a, rc, LAPS_STAGE_ESCROW);
-		goto out;
-	}
 
 	/* 4. seal and escrow as pending, compare-and-set */
 	if ((rc = escrow_pending(a, &j, ver, cur_seq)) == 0)
@@ -521,13 +539,14 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 		fail(a, rc, LAPS_STAGE_LOCAL);
 		goto out;
 	}
-	if ((rc = finish_local(a, jpath, &j)) != 0)
+	if ((rc = finish_local(a, jpath, &j, job)) != 0)
 		goto out;
 	a->rotated++;
 	log_event(LAPS_EV_ROTATED, "%s: password rotated (reason %s, rotation %s, backend %s)",
 		  account, laps_due_reason_name(reason), j.rotation_id, backend_name(a));
 	rc = 0;
 out:
+	laps_hashjob_free(job); /* first: the job borrows P' */
 	laps_journal_clear(&j);
 	return rc;
 }

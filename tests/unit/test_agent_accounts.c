@@ -252,8 +252,8 @@ set_one(const char *root, const char *account, enum laps_lock_want want, const c
 	cfg_for(&cfg, root);
 	before = slurp(root, "/etc/shadow");
 	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.inspect(&cfg, account, &info), 0);
-	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, account, "Pw-for-the-test-1", want, &after),
-			0);
+	CU_ASSERT_EQUAL(
+	    laps_account_shadow.set(&cfg, account, "Pw-for-the-test-1", want, NULL, &after), 0);
 	now = slurp(root, "/etc/shadow");
 	f = field_of(root, account);
 	CU_ASSERT_EQUAL(strncmp(f, prefix, strlen(prefix)), 0);
@@ -303,9 +303,9 @@ test_uid0(void)
 	laps_clearerr();
 	CU_ASSERT_EQUAL(laps_account_shadow.inspect(&cfg, "toor", &info), LAPS_ERR_ACCOUNT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "allow_uid0"));
-	CU_ASSERT_EQUAL(
-	    laps_account_shadow.set(&cfg, "toor", "pw-1234567890", LAPS_LOCK_WANT_KEEP, &info),
-	    LAPS_ERR_ACCOUNT);
+	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "toor", "pw-1234567890", LAPS_LOCK_WANT_KEEP,
+						NULL, &info),
+			LAPS_ERR_ACCOUNT);
 	now = slurp(root, "/etc/shadow");
 	CU_ASSERT_STRING_EQUAL(before, now);
 	free(now);

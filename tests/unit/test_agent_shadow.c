@@ -19,6 +19,7 @@
 
 #include "agent/account.h"
 #include "agent/dynlib.h"
+#include "agent/hashjob.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/secret.h"
@@ -233,6 +234,107 @@ cfg_for(struct laps_config *cfg, const char *root, enum laps_hash h)
 	cfg->hash = h;
 }
 
+/* agent/hashjob.c: the hash computed on a worker, handed over once, for
+ * that password only; the worker's error reaches the caller with its
+ * detail */
+static void
+test_hashjob(void)
+{
+	char pw[] = "Secret-pw-1", same[] = "Secret-pw-1", *hash = NULL;
+	struct laps_hashjob *job;
+	struct crypt_data cd;
+
+	job = laps_hashjob_start(LAPS_HASH_SHA512, 6000, pw);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+	/* another buffer, another hash or cost: not this job's */
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, LAPS_HASH_SHA512, 6000, same, &hash),
+			LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, LAPS_HASH_YESCRYPT, 6000, pw, &hash),
+			LAPS_ERR_INVALID);
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, LAPS_HASH_SHA512, 7000, pw, &hash),
+			LAPS_ERR_INVALID);
+	CU_ASSERT_PTR_NULL(hash);
+	CU_ASSERT_EQUAL_FATAL(laps_hashjob_take(job, LAPS_HASH_SHA512, 6000, pw, &hash), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hash);
+	CU_ASSERT_EQUAL(strncmp(hash, "$6$rounds=6000$", 15), 0);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_EQUAL(crypt_r("Secret-pw-1", hash, &cd), hash);
+	/* taken once */
+	free(hash);
+	hash = NULL;
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, LAPS_HASH_SHA512, 6000, pw, &hash),
+			LAPS_ERR_INVALID);
+	laps_hashjob_free(job);
+
+	/* the worker's failure, with the worker's detail */
+	job = laps_hashjob_start(LAPS_HASH_YESCRYPT, 99, pw);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+	laps_clearerr();
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, LAPS_HASH_YESCRYPT, 99, pw, &hash), LAPS_ERR_CRYPTO);
+	CU_ASSERT_PTR_NULL(hash);
+	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "crypt_gensalt($y$, cost 99)"));
+	laps_hashjob_free(job);
+
+	/* freed without being taken (a failed escrow): waits, wipes, no leak */
+	laps_hashjob_free(laps_hashjob_start(LAPS_HASH_YESCRYPT, 0, pw));
+	laps_hashjob_free(NULL);
+}
+
+/* set() takes the job prepare() started for its password, and hashes
+ * itself when handed a job for another one */
+static void
+test_set_with_job(void)
+{
+	struct laps_config cfg;
+	struct laps_account_info info;
+	struct laps_shadow_entry e;
+	struct laps_hashjob *job;
+	struct crypt_data cd;
+	char root[4200], pw[] = "Job-Passw0rd-1", other[] = "Job-Passw0rd-1", *now, *hash = NULL;
+	size_t nlen = 0;
+
+	make_root("r4", root, sizeof root);
+	cfg_for(&cfg, root, LAPS_HASH_SHA512);
+	cfg.hash_cost = 6000;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(laps_account_shadow.prepare);
+	CU_ASSERT_PTR_NULL(laps_account_pam.prepare); /* pam_unix hashes itself */
+
+	job = laps_account_shadow.prepare(&cfg, pw);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+	CU_ASSERT_EQUAL_FATAL(
+	    laps_account_shadow.set(&cfg, "lapsadmin", pw, LAPS_LOCK_WANT_KEEP, job, &info), 0);
+	/* set() took it: nothing is left to take */
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, cfg.hash, cfg.hash_cost, pw, &hash),
+			LAPS_ERR_INVALID);
+	laps_hashjob_free(job);
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_find(now, nlen, "lapsadmin", &e), 0);
+	CU_ASSERT_EQUAL(strncmp(e.hash, "$6$rounds=6000$", 15), 0);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_EQUAL(crypt_r(pw, e.hash, &cd), e.hash);
+	free(now);
+
+	/* a job for another buffer is left alone: set() hashes its password */
+	job = laps_account_shadow.prepare(&cfg, other);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(job);
+	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "Inline-pw-2",
+						      LAPS_LOCK_WANT_KEEP, job, &info),
+			      0);
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, cfg.hash, cfg.hash_cost, other, &hash), 0);
+	CU_ASSERT_PTR_NOT_NULL(hash);
+	now = slurp(root, "/etc/shadow", &nlen);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
+	CU_ASSERT_EQUAL_FATAL(laps_shadow_find(now, nlen, "lapsadmin", &e), 0);
+	memset(&cd, 0, sizeof cd);
+	CU_ASSERT_STRING_EQUAL(crypt_r("Inline-pw-2", e.hash, &cd), e.hash);
+	CU_ASSERT_STRING_NOT_EQUAL(e.hash, hash);
+	free(hash);
+	free(now);
+	laps_hashjob_free(job);
+	laps_config_free(&cfg);
+}
+
 /* The whole set on an alternate root: only lapsadmin's hash and day change. */
 static void
 test_set_alternate_root(void)
@@ -263,7 +365,7 @@ test_set_alternate_root(void)
 	before = slurp(root, "/etc/shadow", &blen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
 	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "N3w-Passw0rd!",
-						      LAPS_LOCK_WANT_KEEP, &after),
+						      LAPS_LOCK_WANT_KEEP, NULL, &after),
 			      0);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
@@ -318,7 +420,7 @@ test_set_refusals(void)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		laps_clearerr();
 		CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, bad[i], "pw-123456789",
-							LAPS_LOCK_WANT_KEEP, &info),
+							LAPS_LOCK_WANT_KEEP, NULL, &info),
 				LAPS_ERR_ACCOUNT);
 		CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), bad[i]));
 	}
@@ -331,7 +433,7 @@ test_set_refusals(void)
 	snprintf(p, sizeof p, "%s/etc/shadow+", root);
 	CU_ASSERT_EQUAL_FATAL(mkdir(p, 0700), 0);
 	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
-						LAPS_LOCK_WANT_KEEP, &info),
+						LAPS_LOCK_WANT_KEEP, NULL, &info),
 			LAPS_ERR_IO);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_STRING_EQUAL(before, now);
@@ -385,7 +487,7 @@ test_pwd_lock_held(void)
 	 * gives up without touching the file */
 	before = slurp(root, "/etc/shadow", &blen);
 	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
-						LAPS_LOCK_WANT_KEEP, &info),
+						LAPS_LOCK_WANT_KEEP, NULL, &info),
 			LAPS_ERR_LOCKED);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_STRING_EQUAL(before, now);
@@ -395,7 +497,8 @@ test_pwd_lock_held(void)
 	waitpid(pid, NULL, 0);
 	/* released: the set goes through */
 	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
-						LAPS_LOCK_WANT_KEEP, &info), 0);
+						LAPS_LOCK_WANT_KEEP, NULL, &info),
+			0);
 	laps_config_free(&cfg);
 }
 
@@ -407,6 +510,8 @@ main(int argc, char **argv)
 	    {"find, locked, expired, passwd", test_find_and_check},
 	    {"hash yescrypt/sha512 + crypt_r", test_hash},
 	    {"libraries loaded on first use", test_dynlib},
+	    {"hash job on a worker thread", test_hashjob},
+	    {"set takes the prepared hash", test_set_with_job},
 	    {"set on alternate root", test_set_alternate_root},
 	    {"refusals leave shadow untouched", test_set_refusals},
 	    {"pwd lock", test_pwd_lock_held},
