@@ -115,6 +115,7 @@ shadow_others() {
 }
 
 # ---- PAM through pam_wrapper ----
+. "$top_srcdir/tests/integration/lib/pamwrap.sh"
 # pam_matrix (pam_wrapper's test module) checks passwords against a passdb
 # file; pam_agenttest.so (ours) changes them the way pam_unix does for root.
 PAM_MATRIX=
@@ -153,8 +154,7 @@ agent() {
 		# gcc ASan must come first in LD_PRELOAD
 		asan=$(ldd "$AGENT" 2>/dev/null | awk '/libasan/ {print $3}')
 		[ -n "$asan" ] && pre="$asan:$pre"
-		LD_PRELOAD=$pre PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
-			"$AGENT" -c "$T/laps.conf" "$@"
+		pamwrap "$pre" "$T/pam.d" "$AGENT" -c "$T/laps.conf" "$@"
 	else
 		"$AGENT" -c "$T/laps.conf" "$@"
 	fi

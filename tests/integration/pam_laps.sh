@@ -7,8 +7,10 @@
 #   LAPS_TEST_PREFIX   optional command prefix, e.g. "valgrind -q
 #                      --error-exitcode=1 --leak-check=full"
 set -u
+: "${top_srcdir:=.}"
 : "${top_builddir:=.}"
 top_builddir=$(cd "$top_builddir" && pwd) || exit 99 # PAM needs absolute module paths
+. "$top_srcdir/tests/integration/lib/pamwrap.sh"
 prog=$top_builddir/tests/unit/test_pam_laps
 module=$top_builddir/pam/.libs/pam_laps.so
 
@@ -68,7 +70,7 @@ fi
 # >= 2; the test reads that log (PAM_LAPS_TEST_LOG) to check the messages.
 log=$tmp/stderr.log
 rc=0
-env LD_PRELOAD="$preload" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$tmp/services" \
+pamwrap "$preload" "$tmp/services" env \
 	PAM_WRAPPER_DEBUGLEVEL=2 PAM_LAPS_TEST_LOG="$log" \
 	PAM_LAPS_MODULE="$module" PAM_WRAPPER_MODULES="$wrapmods" \
 	PAM_SYSTEM_MODULES="$sysmods" \
