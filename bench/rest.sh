@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # bench/rest.sh — the REST figures of bench/run (sourced by it, after the LDAP
 # figures): a laps-escrowd of the same build (SQLite, mTLS identities from a
-# test CA made with openssl, as in tests/integration/escrowd.sh) on
+# test CA made by tests/integration/lib/escrowd.sh) on
 # 127.0.0.1, laps next to curl doing the same requests.  Until the build has
 # backend = rest (laps-agent check-config on a rest config says whether it
 # has) the rows print "n/a (backend rest not built)".
@@ -26,15 +26,8 @@ fig rest_rot "REST: rotation, SHA-512 656,000" \
 	"curl GET metadata + PUT record (If-None-Match: *) + POST confirm, then chpasswd -R ROOT -c SHA512 -s 656000" ""
 fig rest_get "REST: laps-get read" "curl GET the sealed record (mTLS as the admin)" ""
 
-rest_ssl() { openssl "$@" >/dev/null 2>>"$W/pki/openssl.log"; }
-rest_cert() { # CN EXT
-	printf '%s\n' "$2" >"$W/pki/$1.ext"
-	rest_ssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$W/pki/$1.key" -out "$W/pki/$1.csr" &&
-		rest_ssl x509 -req -in "$W/pki/$1.csr" -CA "$W/pki/ca.crt" -CAkey "$W/pki/ca.key" \
-			-CAcreateserial -days 2 -extfile "$W/pki/$1.ext" -out "$W/pki/$1.crt" &&
-		chmod 600 "$W/pki/$1.key"
-}
+# the test CA and laps-escrowd start-up the suite uses
+. "$top/tests/integration/lib/escrowd.sh"
 rest_requests() { # the number of requests laps-escrowd has answered, /metrics excluded
 	curl -sf --cacert "$W/pki/ca.crt" "$REST_URL/metrics" |
 		awk '/^laps_escrowd_requests_total/ && !/metrics/ { n += $NF } END { print n + 0 }'
@@ -47,15 +40,15 @@ rest_setup() {
 		return
 	fi
 	command -v curl >/dev/null || { rest_na "curl missing"; return; }
-	mkdir -p "$W/pki" "$W/r1/state" "$W/r2/state"
-	rest_ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=laps bench CA" -keyout "$W/pki/ca.key" -out "$W/pki/ca.crt" &&
-		rest_cert server 'subjectAltName=IP:127.0.0.1
+	mkdir -p "$W/r1/state" "$W/r2/state"
+	pki_ca "$W/pki" "laps bench CA" &&
+		pki_sign "$W/pki" server 'subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth' &&
-		rest_cert $dev 'extendedKeyUsage=clientAuth' &&
-		rest_cert rothost.example.test 'extendedKeyUsage=clientAuth' &&
-		rest_cert floorhost.example.test 'extendedKeyUsage=clientAuth' &&
-		rest_cert admin-robot 'extendedKeyUsage=clientAuth' || { echo "bench/run: openssl failed" >&2; exit 1; }
+		pki_sign "$W/pki" $dev 'extendedKeyUsage=clientAuth' &&
+		pki_sign "$W/pki" rothost.example.test 'extendedKeyUsage=clientAuth' &&
+		pki_sign "$W/pki" floorhost.example.test 'extendedKeyUsage=clientAuth' &&
+		pki_sign "$W/pki" admin-robot 'extendedKeyUsage=clientAuth' ||
+		{ cat "$W/pki/openssl.log" >&2; echo "bench/run: openssl failed" >&2; exit 1; }
 	# rest_conf FILE DIR DEVICE CN HASH COST: the agent (or laps-get, DEVICE
 	# empty) authenticated by the client certificate CN
 	rest_conf() {
@@ -107,12 +100,10 @@ rate = 100000
 burst = 100000
 CONF
 	chmod 600 "$W/escrowd.conf"
-	"$ESCROWD" -c "$W/escrowd.conf" --port-file "$W/escrowd.port" 2>>"$W/escrowd.log" &
-	ESCROWD_PID=$!
-	for _ in $(seq 200); do [ -s "$W/escrowd.port" ] && break; sleep 0.05; done
-	[ -s "$W/escrowd.port" ] || { cat "$W/escrowd.log" >&2; echo "bench/run: laps-escrowd did not start" >&2; exit 1; }
-	REST_PORT=$(cat "$W/escrowd.port")
-	REST_URL=https://127.0.0.1:$REST_PORT
+	escrowd_spawn "$ESCROWD" "$W/escrowd.conf" "$W" ||
+		{ cat "$W/escrowd.log" >&2; echo "bench/run: laps-escrowd did not start" >&2; exit 1; }
+	REST_PORT=$ESCROWD_PORT
+	REST_URL=$ESCROWD_URL
 	rest_conf "$W/rest-noop.conf" "$W/r1" $dev $dev sha512 656000
 	rest_conf "$W/rest-rot.conf" "$W/r2" rothost.example.test rothost.example.test sha512 656000
 	rest_conf "$W/rest-get.conf" "$W/r3" "" admin-robot sha512 656000

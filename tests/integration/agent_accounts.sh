@@ -37,40 +37,30 @@ else
 	echo "# slapd/ldap-utils missing: ldap cases skipped"
 fi
 # one laps-escrowd (SQLite) for the whole script; devices and the admin
-# authenticate with certificates of a test CA (mTLS, no token issuer)
-pki_cert() { # CN EXT
-	printf '%s\n' "$2" >"$T/pki/$1.ext"
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$T/pki/$1.key" -out "$T/pki/$1.csr" &&
-		openssl x509 -req -in "$T/pki/$1.csr" -CA "$T/pki/ca.crt" -CAkey "$T/pki/ca.key" \
-			-CAcreateserial -days 2 -extfile "$T/pki/$1.ext" -out "$T/pki/$1.crt" &&
-		chmod 600 "$T/pki/$1.key"
-}
+# authenticate with certificates of a test CA (mTLS, no token issuer, so not
+# rest_lib.sh, which starts one and needs node)
+. "$top_srcdir/tests/integration/lib/escrowd.sh"
 rest_start() {
-	mkdir -p "$T/pki"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=laps test CA" -keyout "$T/pki/ca.key" -out "$T/pki/ca.crt" &&
-		pki_cert server 'subjectAltName=IP:127.0.0.1
-extendedKeyUsage=serverAuth' && pki_cert host1 'extendedKeyUsage=clientAuth' &&
-		pki_cert host2 'extendedKeyUsage=clientAuth' &&
-		pki_cert admin-robot 'extendedKeyUsage=clientAuth' || return 1
+	pki_ca "$T/pki" "laps test CA" &&
+		pki_sign "$T/pki" server 'subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth' &&
+		pki_sign "$T/pki" host1 'extendedKeyUsage=clientAuth' &&
+		pki_sign "$T/pki" host2 'extendedKeyUsage=clientAuth' &&
+		pki_sign "$T/pki" admin-robot 'extendedKeyUsage=clientAuth' || return 1
 	printf '%s\n' "[server]" "listen = 127.0.0.1:0" "cert_file = $T/pki/server.crt" \
 		"key_file = $T/pki/server.key" "client_ca = $T/pki/ca.crt" "threads = 2" \
 		"[store]" "url = sqlite:$T/escrow.db" \
 		"[authz]" "cert_admins = admin-robot=laps.read,laps.secret" \
 		"[limits]" "rate = 1000" "burst = 10000" >"$T/escrowd.conf"
 	chmod 600 "$T/escrowd.conf"
-	"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/escrowd.port" 2>>"$T/escrowd.log" &
-	ESCROWD_PID=$!
-	for _ in $(seq 200); do [ -s "$T/escrowd.port" ] && break; sleep 0.05; done
-	[ -s "$T/escrowd.port" ] || { cat "$T/escrowd.log"; return 1; }
-	ESCROWD_URL=https://127.0.0.1:$(cat "$T/escrowd.port")
+	escrowd_spawn "$ESCROWD" "$T/escrowd.conf" "$T"
 }
 if [ -x "$ESCROWD" ] && command -v openssl >/dev/null; then
-	if rest_start >>"$T/pki.log" 2>&1; then
+	if rest_start; then
 		BACKENDS="$BACKENDS rest"
 	else
-		echo "# laps-escrowd did not start: rest cases skipped"; cat "$T/pki.log"
+		echo "# laps-escrowd did not start: rest cases skipped"
+		cat "$T/pki/openssl.log" "$T/escrowd.log" 2>/dev/null
 	fi
 else
 	echo "# laps-escrowd or openssl missing: rest cases skipped"

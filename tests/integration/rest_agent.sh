@@ -20,10 +20,7 @@ set -u
 need_root
 python3 -W ignore -c 'import crypt' 2>/dev/null || { echo "SKIP: python3 crypt missing"; exit 77; }
 . "$top_srcdir/tests/integration/rest_lib.sh"
-make_root "$T/root"
-mkdir -p "$T/state" && chmod 0700 "$T/state"
-"$TOOL" keygen "$T" >/dev/null || exit 99
-rest_setup
+rest_agent_setup
 
 # the password laps-get printed verifies against the account's shadow hash
 verifies() { # PASSWORD-FILE

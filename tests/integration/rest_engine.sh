@@ -17,10 +17,7 @@ command -v softhsm2-util >/dev/null && [ -r "$SOFTHSM_MODULE" ] && [ -n "$ENGINE
 . "$top_srcdir/tests/integration/agent_lib.sh"
 need_root
 . "$top_srcdir/tests/integration/rest_lib.sh"
-make_root "$T/root"
-mkdir -p "$T/state" && chmod 0700 "$T/state"
-"$TOOL" keygen "$T" >/dev/null || exit 99
-rest_setup
+rest_agent_setup
 
 # ---- a SoftHSM token holding the device's TLS key ----
 mkdir -p "$T/tokens" && chmod 0700 "$T/tokens"

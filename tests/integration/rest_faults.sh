@@ -13,10 +13,7 @@ set -u
 . "$top_srcdir/tests/integration/agent_lib.sh"
 need_root
 . "$top_srcdir/tests/integration/rest_lib.sh"
-make_root "$T/root"
-mkdir -p "$T/state" && chmod 0700 "$T/state"
-"$TOOL" keygen "$T" >/dev/null || exit 99
-rest_setup
+rest_agent_setup
 oidc_add_secret_client testhost "$T/testhost.secret" laps.device >/dev/null || exit 99
 hostile_start
 

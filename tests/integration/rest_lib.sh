@@ -27,20 +27,13 @@ rest_cleanup() {
 }
 trap rest_cleanup EXIT
 
-_ssl() { openssl "$@" >/dev/null 2>>"$T/pki/openssl.log" || { echo "openssl $1 failed" >&2; exit 99; }; }
+. "$top_srcdir/tests/integration/lib/escrowd.sh"
 # pki_cert CN EXT: a key + certificate signed by the test CA
 pki_cert() {
-	printf '%s\n' "$2" >"$T/pki/$1.ext"
-	_ssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$T/pki/$1.key" -out "$T/pki/$1.csr"
-	_ssl x509 -req -in "$T/pki/$1.csr" -CA "$T/pki/ca.crt" -CAkey "$T/pki/ca.key" \
-		-CAcreateserial -days 2 -extfile "$T/pki/$1.ext" -out "$T/pki/$1.crt"
-	chmod 600 "$T/pki/$1.key"
+	pki_sign "$T/pki" "$1" "$2" || { echo "openssl failed for $1 ($T/pki/openssl.log)" >&2; exit 99; }
 }
 pki_setup() {
-	mkdir -p "$T/pki"
-	_ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=laps rest test CA" -keyout "$T/pki/ca.key" -out "$T/pki/ca.crt"
+	pki_ca "$T/pki" "laps rest test CA" || { echo "openssl failed for the CA" >&2; exit 99; }
 	pki_cert server 'subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth'
 	pki_cert testhost 'extendedKeyUsage=clientAuth'
@@ -79,17 +72,10 @@ CONF
 
 # escrowd_start: start (or restart on the same port and database)
 escrowd_start() {
-	rm -f "$T/escrowd.port"
-	"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/escrowd.port" 2>>"$T/escrowd.log" &
-	ESCROWD_PID=$!
-	for _ in $(seq 200); do [ -s "$T/escrowd.port" ] && break; sleep 0.05; done
-	if [ ! -s "$T/escrowd.port" ]; then
-		cat "$T/escrowd.log" >&2
-		grep -q "no token support" "$T/escrowd.log" && { echo "SKIP: laps-escrowd without token support"; exit 77; }
-		exit 99
-	fi
-	ESCROWD_PORT=$(cat "$T/escrowd.port")
-	ESCROWD_URL=https://127.0.0.1:$ESCROWD_PORT
+	escrowd_spawn "$ESCROWD" "$T/escrowd.conf" "$T" && return 0
+	cat "$T/escrowd.log" >&2
+	grep -q "no token support" "$T/escrowd.log" && { echo "SKIP: laps-escrowd without token support"; exit 77; }
+	exit 99
 }
 escrowd_kill() { # SIGKILL: no graceful shutdown
 	[ -n "$ESCROWD_PID" ] && kill -KILL "$ESCROWD_PID" 2>/dev/null
@@ -122,6 +108,16 @@ rest_setup() {
 	trap rest_cleanup EXIT
 	escrowd_conf
 	escrowd_start
+}
+
+# rest_agent_setup: where an agent test against laps-escrowd starts: the
+# alternate root, the agent's state directory, the recipients' key pair
+# ($T/admin.key*), then rest_setup.
+rest_agent_setup() {
+	make_root "$T/root"
+	mkdir -p "$T/state" && chmod 0700 "$T/state"
+	"$TOOL" keygen "$T" >/dev/null || exit 99
+	rest_setup
 }
 
 # rest_conf MODE [URL] [extra [rest] lines...]: the agent's $T/laps.conf for
