@@ -22,6 +22,7 @@
 #include "agent/hashjob.h"
 #include "agent/lockstate.h"
 #include "escrow/conf.h"
+#include "agent/agent_conf.h"
 
 #define LAPS_HASH_DIGEST_BYTES 32	   /* BLAKE2b-256 of the crypt string */
 #define LAPS_SHADOW_MAX (16 * 1024 * 1024) /* larger shadow/passwd files are refused */
@@ -50,14 +51,14 @@ struct laps_account_ops {
 	/* Check the account exists and may be rotated; fill *out (uid, digest
 	 * of the current hash when readable, lock and expiry state).
 	 * LAPS_ERR_ACCOUNT with detail when it may not be rotated. */
-	int (*inspect)(const struct laps_config *cfg, const char *account,
+	int (*inspect)(const struct laps_conf *cfg, const char *account,
 		       struct laps_account_info *out);
 	/* Optional (NULL when set() has nothing that can run ahead): start
 	 * what set() will compute from password — the shadow method's hash —
 	 * so that it overlaps the escrow (agent/hashjob.h).  The job, or NULL
 	 * (set() then does it all), goes to set(); the caller frees it with
 	 * laps_hashjob_free() before password. */
-	struct laps_hashjob *(*prepare)(const struct laps_config *cfg, const char *password);
+	struct laps_hashjob *(*prepare)(const struct laps_conf *cfg, const char *password);
 	/* Set password on the account and verify it took effect.  On success
 	 * *out describes the account afterwards (digest of the new hash when
 	 * readable).  The password is borrowed and never copied outside
@@ -65,7 +66,7 @@ struct laps_account_ops {
 	 * PAM's message), LAPS_ERR_VERIFY, LAPS_ERR_IO, LAPS_ERR_ACCOUNT.
 	 * want: the lock prefix afterwards (laps_lock_want_for()); job: what
 	 * prepare() started for this password, or NULL. */
-	int (*set)(const struct laps_config *cfg, const char *account, const char *password,
+	int (*set)(const struct laps_conf *cfg, const char *account, const char *password,
 		   enum laps_lock_want want, struct laps_hashjob *job,
 		   struct laps_account_info *out);
 };
@@ -73,7 +74,7 @@ struct laps_account_ops {
 extern const struct laps_account_ops laps_account_shadow;
 extern const struct laps_account_ops laps_account_pam;
 
-/* The ops for cfg->method (never NULL). */
+/* The ops for laps_agent_conf(cfg)->method (never NULL). */
 const struct laps_account_ops *laps_account_ops_for(enum laps_method m);
 
 /* BLAKE2b-256 of a crypt string (what the state file stores). */
@@ -136,8 +137,8 @@ int laps_passwd_find(const char *buf, size_t len, const char *account, uint32_t 
 void laps_account_info_from_entry(struct laps_account_info *info,
 				  const struct laps_shadow_entry *e, long long today);
 
-/* Look the uid up: <root>/etc/passwd when cfg->root is set, NSS otherwise. */
-int laps_account_uid(const struct laps_config *cfg, const char *account, uint32_t *uid)
+/* Look the uid up: <root>/etc/passwd when laps_agent_conf(cfg)->root is set, NSS otherwise. */
+int laps_account_uid(const struct laps_conf *cfg, const char *account, uint32_t *uid)
     __attribute__((warn_unused_result));
 
 #endif

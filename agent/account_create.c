@@ -23,6 +23,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
 
 #define LOGIN_DEFS_MAX (256 * 1024)
 #define NO_HOME "/nonexistent"
@@ -300,13 +301,13 @@ free_id(const char *buf, size_t len, unsigned long lo, unsigned long hi, const c
 }
 
 static int
-pick_ids(const struct laps_config *cfg, const struct etc_files *f, const struct laps_login_defs *d,
+pick_ids(const struct laps_conf *cfg, const struct etc_files *f, const struct laps_login_defs *d,
 	 unsigned long *uid, unsigned long *gid)
 {
 	int rc;
 
-	if (cfg->account_uid != LAPS_UID_UNSET) {
-		*uid = cfg->account_uid;
+	if (laps_agent_conf(cfg)->account_uid != LAPS_UID_UNSET) {
+		*uid = laps_agent_conf(cfg)->account_uid;
 		if (id_used(f->buf[F_PASSWD], f->len[F_PASSWD], 2, *uid))
 			return laps_seterr(LAPS_ERR_ACCOUNT,
 					   "[agent] account_uid %lu is used by another account",
@@ -425,7 +426,7 @@ check_leftovers(const struct etc_files *f, const char *account)
 
 /* The new lines and the supplementary groups, in the buffers. */
 static int
-add_entries(const struct laps_config *cfg, struct etc_files *f, const char *account,
+add_entries(const struct laps_conf *cfg, struct etc_files *f, const char *account,
 	    const struct laps_login_defs *d, unsigned long uid, unsigned long gid)
 {
 	char line[1200];
@@ -439,17 +440,17 @@ add_entries(const struct laps_config *cfg, struct etc_files *f, const char *acco
 	    ((rc = laps_snprintf(line, sizeof line, "%s:!::", account)) != 0 ||
 	     (rc = append_line(f, F_GSHADOW, line)) != 0))
 		return rc;
-	for (i = 0; i < cfg->n_account_groups; i++) {
-		rc = add_member(f, F_GROUP, cfg->account_groups[i], account);
+	for (i = 0; i < laps_agent_conf(cfg)->n_account_groups; i++) {
+		rc = add_member(f, F_GROUP, laps_agent_conf(cfg)->account_groups[i], account);
 		if (rc == LAPS_ERR_NOTFOUND)
 			return laps_seterr(
 			    LAPS_ERR_ACCOUNT,
 			    "[agent] account_groups: group '%s' does not exist in %s",
-			    cfg->account_groups[i], f->path[F_GROUP]);
+			    laps_agent_conf(cfg)->account_groups[i], f->path[F_GROUP]);
 		if (rc != 0)
 			return rc;
 		rc = f->present[F_GSHADOW]
-			 ? add_member(f, F_GSHADOW, cfg->account_groups[i], account)
+			 ? add_member(f, F_GSHADOW, laps_agent_conf(cfg)->account_groups[i], account)
 			 : 0;
 		if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
 			return rc;
@@ -461,22 +462,22 @@ add_entries(const struct laps_config *cfg, struct etc_files *f, const char *acco
 	    (rc = append_line(f, F_SHADOW, line)) != 0)
 		return rc;
 	if ((rc = laps_snprintf(line, sizeof line, "%s:x:%lu:%lu:%s:%s:%s", account, uid, gid,
-				GECOS, cfg->account_home ? cfg->account_home : NO_HOME,
-				cfg->account_shell ? cfg->account_shell : DEFAULT_SHELL)) != 0)
+				GECOS, laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : NO_HOME,
+				laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : DEFAULT_SHELL)) != 0)
 		return rc;
 	return append_line(f, F_PASSWD, line);
 }
 
 /* The home directory, 0700, owned by the account (no skeleton copied). */
 static int
-make_home(const struct laps_config *cfg, unsigned long uid, unsigned long gid)
+make_home(const struct laps_conf *cfg, unsigned long uid, unsigned long gid)
 {
 	char path[4200];
 	int rc;
 
-	if (cfg->account_home == NULL)
+	if (laps_agent_conf(cfg)->account_home == NULL)
 		return 0;
-	if ((rc = laps_root_path(cfg->root, cfg->account_home, path, sizeof path)) != 0)
+	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, laps_agent_conf(cfg)->account_home, path, sizeof path)) != 0)
 		return rc;
 	if (mkdir(path, 0700) != 0) {
 		if (errno == EEXIST)
@@ -490,7 +491,7 @@ make_home(const struct laps_config *cfg, unsigned long uid, unsigned long gid)
 
 /* Whether the account exists: <root>/etc/passwd, and NSS without a root. */
 static int
-account_exists(const struct laps_config *cfg, const char *account, bool *exists)
+account_exists(const struct laps_conf *cfg, const char *account, bool *exists)
 {
 	struct passwd pw, *res = NULL;
 	char pwbuf[4096];
@@ -503,7 +504,7 @@ account_exists(const struct laps_config *cfg, const char *account, bool *exists)
 	if (rc == 0 || rc != LAPS_ERR_ACCOUNT)
 		return rc;
 	laps_clearerr();
-	if (cfg->root == NULL || cfg->root[0] == '\0' || strcmp(cfg->root, "/") == 0) {
+	if (laps_agent_conf(cfg)->root == NULL || laps_agent_conf(cfg)->root[0] == '\0' || strcmp(laps_agent_conf(cfg)->root, "/") == 0) {
 		/* an NSS account (LDAP, sssd): the agent does not create it */
 		*exists = getpwnam_r(account, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL;
 		return 0;
@@ -512,7 +513,7 @@ account_exists(const struct laps_config *cfg, const char *account, bool *exists)
 }
 
 int
-laps_account_create(const struct laps_config *cfg, const char *account, bool *created)
+laps_account_create(const struct laps_conf *cfg, const char *account, bool *created)
 {
 	struct etc_files f;
 	struct laps_login_defs d;
@@ -526,9 +527,9 @@ laps_account_create(const struct laps_config *cfg, const char *account, bool *cr
 	f.pwd_lock = -1;
 	if ((rc = account_exists(cfg, account, &exists)) != 0 || exists)
 		return rc;
-	if ((rc = load_login_defs(cfg->root, &d)) != 0)
+	if ((rc = load_login_defs(laps_agent_conf(cfg)->root, &d)) != 0)
 		return rc;
-	if ((rc = etc_acquire(cfg->root, &f)) != 0)
+	if ((rc = etc_acquire(laps_agent_conf(cfg)->root, &f)) != 0)
 		goto out;
 	/* under the locks: someone may have created it meanwhile */
 	if (laps_etc_find_line(f.buf[F_PASSWD], f.len[F_PASSWD], account, "passwd", &ls, &le) !=
@@ -540,7 +541,7 @@ laps_account_create(const struct laps_config *cfg, const char *account, bool *cr
 	if ((rc = check_leftovers(&f, account)) != 0 ||
 	    (rc = pick_ids(cfg, &f, &d, &uid, &gid)) != 0)
 		goto out;
-	if (uid == 0 && cfg->allow_uid0 != LAPS_YES) {
+	if (uid == 0 && laps_agent_conf(cfg)->allow_uid0 != LAPS_YES) {
 		rc = laps_account_check_uid(cfg, account, 0);
 		goto out;
 	}
@@ -554,8 +555,8 @@ laps_account_create(const struct laps_config *cfg, const char *account, bool *cr
 	*created = true;
 	log_event(LAPS_EV_ACCOUNT_CREATED,
 		  "%s: account created (uid %lu, gid %lu, home %s, shell %s)", account, uid, gid,
-		  cfg->account_home ? cfg->account_home : NO_HOME,
-		  cfg->account_shell ? cfg->account_shell : DEFAULT_SHELL);
+		  laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : NO_HOME,
+		  laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : DEFAULT_SHELL);
 	rc = make_home(cfg, uid, gid);
 out:
 	etc_release(&f);
@@ -563,21 +564,21 @@ out:
 }
 
 int
-laps_account_prepare(const struct laps_config *cfg, const char *account,
+laps_account_prepare(const struct laps_conf *cfg, const char *account,
 		     const struct laps_account_ops *acct, struct laps_account_info *info)
 {
 	enum laps_lock_want want;
 	bool created = false, changed = false;
 	int rc;
 
-	if (cfg->create_account == LAPS_YES &&
+	if (laps_agent_conf(cfg)->create_account == LAPS_YES &&
 	    (rc = laps_account_create(cfg, account, &created)) != 0)
 		return rc;
 	if ((rc = acct->inspect(cfg, account, info)) != 0)
 		return rc;
-	if (cfg->account_state == LAPS_ACCOUNT_KEEP || !info->have_entry)
+	if (laps_agent_conf(cfg)->account_state == LAPS_ACCOUNT_KEEP || !info->have_entry)
 		return 0;
-	want = cfg->account_state == LAPS_ACCOUNT_ENABLED ? LAPS_LOCK_WANT_UNLOCKED
+	want = laps_agent_conf(cfg)->account_state == LAPS_ACCOUNT_ENABLED ? LAPS_LOCK_WANT_UNLOCKED
 							  : LAPS_LOCK_WANT_LOCKED;
 	if ((rc = laps_lockstate_apply(cfg, account, want, &changed)) != 0)
 		return rc;
@@ -585,6 +586,6 @@ laps_account_prepare(const struct laps_config *cfg, const char *account,
 		return 0;
 	log_event(LAPS_EV_ACCOUNT_LOCK_CHANGED, "%s: account %s (account_state = %s)", account,
 		  want == LAPS_LOCK_WANT_LOCKED ? "locked" : "unlocked",
-		  laps_account_state_name(cfg->account_state));
+		  laps_account_state_name(laps_agent_conf(cfg)->account_state));
 	return acct->inspect(cfg, account, info);
 }

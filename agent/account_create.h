@@ -19,6 +19,7 @@
 
 #include "agent/account.h"
 #include "escrow/conf.h"
+#include "agent/agent_conf.h"
 
 /* Values of <root>/etc/login.defs the creation uses (defaults as shadow-utils). */
 struct laps_login_defs {
@@ -33,12 +34,12 @@ int laps_login_defs_parse(const char *buf, size_t len, struct laps_login_defs *o
     __attribute__((warn_unused_result));
 
 /*
- * Create account under cfg->root when it is in neither <root>/etc/passwd
+ * Create account under laps_agent_conf(cfg)->root when it is in neither <root>/etc/passwd
  * nor (without a root prefix) NSS.  *created says whether it was.
  * LAPS_ERR_ACCOUNT when a leftover entry (shadow, group, gshadow) or a
  * missing supplementary group stops it, LAPS_ERR_LOCKED, LAPS_ERR_IO.
  */
-int laps_account_create(const struct laps_config *cfg, const char *account, bool *created)
+int laps_account_create(const struct laps_conf *cfg, const char *account, bool *created)
     __attribute__((warn_unused_result));
 
 /*
@@ -46,7 +47,7 @@ int laps_account_create(const struct laps_config *cfg, const char *account, bool
  * configured and missing, inspect it (acct->inspect), and apply
  * [agent] account_state to its lock prefix when it is not `keep`.
  */
-int laps_account_prepare(const struct laps_config *cfg, const char *account,
+int laps_account_prepare(const struct laps_conf *cfg, const char *account,
 			 const struct laps_account_ops *acct, struct laps_account_info *info)
     __attribute__((warn_unused_result));
 

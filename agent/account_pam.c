@@ -27,6 +27,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
 
 #define PAM_MSG_MAX 200
 
@@ -181,7 +182,7 @@ pam_do(const char *account, const char *password, int set)
 /* Digest of the shadow hash when <root>/etc/shadow has the account
  * (pam_unix stacks); otherwise no digest (pam_sss, test modules). */
 static void
-pam_digest(const struct laps_config *cfg, const char *account, struct laps_account_info *out,
+pam_digest(const struct laps_conf *cfg, const char *account, struct laps_account_info *out,
 	   struct laps_shadow_entry *e, bool *have_entry)
 {
 	char path[4200];
@@ -190,7 +191,7 @@ pam_digest(const struct laps_config *cfg, const char *account, struct laps_accou
 
 	*have_entry = false;
 	out->have_digest = false;
-	if (laps_root_path(cfg->root, "/etc/shadow", path, sizeof path) != 0)
+	if (laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", path, sizeof path) != 0)
 		return;
 	if (laps_file_read(path, LAPS_SHADOW_MAX, LAPS_FILE_MISSING_OK, &buf, &len) != 0) {
 		laps_clearerr();
@@ -205,7 +206,7 @@ pam_digest(const struct laps_config *cfg, const char *account, struct laps_accou
 }
 
 static int
-pam_inspect(const struct laps_config *cfg, const char *account, struct laps_account_info *out)
+pam_inspect(const struct laps_conf *cfg, const char *account, struct laps_account_info *out)
 {
 	struct laps_shadow_entry e;
 	bool have_entry;
@@ -230,7 +231,7 @@ pam_inspect(const struct laps_config *cfg, const char *account, struct laps_acco
  * their store does: nothing can be preserved there.
  */
 static int
-pam_set(const struct laps_config *cfg, const char *account, const char *password,
+pam_set(const struct laps_conf *cfg, const char *account, const char *password,
 	enum laps_lock_want want, struct laps_hashjob *job, struct laps_account_info *out)
 {
 	struct laps_account_info before;

@@ -32,6 +32,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
 
 #define PWD_LOCK_WAIT_MS 15000 /* lckpwdf waits 15 s too */
 
@@ -346,7 +347,7 @@ read_etc_file(const char *root, const char *rel, char **buf, size_t *len)
 }
 
 int
-laps_account_uid(const struct laps_config *cfg, const char *account, uint32_t *uid)
+laps_account_uid(const struct laps_conf *cfg, const char *account, uint32_t *uid)
 {
 	struct passwd pw, *res = NULL;
 	char *buf = NULL;
@@ -355,14 +356,14 @@ laps_account_uid(const struct laps_config *cfg, const char *account, uint32_t *u
 	char pwbuf[4096];
 	int rc, e;
 
-	if (cfg->root != NULL && *cfg->root != '\0' && strcmp(cfg->root, "/") != 0) {
-		if ((rc = read_etc_file(cfg->root, "/etc/passwd", &buf, &len)) != 0)
+	if (laps_agent_conf(cfg)->root != NULL && *laps_agent_conf(cfg)->root != '\0' && strcmp(laps_agent_conf(cfg)->root, "/") != 0) {
+		if ((rc = read_etc_file(laps_agent_conf(cfg)->root, "/etc/passwd", &buf, &len)) != 0)
 			return rc;
 		rc = laps_passwd_find(buf, len, account, uid, &shadowed);
 		free(buf);
 		if (rc == LAPS_ERR_NOTFOUND)
 			return laps_seterr(LAPS_ERR_ACCOUNT, "account '%s' not in %s/etc/passwd",
-					   account, cfg->root);
+					   account, laps_agent_conf(cfg)->root);
 		return rc;
 	}
 	e = getpwnam_r(account, &pw, pwbuf, sizeof pwbuf, &res);
@@ -381,7 +382,7 @@ today(void)
 
 /* Read passwd + shadow under root and check the account. */
 static int
-shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_account_info *out)
+shadow_inspect(const struct laps_conf *cfg, const char *account, struct laps_account_info *out)
 {
 	struct laps_shadow_entry e;
 	char *pbuf = NULL, *sbuf = NULL;
@@ -390,7 +391,7 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = read_etc_file(cfg->root, "/etc/passwd", &pbuf, &plen)) != 0)
+	if ((rc = read_etc_file(laps_agent_conf(cfg)->root, "/etc/passwd", &pbuf, &plen)) != 0)
 		goto out;
 	rc = laps_passwd_find(pbuf, plen, account, &out->uid, &shadowed);
 	if (rc == LAPS_ERR_NOTFOUND) {
@@ -408,7 +409,7 @@ shadow_inspect(const struct laps_config *cfg, const char *account, struct laps_a
 				 account);
 		goto out;
 	}
-	if ((rc = read_etc_file(cfg->root, "/etc/shadow", &sbuf, &slen)) != 0)
+	if ((rc = read_etc_file(laps_agent_conf(cfg)->root, "/etc/shadow", &sbuf, &slen)) != 0)
 		goto out;
 	rc = laps_shadow_find(sbuf, slen, account, &e);
 	if (rc == LAPS_ERR_NOTFOUND) {
@@ -532,28 +533,28 @@ fail:
 }
 
 static struct laps_hashjob *
-shadow_prepare(const struct laps_config *cfg, const char *password)
+shadow_prepare(const struct laps_conf *cfg, const char *password)
 {
-	return laps_hashjob_start(cfg->hash, cfg->hash_cost, password);
+	return laps_hashjob_start(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password);
 }
 
 /* The hash of password: the job's when it hashed this one, computed here
  * otherwise (no job: recovery, or no thread could be started). */
 static int
-shadow_hash_for(const struct laps_config *cfg, const char *password, struct laps_hashjob *job,
+shadow_hash_for(const struct laps_conf *cfg, const char *password, struct laps_hashjob *job,
 		char **hash)
 {
 	int rc;
 
-	if (job != NULL && (rc = laps_hashjob_take(job, cfg->hash, cfg->hash_cost, password,
+	if (job != NULL && (rc = laps_hashjob_take(job, laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password,
 						   hash)) != LAPS_ERR_INVALID)
 		return rc;
 	laps_clearerr();
-	return laps_shadow_hash(cfg->hash, cfg->hash_cost, password, hash);
+	return laps_shadow_hash(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password, hash);
 }
 
 static int
-shadow_set(const struct laps_config *cfg, const char *account, const char *password,
+shadow_set(const struct laps_conf *cfg, const char *account, const char *password,
 	   enum laps_lock_want want, struct laps_hashjob *job, struct laps_account_info *out)
 {
 	struct laps_account_info info;
@@ -564,12 +565,12 @@ shadow_set(const struct laps_config *cfg, const char *account, const char *passw
 	int lockfd = -1, rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = laps_root_path(cfg->root, "/etc/shadow", shadow, sizeof shadow)) != 0)
+	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", shadow, sizeof shadow)) != 0)
 		goto out;
 	/* hash first: the cost is paid without holding the password-file lock */
 	if ((rc = shadow_hash_for(cfg, password, job, &hash)) != 0)
 		goto out;
-	if ((rc = pwd_lock(cfg->root, &lockfd)) != 0)
+	if ((rc = pwd_lock(laps_agent_conf(cfg)->root, &lockfd)) != 0)
 		goto out;
 	/* re-inspect under the lock: the account may have changed meanwhile */
 	if ((rc = shadow_inspect(cfg, account, &info)) != 0)

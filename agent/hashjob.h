@@ -20,7 +20,7 @@
 #ifndef LAPS_HASHJOB_H
 #define LAPS_HASHJOB_H
 
-#include "escrow/conf.h"
+#include "agent/agent_conf.h"
 
 struct laps_hashjob;
 

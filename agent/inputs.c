@@ -10,6 +10,9 @@
 
 #include "agent/inputs.h"
 #include "escrow/err.h"
+#include "backends/ldap_conf.h"
+#include "backends/rest_conf.h"
+#include "escrow/escrow_conf.h"
 
 /* Owner and mode of one name (lstat: the link itself, or stat: its target). */
 static int
@@ -57,30 +60,30 @@ struct input {
 };
 
 int
-laps_agent_check_inputs(const struct laps_config *cfg, const char *state_dir, laps_input_cb cb,
+laps_agent_check_inputs(const struct laps_conf *cfg, const char *state_dir, laps_input_cb cb,
 			void *arg)
 {
 	const struct input files[] = {
-	    {"[ldap] ca_file", cfg->ldap_ca_file},
-	    {"[ldap] bind_secret_file", cfg->ldap_bind_secret_file},
-	    {"[ldap] cert_file", cfg->ldap_cert_file},
-	    {"[ldap] key_file", cfg->ldap_key_file},
-	    {"[rest] ca_file", cfg->rest_ca_file},
-	    {"[rest] client_secret_file", cfg->rest_client_secret_file},
-	    {"[rest] key_file", cfg->rest_key_file},
-	    {"[rest] cert_file", cfg->rest_cert_file},
-	    {"[rest] bearer_file", cfg->rest_bearer_file},
+	    {"[ldap] ca_file", laps_ldap_conf(cfg)->ca_file},
+	    {"[ldap] bind_secret_file", laps_ldap_conf(cfg)->bind_secret_file},
+	    {"[ldap] cert_file", laps_ldap_conf(cfg)->cert_file},
+	    {"[ldap] key_file", laps_ldap_conf(cfg)->key_file},
+	    {"[rest] ca_file", laps_rest_conf(cfg)->ca_file},
+	    {"[rest] client_secret_file", laps_rest_conf(cfg)->client_secret_file},
+	    {"[rest] key_file", laps_rest_conf(cfg)->key_file},
+	    {"[rest] cert_file", laps_rest_conf(cfg)->cert_file},
+	    {"[rest] bearer_file", laps_rest_conf(cfg)->bearer_file},
 	};
 	size_t i;
 	int rc, first = 0;
 
 	if (geteuid() != 0)
 		return 0;
-	for (i = 0; i < cfg->n_recipients + sizeof files / sizeof files[0]; i++) {
-		const char *what = i < cfg->n_recipients ? "[escrow] recipients"
-							 : files[i - cfg->n_recipients].what;
-		const char *path = i < cfg->n_recipients ? cfg->recipients[i]
-							 : files[i - cfg->n_recipients].path;
+	for (i = 0; i < laps_escrow_conf(cfg)->n_recipients + sizeof files / sizeof files[0]; i++) {
+		const char *what = i < laps_escrow_conf(cfg)->n_recipients ? "[escrow] recipients"
+							 : files[i - laps_escrow_conf(cfg)->n_recipients].what;
+		const char *path = i < laps_escrow_conf(cfg)->n_recipients ? laps_escrow_conf(cfg)->recipients[i]
+							 : files[i - laps_escrow_conf(cfg)->n_recipients].path;
 
 		if (path == NULL || path[0] == '\0')
 			continue;

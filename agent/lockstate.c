@@ -14,6 +14,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
 
 enum laps_lock_state
 laps_lockstate_classify(const char *field, size_t *prefix)
@@ -71,9 +72,9 @@ laps_lockstate_relock(const char *current, enum laps_lock_want want, char *out, 
 }
 
 enum laps_lock_want
-laps_lock_want_for(const struct laps_config *cfg, enum laps_lock_state at_start)
+laps_lock_want_for(const struct laps_conf *cfg, enum laps_lock_state at_start)
 {
-	switch (cfg->account_state) {
+	switch (laps_agent_conf(cfg)->account_state) {
 	case LAPS_ACCOUNT_ENABLED:
 		return LAPS_LOCK_WANT_UNLOCKED;
 	case LAPS_ACCOUNT_DISABLED:
@@ -115,7 +116,7 @@ replace_password_field(const char *buf, size_t len, const char *account, const c
 }
 
 int
-laps_lockstate_apply(const struct laps_config *cfg, const char *account, enum laps_lock_want want,
+laps_lockstate_apply(const struct laps_conf *cfg, const char *account, enum laps_lock_want want,
 		     bool *changed)
 {
 	struct laps_shadow_entry e;
@@ -127,9 +128,9 @@ laps_lockstate_apply(const struct laps_config *cfg, const char *account, enum la
 	*changed = false;
 	if (want == LAPS_LOCK_WANT_KEEP)
 		return 0;
-	if ((rc = laps_root_path(cfg->root, "/etc/shadow", path, sizeof path)) != 0)
+	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", path, sizeof path)) != 0)
 		return rc;
-	if ((rc = laps_etc_lock(cfg->root, &lockfd)) != 0)
+	if ((rc = laps_etc_lock(laps_agent_conf(cfg)->root, &lockfd)) != 0)
 		goto out;
 	if ((rc = laps_file_read(path, LAPS_SHADOW_MAX, 0, &buf, &len)) != 0)
 		goto out;
@@ -161,9 +162,9 @@ out:
 }
 
 int
-laps_account_check_uid(const struct laps_config *cfg, const char *account, unsigned uid)
+laps_account_check_uid(const struct laps_conf *cfg, const char *account, unsigned uid)
 {
-	if (uid == 0 && cfg->allow_uid0 != LAPS_YES)
+	if (uid == 0 && laps_agent_conf(cfg)->allow_uid0 != LAPS_YES)
 		return laps_seterr(LAPS_ERR_ACCOUNT,
 				   "account '%s' has uid 0; refusing to manage it (set [agent] "
 				   "allow_uid0 = yes to allow)",

@@ -35,6 +35,11 @@
 #include "escrow/log_journal.h"
 #include "escrow/marker.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
+#include "agent/agent_schema.h"
+#include "backends/backend_conf.h"
+#include "backends/ldap_conf.h"
+#include "escrow/escrow_conf.h"
 
 #ifndef LAPS_VERSION
 #define LAPS_VERSION "unknown"
@@ -97,44 +102,44 @@ print_refused_input(void *arg, const char *what, int rc)
 
 /* Whether [escrow] recipients are required, and what is sealed. */
 static void
-print_recipients_rule(const struct laps_config *cfg)
+print_recipients_rule(const struct laps_conf *cfg)
 {
-	if (!laps_config_cleartext_backend(cfg))
+	if (!laps_backend_conf_cleartext(cfg))
 		printf("recipients: required (backend %s stores sealed records)\n",
-		       cfg->backend != NULL ? cfg->backend : "?");
-	else if (cfg->n_recipients == 0)
+		       laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend : "?");
+	else if (laps_escrow_conf(cfg)->n_recipients == 0)
 		printf("recipients: optional, none given (ldap schema %s stores the password in "
 		       "clear; nothing is sealed)\n",
-		       laps_ldap_schema_name(cfg->ldap_schema));
+		       laps_ldap_schema_name(laps_ldap_conf(cfg)->schema));
 	else
 		printf("recipients: optional (ldap schema %s stores the password in clear)\n",
-		       laps_ldap_schema_name(cfg->ldap_schema));
+		       laps_ldap_schema_name(laps_ldap_conf(cfg)->schema));
 }
 
 static void
-print_account_mgmt(const struct laps_config *cfg)
+print_account_mgmt(const struct laps_conf *cfg)
 {
 	size_t i;
 
-	printf("account state: %s%s\n", laps_account_state_name(cfg->account_state),
-	       cfg->allow_uid0 == LAPS_YES ? ", uid 0 allowed" : "");
-	if (cfg->create_account != LAPS_YES) {
+	printf("account state: %s%s\n", laps_account_state_name(laps_agent_conf(cfg)->account_state),
+	       laps_agent_conf(cfg)->allow_uid0 == LAPS_YES ? ", uid 0 allowed" : "");
+	if (laps_agent_conf(cfg)->create_account != LAPS_YES) {
 		printf("create account: no\n");
 		return;
 	}
-	if (cfg->account_uid != LAPS_UID_UNSET)
-		printf("create account: yes (uid %u", cfg->account_uid);
+	if (laps_agent_conf(cfg)->account_uid != LAPS_UID_UNSET)
+		printf("create account: yes (uid %u", laps_agent_conf(cfg)->account_uid);
 	else
 		printf("create account: yes (system uid from login.defs");
-	printf(", home %s, shell %s, groups", cfg->account_home ? cfg->account_home : "none",
-	       cfg->account_shell ? cfg->account_shell : "/bin/sh");
-	for (i = 0; i < cfg->n_account_groups; i++)
-		printf(" %s", cfg->account_groups[i]);
-	printf("%s)\n", cfg->n_account_groups == 0 ? " none" : "");
+	printf(", home %s, shell %s, groups", laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : "none",
+	       laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : "/bin/sh");
+	for (i = 0; i < laps_agent_conf(cfg)->n_account_groups; i++)
+		printf(" %s", laps_agent_conf(cfg)->account_groups[i]);
+	printf("%s)\n", laps_agent_conf(cfg)->n_account_groups == 0 ? " none" : "");
 }
 
 static int
-cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
+cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 {
 	char desc[256], line[LAPS_PUBKEY_LINE_MAX], err[400];
 	size_t i;
@@ -147,7 +152,7 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 			laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
-	if ((rc = laps_account_ops_for(cfg->method)->load()) != 0) {
+	if ((rc = laps_account_ops_for(laps_agent_conf(cfg)->method)->load()) != 0) {
 		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
@@ -156,12 +161,12 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 	print_account_mgmt(cfg);
 	printf("device: %s\n", a->device);
 	printf("accounts:");
-	for (i = 0; i < cfg->n_accounts; i++)
-		printf(" %s", cfg->accounts[i]);
-	printf("\nmethod: %s (hash %s, cost %u)\n", laps_method_name(cfg->method),
-	       laps_hash_name(cfg->hash), cfg->hash_cost);
+	for (i = 0; i < laps_agent_conf(cfg)->n_accounts; i++)
+		printf(" %s", laps_agent_conf(cfg)->accounts[i]);
+	printf("\nmethod: %s (hash %s, cost %u)\n", laps_method_name(laps_agent_conf(cfg)->method),
+	       laps_hash_name(laps_agent_conf(cfg)->hash), laps_agent_conf(cfg)->hash_cost);
 	printf("backend: %s\n", a->ops->name);
-	printf("password age: %lld s\n", (long long)cfg->password_age);
+	printf("password age: %lld s\n", (long long)laps_agent_conf(cfg)->password_age);
 	for (i = 0; i < a->n_keys; i++) {
 		if (laps_pubkey_format(&a->keys[i], line, sizeof line) == 0)
 			printf("recipient: %s\n", line);
@@ -172,9 +177,9 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 	}
 	printf("policy: %s\n", desc);
 	printf("entropy: %.1f bits\n", laps_passgen_entropy_bits(&a->policy));
-	if (cfg->postauth_delay > 0)
-		printf("post-auth: delay %lld s, action %s\n", (long long)cfg->postauth_delay,
-		       laps_postauth_action_name(cfg->postauth_action));
+	if (laps_postauth_conf(cfg)->delay > 0)
+		printf("post-auth: delay %lld s, action %s\n", (long long)laps_postauth_conf(cfg)->delay,
+		       laps_postauth_action_name(laps_postauth_conf(cfg)->action));
 	else
 		printf("post-auth: off\n");
 	return EXIT_OK;
@@ -183,7 +188,7 @@ cmd_check_config(struct laps_agent *a, const struct laps_config *cfg)
 /* ---- status ---- */
 
 static int
-cmd_status(struct laps_agent *a, const struct laps_config *cfg, bool json)
+cmd_status(struct laps_agent *a, const struct laps_conf *cfg, bool json)
 {
 	struct laps_status *st;
 	char err[512];
@@ -299,7 +304,7 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 
 /* The command, with a loaded configuration and an initialised agent. */
 static int
-run_command(const struct agent_opts *o, struct laps_agent *agent, const struct laps_config *cfg)
+run_command(const struct agent_opts *o, struct laps_agent *agent, const struct laps_conf *cfg)
 {
 	struct laps_metrics_run mr;
 	unsigned flags = 0;
@@ -323,7 +328,7 @@ run_command(const struct agent_opts *o, struct laps_agent *agent, const struct l
 
 /* Load and check the configuration, set the agent up, run the command. */
 static int
-run_configured(const struct agent_opts *o, struct laps_config *cfg)
+run_configured(const struct agent_opts *o, struct laps_conf *cfg)
 {
 	const struct laps_backend_ops *ops;
 	struct laps_agent agent;
@@ -331,22 +336,22 @@ run_configured(const struct agent_opts *o, struct laps_config *cfg)
 	size_t i;
 	int rc, ret;
 
-	if ((rc = laps_config_load(cfg, o->cfgpath, 0)) != 0 ||
-	    (rc = laps_config_validate(cfg, LAPS_USE_AGENT)) != 0) {
+	if ((rc = laps_conf_load(cfg, o->cfgpath, 0)) != 0 ||
+	    (rc = laps_agent_validate(cfg)) != 0) {
 		log_event(LAPS_EV_CONFIG_INVALID, "configuration: %s",
 			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
-	if ((rc = laps_backend_load(cfg->backend != NULL ? cfg->backend : "file", &ops)) != 0) {
+	if ((rc = laps_backend_load(laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend : "file", &ops)) != 0) {
 		log_event(LAPS_EV_CONFIG_INVALID, "configuration: %s: %s", o->cfgpath,
 			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
 	if (o->account != NULL) {
-		for (i = 0; i < cfg->n_accounts; i++)
-			if (strcmp(cfg->accounts[i], o->account) == 0)
+		for (i = 0; i < laps_agent_conf(cfg)->n_accounts; i++)
+			if (strcmp(laps_agent_conf(cfg)->accounts[i], o->account) == 0)
 				break;
-		if (i == cfg->n_accounts) {
+		if (i == laps_agent_conf(cfg)->n_accounts) {
 			fprintf(stderr, "laps-agent: account '%s' is not managed (accounts in %s)\n",
 				o->account, o->cfgpath);
 			return EXIT_USAGE;
@@ -376,7 +381,7 @@ int
 main(int argc, char **argv)
 {
 	struct agent_opts o;
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	char err[512];
 	int rc, ret;
 
@@ -391,11 +396,11 @@ main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	laps_clearerr();
-	if ((rc = laps_config_init(&cfg)) != 0) {
+	if ((rc = laps_conf_init(&cfg, &laps_agent_schema)) != 0) {
 		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
 		return EXIT_INTERNAL;
 	}
 	ret = run_configured(&o, &cfg);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "escrow/events.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
+#include "agent/agent_conf.h"
 
 /* A bounded output buffer; ok turns false when it is full. */
 struct mbuf {
@@ -209,27 +210,27 @@ laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r,
 	size_t i, len = 0;
 	int rc;
 
-	if (a->cfg->metrics_file == NULL)
+	if (laps_agent_conf(a->cfg)->metrics_file == NULL)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	r->duration =
 	    (double)(now.tv_sec - r->mono.tv_sec) + (double)(now.tv_nsec - r->mono.tv_nsec) / 1e9;
 	r->exit_code = exit_code;
 	r->rotated = a->rotated;
-	if ((acc = calloc(a->cfg->n_accounts + 1, sizeof *acc)) == NULL) {
+	if ((acc = calloc(laps_agent_conf(a->cfg)->n_accounts + 1, sizeof *acc)) == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i < a->cfg->n_accounts; i++)
-		laps_metrics_gather(a, a->cfg->accounts[i], &acc[i]);
+	for (i = 0; i < laps_agent_conf(a->cfg)->n_accounts; i++)
+		laps_metrics_gather(a, laps_agent_conf(a->cfg)->accounts[i], &acc[i]);
 	if ((rc = laps_metrics_render(r, a->device, a->ops != NULL ? a->ops->name : "?", acc,
-				      a->cfg->n_accounts, &text, &len)) != 0)
+				      laps_agent_conf(a->cfg)->n_accounts, &text, &len)) != 0)
 		goto out;
-	rc = laps_file_write_atomic(a->cfg->metrics_file, text, len, LAPS_METRICS_MODE);
+	rc = laps_file_write_atomic(laps_agent_conf(a->cfg)->metrics_file, text, len, LAPS_METRICS_MODE);
 out:
 	if (rc != 0)
 		log_event_rc(LAPS_EV_METRICS_WRITE_FAILED, rc, "metrics file %s",
-			     a->cfg->metrics_file);
+			     laps_agent_conf(a->cfg)->metrics_file);
 	free(text);
 	free(acc);
 	return rc;

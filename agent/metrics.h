@@ -18,6 +18,7 @@
 
 #include "agent/rotate.h"
 #include "escrow/conf.h"
+#include "agent/agent_conf.h"
 
 /* Mode of the file: metrics hold no secret and node_exporter need not run as root. */
 #define LAPS_METRICS_MODE 0644
@@ -63,7 +64,7 @@ int laps_metrics_render(const struct laps_metrics_run *run, const char *device, 
 
 /*
  * After a run: finish *r with exit_code and a->rotated, gather every
- * account, write cfg->metrics_file atomically.  Nothing when metrics_file
+ * account, write laps_agent_conf(cfg)->metrics_file atomically.  Nothing when metrics_file
  * is not set.  A failure is logged (LAPS-1060) and returned; it never
  * changes the run's exit status.
  */

@@ -59,6 +59,7 @@
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
 
 #define PASSGEN_LENGTH_MIN 8
 #define PASSGEN_LENGTH_MAX 128
@@ -183,7 +184,7 @@ laps_passgen_policy_check(const struct laps_passgen_policy *p)
 }
 
 int
-laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passgen_policy *p)
+laps_passgen_policy_from_config(const struct laps_conf *cfg, struct laps_passgen_policy *p)
 {
 	struct laps_passgen_policy tmp;
 	const char *sep;
@@ -193,11 +194,11 @@ laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passg
 	if (cfg == NULL || p == NULL)
 		return laps_seterr(LAPS_ERR_INVALID, "no configuration");
 	memset(&tmp, 0, sizeof(tmp));
-	tmp.mode = cfg->mode;
-	tmp.length = cfg->length;
-	tmp.complexity = cfg->complexity;
-	tmp.words = cfg->words;
-	sep = cfg->separator != NULL ? cfg->separator : "-"; /* the documented default */
+	tmp.mode = laps_password_conf(cfg)->mode;
+	tmp.length = laps_password_conf(cfg)->length;
+	tmp.complexity = laps_password_conf(cfg)->complexity;
+	tmp.words = laps_password_conf(cfg)->words;
+	sep = laps_password_conf(cfg)->separator != NULL ? laps_password_conf(cfg)->separator : "-"; /* the documented default */
 	if ((n = strlen(sep)) > PASSGEN_SEPARATOR_MAX)
 		return laps_seterr(
 		    LAPS_ERR_CONFIG, "%s: [password] separator: longer than %d characters",

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "escrow/conf.h"
+#include "agent/agent_conf.h"
 
 struct laps_passgen_policy {
 	enum laps_pwmode mode;
@@ -26,7 +27,7 @@ struct laps_passgen_policy {
 };
 
 /* Policy from [password].  LAPS_ERR_CONFIG when out of range. */
-int laps_passgen_policy_from_config(const struct laps_config *cfg, struct laps_passgen_policy *p)
+int laps_passgen_policy_from_config(const struct laps_conf *cfg, struct laps_passgen_policy *p)
     __attribute__((warn_unused_result));
 /* Validate ranges.  0 or LAPS_ERR_INVALID with detail. */
 int laps_passgen_policy_check(const struct laps_passgen_policy *p)

@@ -34,6 +34,9 @@
 #include "escrow/record.h"
 #include "escrow/seal.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
+#include "backends/backend_conf.h"
+#include "escrow/escrow_conf.h"
 
 static int64_t
 now_s(void)
@@ -63,7 +66,7 @@ fail(struct laps_agent *a, int rc, enum laps_stage stage)
 }
 
 int
-laps_agent_init(struct laps_agent *a, const struct laps_config *cfg,
+laps_agent_init(struct laps_agent *a, const struct laps_conf *cfg,
 		const struct laps_backend_ops *ops)
 {
 	int rc;
@@ -76,11 +79,11 @@ laps_agent_init(struct laps_agent *a, const struct laps_config *cfg,
 	a->loginctl_path = LAPS_LOGINCTL_PATH;
 	a->proc_dir = "/proc";
 	if ((rc = laps_snprintf(a->state_dir, sizeof a->state_dir, "%s",
-				cfg->state_dir != NULL ? cfg->state_dir
+				laps_agent_conf(cfg)->state_dir != NULL ? laps_agent_conf(cfg)->state_dir
 						       : LAPS_STATE_DIR_DEFAULT)) != 0)
 		return laps_seterr(LAPS_ERR_CONFIG, "state_dir too long");
-	if (cfg->device != NULL && cfg->device[0] != '\0') {
-		if ((rc = laps_snprintf(a->device, sizeof a->device, "%s", cfg->device)) != 0)
+	if (laps_escrow_conf(cfg)->device != NULL && laps_escrow_conf(cfg)->device[0] != '\0') {
+		if ((rc = laps_snprintf(a->device, sizeof a->device, "%s", laps_escrow_conf(cfg)->device)) != 0)
 			return laps_seterr(LAPS_ERR_CONFIG, "[escrow] device too long");
 		laps_hostname_lower(a->device);
 	} else if ((rc = laps_device_name(a->device, sizeof a->device)) != 0) {
@@ -111,13 +114,13 @@ laps_agent_load_keys(struct laps_agent *a)
 	if (a->keys_loaded)
 		return 0;
 	a->n_keys = 0;
-	if (a->cfg->n_recipients == 0 && laps_config_cleartext_backend(a->cfg)) {
+	if (laps_escrow_conf(a->cfg)->n_recipients == 0 && laps_backend_conf_cleartext(a->cfg)) {
 		/* the backend stores clear text: nothing to seal to */
 		a->keys_loaded = true;
 		return 0;
 	}
-	for (i = 0; i < a->cfg->n_recipients; i++) {
-		rc = laps_pubkey_load_file(a->cfg->recipients[i], a->keys, LAPS_MAX_RECIPIENTS,
+	for (i = 0; i < laps_escrow_conf(a->cfg)->n_recipients; i++) {
+		rc = laps_pubkey_load_file(laps_escrow_conf(a->cfg)->recipients[i], a->keys, LAPS_MAX_RECIPIENTS,
 					   &a->n_keys);
 		if (rc != 0)
 			return rc;
@@ -131,11 +134,14 @@ laps_agent_load_keys(struct laps_agent *a)
 int
 laps_agent_open_backend(struct laps_agent *a)
 {
+	struct laps_backend_env env;
+
 	if (a->backend != NULL)
 		return 0;
 	if (a->ops == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG, "no backend");
-	return laps_backend_open(a->ops, a->cfg, LAPS_ROLE_AGENT, &a->backend);
+	laps_agent_backend_env(a->cfg, &env);
+	return laps_backend_open(a->ops, a->cfg, LAPS_ROLE_AGENT, &env, &a->backend);
 }
 
 static const char *
@@ -187,7 +193,7 @@ static int
 finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal *j,
 	     struct laps_hashjob *job)
 {
-	const struct laps_account_ops *acct = laps_account_ops_for(a->cfg->method);
+	const struct laps_account_ops *acct = laps_account_ops_for(laps_agent_conf(a->cfg)->method);
 	struct laps_account_info info;
 	struct laps_agent_state st;
 	char spath[1200];
@@ -210,7 +216,7 @@ finish_local(struct laps_agent *a, const char *jpath, const struct laps_journal 
 	if ((rc = laps_fault("after_local_set")) != 0)
 		return fail(a, rc, LAPS_STAGE_LOCAL);
 
-	expires = now_s() + a->cfg->password_age;
+	expires = now_s() + laps_agent_conf(a->cfg)->password_age;
 	laps_clearerr();
 	if ((rc = laps_backend_confirm(a->backend, j->device, j->account, j->rotation_id,
 				       expires)) != 0) {
@@ -428,7 +434,7 @@ escrow_pending(struct laps_agent *a, const struct laps_journal *j, const struct 
 	memcpy(rec.rotation_id, j->rotation_id, sizeof rec.rotation_id);
 	rec.seq = cur_seq + 1; /* the current record's + 1, under the CAS on ver */
 	rec.rotated_at = j->rotated_at;
-	rec.expires_at = j->rotated_at + a->cfg->password_age;
+	rec.expires_at = j->rotated_at + laps_agent_conf(a->cfg)->password_age;
 	rec.state = LAPS_STATE_PENDING;
 	laps_clearerr();
 	rc = seal_record(a, &rec, j);
@@ -453,7 +459,7 @@ rotation_inputs(struct laps_agent *a, const char *account, char *jpath, size_t l
 		note_error(a, LAPS_EV_KEYS_FAILED, account, rc, "cannot load the recipient keys");
 		return fail(a, rc, LAPS_STAGE_CONFIG);
 	}
-	if ((rc = laps_account_ops_for(a->cfg->method)->load()) != 0 ||
+	if ((rc = laps_account_ops_for(laps_agent_conf(a->cfg)->method)->load()) != 0 ||
 	    (rc = laps_journal_path(a->state_dir, account, jpath, len)) != 0)
 		return fail(a, rc, LAPS_STAGE_CONFIG);
 	return 0;
@@ -493,7 +499,7 @@ rotate_account(struct laps_agent *a, const char *account, enum laps_due_reason r
 	       const struct laps_account_info *info, const struct laps_version *ver,
 	       uint64_t cur_seq)
 {
-	const struct laps_account_ops *acct = laps_account_ops_for(a->cfg->method);
+	const struct laps_account_ops *acct = laps_account_ops_for(laps_agent_conf(a->cfg)->method);
 	struct laps_hashjob *job = NULL;
 	struct laps_journal j;
 	char jpath[1200];
@@ -560,8 +566,8 @@ postauth_act(struct laps_agent *a, const char *account, uint32_t uid, const stru
 
 	laps_postauth_describe(m, desc, sizeof desc);
 	log_event(LAPS_EV_POSTAUTH_ROTATION, "%s: post-authentication rotation: %s; action %s",
-		  account, desc, laps_postauth_action_name(a->cfg->postauth_action));
-	switch (a->cfg->postauth_action) {
+		  account, desc, laps_postauth_action_name(laps_postauth_conf(a->cfg)->action));
+	switch (laps_postauth_conf(a->cfg)->action) {
 	case LAPS_POSTAUTH_RESET:
 		return;
 	case LAPS_POSTAUTH_RESET_LOGOFF:
@@ -608,7 +614,7 @@ load_marker(const struct laps_agent *a, const char *account, struct laps_marker 
 	char path[1200], err[400];
 	int rc;
 
-	if (a->cfg->postauth_delay <= 0 ||
+	if (laps_postauth_conf(a->cfg)->delay <= 0 ||
 	    laps_marker_path(a->state_dir, account, path, sizeof path) != 0)
 		return false;
 	rc = laps_marker_load(path, m);
@@ -622,7 +628,7 @@ load_marker(const struct laps_agent *a, const char *account, struct laps_marker 
 static void
 process_account(struct laps_agent *a, const char *account, unsigned flags)
 {
-	const struct laps_account_ops *acct = laps_account_ops_for(a->cfg->method);
+	const struct laps_account_ops *acct = laps_account_ops_for(laps_agent_conf(a->cfg)->method);
 	struct laps_due_input in;
 	struct laps_agent_state st;
 	struct laps_account_info info;
@@ -656,7 +662,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	in.state = have_state ? &st : NULL;
 	in.local = &info;
 	in.marker = have_marker ? &marker : NULL;
-	in.postauth_delay = a->cfg->postauth_delay;
+	in.postauth_delay = laps_postauth_conf(a->cfg)->delay;
 
 	if ((flags & LAPS_RUN_POSTAUTH_ONLY) && !in.forced) {
 		in.backend_read = false;
@@ -691,7 +697,7 @@ process_account(struct laps_agent *a, const char *account, unsigned flags)
 	 * came first (e.g. expired): the action is owed either way */
 	postauth_due = have_marker &&
 		       laps_due_postauth_deadline(&marker, have_state ? &st : NULL,
-						  a->cfg->postauth_delay, &deadline) &&
+						  laps_postauth_conf(a->cfg)->delay, &deadline) &&
 		       in.now >= deadline;
 	if (rotate_account(a, account, reason, &info, &ver, have_rec ? cur.seq : 0) != 0)
 		goto out;
@@ -730,10 +736,10 @@ laps_agent_run(struct laps_agent *a, unsigned flags, const char *account)
 		fail(a, rc, LAPS_STAGE_INTERNAL);
 		goto out;
 	}
-	for (i = 0; i < a->cfg->n_accounts; i++) {
-		if (account != NULL && strcmp(account, a->cfg->accounts[i]) != 0)
+	for (i = 0; i < laps_agent_conf(a->cfg)->n_accounts; i++) {
+		if (account != NULL && strcmp(account, laps_agent_conf(a->cfg)->accounts[i]) != 0)
 			continue;
-		process_account(a, a->cfg->accounts[i], flags);
+		process_account(a, laps_agent_conf(a->cfg)->accounts[i], flags);
 	}
 out:
 	laps_lock_release(lockfd);

@@ -22,6 +22,7 @@
 #include "escrow/backend.h"
 #include "escrow/conf.h"
 #include "escrow/seal.h"
+#include "escrow/escrow_conf.h"
 
 /* Where a failure happened (ordered by how bad it is for the operator). */
 enum laps_stage {
@@ -39,7 +40,7 @@ enum laps_stage {
 #define LAPS_RUN_POSTAUTH_ONLY 0x2 /* local checks only; backend only when due */
 
 struct laps_agent {
-	const struct laps_config *cfg;	    /* borrowed */
+	const struct laps_conf *cfg;	    /* borrowed */
 	const struct laps_backend_ops *ops; /* borrowed (static) */
 	struct laps_backend *backend;	    /* opened lazily, owned */
 	struct laps_pubkey keys[LAPS_MAX_RECIPIENTS];
@@ -60,12 +61,12 @@ struct laps_agent {
 };
 
 /* Prepare (no I/O but the host name).  0 or LAPS_ERR_CONFIG/NOMEM. */
-int laps_agent_init(struct laps_agent *a, const struct laps_config *cfg,
+int laps_agent_init(struct laps_agent *a, const struct laps_conf *cfg,
 		    const struct laps_backend_ops *ops) __attribute__((warn_unused_result));
 /* Close the backend, wipe keys. */
 void laps_agent_free(struct laps_agent *a);
 
-/* Load the recipients' public keys from cfg->recipients (once). */
+/* Load the recipients' public keys from laps_escrow_conf(cfg)->recipients (once). */
 int laps_agent_load_keys(struct laps_agent *a) __attribute__((warn_unused_result));
 /* Open the backend (once). */
 int laps_agent_open_backend(struct laps_agent *a) __attribute__((warn_unused_result));

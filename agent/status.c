@@ -12,11 +12,12 @@
 #include "agent/status.h"
 #include "escrow/backend.h"
 #include "escrow/err.h"
+#include "agent/agent_conf.h"
 
 /* ---- gathering ---- */
 
 void
-laps_status_gather_local(const struct laps_agent *a, const struct laps_config *cfg,
+laps_status_gather_local(const struct laps_agent *a, const struct laps_conf *cfg,
 			 struct laps_status_account *s)
 {
 	struct laps_journal j;
@@ -40,7 +41,7 @@ laps_status_gather_local(const struct laps_agent *a, const struct laps_config *c
 		s->last_use = m.opened > m.closed ? m.opened : m.closed;
 		memcpy(s->last_use_service, m.service, sizeof s->last_use_service);
 		s->have_deadline = laps_due_postauth_deadline(
-		    &m, s->have_state ? &s->state : NULL, cfg->postauth_delay, &s->deadline);
+		    &m, s->have_state ? &s->state : NULL, laps_postauth_conf(cfg)->delay, &s->deadline);
 	}
 	laps_clearerr();
 }
@@ -70,19 +71,19 @@ gather_record(struct laps_agent *a, struct laps_status_account *s)
 
 /* The local account: lock and expiry, or why it cannot be inspected. */
 static void
-gather_account(const struct laps_config *cfg, struct laps_status_account *s)
+gather_account(const struct laps_conf *cfg, struct laps_status_account *s)
 {
 	int rc;
 
 	laps_clearerr();
-	rc = laps_account_ops_for(cfg->method)->inspect(cfg, s->account, &s->local);
+	rc = laps_account_ops_for(laps_agent_conf(cfg)->method)->inspect(cfg, s->account, &s->local);
 	s->local_ok = rc == 0;
 	if (!s->local_ok)
 		laps_errstr(rc, s->local_error, sizeof s->local_error);
 }
 
 void
-laps_status_gather(struct laps_agent *a, const struct laps_config *cfg, struct laps_status *st)
+laps_status_gather(struct laps_agent *a, const struct laps_conf *cfg, struct laps_status *st)
 {
 	size_t i;
 	int rc;
@@ -95,10 +96,10 @@ laps_status_gather(struct laps_agent *a, const struct laps_config *cfg, struct l
 	st->reachable = rc == 0;
 	if (!st->reachable)
 		laps_errstr(rc, st->backend_error, sizeof st->backend_error);
-	for (i = 0; i < cfg->n_accounts && i < LAPS_CONFIG_MAX_LIST; i++) {
+	for (i = 0; i < laps_agent_conf(cfg)->n_accounts && i < LAPS_CONFIG_MAX_LIST; i++) {
 		struct laps_status_account *s = &st->accounts[i];
 
-		snprintf(s->account, sizeof s->account, "%s", cfg->accounts[i]);
+		snprintf(s->account, sizeof s->account, "%s", laps_agent_conf(cfg)->accounts[i]);
 		gather_account(cfg, s);
 		laps_status_gather_local(a, cfg, s);
 		if (st->reachable)

@@ -59,12 +59,12 @@ struct laps_status {
 
 /* Fill *st (no output).  Opens the backend when it can; every failure is
  * recorded in *st, never returned: status reports, it does not fail. */
-void laps_status_gather(struct laps_agent *a, const struct laps_config *cfg,
+void laps_status_gather(struct laps_agent *a, const struct laps_conf *cfg,
 			struct laps_status *st);
 
 /* The local files only (state, journal, usage marker and the post-auth
  * deadline) of s->account; also used by the metrics (agent/metrics.c). */
-void laps_status_gather_local(const struct laps_agent *a, const struct laps_config *cfg,
+void laps_status_gather_local(const struct laps_agent *a, const struct laps_conf *cfg,
 			      struct laps_status_account *s);
 
 /* Render *st as text or as a JSON document (one object, pretty-printed).

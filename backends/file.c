@@ -42,6 +42,8 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/record.h"
+#include "backends/file_conf.h"
+#include "escrow/escrow_conf.h"
 
 #define FILE_HASH_BYTES 16
 #define FILE_HISTORY_SCAN_MAX 4096 /* refuse history directories larger than this */
@@ -416,7 +418,8 @@ hist_push(const struct file_ctx *c, const char *dev, const char *acct,
 /* The operations                                                         */
 
 static int
-file_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctxp)
+file_open(const struct laps_conf *cfg, enum laps_backend_role role,
+	  const struct laps_backend_env *env, void **ctxp)
 {
 	struct file_ctx *c = NULL;
 	struct stat st;
@@ -424,20 +427,21 @@ file_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx
 
 	*ctxp = NULL;
 	(void)role;
-	if (cfg == NULL || cfg->file_dir == NULL || cfg->file_dir[0] == '\0')
+	(void)env;
+	if (cfg == NULL || laps_file_conf(cfg)->dir == NULL || laps_file_conf(cfg)->dir[0] == '\0')
 		return laps_seterr(LAPS_ERR_CONFIG, "[file] dir: not set");
-	if (strlen(cfg->file_dir) > PATH_MAX - 512)
+	if (strlen(laps_file_conf(cfg)->dir) > PATH_MAX - 512)
 		return laps_seterr(LAPS_ERR_CONFIG, "[file] dir: path too long");
-	if ((rc = laps_mkdir_p(cfg->file_dir, 0700)) != 0)
+	if ((rc = laps_mkdir_p(laps_file_conf(cfg)->dir, 0700)) != 0)
 		return rc;
-	if (stat(cfg->file_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(laps_file_conf(cfg)->dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return laps_seterr(LAPS_ERR_CONFIG, "[file] dir: %s is not a directory",
-				   cfg->file_dir);
-	if ((c = calloc(1, sizeof(*c))) == NULL || (c->dir = strdup(cfg->file_dir)) == NULL) {
+				   laps_file_conf(cfg)->dir);
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->dir = strdup(laps_file_conf(cfg)->dir)) == NULL) {
 		free(c);
 		return laps_seterr(LAPS_ERR_NOMEM, "file: open");
 	}
-	c->history = cfg->history;
+	c->history = laps_escrow_conf(cfg)->history;
 	(void)snprintf(c->desc, sizeof(c->desc), "file (%s)", c->dir);
 	*ctxp = c;
 	/* success */

@@ -34,6 +34,7 @@
 #include "escrow/json_secret.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "backends/graph_conf.h"
 
 #define GR_BODY_MAX (256 * 1024) /* largest response accepted */
 #define GR_SECRET_FILE_MAX 4096	 /* client secret file */
@@ -533,7 +534,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *ud)
 }
 
 struct gr_ctx {
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	CURL *curl;
 	char *token; /* laps_secret memory */
 };
@@ -648,10 +649,10 @@ set_common(struct gr_ctx *g, const char *url, char *errbuf, struct gr_buf *b)
 	curl_easy_setopt(g->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(g->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(g->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (g->cfg->graph_ca_file != NULL)
-		curl_easy_setopt(g->curl, CURLOPT_CAINFO, g->cfg->graph_ca_file);
-	curl_easy_setopt(g->curl, CURLOPT_TIMEOUT, (long)g->cfg->graph_timeout);
-	curl_easy_setopt(g->curl, CURLOPT_CONNECTTIMEOUT, (long)g->cfg->graph_timeout);
+	if (laps_graph_conf(g->cfg)->ca_file != NULL)
+		curl_easy_setopt(g->curl, CURLOPT_CAINFO, laps_graph_conf(g->cfg)->ca_file);
+	curl_easy_setopt(g->curl, CURLOPT_TIMEOUT, (long)laps_graph_conf(g->cfg)->timeout);
+	curl_easy_setopt(g->curl, CURLOPT_CONNECTTIMEOUT, (long)laps_graph_conf(g->cfg)->timeout);
 	curl_easy_setopt(g->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)GR_BODY_MAX);
 	curl_easy_setopt(g->curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(g->curl, CURLOPT_USERAGENT, "laps-get");
@@ -767,7 +768,7 @@ read_client_secret(const char *path, char **out, size_t *outlen)
 static int
 get_token(struct gr_ctx *g)
 {
-	const struct laps_config *cfg = g->cfg;
+	const struct laps_conf *cfg = g->cfg;
 	struct json_object *root = NULL;
 	struct gr_buf b = {0};
 	char *secret = NULL, *body = NULL;
@@ -775,15 +776,15 @@ get_token(struct gr_ctx *g)
 	size_t slen = 0, cap, o;
 	int rc;
 
-	if ((rc = read_client_secret(cfg->graph_client_secret_file, &secret, &slen)) != 0)
+	if ((rc = read_client_secret(laps_graph_conf(cfg)->client_secret_file, &secret, &slen)) != 0)
 		return rc;
-	cap = 64 + 3 * (slen + strlen(cfg->graph_client_id) + strlen(cfg->graph_scope));
+	cap = 64 + 3 * (slen + strlen(laps_graph_conf(cfg)->client_id) + strlen(laps_graph_conf(cfg)->scope));
 	if ((body = laps_secret_alloc(cap)) == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
 	}
 	o = (size_t)snprintf(body, cap, "grant_type=client_credentials&client_id=");
-	if ((rc = pct_encode(cfg->graph_client_id, strlen(cfg->graph_client_id), body + o,
+	if ((rc = pct_encode(laps_graph_conf(cfg)->client_id, strlen(laps_graph_conf(cfg)->client_id), body + o,
 			     cap - o)) != 0)
 		goto toobig;
 	o += strlen(body + o);
@@ -796,10 +797,10 @@ get_token(struct gr_ctx *g)
 	if (laps_snprintf(body + o, cap - o, "&scope=") != 0)
 		goto toobig;
 	o += strlen(body + o);
-	if ((rc = pct_encode(cfg->graph_scope, strlen(cfg->graph_scope), body + o, cap - o)) != 0)
+	if ((rc = pct_encode(laps_graph_conf(cfg)->scope, strlen(laps_graph_conf(cfg)->scope), body + o, cap - o)) != 0)
 		goto toobig;
 
-	if ((rc = http(g, cfg->graph_token_url, body, true, &b)) != 0)
+	if ((rc = http(g, laps_graph_conf(cfg)->token_url, body, true, &b)) != 0)
 		goto out;
 	if ((rc = parse_json(b.p, b.len, "token response", &root)) != 0 ||
 	    (rc = get_str(root, "access_token", true, GR_TOKEN_MAX, "token response", &tok)) != 0 ||
@@ -841,14 +842,14 @@ out:
 
 /* {url} without trailing slashes + suffix. */
 static int
-make_url(const struct laps_config *cfg, const char *suffix1, const char *suffix2, char *buf,
+make_url(const struct laps_conf *cfg, const char *suffix1, const char *suffix2, char *buf,
 	 size_t len)
 {
-	size_t n = strlen(cfg->graph_url);
+	size_t n = strlen(laps_graph_conf(cfg)->url);
 
-	while (n > 0 && cfg->graph_url[n - 1] == '/')
+	while (n > 0 && laps_graph_conf(cfg)->url[n - 1] == '/')
 		n--;
-	if (laps_snprintf(buf, len, "%.*s%s%s", (int)n, cfg->graph_url, suffix1, suffix2) != 0)
+	if (laps_snprintf(buf, len, "%.*s%s%s", (int)n, laps_graph_conf(cfg)->url, suffix1, suffix2) != 0)
 		return laps_seterr(LAPS_ERR_TOOBIG, "Graph URL too long");
 	return 0;
 }
@@ -889,17 +890,19 @@ struct gr_backend {
 };
 
 static int
-graph_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+graph_open(const struct laps_conf *cfg, enum laps_backend_role role,
+	   const struct laps_backend_env *env, void **ctx)
 {
 	struct gr_backend *gb;
 	int rc;
 
+	(void)env;
 	*ctx = NULL;
 	if (role != LAPS_ROLE_ADMIN)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend graph is read-only (laps-get)");
-	if (cfg->graph_url == NULL || cfg->graph_token_url == NULL ||
-	    cfg->graph_client_id == NULL || cfg->graph_client_secret_file == NULL ||
-	    cfg->graph_scope == NULL)
+	if (laps_graph_conf(cfg)->url == NULL || laps_graph_conf(cfg)->token_url == NULL ||
+	    laps_graph_conf(cfg)->client_id == NULL || laps_graph_conf(cfg)->client_secret_file == NULL ||
+	    laps_graph_conf(cfg)->scope == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "[graph] url, token_url, client_id and "
 				   "client_secret_file are required for --source graph");

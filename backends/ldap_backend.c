@@ -23,6 +23,7 @@
 #include "escrow/log.h"
 #include "escrow/record.h"
 #include "escrow/secret.h"
+#include "backends/ldap_conf.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
@@ -214,23 +215,23 @@ static int
 lookup_of(const struct lctx *c, const char *device, char base[LB_DN_MAX],
 	  char filter[LB_FILTER_MAX], int *scope)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	const char *tmpl;
 	int rc;
 
-	if (cfg->ldap_dn != NULL) {
-		if ((rc = template_expand(cfg->ldap_dn, device, false, base, LB_DN_MAX)) != 0)
+	if (laps_ldap_conf(cfg)->dn != NULL) {
+		if ((rc = template_expand(laps_ldap_conf(cfg)->dn, device, false, base, LB_DN_MAX)) != 0)
 			return rc;
 		(void)snprintf(filter, LB_FILTER_MAX, "(objectClass=*)");
 		*scope = LDAP_SCOPE_BASE;
 		return 0;
 	}
-	if (cfg->ldap_base == NULL)
+	if (laps_ldap_conf(cfg)->base == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG, "ldap: set dn or base (+ filter)");
-	tmpl = cfg->ldap_filter ? cfg->ldap_filter : "(|(cn=%h)(dNSHostName=%f))";
+	tmpl = laps_ldap_conf(cfg)->filter ? laps_ldap_conf(cfg)->filter : "(|(cn=%h)(dNSHostName=%f))";
 	if ((rc = template_expand(tmpl, device, true, filter, LB_FILTER_MAX)) != 0)
 		return rc;
-	(void)snprintf(base, LB_DN_MAX, "%s", cfg->ldap_base);
+	(void)snprintf(base, LB_DN_MAX, "%s", laps_ldap_conf(cfg)->base);
 	*scope = LDAP_SCOPE_SUBTREE;
 	return 0;
 }
@@ -433,30 +434,32 @@ ignore_sigpipe(void)
 }
 
 static int
-backend_open(const struct laps_config *cfg, enum laps_backend_role role, void **out)
+backend_open(const struct laps_conf *cfg, enum laps_backend_role role,
+	     const struct laps_backend_env *env, void **out)
 {
-	const struct lschema *s = schema_of(cfg->ldap_schema);
+	const struct lschema *s = schema_of(laps_ldap_conf(cfg)->schema);
 	struct lctx *c;
 	int rc;
 
 	*out = NULL;
-	if (s->single_account && role == LAPS_ROLE_AGENT && cfg->n_accounts > 1)
+	if (s->single_account && role == LAPS_ROLE_AGENT && env->n_accounts > 1)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED,
 				   "ldap: schema %s stores one account per device (%zu configured); "
 				   "use schema = laps for several accounts",
-				   s->name, cfg->n_accounts);
+				   s->name, env->n_accounts);
 	ignore_sigpipe();
 	lconn_sasl_prepare(cfg);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return LAPS_ERR_NOMEM;
 	c->cfg = cfg;
+	c->env = *env;
 	c->schema = s;
 	c->role = role;
-	c->tv.tv_sec = cfg->ldap_timeout > 0 ? (time_t)cfg->ldap_timeout : 10;
+	c->tv.tv_sec = laps_ldap_conf(cfg)->timeout > 0 ? (time_t)laps_ldap_conf(cfg)->timeout : 10;
 	c->tv.tv_usec = 0;
 	c->caps = s->caps;
 	(void)snprintf(c->desc, sizeof(c->desc), "ldap (schema %s)", s->name);
-	if (cfg->ldap_tls == LAPS_TLS_NONE)
+	if (laps_ldap_conf(cfg)->tls == LAPS_TLS_NONE)
 		log_warn("ldap: tls = none: the directory connection is not encrypted or "
 			 "authenticated (bind secrets%s travel in clear)",
 			 s->pw_attr != NULL ? " and passwords" : "");
@@ -594,11 +597,11 @@ backend_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1],
 	*n = 0;
 	if (name == NULL || !laps_record_device_ok(name))
 		return laps_seterr(LAPS_ERR_INVALID, "ldap: invalid host name");
-	if (c->cfg->ldap_base == NULL)
+	if (laps_ldap_conf(c->cfg)->base == NULL)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "ldap: find needs [ldap] base");
 	if ((rc = find_filter(name, filter)) != 0)
 		return rc;
-	rc = ldap_search_ext(c->ld, c->cfg->ldap_base, LDAP_SCOPE_SUBTREE, filter,
+	rc = ldap_search_ext(c->ld, laps_ldap_conf(c->cfg)->base, LDAP_SCOPE_SUBTREE, filter,
 			     (char **)(uintptr_t)attrs, 0, NULL, NULL, &c->tv, (int)max + 1, &msgid);
 	if (rc != LDAP_SUCCESS)
 		return lconn_error(c, rc, "search", NULL);
@@ -621,7 +624,7 @@ backend_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1],
 	*n = found;
 	rc = found > 0 ? 0
 		       : laps_seterr(LAPS_ERR_NOTFOUND, "ldap: no device matches %s under %s",
-				     filter, c->cfg->ldap_base);
+				     filter, laps_ldap_conf(c->cfg)->base);
 out:
 	ldap_memfree(diag);
 	ldap_msgfree(res);

@@ -25,6 +25,7 @@
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
+#include "backends/ldap_conf.h"
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                               */
@@ -241,7 +242,7 @@ decline_plugin(void *context, const char *file, sasl_verify_type_t type)
  * process decides (programs open one).  No environment variable involved.
  */
 void
-lconn_sasl_prepare(const struct laps_config *cfg)
+lconn_sasl_prepare(const struct laps_conf *cfg)
 {
 	static const sasl_callback_t callbacks[] = {
 	    {SASL_CB_VERIFYFILE, (int (*)(void))(uintptr_t)decline_plugin, NULL},
@@ -253,7 +254,7 @@ lconn_sasl_prepare(const struct laps_config *cfg)
 	if (done)
 		return;
 	done = true;
-	if (cfg->ldap_bind == LAPS_BIND_GSSAPI)
+	if (laps_ldap_conf(cfg)->bind == LAPS_BIND_GSSAPI)
 		return;
 	if ((rc = sasl_client_init(callbacks)) != SASL_OK)
 		log_debug("ldap: sasl_client_init: %s", sasl_errstring(rc, NULL, NULL));
@@ -314,18 +315,18 @@ bind_wait(struct lctx *c, const char *dn, const char *mech, struct berval *cred,
 static int
 bind_simple(struct lctx *c)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	char *secret = NULL, what[LB_DN_MAX + 32];
 	size_t slen = 0;
 	struct berval cred;
 	int rc;
 
-	if (cfg->ldap_bind_dn == NULL || cfg->ldap_bind_secret_file == NULL)
+	if (laps_ldap_conf(cfg)->bind_dn == NULL || laps_ldap_conf(cfg)->bind_secret_file == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "ldap: bind = simple needs bind_dn and bind_secret_file");
 	/* owner-only (0600/0400) and ours: a file someone else owns is
 	 * readable here only because we are root */
-	rc = laps_file_read(cfg->ldap_bind_secret_file, LB_SECRET_FILE_MAX,
+	rc = laps_file_read(laps_ldap_conf(cfg)->bind_secret_file, LB_SECRET_FILE_MAX,
 			    LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &secret, &slen);
 	if (rc != 0)
 		return rc;
@@ -335,13 +336,13 @@ bind_simple(struct lctx *c)
 		secret[--slen] = '\0';
 	if (slen == 0) {
 		rc = laps_seterr(LAPS_ERR_CONFIG, "ldap: %s: empty secret",
-				 cfg->ldap_bind_secret_file);
+				 laps_ldap_conf(cfg)->bind_secret_file);
 		goto out;
 	}
 	cred.bv_val = secret;
 	cred.bv_len = slen;
-	(void)snprintf(what, sizeof(what), "simple bind as %s", cfg->ldap_bind_dn);
-	rc = bind_wait(c, cfg->ldap_bind_dn, NULL, &cred, what);
+	(void)snprintf(what, sizeof(what), "simple bind as %s", laps_ldap_conf(cfg)->bind_dn);
+	rc = bind_wait(c, laps_ldap_conf(cfg)->bind_dn, NULL, &cred, what);
 out:
 	laps_file_free(secret, slen, LAPS_FILE_SECRET);
 	return rc;
@@ -368,7 +369,7 @@ bind_any(struct lctx *c)
 {
 	struct berval empty = {0, (char *)(uintptr_t) ""};
 
-	switch (c->cfg->ldap_bind) {
+	switch (laps_ldap_conf(c->cfg)->bind) {
 	case LAPS_BIND_SIMPLE:
 		return bind_simple(c);
 	case LAPS_BIND_EXTERNAL:
@@ -491,37 +492,37 @@ uri_has_scheme(const char *uri, const char *scheme)
 }
 
 static const char *
-ca_name(const struct laps_config *cfg)
+ca_name(const struct laps_conf *cfg)
 {
-	return cfg->ldap_ca_file ? cfg->ldap_ca_file : "the system CAs";
+	return laps_ldap_conf(cfg)->ca_file ? laps_ldap_conf(cfg)->ca_file : "the system CAs";
 }
 
 static int
 set_tls_options(struct lctx *c)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0, rc;
 
 	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)) != LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting TLS_REQUIRE_CERT", NULL);
-	if (cfg->ldap_ca_file != NULL &&
-	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE, cfg->ldap_ca_file)) !=
+	if (laps_ldap_conf(cfg)->ca_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE, laps_ldap_conf(cfg)->ca_file)) !=
 		LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the CA file", NULL);
-	if (cfg->ldap_cert_file != NULL &&
-	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CERTFILE, cfg->ldap_cert_file)) !=
+	if (laps_ldap_conf(cfg)->cert_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CERTFILE, laps_ldap_conf(cfg)->cert_file)) !=
 		LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the client certificate", NULL);
-	if (cfg->ldap_key_file != NULL &&
-	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_KEYFILE, cfg->ldap_key_file)) !=
+	if (laps_ldap_conf(cfg)->key_file != NULL &&
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_KEYFILE, laps_ldap_conf(cfg)->key_file)) !=
 		LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the client key", NULL);
 	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
 		return laps_seterr(LAPS_ERR_TLS,
 				   "ldap: cannot create a TLS context on %s (CA file %s, "
 				   "certificate %s): %s",
-				   c->uri, cfg->ldap_ca_file ? cfg->ldap_ca_file : "(system)",
-				   cfg->ldap_cert_file ? cfg->ldap_cert_file : "(none)",
+				   c->uri, laps_ldap_conf(cfg)->ca_file ? laps_ldap_conf(cfg)->ca_file : "(system)",
+				   laps_ldap_conf(cfg)->cert_file ? laps_ldap_conf(cfg)->cert_file : "(none)",
 				   ldap_err2string(rc));
 	return 0;
 }
@@ -622,7 +623,7 @@ init_handle(struct lctx *c, const char *uri)
 static int
 connect_one(struct lctx *c, const char *uri)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	bool ldaps = uri_has_scheme(uri, "ldaps://");
 	bool ldapi = uri_has_scheme(uri, "ldapi://");
 	int rc;
@@ -631,20 +632,20 @@ connect_one(struct lctx *c, const char *uri)
 	if (!ldaps && !ldapi && !uri_has_scheme(uri, "ldap://"))
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "ldap: uri %s: not ldap://, ldaps:// or ldapi://", uri);
-	if (cfg->ldap_tls == LAPS_TLS_LDAPS && !ldaps && !ldapi)
+	if (laps_ldap_conf(cfg)->tls == LAPS_TLS_LDAPS && !ldaps && !ldapi)
 		return laps_seterr(LAPS_ERR_CONFIG, "ldap: tls = ldaps but uri %s is not ldaps://",
 				   uri);
-	if (cfg->ldap_tls != LAPS_TLS_LDAPS && ldaps)
+	if (laps_ldap_conf(cfg)->tls != LAPS_TLS_LDAPS && ldaps)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "ldap: uri %s is ldaps:// but tls = %s (set tls = ldaps)", uri,
-				   cfg->ldap_tls == LAPS_TLS_NONE ? "none" : "starttls");
+				   laps_ldap_conf(cfg)->tls == LAPS_TLS_NONE ? "none" : "starttls");
 	if ((rc = init_handle(c, uri)) != 0)
 		return rc;
-	if (!ldapi && cfg->ldap_tls != LAPS_TLS_NONE && (rc = set_tls_options(c)) != 0)
+	if (!ldapi && laps_ldap_conf(cfg)->tls != LAPS_TLS_NONE && (rc = set_tls_options(c)) != 0)
 		return rc;
 	if ((rc = open_transport(c, ldaps)) != 0)
 		return rc;
-	if (!ldapi && cfg->ldap_tls == LAPS_TLS_STARTTLS && (rc = start_tls(c)) != 0)
+	if (!ldapi && laps_ldap_conf(cfg)->tls == LAPS_TLS_STARTTLS && (rc = start_tls(c)) != 0)
 		return rc;
 	return bind_any(c);
 }
@@ -660,28 +661,28 @@ lconn_close(struct lctx *c)
 int
 lconn_connect(struct lctx *c)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	char first_detail[512] = "";
 	int first_err = 0, rc = LAPS_ERR_CONFIG;
 	size_t i;
 
-	if (cfg->n_ldap_uri == 0)
+	if (laps_ldap_conf(cfg)->n_uri == 0)
 		return laps_seterr(LAPS_ERR_CONFIG, "ldap: no uri configured");
-	for (i = 0; i < cfg->n_ldap_uri; i++) {
-		rc = connect_one(c, cfg->ldap_uri[i]);
+	for (i = 0; i < laps_ldap_conf(cfg)->n_uri; i++) {
+		rc = connect_one(c, laps_ldap_conf(cfg)->uri[i]);
 		if (rc == 0)
 			return 0;
 		lconn_close(c);
 		if (!laps_err_transient(rc) && rc != LAPS_ERR_TLS)
 			return rc; /* configuration or credentials: the next server won't differ */
-		log_debug("ldap: %s: %s", cfg->ldap_uri[i], laps_errdetail());
+		log_debug("ldap: %s: %s", laps_ldap_conf(cfg)->uri[i], laps_errdetail());
 		if (first_err == 0 || (first_err != LAPS_ERR_TLS && rc == LAPS_ERR_TLS)) {
 			first_err = rc;
 			(void)snprintf(first_detail, sizeof(first_detail), "%s", laps_errdetail());
 		}
 	}
-	if (cfg->n_ldap_uri > 1)
+	if (laps_ldap_conf(cfg)->n_uri > 1)
 		return laps_seterr(first_err, "%s (all %zu servers failed)", first_detail,
-				   cfg->n_ldap_uri);
+				   laps_ldap_conf(cfg)->n_uri);
 	return laps_seterr(first_err, "%s", first_detail);
 }

@@ -59,7 +59,8 @@ struct lschema;
 
 /* One open backend. */
 struct lctx {
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
+	struct laps_backend_env env; /* from laps_backend_open (borrowed strings) */
 	const struct lschema *schema;
 	enum laps_backend_role role;
 	LDAP *ld;
@@ -121,7 +122,7 @@ extern const struct lschema lschema_laps, lschema_mslaps, lschema_legacy;
 
 /* Before the process's first libldap call: keep Cyrus SASL from loading
  * its plugins unless the bind is GSSAPI. */
-void lconn_sasl_prepare(const struct laps_config *cfg);
+void lconn_sasl_prepare(const struct laps_conf *cfg);
 /* Try every URI in order; the first that connects and binds wins. */
 int lconn_connect(struct lctx *c) __attribute__((warn_unused_result));
 void lconn_close(struct lctx *c);

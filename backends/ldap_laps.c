@@ -22,6 +22,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/record.h"
+#include "escrow/escrow_conf.h"
 
 /* "<account>:<rotation id>" */
 #define RID_VALUE_MAX (LAPS_ACCOUNT_MAX + LAPS_ROTID_HEX + 2)
@@ -279,7 +280,7 @@ gather_history(const struct lentry *e, const char *account, struct writeplan *w)
 	return nh;
 }
 
-/* Push the current record into history and trim it to cfg->history,
+/* Push the current record into history and trim it to laps_escrow_conf(cfg)->history,
  * keeping the newest (seq, then rotated_at; never by server order). */
 static int
 plan_history(struct lctx *c, const struct lentry *e, const char *account, struct writeplan *w)
@@ -288,7 +289,7 @@ plan_history(struct lctx *c, const struct lentry *e, const char *account, struct
 	int rc;
 
 	nh = gather_history(e, account, w);
-	laps_ldap_history_plan(w->hv, nh, c->cfg->history);
+	laps_ldap_history_plan(w->hv, nh, laps_escrow_conf(c->cfg)->history);
 	for (i = 0; i < nh; i++) {
 		if (w->hv[i].idx == LAPS_LDAP_HIST_PUSHED && w->hv[i].keep) {
 			w->v_addhist[0] = e->cur[w->idx], w->v_addhist[1] = NULL;

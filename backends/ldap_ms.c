@@ -163,7 +163,7 @@ laps_ms_expiration_decode(uint64_t value, int64_t *expiry, uint32_t *tag, int *p
 static int
 rotid_path(const struct lctx *c, const char *account, char *buf, size_t len)
 {
-	const char *dir = c->cfg->state_dir ? c->cfg->state_dir : LAPS_STATE_DIR_DEFAULT;
+	const char *dir = c->env.state_dir ? c->env.state_dir : LAPS_STATE_DIR_DEFAULT;
 
 	return laps_snprintf(buf, len, "%s/ldap-%s.%s.rotid", dir, c->schema->name, account);
 }
@@ -691,7 +691,7 @@ report_ms(struct lctx *c, const char *device, const struct lentry *e, laps_repor
 	}
 	laps_ms_expiration_decode(value, &row.expires_at, &tag, &pending);
 	(void)snprintf(row.account, sizeof(row.account), "%s",
-		       c->cfg->n_accounts > 0 ? c->cfg->accounts[0] : "");
+		       c->env.n_accounts > 0 ? c->env.accounts[0] : "");
 	row.has_record = true;
 	row.state = pending ? LAPS_STATE_PENDING : LAPS_STATE_CONFIRMED;
 	row.rotated_at = pending ? row.expires_at : 0;

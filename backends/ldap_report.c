@@ -20,6 +20,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/record.h"
+#include "backends/ldap_conf.h"
 
 /* The device name of an entry: its cn, lower-case; false if it is not a
  * valid host name (untrusted: a NUL, a control character ...). */
@@ -142,7 +143,7 @@ lreport_run(struct lctx *c, laps_report_cb cb, void *arg)
 	LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
 	int msgid = -1, rc, lrc;
 
-	if (c->cfg->ldap_base == NULL)
+	if (laps_ldap_conf(c->cfg)->base == NULL)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "ldap: report needs [ldap] base");
 	do {
 		lrc = ldap_create_page_control(c->ld, LB_REPORT_PAGE, cookie.bv_len ? &cookie : NULL,
@@ -152,7 +153,7 @@ lreport_run(struct lctx *c, laps_report_cb cb, void *arg)
 			goto out;
 		}
 		ctrls[0] = page;
-		lrc = ldap_search_ext(c->ld, c->cfg->ldap_base, LDAP_SCOPE_SUBTREE,
+		lrc = ldap_search_ext(c->ld, laps_ldap_conf(c->cfg)->base, LDAP_SCOPE_SUBTREE,
 				      s->report_filter, (char **)(uintptr_t)attrs, 0, ctrls, NULL,
 				      &c->tv, LDAP_NO_LIMIT, &msgid);
 		ldap_control_free(page);

@@ -34,6 +34,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "backends/rest_conf.h"
 
 #define URL_MAX 2048
 #define WHAT_MAX 600
@@ -44,7 +45,7 @@
 #define REPORT_BODY_MAX (1024 * 1024) /* a page of 500 rows is < 300 KiB */
 
 struct rest_ctx {
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	enum laps_backend_role role;
 	struct rest_http *http;
 	struct rest_auth *auth;
@@ -453,28 +454,28 @@ slot_close(void *ctx)
 static int
 open_http(struct rest_ctx *c)
 {
-	const struct laps_config *cfg = c->cfg;
+	const struct laps_conf *cfg = c->cfg;
 	struct rest_http_opts o;
 	int rc;
 
 	memset(&o, 0, sizeof o);
-	o.ca_file = cfg->rest_ca_file;
-	o.pin = cfg->rest_pin;
-	o.timeout_ms = cfg->rest_timeout * 1000;
-	o.retries = cfg->rest_retries;
-	o.budget_ms = cfg->rest_budget * 1000;
-	if (cfg->rest_auth == LAPS_REST_AUTH_MTLS && cfg->rest_key_uri != NULL) {
+	o.ca_file = laps_rest_conf(cfg)->ca_file;
+	o.pin = laps_rest_conf(cfg)->pin;
+	o.timeout_ms = laps_rest_conf(cfg)->timeout * 1000;
+	o.retries = laps_rest_conf(cfg)->retries;
+	o.budget_ms = laps_rest_conf(cfg)->budget * 1000;
+	if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS && laps_rest_conf(cfg)->key_uri != NULL) {
 		/* the key stays in its token; the engine signs with it */
-		o.cert_file = cfg->rest_cert_file;
-		o.key_engine = cfg->rest_key_engine;
-		o.key_uri = cfg->rest_key_uri;
-	} else if (cfg->rest_auth == LAPS_REST_AUTH_MTLS) {
+		o.cert_file = laps_rest_conf(cfg)->cert_file;
+		o.key_engine = laps_rest_conf(cfg)->key_engine;
+		o.key_uri = laps_rest_conf(cfg)->key_uri;
+	} else if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS) {
 		/* the key is read here, with the owner/mode checks, and handed to
 		 * libcurl from memory */
-		if ((rc = rest_auth_read_secret(cfg->rest_key_file, "key_file", KEY_FILE_MAX,
+		if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX,
 						&c->key_pem, &c->key_len)) != 0)
 			return rc;
-		o.cert_file = cfg->rest_cert_file;
+		o.cert_file = laps_rest_conf(cfg)->cert_file;
 		o.key_pem = c->key_pem;
 		o.key_len = c->key_len;
 	}
@@ -482,14 +483,16 @@ open_http(struct rest_ctx *c)
 }
 
 static int
-slot_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+slot_open(const struct laps_conf *cfg, enum laps_backend_role role,
+	  const struct laps_backend_env *env, void **ctx)
 {
 	struct rest_ctx *c;
 	size_t n;
 	int rc;
 
 	*ctx = NULL;
-	if ((rc = laps_config_validate(cfg, LAPS_USE_GET)) != 0) /* [rest] keys */
+	(void)env;
+	if ((rc = laps_rest_backend_conf.validate(cfg, role)) != 0) /* [rest] keys */
 		return rc;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "rest: out of memory");
@@ -498,7 +501,7 @@ slot_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx
 	if ((rc = rest_http_global_init()) != 0)
 		goto fail;
 	c->curl_init = true;
-	if ((rc = laps_snprintf(c->base, sizeof c->base, "%s", cfg->rest_url)) != 0) {
+	if ((rc = laps_snprintf(c->base, sizeof c->base, "%s", laps_rest_conf(cfg)->url)) != 0) {
 		rc = laps_seterr(LAPS_ERR_CONFIG, "[rest] url too long");
 		goto fail;
 	}

@@ -27,6 +27,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "backends/rest_conf.h"
 
 #define SECRET_FILE_MAX 16384
 #define KEY_FILE_MAX 65536
@@ -114,16 +115,16 @@ rest_auth_post_token(struct rest_auth *a, const char *url, const char *auth, con
 
 /* "&scope=...&resource=..." for the configured values into buf. */
 static int
-scope_params(const struct laps_config *cfg, char *buf, size_t len)
+scope_params(const struct laps_conf *cfg, char *buf, size_t len)
 {
 	char s[1024], res[1024];
 	int rc;
 
 	buf[0] = s[0] = res[0] = '\0';
-	if (cfg->rest_scope != NULL && (rc = rest_urlencode(cfg->rest_scope, s, sizeof s)) != 0)
+	if (laps_rest_conf(cfg)->scope != NULL && (rc = rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s)) != 0)
 		return laps_seterr(rc, "[rest] scope too long");
-	if (cfg->rest_resource != NULL &&
-	    (rc = rest_urlencode(cfg->rest_resource, res, sizeof res)) != 0)
+	if (laps_rest_conf(cfg)->resource != NULL &&
+	    (rc = rest_urlencode(laps_rest_conf(cfg)->resource, res, sizeof res)) != 0)
 		return laps_seterr(rc, "[rest] resource too long");
 	return laps_snprintf(buf, len, "%s%s%s%s", s[0] ? "&scope=" : "", s,
 			     res[0] ? "&resource=" : "", res);
@@ -163,21 +164,21 @@ out:
 static int
 fetch_client_secret(struct rest_auth *a, struct rest_resp *r, char **token)
 {
-	const struct laps_config *cfg = a->cfg;
+	const struct laps_conf *cfg = a->cfg;
 	char *secret = NULL, *hdr = NULL, form[2200];
 	size_t slen;
 	int64_t exp;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(cfg->rest_client_secret_file, "client_secret_file",
+	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->client_secret_file, "client_secret_file",
 					SECRET_FILE_MAX, &secret, &slen)) != 0)
 		return rc;
-	if ((rc = basic_header(cfg->rest_client_id, secret, &hdr)) != 0)
+	if ((rc = basic_header(laps_rest_conf(cfg)->client_id, secret, &hdr)) != 0)
 		goto out;
 	if ((rc = laps_snprintf(form, sizeof form, "grant_type=client_credentials")) != 0 ||
 	    (rc = scope_params(cfg, form + strlen(form), sizeof form - strlen(form))) != 0)
 		goto out;
-	rc = rest_auth_post_token(a, cfg->rest_token_url, hdr, form, r, token, &exp, NULL);
+	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, hdr, form, r, token, &exp, NULL);
 out:
 	laps_file_free(secret, slen, secret_flags());
 	laps_secret_free(hdr);
@@ -343,19 +344,19 @@ out:
 static int
 fetch_jwt(struct rest_auth *a, struct rest_resp *r, char **token)
 {
-	const struct laps_config *cfg = a->cfg;
+	const struct laps_conf *cfg = a->cfg;
 	char *pem = NULL, *assertion = NULL, *form = NULL, id[768];
 	size_t plen = 0, flen;
 	int64_t exp;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(cfg->rest_key_file, "key_file", KEY_FILE_MAX, &pem,
+	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX, &pem,
 					&plen)) != 0)
 		return rc;
-	if ((rc = rest_auth_assertion(pem, plen, cfg->rest_client_id, cfg->rest_token_url,
+	if ((rc = rest_auth_assertion(pem, plen, laps_rest_conf(cfg)->client_id, laps_rest_conf(cfg)->token_url,
 				      (int64_t)time(NULL), &assertion)) != 0)
 		goto out;
-	if ((rc = rest_urlencode(cfg->rest_client_id, id, sizeof id)) != 0) {
+	if ((rc = rest_urlencode(laps_rest_conf(cfg)->client_id, id, sizeof id)) != 0) {
 		rc = laps_seterr(rc, "[rest] client_id too long");
 		goto out;
 	}
@@ -371,7 +372,7 @@ fetch_jwt(struct rest_auth *a, struct rest_resp *r, char **token)
 				id, assertion)) != 0 ||
 	    (rc = scope_params(cfg, form + strlen(form), flen - strlen(form))) != 0)
 		goto out;
-	rc = rest_auth_post_token(a, cfg->rest_token_url, NULL, form, r, token, &exp, NULL);
+	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, NULL, form, r, token, &exp, NULL);
 out:
 	if (form != NULL)
 		laps_freezero(form, flen);
@@ -387,14 +388,14 @@ fetch_bearer(struct rest_auth *a, char **token)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(a->cfg->rest_bearer_file, "bearer_file", REST_TOKEN_MAX,
+	if ((rc = rest_auth_read_secret(laps_rest_conf(a->cfg)->bearer_file, "bearer_file", REST_TOKEN_MAX,
 					&buf, &n)) != 0)
 		return rc;
 	if (!rest_token_ok(buf)) {
 		laps_file_free(buf, n, secret_flags());
 		return laps_seterr(LAPS_ERR_CONFIG, "[rest] bearer_file: %s does not hold one "
 						    "token (RFC 6750 characters only)",
-				   a->cfg->rest_bearer_file);
+				   laps_rest_conf(a->cfg)->bearer_file);
 	}
 	*token = laps_secret_strdup(buf);
 	laps_file_free(buf, n, secret_flags());
@@ -411,7 +412,7 @@ fetch(struct rest_auth *a)
 	int rc;
 
 	rest_resp_init(&r);
-	switch (a->cfg->rest_auth) {
+	switch (laps_rest_conf(a->cfg)->auth) {
 	case LAPS_REST_AUTH_CLIENT_SECRET:
 		rc = fetch_client_secret(a, &r, &token);
 		break;
@@ -436,13 +437,13 @@ fetch(struct rest_auth *a)
 }
 
 int
-rest_auth_new(const struct laps_config *cfg, enum laps_backend_role role, struct rest_http *h,
+rest_auth_new(const struct laps_conf *cfg, enum laps_backend_role role, struct rest_http *h,
 	      struct rest_auth **out)
 {
 	struct rest_auth *a;
 
 	*out = NULL;
-	if (cfg->rest_auth == LAPS_REST_AUTH_DEVICE_CODE && role != LAPS_ROLE_ADMIN)
+	if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_DEVICE_CODE && role != LAPS_ROLE_ADMIN)
 		return laps_seterr(LAPS_ERR_CONFIG, "[rest] auth = device_code is for laps-get");
 	if ((a = calloc(1, sizeof *a)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "rest: out of memory");
@@ -478,16 +479,16 @@ rest_auth_header(struct rest_auth *a, const char **hdr)
 int
 rest_auth_refresh(struct rest_auth *a)
 {
-	if (a->cfg->rest_auth == LAPS_REST_AUTH_MTLS || a->cfg->rest_auth == LAPS_REST_AUTH_BEARER)
+	if (laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_MTLS || laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_BEARER)
 		return laps_seterr(LAPS_ERR_AUTH, "the server refused the %s credential",
-				   laps_rest_auth_name(a->cfg->rest_auth));
+				   laps_rest_auth_name(laps_rest_conf(a->cfg)->auth));
 	if (a->refreshed)
 		return laps_seterr(LAPS_ERR_AUTH, "the server refused a fresh token too");
 	a->refreshed = true;
 	log_info("rest: the server refused the token; requesting a new one");
 	rest_auth_set_token(a, NULL);
 	a->fetched = false;
-	if (a->cfg->rest_auth == LAPS_REST_AUTH_DEVICE_CODE)
+	if (laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_DEVICE_CODE)
 		rest_auth_device_forget(a);
 	return fetch(a);
 }

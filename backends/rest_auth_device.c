@@ -28,6 +28,7 @@
 #include "escrow/json_secret.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
+#include "backends/rest_conf.h"
 
 #define CACHE_MAX (64 * 1024)
 #define EARLY_EXPIRY 30 /* a token this close to its expiry is not used */
@@ -48,7 +49,7 @@ cached_clear(struct cached *c)
 }
 
 static int
-cache_path(const struct laps_config *cfg, char *dir, char *path, size_t len)
+cache_path(const struct laps_conf *cfg, char *dir, char *path, size_t len)
 {
 	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	struct passwd *pw;
@@ -65,13 +66,13 @@ cache_path(const struct laps_config *cfg, char *dir, char *path, size_t len)
 		return laps_seterr(LAPS_ERR_CONFIG, "no home directory for the token cache");
 	}
 	crypto_generichash_init(&st, NULL, 0, sizeof h);
-	crypto_generichash_update(&st, (const unsigned char *)cfg->rest_token_url,
-				  strlen(cfg->rest_token_url) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)cfg->rest_client_id,
-				  strlen(cfg->rest_client_id) + 1);
-	if (cfg->rest_scope != NULL)
-		crypto_generichash_update(&st, (const unsigned char *)cfg->rest_scope,
-					  strlen(cfg->rest_scope));
+	crypto_generichash_update(&st, (const unsigned char *)laps_rest_conf(cfg)->token_url,
+				  strlen(laps_rest_conf(cfg)->token_url) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)laps_rest_conf(cfg)->client_id,
+				  strlen(laps_rest_conf(cfg)->client_id) + 1);
+	if (laps_rest_conf(cfg)->scope != NULL)
+		crypto_generichash_update(&st, (const unsigned char *)laps_rest_conf(cfg)->scope,
+					  strlen(laps_rest_conf(cfg)->scope));
 	crypto_generichash_final(&st, h, sizeof h);
 	sodium_bin2hex(hex, sizeof hex, h, sizeof h);
 	if (laps_snprintf(path, len, "%s/token-%s.json", dir, hex) != 0)
@@ -147,13 +148,13 @@ out:
 /* ------------------------------------------------------------------ */
 
 static int
-client_params(const struct laps_config *cfg, char *buf, size_t len)
+client_params(const struct laps_conf *cfg, char *buf, size_t len)
 {
 	char id[768], s[1024] = "", r[1024] = "";
 
-	if (rest_urlencode(cfg->rest_client_id, id, sizeof id) != 0 ||
-	    (cfg->rest_scope != NULL && rest_urlencode(cfg->rest_scope, s, sizeof s) != 0) ||
-	    (cfg->rest_resource != NULL && rest_urlencode(cfg->rest_resource, r, sizeof r) != 0))
+	if (rest_urlencode(laps_rest_conf(cfg)->client_id, id, sizeof id) != 0 ||
+	    (laps_rest_conf(cfg)->scope != NULL && rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s) != 0) ||
+	    (laps_rest_conf(cfg)->resource != NULL && rest_urlencode(laps_rest_conf(cfg)->resource, r, sizeof r) != 0))
 		return laps_seterr(LAPS_ERR_CONFIG, "[rest] client_id, scope or resource too long");
 	return laps_snprintf(buf, len, "client_id=%s%s%s%s%s", id, s[0] ? "&scope=" : "", s,
 			     r[0] ? "&resource=" : "", r);
@@ -174,7 +175,7 @@ refresh_grant(struct rest_auth *a, struct cached *c)
 	    (rc = laps_snprintf(form + strlen(form), FORM_MAX - strlen(form),
 				"&grant_type=refresh_token&refresh_token=%s", c->refresh)) != 0)
 		goto out;
-	if ((rc = rest_auth_post_token(a, a->cfg->rest_token_url, NULL, form, &r, &acc, &exp,
+	if ((rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &acc, &exp,
 				       &ref)) != 0)
 		goto out;
 	laps_secret_free(c->access);
@@ -204,7 +205,7 @@ poll_once(struct rest_auth *a, const char *form, int64_t *interval, struct cache
 	int rc;
 
 	rest_resp_init(&r);
-	rc = rest_auth_post_token(a, a->cfg->rest_token_url, NULL, form, &r, &c->access, &exp,
+	rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &c->access, &exp,
 				  &c->refresh);
 	if (rc == 0) {
 		c->expires_at = (int64_t)time(NULL) + (exp > 0 ? exp : 300);
@@ -226,7 +227,7 @@ poll_once(struct rest_auth *a, const char *form, int64_t *interval, struct cache
 static int
 device_authorize(struct rest_auth *a, struct rest_device_auth *d)
 {
-	struct rest_req q = {"POST", a->cfg->rest_device_auth_url, NULL, NULL,
+	struct rest_req q = {"POST", laps_rest_conf(a->cfg)->device_auth_url, NULL, NULL,
 			     "application/x-www-form-urlencoded", NULL, 0, NULL, false,
 			     REST_SMALL_BODY};
 	struct rest_resp r;
@@ -234,7 +235,7 @@ device_authorize(struct rest_auth *a, struct rest_device_auth *d)
 	int rc;
 
 	rest_resp_init(&r);
-	snprintf(what, sizeof what, "POST %s", a->cfg->rest_device_auth_url);
+	snprintf(what, sizeof what, "POST %s", laps_rest_conf(a->cfg)->device_auth_url);
 	q.what = what;
 	if ((rc = client_params(a->cfg, form, sizeof form)) != 0)
 		return rc;

@@ -12,7 +12,7 @@
 #include "backends/rest_http.h"
 
 struct rest_auth {
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	enum laps_backend_role role;
 	struct rest_http *http; /* borrowed */
 	char *header;		/* "Authorization: Bearer ..." (laps_secret), NULL = none */

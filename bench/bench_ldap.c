@@ -39,6 +39,25 @@
 #include "escrow/fileio.h"
 #include "escrow/record.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
+#include "backends/ldap_conf.h"
+#include "escrow/escrow_conf.h"
+#include "backends/backend_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
+/* The backend env of a test configuration ([agent] accounts, state_dir). */
+static const struct laps_backend_env *
+test_env(const struct laps_conf *c)
+{
+	static __thread struct laps_backend_env env;
+
+	laps_agent_backend_env(c, &env);
+	return &env;
+}
+
 
 struct opts {
 	unsigned devices, workers, rotations, read_cycles;
@@ -64,31 +83,31 @@ now_us(void)
 }
 
 static int
-mkcfg(struct laps_config *cfg, const struct opts *o, const char *device)
+mkcfg(struct laps_conf *cfg, const struct opts *o, const char *device)
 {
 	char dn[256];
 
-	if (laps_config_init(cfg) != 0)
+	if (laps_conf_init(cfg, &test_schema) != 0)
 		return -1;
-	cfg->ldap_uri[0] = strdup(env("LDAP_URI"));
-	cfg->n_ldap_uri = 1;
-	cfg->ldap_tls = LAPS_TLS_STARTTLS;
-	cfg->ldap_ca_file = strdup(env("LDAP_CA"));
-	cfg->ldap_bind = LAPS_BIND_SIMPLE;
+	laps_ldap_conf(cfg)->uri[0] = strdup(env("LDAP_URI"));
+	laps_ldap_conf(cfg)->n_uri = 1;
+	laps_ldap_conf(cfg)->tls = LAPS_TLS_STARTTLS;
+	laps_ldap_conf(cfg)->ca_file = strdup(env("LDAP_CA"));
+	laps_ldap_conf(cfg)->bind = LAPS_BIND_SIMPLE;
 	if (device != NULL) {
 		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", device, env("LDAP_DEVICES_BASE"));
-		cfg->ldap_bind_dn = strdup(dn);
-		cfg->ldap_bind_secret_file = strdup(env("LDAP_BULK_SECRET"));
+		laps_ldap_conf(cfg)->bind_dn = strdup(dn);
+		laps_ldap_conf(cfg)->bind_secret_file = strdup(env("LDAP_BULK_SECRET"));
 	} else {
-		cfg->ldap_bind_dn = strdup(env("LDAP_ROOT_DN"));
-		cfg->ldap_bind_secret_file = strdup(env("LDAP_ROOT_SECRET"));
+		laps_ldap_conf(cfg)->bind_dn = strdup(env("LDAP_ROOT_DN"));
+		laps_ldap_conf(cfg)->bind_secret_file = strdup(env("LDAP_ROOT_SECRET"));
 	}
-	cfg->ldap_base = strdup(env("LDAP_DEVICES_BASE"));
-	cfg->ldap_filter = strdup("(cn=%h)");
-	cfg->ldap_schema = o->schema;
-	cfg->history = 5;
-	free(cfg->state_dir);
-	cfg->state_dir = strdup(env("BENCH_STATE_DIR"));
+	laps_ldap_conf(cfg)->base = strdup(env("LDAP_DEVICES_BASE"));
+	laps_ldap_conf(cfg)->filter = strdup("(cn=%h)");
+	laps_ldap_conf(cfg)->schema = o->schema;
+	laps_escrow_conf(cfg)->history = 5;
+	free(laps_agent_conf(cfg)->state_dir);
+	laps_agent_conf(cfg)->state_dir = strdup(env("BENCH_STATE_DIR"));
 	return 0;
 }
 
@@ -121,7 +140,7 @@ cmp_double(const void *a, const void *b)
 static int
 worker(const struct opts *o, unsigned id, FILE *log)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	uint8_t envelope[96];
 	unsigned i, errors = 0;
@@ -132,7 +151,7 @@ worker(const struct opts *o, unsigned id, FILE *log)
 	if (!o->agent_mode) {
 		if (mkcfg(&cfg, o, NULL) != 0)
 			return 2;
-		if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, &b)) != 0) {
+		if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg), &b)) != 0) {
 			char buf[512];
 
 			fprintf(stderr, "worker %u: open: %s\n", id,
@@ -152,10 +171,10 @@ worker(const struct opts *o, unsigned id, FILE *log)
 		if (o->agent_mode) {
 			if (mkcfg(&cfg, o, dev) != 0)
 				return 2;
-			if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT,
+			if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg),
 						    &b)) != 0) {
 				errors++;
-				laps_config_free(&cfg);
+				laps_conf_free(&cfg);
 				continue;
 			}
 		}
@@ -208,14 +227,14 @@ worker(const struct opts *o, unsigned id, FILE *log)
 		if (o->agent_mode) {
 			laps_backend_close(b);
 			b = NULL;
-			laps_config_free(&cfg);
+			laps_conf_free(&cfg);
 		}
 	}
 	fprintf(log, "errors %u\n", errors);
 	if (b != NULL)
 		laps_backend_close(b);
 	if (!o->agent_mode)
-		laps_config_free(&cfg);
+		laps_conf_free(&cfg);
 	return 0;
 }
 
@@ -239,7 +258,7 @@ cmp_wr(const void *a, const void *b)
 static int
 verify(const struct opts *o, struct wr *w, size_t n, unsigned *lost, unsigned *mismatch)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	size_t i = 0, j, k;
 	int rc;
@@ -247,7 +266,7 @@ verify(const struct opts *o, struct wr *w, size_t n, unsigned *lost, unsigned *m
 	*lost = *mismatch = 0;
 	qsort(w, n, sizeof(*w), cmp_wr);
 	if (mkcfg(&cfg, o, NULL) != 0 ||
-	    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_ADMIN, &b) != 0)
+	    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_ADMIN, test_env(&cfg), &b) != 0)
 		return -1;
 	while (i < n) {
 		char cur[LAPS_VERSION_MAX], cur2[LAPS_VERSION_MAX];
@@ -300,7 +319,7 @@ verify(const struct opts *o, struct wr *w, size_t n, unsigned *lost, unsigned *m
 		i = j;
 	}
 	laps_backend_close(b);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return 0;
 }
 
@@ -313,7 +332,7 @@ read_cycles(const struct opts *o)
 	if (lat == NULL)
 		return;
 	for (i = 0; i < o->read_cycles; i++) {
-		struct laps_config cfg;
+		struct laps_conf cfg;
 		struct laps_backend *b = NULL;
 		struct laps_record r;
 		struct laps_version v;
@@ -323,14 +342,14 @@ read_cycles(const struct opts *o)
 		(void)snprintf(dev, sizeof(dev), "dev%05u", 1 + i % o->devices);
 		laps_record_init(&r);
 		if (mkcfg(&cfg, o, dev) == 0 &&
-		    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, &b) == 0) {
+		    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg), &b) == 0) {
 			int rc = laps_backend_read(b, dev, "lapsadmin", &r, &v);
 
 			if (rc == 0 || rc == LAPS_ERR_NOTFOUND)
 				ok++;
 			laps_backend_close(b);
 		}
-		laps_config_free(&cfg);
+		laps_conf_free(&cfg);
 		laps_record_clear(&r);
 		lat[i] = now_us() - t0;
 		total += lat[i];

@@ -51,6 +51,14 @@
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "escrow/record.h"
+#include "agent/agent_conf.h"
+#include "backends/backend_conf.h"
+#include "escrow/escrow_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
 
 #define MAX_THREADS 256
 #define ACCOUNT "lapsadmin"
@@ -85,7 +93,7 @@ struct bench {
 
 /* One instance of the backend for device d (what one agent run opens). */
 struct inst {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b;
 	bool cfg_init;
 };
@@ -161,12 +169,12 @@ inst_open(struct bench *b, const struct device *d, struct inst *in)
 		 "[rest]\nurl = %s\nauth = mtls\nca_file = %s\n"
 		 "cert_file = %s/%s.crt\nkey_file = %s/%s.key\n",
 		 d->name, b->url, b->cacert, b->dir, d->name, b->dir, d->name);
-	if ((rc = laps_config_init(&in->cfg)) != 0)
+	if ((rc = laps_conf_init(&in->cfg, &test_schema)) != 0)
 		return rc;
 	in->cfg_init = true;
-	if ((rc = laps_config_parse(&in->cfg, "bench_rest.conf", text, strlen(text))) != 0)
+	if ((rc = laps_conf_parse(&in->cfg, "bench_rest.conf", text, strlen(text))) != 0)
 		return rc;
-	return laps_backend_open(b->ops, &in->cfg, LAPS_ROLE_AGENT, &in->b);
+	return laps_backend_open(b->ops, &in->cfg, LAPS_ROLE_AGENT, NULL, &in->b);
 }
 
 static void
@@ -175,7 +183,7 @@ inst_close(struct inst *in)
 	laps_backend_close(in->b);
 	in->b = NULL;
 	if (in->cfg_init)
-		laps_config_free(&in->cfg);
+		laps_conf_free(&in->cfg);
 	in->cfg_init = false;
 }
 

@@ -15,8 +15,9 @@
 #include "escrow/fileio.h"
 
 int
-laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *cfg,
-		  enum laps_backend_role role, struct laps_backend **out)
+laps_backend_open(const struct laps_backend_ops *ops, const struct laps_conf *cfg,
+		  enum laps_backend_role role, const struct laps_backend_env *env,
+		  struct laps_backend **out)
 {
 	struct laps_backend *b = NULL;
 	int rc;
@@ -34,7 +35,9 @@ laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *
 		return laps_seterr(LAPS_ERR_NOMEM, "backend open: out of memory");
 	b->ops = ops;
 	b->cfg = cfg;
-	if ((rc = ops->open(cfg, role, &b->ctx)) != 0) {
+	if (env != NULL)
+		b->env = *env;
+	if ((rc = ops->open(cfg, role, &b->env, &b->ctx)) != 0) {
 		free(b);
 		return rc;
 	}

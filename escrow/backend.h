@@ -63,12 +63,28 @@ typedef int (*laps_report_cb)(void *arg, const struct laps_report_row *row);
 /* Who is opening: the agent on a device, or an admin tool (laps-get). */
 enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
 
+/*
+ * What the opening program tells a backend beyond the backend's own
+ * section: the accounts the host manages ([agent] accounts; the Microsoft
+ * schemas hold one) and the agent's state directory (where ldap keeps its
+ * rotation ids for write-only attributes).  Borrowed for the backend's
+ * life.  Filled from the configuration by laps_agent_backend_env()
+ * (agent/agent_conf.h).
+ */
+struct laps_backend_env {
+	const char *state_dir;       /* NULL = LAPS_STATE_DIR_DEFAULT */
+	char *const *accounts;       /* NULL when n_accounts is 0 */
+	size_t n_accounts;
+};
+
 struct laps_backend_ops {
 	const char *name; /* as in laps.conf */
 	unsigned caps;    /* LAPS_BCAP_* — may be refined per instance, see caps() */
 
-	/* required: connect/prepare.  *ctx is the backend's own state. */
-	int (*open)(const struct laps_config *cfg, enum laps_backend_role role, void **ctx);
+	/* required: connect/prepare.  *ctx is the backend's own state; env is
+	 * never NULL (the wrapper passes an empty one for NULL). */
+	int (*open)(const struct laps_conf *cfg, enum laps_backend_role role,
+		    const struct laps_backend_env *env, void **ctx);
 	/* required: release everything (ctx may be NULL). */
 	void (*close)(void *ctx);
 
@@ -118,12 +134,15 @@ struct laps_backend_ops {
 struct laps_backend {
 	const struct laps_backend_ops *ops;
 	void *ctx;
-	const struct laps_config *cfg; /* borrowed; must outlive the backend */
+	const struct laps_conf *cfg; /* borrowed; must outlive the backend */
+	struct laps_backend_env env; /* a copy; its strings are borrowed */
 };
 
-/* Open ops with cfg.  On success *out is malloc'd (laps_backend_close). */
-int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_config *cfg,
-		      enum laps_backend_role role, struct laps_backend **out)
+/* Open ops with cfg (and env, may be NULL: no accounts, the default state
+ * directory).  On success *out is malloc'd (laps_backend_close). */
+int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_conf *cfg,
+		      enum laps_backend_role role, const struct laps_backend_env *env,
+		      struct laps_backend **out)
     __attribute__((warn_unused_result));
 void laps_backend_close(struct laps_backend *b);
 

@@ -1,9 +1,19 @@
 /*
- * conf.h — laps.conf: INI sections, typed values with ranges, durations.
+ * conf.h — the configuration files' parser: INI sections of typed keys,
+ * driven by tables that the components hand it.
  *
- * One parser for laps-agent, laps-get and pam_laps.  Unknown sections and
- * keys are errors naming file:line and the key.  When euid is 0 the file
- * must be owned by root and not group/world-writable.
+ * This file knows no section and no key.  Each component declares its
+ * sections beside its code (a struct laps_conf_section: the section's name,
+ * a table of keys with their types and ranges, the size of the struct the
+ * values land in and a function that sets its defaults) and validates them
+ * there; docs/HACKING.md says how to add a key.  A program lists the
+ * sections its files may hold in a struct laps_conf_schema, loads a file
+ * into a struct laps_conf and reads each section's struct back with
+ * laps_conf_get() (every component has a typed accessor for its own).
+ *
+ * Unknown sections and keys are errors naming file:line and the key, as are
+ * duplicate keys and values of the wrong type or out of range.  When euid
+ * is 0 the file must be owned by root and not group/world-writable.
  */
 #ifndef LAPS_CONF_H
 #define LAPS_CONF_H
@@ -13,7 +23,8 @@
 #include <stdint.h>
 
 #define LAPS_CONFIG_MAX_SIZE (64 * 1024) /* larger files are refused */
-#define LAPS_CONFIG_MAX_LIST 16          /* accounts, recipients, uris */
+#define LAPS_CONFIG_MAX_LIST 16          /* values of one list key */
+#define LAPS_CONF_MAX_SECTIONS 32        /* sections of one schema */
 #define LAPS_ACCOUNT_MAX 32              /* user name length (useradd's limit) */
 #define LAPS_DEVICE_MAX 253              /* DNS name length */
 
@@ -26,199 +37,147 @@
 #define LAPS_CONFIG_DEFAULT SYSCONFDIR "/laps/laps.conf"
 #define LAPS_STATE_DIR_DEFAULT LOCALSTATEDIR "/lib/laps"
 
-enum laps_method { LAPS_METHOD_SHADOW = 0, LAPS_METHOD_PAM };
-enum laps_hash { LAPS_HASH_YESCRYPT = 0, LAPS_HASH_SHA512 };
-enum laps_pwmode { LAPS_PWMODE_PASSWORD = 0, LAPS_PWMODE_PASSPHRASE };
-enum laps_ldap_tls { LAPS_TLS_STARTTLS = 0, LAPS_TLS_LDAPS, LAPS_TLS_NONE };
-enum laps_ldap_bind { LAPS_BIND_SIMPLE = 0, LAPS_BIND_EXTERNAL, LAPS_BIND_GSSAPI };
-enum laps_ldap_schema { LAPS_SCHEMA_LAPS = 0, LAPS_SCHEMA_MSLAPS, LAPS_SCHEMA_LEGACY };
-enum laps_rest_auth { LAPS_REST_AUTH_CLIENT_SECRET = 0, LAPS_REST_AUTH_PRIVATE_KEY_JWT,
-		      LAPS_REST_AUTH_MTLS, LAPS_REST_AUTH_BEARER, LAPS_REST_AUTH_DEVICE_CODE };
-enum laps_postauth_action { LAPS_POSTAUTH_RESET = 0, LAPS_POSTAUTH_RESET_LOGOFF,
-			    LAPS_POSTAUTH_RESET_REBOOT };
+/* The value of a LAPS_CONF_YESNO key. */
 enum laps_yesno { LAPS_NO = 0, LAPS_YES };
-enum laps_cert_name { LAPS_CERT_NAME_CN = 0, LAPS_CERT_NAME_SAN };
-/* [agent] account_state: the password lock ('!') the agent keeps */
-enum laps_account_state { LAPS_ACCOUNT_KEEP = 0, LAPS_ACCOUNT_ENABLED, LAPS_ACCOUNT_DISABLED };
-#define LAPS_UID_UNSET 4294967295U /* [agent] account_uid not set */
 
-/* Every string is malloc'd or NULL (unset).  Durations are in seconds. */
-struct laps_config {
-	char *path; /* the file it was loaded from (for messages) */
-
-	/* [agent] */
-	char *accounts[LAPS_CONFIG_MAX_LIST]; /* accounts = a b  (default: lapsadmin) */
-	size_t n_accounts;
-	enum laps_method method; /* shadow | pam           (default shadow) */
-	char *root;              /* alternate root prefix  (default NULL = /) */
-	char *state_dir;         /* default LAPS_STATE_DIR_DEFAULT */
-	char *metrics_file;      /* Prometheus text file written after each run (NULL = none) */
-	int64_t password_age;    /* 1h..3650d             (default 30d) */
-	enum laps_hash hash;     /* yescrypt | sha512      (default yescrypt) */
-	unsigned hash_cost;      /* 0 = library default; yescrypt 1..11, sha512 rounds 1000..999999999 */
-	/* [agent] account management (agent/account_create.c, agent/lockstate.c) */
-	enum laps_yesno create_account; /* create missing accounts (default no) */
-	unsigned account_uid;	  /* fixed uid; LAPS_UID_UNSET = a system uid (login.defs) */
-	char *account_home;	  /* NULL = no home directory (passwd: /nonexistent) */
-	char *account_shell;	  /* NULL = /bin/sh */
-	char *account_groups[LAPS_CONFIG_MAX_LIST]; /* supplementary groups at creation */
-	size_t n_account_groups;
-	enum laps_account_state account_state; /* keep | enabled | disabled (default keep) */
-	enum laps_yesno allow_uid0;	       /* manage a uid-0 account (default no) */
-
-	/* [password] */
-	enum laps_pwmode mode; /* password | passphrase (default password) */
-	unsigned length;       /* 8..128                (default 20) */
-	unsigned complexity;   /* 1..5 (Windows LAPS)    (default 4) */
-	unsigned words;        /* 3..10                 (default 6) */
-	char *separator;       /* 0..4 chars; "" = capitalised and joined (default "-") */
-
-	/* [escrow] */
-	char *backend;                          /* file | ldap | rest (default file) */
-	char *recipients[LAPS_CONFIG_MAX_LIST]; /* files with public-key lines */
-	size_t n_recipients;
-	unsigned history; /* 0..100 (default 10) */
-	char *device;     /* NULL = this host's name, lower-cased (laps_device_name());
-			   * a configured name is stored lower-cased */
-
-	/* [file] */
-	char *file_dir; /* dir (default LOCALSTATEDIR/lib/laps/escrow) */
-
-	/* [ldap] */
-	char *ldap_uri[LAPS_CONFIG_MAX_LIST]; /* uri = ldap://a ldap://b (failover order) */
-	size_t n_ldap_uri;
-	enum laps_ldap_tls ldap_tls;   /* starttls | ldaps | none (default starttls) */
-	char *ldap_ca_file;
-	char *ldap_cert_file;          /* client certificate (optional) */
-	char *ldap_key_file;           /* its key */
-	enum laps_ldap_bind ldap_bind; /* simple | external | gssapi (default simple) */
-	char *ldap_bind_dn;
-	char *ldap_bind_secret_file;
-	char *ldap_base;
-	char *ldap_filter;             /* template with %h (short host) and %f (FQDN) */
-	char *ldap_dn;                 /* explicit device entry DN */
-	enum laps_ldap_schema ldap_schema; /* laps | mslaps | legacy (default laps) */
-	int64_t ldap_timeout;          /* 1s..300s (default 10s) */
-
-	/* [rest] */
-	char *rest_url;                /* https:// base URL of laps-escrowd (before /v1) */
-	enum laps_rest_auth rest_auth; /* client_credentials | private_key_jwt | mtls | bearer |
-					* device_code (laps-get only) */
-	char *rest_token_url;
-	char *rest_device_auth_url;    /* RFC 8628 device authorization endpoint (device_code) */
-	char *rest_resource;           /* RFC 8707 resource indicator sent with token requests */
-	char *rest_pin;                /* public-key pin: sha256//BASE64[;sha256//...] */
-	char *rest_client_id;
-	char *rest_client_secret_file;
-	char *rest_key_file;
-	char *rest_cert_file;
-	char *rest_key_engine;         /* OpenSSL engine id for key_uri (auth = mtls) */
-	char *rest_key_uri;            /* engine key (pkcs11:...) instead of key_file */
-	char *rest_ca_file;
-	char *rest_bearer_file;
-	char *rest_scope;
-	int64_t rest_timeout; /* 1s..300s (default 10s) */
-	unsigned rest_retries; /* 0..10 (default 3): attempts after the first */
-	int64_t rest_budget;   /* 1s..1h (default 120s): all requests of one run */
-
-	/* [post-auth] */
-	int64_t postauth_delay;                  /* 0..30d (default 0 = post-auth rotation off) */
-	enum laps_postauth_action postauth_action; /* reset | reset-logoff | reset-reboot */
-
-	/* [laps-get] (laps-get.conf) */
-	char *get_key;     /* admin private key file; NULL = laps-get uses
-			    * ~/.config/laps/admin.key (absolute path when set) */
-
-	/* [graph] (laps-get --source graph: Windows LAPS in Entra ID, read-only) */
-	char *graph_url;                /* default https://graph.microsoft.com/v1.0 */
-	char *graph_token_url;          /* OAuth2 token endpoint (client credentials) */
-	char *graph_client_id;
-	char *graph_client_secret_file; /* root/owner-only file */
-	char *graph_scope;              /* default https://graph.microsoft.com/.default */
-	char *graph_ca_file;            /* extra CA bundle (tests) */
-	int64_t graph_timeout;          /* 1s..300s (default 10s) */
-
-	/* laps-escrowd (laps-escrowd.conf; see man/laps-escrowd.8) */
-	/* [server] */
-	char *srv_listen;          /* ADDRESS:PORT, [IPV6]:PORT (default 127.0.0.1:8443) */
-	char *srv_cert_file;       /* server certificate chain (PEM) */
-	char *srv_key_file;        /* its private key (PEM) */
-	char *srv_client_ca;       /* CA for client certificates (mTLS); NULL = none */
-	unsigned srv_threads;      /* 1..256 (default 4) */
-	unsigned srv_max_connections; /* 1..100000 (default 512) */
-	unsigned srv_max_per_ip;   /* 1..100000 (default 64) */
-	int64_t srv_timeout;       /* 1s..1h per-connection idle timeout (default 30s) */
-	enum laps_yesno srv_metrics; /* yes | no (default yes) */
-	/* [store] */
-	char *store_url;           /* sqlite:/path | postgresql:CONNINFO */
-	unsigned store_history;    /* history_size 0..100 (default 10) */
-	/* [oidc] */
-	char *oidc_issuer;
-	char *oidc_audience;
-	char *oidc_ca_file;
-	char *oidc_jwks_file;      /* static JWKS instead of discovery (tests, air-gapped) */
-	int64_t oidc_timeout;      /* 1s..60s (default 5s) */
-	int64_t oidc_leeway;       /* 0..300s (default 60s) */
-	/* [authz] */
-	char *authz_device_claim;  /* default client_id */
-	char *authz_device_prefix; /* stripped from the device claim; NULL = none */
-	enum laps_cert_name authz_cert_name; /* cn | san (default cn) */
-	char *authz_rights_claim;  /* default scope */
-	char *authz_device_value;  /* default laps.device */
-	char *authz_read_value;    /* default laps.read */
-	char *authz_secret_value;  /* default laps.secret */
-	char *authz_expire_value;  /* default laps.expire */
-	char *authz_audit_value;   /* default laps.audit */
-	char *authz_units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
-	size_t n_authz_units;
-	char *authz_cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */
-	size_t n_authz_cert_admins;
-	/* [limits] */
-	unsigned limit_rate;       /* requests/s per identity 1..100000 (default 20) */
-	unsigned limit_burst;      /* 1..1000000 (default 100) */
+/* What a value is.  Strings and list items may be refined by a check. */
+enum laps_conf_type {
+	LAPS_CONF_STRING = 0, /* char *: non-empty text */
+	LAPS_CONF_PATH,       /* char *: an absolute path */
+	LAPS_CONF_NAME,       /* char *: [a-z0-9_-], at most 64 characters */
+	LAPS_CONF_URL,        /* char *: https:// (http:// only to a loopback address) */
+	LAPS_CONF_ENUM,       /* an enum (int-sized): the index of the value in names[] */
+	LAPS_CONF_YESNO,      /* enum laps_yesno */
+	LAPS_CONF_UINT,       /* unsigned in [min, max] */
+	LAPS_CONF_DURATION,   /* int64_t seconds in [min, max]: N, Ns, Nm, Nh, Nd, Nw */
+	LAPS_CONF_LIST,       /* char *[LAPS_CONFIG_MAX_LIST] + size_t count: blank-separated
+			       * words, each checked (default laps_conf_check_word), no
+			       * value twice */
 };
 
-/* laps_config_validate purposes */
-enum laps_config_use {
-	LAPS_USE_AGENT = 0, /* laps-agent: accounts, recipients, a known backend and its keys */
-	LAPS_USE_GET,       /* laps-get with a backend: the backend's keys (ldap: base or dn) */
-	LAPS_USE_PAM,       /* pam_laps: accounts and state_dir */
-	LAPS_USE_GET_GRAPH, /* laps-get --source graph: [graph] url token_url client_id
-			     * client_secret_file */
-	LAPS_USE_SERVER     /* laps-escrowd: [server] cert_file key_file, [store] url,
-			     * [oidc] issuer+audience together, units well-formed */
-};
+/* Key flags */
+#define LAPS_CONF_EMPTY_OK 0x1 /* a string that may be empty ("key =") */
+#define LAPS_CONF_LOWER 0x2    /* a string stored lower-cased (host names) */
 
 /*
- * Cross-field checks after loading, for a given program: e.g. the agent
- * needs recipients and a known backend; backend ldap needs uri and dn or
- * base+filter; bind simple needs bind_dn and bind_secret_file; hash_cost in
- * range for the hash.  LAPS_ERR_CONFIG with a detail naming file and key.
+ * A check of a string value or of one list item: NULL when v is fine, else
+ * what is wrong with it ("must be an absolute path"); the parser adds
+ * file:line, section, key and the value.
  */
-int laps_config_validate(const struct laps_config *cfg, enum laps_config_use use)
-    __attribute__((warn_unused_result));
+typedef const char *(*laps_conf_check_fn)(const char *v);
 
-/* laps_config_load flags */
+struct laps_conf_key {
+	const char *key;
+	enum laps_conf_type type;
+	size_t off;               /* the field in the section's struct */
+	size_t count_off;         /* LAPS_CONF_LIST: its size_t count */
+	long long min, max;       /* LAPS_CONF_UINT, LAPS_CONF_DURATION */
+	const char *const *names; /* LAPS_CONF_ENUM: NULL-terminated, index = value */
+	laps_conf_check_fn check; /* strings and list items: an extra check, or NULL */
+	unsigned flags;           /* LAPS_CONF_EMPTY_OK, LAPS_CONF_LOWER */
+};
+
+/* Table helpers: LAPS_CONF_KEY_STR("dir", LAPS_CONF_PATH, struct x, dir, NULL) ... */
+#define LAPS_CONF_KEY_STR(key, type, st, field, check)                                             \
+	{key, type, offsetof(st, field), 0, 0, 0, NULL, check, 0}
+#define LAPS_CONF_KEY_STRF(key, type, st, field, check, flags)                                     \
+	{key, type, offsetof(st, field), 0, 0, 0, NULL, check, flags}
+#define LAPS_CONF_KEY_LIST(key, st, field, count, check)                                           \
+	{key, LAPS_CONF_LIST, offsetof(st, field), offsetof(st, count), 0, 0, NULL, check, 0}
+#define LAPS_CONF_KEY_ENUM(key, st, field, names)                                                  \
+	{key, LAPS_CONF_ENUM, offsetof(st, field), 0, 0, 0, names, NULL, 0}
+#define LAPS_CONF_KEY_YESNO(key, st, field)                                                        \
+	{key, LAPS_CONF_YESNO, offsetof(st, field), 0, 0, 1, NULL, NULL, 0}
+#define LAPS_CONF_KEY_UINT(key, st, field, lo, hi)                                                 \
+	{key, LAPS_CONF_UINT, offsetof(st, field), 0, lo, hi, NULL, NULL, 0}
+#define LAPS_CONF_KEY_DURATION(key, st, field, lo, hi)                                             \
+	{key, LAPS_CONF_DURATION, offsetof(st, field), 0, lo, hi, NULL, NULL, 0}
+
+/* One section: its keys and the struct they fill. */
+struct laps_conf_section {
+	const char *name; /* "ldap" for [ldap] */
+	const struct laps_conf_key *keys;
+	size_t n_keys;
+	size_t size; /* sizeof the section's struct */
+	/* Optional: set the defaults in a zeroed struct.  0 or LAPS_ERR_NOMEM
+	 * (what it allocated is freed by the parser: only strings and lists
+	 * named by keys may be allocated). */
+	int (*defaults)(void *sec);
+};
+
+/* Schema flags */
+#define LAPS_CONF_SKIP_UNKNOWN 0x1 /* a section of no table is skipped, not refused
+				    * (pam_laps: laps.conf holds the agent's and the
+				    * backends' sections, which the agent checks) */
+
+/* The sections a program's files may hold. */
+struct laps_conf_schema {
+	/* up to 4 NULL-terminated lists (a program's own, the escrow core's,
+	 * the backends' ...), concatenated; at most LAPS_CONF_MAX_SECTIONS */
+	const struct laps_conf_section *const *lists[4];
+	/* NULL-terminated names of sections that other programs read from the
+	 * same file: their lines must have the key = value shape but are not
+	 * interpreted here (e.g. [laps-get] in laps.conf for the agent).  May
+	 * be NULL. */
+	const char *const *foreign;
+	unsigned flags; /* LAPS_CONF_SKIP_UNKNOWN */
+};
+
+/* A loaded configuration: one struct per section of its schema. */
+struct laps_conf {
+	char *path; /* the file it was loaded from (for messages); NULL: defaults only */
+	const struct laps_conf_schema *schema;
+	size_t n;
+	const struct laps_conf_section *sections[LAPS_CONF_MAX_SECTIONS];
+	void *data[LAPS_CONF_MAX_SECTIONS];
+	unsigned line[LAPS_CONF_MAX_SECTIONS]; /* first line of each section; 0 = absent */
+};
+
+/* laps_conf_load flags */
 #define LAPS_CONFIG_CHECK_OWNER 0x1 /* apply the root-owner/mode check even if euid != 0 */
 #define LAPS_CONFIG_NO_OWNER 0x2    /* skip owner/mode checks (laps-get user files) */
 
-/* Fill cfg with the defaults above.  0 or LAPS_ERR_NOMEM. */
-int laps_config_init(struct laps_config *cfg) __attribute__((warn_unused_result));
+/*
+ * Make c hold the defaults of every section of schema (which must outlive
+ * c).  0, LAPS_ERR_NOMEM, or LAPS_ERR_INVALID (too many sections, a name
+ * twice).  On failure c needs no laps_conf_free.
+ */
+int laps_conf_init(struct laps_conf *c, const struct laps_conf_schema *schema)
+    __attribute__((warn_unused_result));
 
 /*
- * Parse path into *cfg (which must have been laps_config_init'ed; values in
- * the file override).  On error returns LAPS_ERR_CONFIG (or _PERM, _IO,
- * _NOTFOUND, _TOOBIG) with a detail "FILE:LINE: [section] key: what".
+ * Parse path into c (laps_conf_init'ed; values in the file override).  On
+ * error returns LAPS_ERR_CONFIG (or _PERM, _IO, _NOTFOUND) with a detail
+ * "FILE:LINE: [section] key: what", and c is unchanged.
  */
-int laps_config_load(struct laps_config *cfg, const char *path, unsigned flags)
+int laps_conf_load(struct laps_conf *c, const char *path, unsigned flags)
     __attribute__((warn_unused_result));
 
 /* Same, from a buffer; name is used in messages. */
-int laps_config_parse(struct laps_config *cfg, const char *name, const char *buf, size_t len)
+int laps_conf_parse(struct laps_conf *c, const char *name, const char *buf, size_t len)
     __attribute__((warn_unused_result));
 
-/* Free every string; cfg can be init'ed again. */
-void laps_config_free(struct laps_config *cfg);
+/* Free every section; c can be init'ed again. */
+void laps_conf_free(struct laps_conf *c);
+
+/*
+ * The struct of section s, or NULL when s is not in c's schema.  Every
+ * component has a typed accessor for its sections (laps_ldap_conf() ...).
+ */
+void *laps_conf_get(const struct laps_conf *c, const struct laps_conf_section *s);
+
+/* Whether the loaded file had a [s] header. */
+bool laps_conf_present(const struct laps_conf *c, const struct laps_conf_section *s);
+
+/* c's file name for messages: the path, or "(defaults)". */
+const char *laps_conf_name(const struct laps_conf *c);
+
+/*
+ * A cross-field error for validators: LAPS_ERR_CONFIG with
+ * "FILE: [section] key: what".  Returns LAPS_ERR_CONFIG.
+ */
+int laps_conf_err(const struct laps_conf *c, const char *section, const char *key,
+		  const char *what);
 
 /*
  * Parse a duration: plain seconds or a number with s/m/h/d/w suffix
@@ -226,36 +185,36 @@ void laps_config_free(struct laps_config *cfg);
  */
 int laps_config_parse_duration(const char *s, int64_t *out) __attribute__((warn_unused_result));
 
-/*
- * Overrides from pam_laps' arguments (here so that they are fuzzed with the
- * rest of the parser).  laps_config_set_accounts_csv: replace the account
- * list with the comma-separated names in s (each 1..LAPS_ACCOUNT_MAX
- * characters, at most LAPS_CONFIG_MAX_LIST, each a valid user name as in
- * [agent] accounts).  laps_config_set_state_dir: an absolute path.  On error cfg is
- * unchanged; 0, LAPS_ERR_INVALID (with detail) or LAPS_ERR_NOMEM.
- */
-int laps_config_set_accounts_csv(struct laps_config *cfg, const char *s)
-    __attribute__((warn_unused_result));
-int laps_config_set_state_dir(struct laps_config *cfg, const char *dir)
-    __attribute__((warn_unused_result));
+/* "30d", "1h", "90s": the largest unit that divides v exactly. */
+void laps_conf_format_duration(long long v, char *buf, size_t len);
+
+/* Name of an enum value from a NULL-terminated table, "unknown" when out of range. */
+const char *laps_conf_enum_name(const char *const *names, int v);
+
+/* The value checks the types use, for components' own checks and overrides:
+ * each returns NULL when v is fine, else what is wrong. */
+const char *laps_conf_check_path(const char *v);    /* absolute, < PATH_MAX */
+const char *laps_conf_check_name(const char *v);    /* [a-z0-9_-], <= 64 */
+const char *laps_conf_check_url(const char *v);     /* https:// (http:// to loopback) */
+const char *laps_conf_check_word(const char *v);    /* printable ASCII, <= 255 */
+const char *laps_conf_check_account(const char *v); /* a user or group name as useradd takes */
+const char *laps_conf_check_host(const char *v);    /* a DNS-style host name */
+
+/* The names of enum laps_yesno, for messages. */
+const char *laps_yesno_name(enum laps_yesno v);
 
 /*
- * Whether the configured backend stores the password in clear (ldap with
- * schema mslaps or legacy): then [escrow] recipients are optional for the
- * agent and nothing is sealed when none are given.
+ * Replace a list value (a LAPS_CONF_LIST field and its count) with the
+ * comma-separated items of s, each checked by check (not empty, at most
+ * LAPS_CONFIG_MAX_LIST, none twice).  what names the setting in messages
+ * ("accounts=").  On error the list is unchanged; 0, LAPS_ERR_INVALID (with
+ * detail) or LAPS_ERR_NOMEM.  Used for pam_laps' arguments.
  */
-bool laps_config_cleartext_backend(const struct laps_config *cfg);
+int laps_conf_set_list_csv(char **list, size_t *count, const char *s, size_t item_max,
+			   laps_conf_check_fn check, const char *what)
+    __attribute__((warn_unused_result));
 
-/* Names for enum values (for messages and status output). */
-const char *laps_method_name(enum laps_method m);
-const char *laps_hash_name(enum laps_hash h);
-const char *laps_ldap_schema_name(enum laps_ldap_schema s);
-const char *laps_postauth_action_name(enum laps_postauth_action a);
-const char *laps_pwmode_name(enum laps_pwmode m);
-const char *laps_ldap_tls_name(enum laps_ldap_tls t);
-const char *laps_ldap_bind_name(enum laps_ldap_bind b);
-const char *laps_rest_auth_name(enum laps_rest_auth a);
-const char *laps_cert_name_name(enum laps_cert_name c);
-const char *laps_account_state_name(enum laps_account_state s);
+/* Replace a string value with a copy of v.  0 or LAPS_ERR_NOMEM. */
+int laps_conf_set_string(char **field, const char *v) __attribute__((warn_unused_result));
 
 #endif

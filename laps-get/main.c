@@ -30,6 +30,10 @@
 #include "escrow/log.h"
 #include "escrow/secret.h"
 #include "laps-get/lapsget.h"
+#include "agent/agent_conf.h"
+#include "escrow/escrow_conf.h"
+#include "backends/backend_conf.h"
+#include "laps-get/lapsget_conf.h"
 
 #ifndef LAPS_GET_VERSION
 #define LAPS_GET_VERSION "unknown"
@@ -184,14 +188,14 @@ check_user_file(const char *path)
 }
 
 static int
-load_config(const char *opt_path, struct laps_config *cfg)
+load_config(const char *opt_path, struct laps_conf *cfg)
 {
 	char user[LG_PATH_MAX];
 	const char *home = home_dir(), *path = opt_path;
 	struct stat st;
 	int rc;
 
-	if ((rc = laps_config_init(cfg)) != 0)
+	if ((rc = laps_conf_init(cfg, &laps_get_schema)) != 0)
 		return rc;
 	if (path == NULL) {
 		if (home != NULL &&
@@ -208,7 +212,7 @@ load_config(const char *opt_path, struct laps_config *cfg)
 	}
 	if ((rc = check_user_file(path)) != 0)
 		return rc;
-	rc = laps_config_load(cfg, path, LAPS_CONFIG_NO_OWNER);
+	rc = laps_conf_load(cfg, path, LAPS_CONFIG_NO_OWNER);
 	if (rc == LAPS_ERR_NOTFOUND || rc == LAPS_ERR_IO || rc == LAPS_ERR_TOOBIG)
 		rc = lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	return rc;
@@ -470,7 +474,7 @@ parse_args(int argc, char **argv, struct opts *o)
 
 /* Everything a command opens, released by session_clear(). */
 struct session {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	const struct laps_backend_ops *ops;
 	struct laps_backend *b;
 	struct lg_keysrc ks;
@@ -486,7 +490,7 @@ session_clear(struct session *s)
 	lg_result_clear(&s->res);
 	lg_keysrc_clear(&s->ks);
 	laps_backend_close(s->b);
-	laps_config_free(&s->cfg);
+	laps_conf_free(&s->cfg);
 }
 
 /* Load and check the configuration with the command line's overrides. */
@@ -499,13 +503,13 @@ configure(const struct opts *o, struct session *s)
 	if ((rc = load_config(o->config, &s->cfg)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if (o->source != NULL) {
-		free(s->cfg.backend);
-		if ((s->cfg.backend = strdup(o->source)) == NULL)
+		free(laps_escrow_conf(&s->cfg)->backend);
+		if ((laps_escrow_conf(&s->cfg)->backend = strdup(o->source)) == NULL)
 			return LAPS_ERR_NOMEM;
 	}
-	if ((rc = laps_backend_load(s->cfg.backend, &s->ops)) != 0)
+	if ((rc = laps_backend_load(laps_escrow_conf(&s->cfg)->backend, &s->ops)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	if ((rc = laps_config_validate(&s->cfg, LAPS_USE_GET)) != 0)
+	if ((rc = laps_backend_conf_validate(&s->cfg, LAPS_ROLE_ADMIN)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if (o->cmd == CMD_REPORT)
 		s->account = NULL; /* every account */
@@ -514,8 +518,8 @@ configure(const struct opts *o, struct session *s)
 	else if (s->ops->caps & LAPS_BCAP_ANYACCOUNT)
 		s->account = NULL; /* the newest record of any account */
 	else
-		s->account = s->cfg.n_accounts > 0 ? s->cfg.accounts[0] : "lapsadmin";
-	s->hist_n = o->history_n ? o->history_n : (s->cfg.history ? s->cfg.history : 10);
+		s->account = laps_agent_conf(&s->cfg)->n_accounts > 0 ? laps_agent_conf(&s->cfg)->accounts[0] : "lapsadmin";
+	s->hist_n = o->history_n ? o->history_n : (laps_escrow_conf(&s->cfg)->history ? laps_escrow_conf(&s->cfg)->history : 10);
 	if (s->hist_n > LG_HISTORY_MAX)
 		s->hist_n = LG_HISTORY_MAX;
 	s->what = NULL;
@@ -553,7 +557,7 @@ do_expire(struct session *s, const char *device, int64_t when)
 static void
 key_source(const struct opts *o, struct session *s, char *buf, size_t len)
 {
-	const char *keyfile = o->key ? o->key : s->cfg.get_key, *home;
+	const char *keyfile = o->key ? o->key : laps_get_conf(&s->cfg)->key, *home;
 
 	if (keyfile == NULL && (home = home_dir()) != NULL &&
 	    laps_snprintf(buf, len, "%s/.config/laps/admin.key", home) == 0)
@@ -576,10 +580,12 @@ static int
 backend_command(const struct opts *o, struct session *s)
 {
 	char keypath[LG_PATH_MAX], device[LAPS_DEVICE_MAX + 1];
+	struct laps_backend_env env;
 	int rc;
 
 	s->what = s->ops->name; /* static: cfg is freed before main prints it */
-	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
 	key_source(o, s, keypath, sizeof keypath);
@@ -614,10 +620,12 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 {
 	struct lg_report_opts ro = o->report;
 	struct lg_report_summary sum;
+	struct laps_backend_env env;
 	int rc;
 
 	s->what = s->ops->name; /* static: cfg is freed before main prints it */
-	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &s->b)) != 0)
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
 		return rc;
 	s->what = "report";
 	ro.now = (int64_t)time(NULL);

@@ -52,6 +52,7 @@
 #include "escrow/fileio.h"
 #include "escrow/log.h"
 #include "escrow/marker.h" /* also brings escrow/conf.h */
+#include "agent/agent_conf.h"
 
 #define PAM_LAPS_EXPORT __attribute__((visibility("default")))
 
@@ -59,6 +60,14 @@
 #define PAM_LAPS_PWBUF_MIN 1024		 /* getpwnam_r buffer: first size */
 #define PAM_LAPS_PWBUF_MAX (1024 * 1024) /* ... and the largest we try */
 #define PAM_LAPS_LOGVAL_MAX 64		 /* PAM items echoed in log lines */
+
+/*
+ * laps.conf as the module reads it: the agent's sections; every other
+ * section (escrow, the backends') is skipped — the agent's check-config
+ * validates the whole file, and the module never denies a login over it.
+ */
+static const struct laps_conf_schema pam_laps_schema = {
+    {laps_agent_sections}, NULL, LAPS_CONF_SKIP_UNKNOWN};
 
 /* The module's arguments; the strings point into argv. */
 struct pam_laps_args {
@@ -111,31 +120,33 @@ pam_laps_parse_args(pam_handle_t *pamh, int argc, const char **argv, struct pam_
 }
 
 /*
- * Load args->conf into *cfg (laps_config_init'ed by the caller), apply the
+ * Load args->conf into *cfg (laps_conf_init'ed by the caller), apply the
  * argument overrides and validate for the PAM module.  Returns 0 or a
  * LAPS_ERR_* with detail.
  */
 static int
-pam_laps_load_config(const struct pam_laps_args *args, struct laps_config *cfg)
+pam_laps_load_config(const struct pam_laps_args *args, struct laps_conf *cfg)
 {
 	int rc;
 
-	if ((rc = laps_config_load(cfg, args->conf, 0)) != 0)
+	if ((rc = laps_conf_load(cfg, args->conf, 0)) != 0)
 		return rc;
-	if (args->accounts != NULL && (rc = laps_config_set_accounts_csv(cfg, args->accounts)) != 0)
+	if (args->accounts != NULL &&
+	    (rc = laps_agent_conf_set_accounts_csv(laps_agent_conf(cfg), args->accounts)) != 0)
 		return rc;
-	if (args->state_dir != NULL && (rc = laps_config_set_state_dir(cfg, args->state_dir)) != 0)
+	if (args->state_dir != NULL &&
+	    (rc = laps_agent_conf_set_state_dir(laps_agent_conf(cfg), args->state_dir)) != 0)
 		return rc;
-	return laps_config_validate(cfg, LAPS_USE_PAM);
+	return laps_agent_conf_validate_accounts(cfg);
 }
 
 static bool
-pam_laps_is_managed(const struct laps_config *cfg, const char *user)
+pam_laps_is_managed(const struct laps_conf *cfg, const char *user)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->n_accounts; i++)
-		if (cfg->accounts[i] != NULL && strcmp(cfg->accounts[i], user) == 0)
+	for (i = 0; i < laps_agent_conf(cfg)->n_accounts; i++)
+		if (laps_agent_conf(cfg)->accounts[i] != NULL && strcmp(laps_agent_conf(cfg)->accounts[i], user) == 0)
 			return true;
 	return false;
 }
@@ -254,7 +265,7 @@ pam_laps_fmt_duration(int64_t s, char *buf, size_t len)
  * backwards).  Returns 0 or a LAPS_ERR_* with detail.
  */
 static int
-pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *user, bool opening)
+pam_laps_record(pam_handle_t *pamh, const struct laps_conf *cfg, const char *user, bool opening)
 {
 	char path[PATH_MAX], dir[PATH_MAX], delay[32];
 	struct laps_marker m;
@@ -266,10 +277,10 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 		return laps_seterr(LAPS_ERR_INVALID, "account name too long");
 	if ((rc = pam_laps_lookup_uid(user, &uid)) != 0)
 		return rc;
-	if ((rc = laps_marker_path(cfg->state_dir, user, path, sizeof(path))) != 0)
+	if ((rc = laps_marker_path(laps_agent_conf(cfg)->state_dir, user, path, sizeof(path))) != 0)
 		return rc;
-	if ((rc = laps_snprintf(dir, sizeof(dir), "%s/used", cfg->state_dir)) != 0)
-		return laps_seterr(rc, "%s/used: path too long", cfg->state_dir);
+	if ((rc = laps_snprintf(dir, sizeof(dir), "%s/used", laps_agent_conf(cfg)->state_dir)) != 0)
+		return laps_seterr(rc, "%s/used: path too long", laps_agent_conf(cfg)->state_dir);
 	if ((rc = laps_mkdir_p(dir, 0700)) != 0)
 		return rc;
 	if ((now = time(NULL)) == (time_t)-1)
@@ -281,15 +292,15 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_config *cfg, const char *u
 		return rc;
 
 	if (opening) {
-		pam_laps_fmt_duration(cfg->postauth_delay, delay, sizeof(delay));
+		pam_laps_fmt_duration(laps_postauth_conf(cfg)->delay, delay, sizeof(delay));
 		laps_log_event(LAPS_EV_ACCOUNT_USED, NULL,
 		    "managed account %s used: service=%.*s ruser=%.*s rhost=%.*s tty=%.*s "
 		    "uid=%u; %s%s",
 		    user, PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.service, "-"), PAM_LAPS_LOGVAL_MAX,
 		    pam_laps_or(m.ruser, "-"), PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.rhost, "-"),
 		    PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.tty, "-"), (unsigned)uid,
-		    cfg->postauth_delay > 0 ? "password rotation after " : "post-auth rotation off",
-		    cfg->postauth_delay > 0 ? delay : "");
+		    laps_postauth_conf(cfg)->delay > 0 ? "password rotation after " : "post-auth rotation off",
+		    laps_postauth_conf(cfg)->delay > 0 ? delay : "");
 	} else {
 		laps_log_event(LAPS_EV_SESSION_CLOSED, NULL, "session of managed account %s closed",
 			       user);
@@ -306,7 +317,7 @@ static int
 pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 {
 	struct pam_laps_args args;
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	const void *item = NULL;
 	const char *user;
 	char err[512];
@@ -320,7 +331,7 @@ pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 	laps_log_set_level(args.debug ? LAPS_LOG_DEBUG : LAPS_LOG_INFO);
 	laps_clearerr();
 
-	if ((rc = laps_config_init(&cfg)) != 0) {
+	if ((rc = laps_conf_init(&cfg, &pam_laps_schema)) != 0) {
 		laps_log_event(LAPS_EV_PAM_CONFIG_FAILED, NULL, "cannot initialise: %s",
 			   laps_errstr(rc, err, sizeof(err)));
 		goto out;
@@ -355,7 +366,7 @@ pam_laps_session(pam_handle_t *pamh, int argc, const char **argv, bool opening)
 	ret = PAM_SUCCESS;
 out:
 	if (cfg_ok)
-		laps_config_free(&cfg);
+		laps_conf_free(&cfg);
 	laps_clearerr();
 	laps_log_set_sink(NULL, NULL); /* pamh must not outlive this call */
 	return ret;

@@ -63,7 +63,7 @@ struct api_response {
 
 struct api {
 	struct store *store;
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	struct authz authz;
 	struct ratelimit *rl; /* NULL: no rate limit */
 	bool metrics;         /* serve /metrics */

@@ -16,23 +16,24 @@
 #include "server/fmt.h"
 #include "server/auth_token.h"
 #include "server/jwt.h"
+#include "server/escrowd_conf.h"
 
 struct auth_token {
 	struct jwt_verifier *v;
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	const struct authz *authz;
 };
 
 int
-auth_token_new(const struct laps_config *cfg, const struct authz *a, struct auth_token **out)
+auth_token_new(const struct laps_conf *cfg, const struct authz *a, struct auth_token **out)
 {
 	struct jwt_verifier_config vc = {
-	    .issuer = cfg->oidc_issuer,
-	    .audience = cfg->oidc_audience,
-	    .jwks_file = cfg->oidc_jwks_file,
-	    .ca_file = cfg->oidc_ca_file,
-	    .timeout_ms = (long)cfg->oidc_timeout * 1000,
-	    .leeway = cfg->oidc_leeway,
+	    .issuer = laps_oidc_conf(cfg)->issuer,
+	    .audience = laps_oidc_conf(cfg)->audience,
+	    .jwks_file = laps_oidc_conf(cfg)->jwks_file,
+	    .ca_file = laps_oidc_conf(cfg)->ca_file,
+	    .timeout_ms = (long)laps_oidc_conf(cfg)->timeout * 1000,
+	    .leeway = laps_oidc_conf(cfg)->leeway,
 	    .refresh_min_interval = 30,
 	    .require_at_jwt = true,
 	};
@@ -78,17 +79,17 @@ static int
 identity_of(struct auth_token *t, const struct jwt_claims *c, struct identity *id, char *why,
 	    size_t whylen)
 {
-	struct claims_ctx cc = {c, t->cfg->authz_rights_claim};
+	struct claims_ctx cc = {c, laps_authz_conf(t->cfg)->rights_claim};
 	const char *sub = jwt_claim_str(c, "sub"), *cid = jwt_claim_str(c, "client_id");
 	const char *jti = jwt_claim_str(c, "jti");
 
 	memset(id, 0, sizeof *id);
 	fmt_trunc(id->jti, sizeof id->jti, "%s", jti != NULL ? jti : "");
 	if (authz_rights_from(t->authz, claims_has, &cc, id)) {
-		if (authz_device_name(jwt_claim_str(c, t->cfg->authz_device_claim),
-				      t->cfg->authz_device_prefix, id->device) != 0) {
+		if (authz_device_name(jwt_claim_str(c, laps_authz_conf(t->cfg)->device_claim),
+				      laps_authz_conf(t->cfg)->device_prefix, id->device) != 0) {
 			fmt_trunc(why, whylen, "a device token without a usable %s claim",
-					    t->cfg->authz_device_claim);
+					    laps_authz_conf(t->cfg)->device_claim);
 			return LAPS_ERR_AUTH;
 		}
 		id->kind = ID_DEVICE;

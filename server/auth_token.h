@@ -14,7 +14,7 @@
 struct auth_token;
 
 /* cfg [oidc] and [authz]; cfg and a must outlive *out. */
-int auth_token_new(const struct laps_config *cfg, const struct authz *a, struct auth_token **out)
+int auth_token_new(const struct laps_conf *cfg, const struct authz *a, struct auth_token **out)
     __attribute__((warn_unused_result));
 void auth_token_free(struct auth_token *t);
 /* An http_token_fn (server/http.h). */

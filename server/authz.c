@@ -12,17 +12,18 @@
 #include "server/fmt.h"
 #include "escrow/record.h"
 #include "server/authz.h"
+#include "server/escrowd_conf.h"
 
 int
-authz_init(struct authz *a, const struct laps_config *cfg)
+authz_init(struct authz *a, const struct laps_conf *cfg)
 {
 	size_t i, j, len;
 	const char *u;
 
 	memset(a, 0, sizeof *a);
 	a->cfg = cfg;
-	for (i = 0; i < cfg->n_authz_units; i++) {
-		u = cfg->authz_units[i];
+	for (i = 0; i < laps_authz_conf(cfg)->n_units; i++) {
+		u = laps_authz_conf(cfg)->units[i];
 		len = strcspn(u, ":");
 		if (len == 0 || len >= sizeof a->unit_names[0] || u[len] != ':')
 			return laps_seterr(LAPS_ERR_CONFIG, "[authz] units: bad item '%.64s'", u);
@@ -47,16 +48,15 @@ imply(unsigned r)
 bool
 authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct identity *id)
 {
-	const struct laps_config *c = a->cfg;
-	const char *values[4] = {c->authz_read_value, c->authz_secret_value, c->authz_expire_value,
-				 c->authz_audit_value};
+	const struct laps_authz_conf *c = laps_authz_conf(a->cfg);
+	const char *values[4] = {c->read_value, c->secret_value, c->expire_value, c->audit_value};
 	const unsigned bits[4] = {AUTHZ_READ, AUTHZ_SECRET, AUTHZ_EXPIRE, AUTHZ_AUDIT};
 	char v[AUTHZ_NAME_MAX];
 	size_t i, u;
 
 	id->global = 0;
 	memset(id->unit_rights, 0, sizeof id->unit_rights);
-	if (c->authz_device_value != NULL && has(ctx, c->authz_device_value))
+	if (c->device_value != NULL && has(ctx, c->device_value))
 		return true;
 	for (i = 0; i < 4; i++) {
 		if (values[i] == NULL)
@@ -122,13 +122,13 @@ cert_has(void *ctx, const char *value)
 int
 authz_from_cert(const struct authz *a, const char *name, const char *subject, struct identity *id)
 {
-	const struct laps_config *c = a->cfg;
+	const struct laps_authz_conf *c = laps_authz_conf(a->cfg);
 	struct cert_values cv;
 	size_t i, n = strlen(name);
 
 	memset(id, 0, sizeof *id);
-	for (i = 0; i < c->n_authz_cert_admins; i++) {
-		const char *item = c->authz_cert_admins[i];
+	for (i = 0; i < c->n_cert_admins; i++) {
+		const char *item = c->cert_admins[i];
 		if (strncmp(item, name, n) != 0 || item[n] != '=')
 			continue;
 		cv.list = item + n + 1;
@@ -151,8 +151,8 @@ in_unit(const struct authz *a, size_t u, const char *device)
 	const char *name = a->unit_names[u];
 	size_t i, n = strlen(name);
 
-	for (i = 0; i < a->cfg->n_authz_units; i++) {
-		const char *item = a->cfg->authz_units[i];
+	for (i = 0; i < laps_authz_conf(a->cfg)->n_units; i++) {
+		const char *item = laps_authz_conf(a->cfg)->units[i];
 		if (strncmp(item, name, n) == 0 && item[n] == ':' &&
 		    fnmatch(item + n + 1, device, FNM_CASEFOLD) == 0)
 			return true;

@@ -35,13 +35,13 @@ struct identity {
 
 /* The configured units and values (borrowed from the config). */
 struct authz {
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	char unit_names[AUTHZ_MAX_GRANTS][64]; /* distinct unit names */
 	size_t n_units;
 };
 
 /* Prepare from cfg ([authz]); cfg must outlive a.  0 or LAPS_ERR_CONFIG. */
-int authz_init(struct authz *a, const struct laps_config *cfg) __attribute__((warn_unused_result));
+int authz_init(struct authz *a, const struct laps_conf *cfg) __attribute__((warn_unused_result));
 
 /* "Does the rights claim hold this value?" */
 typedef bool (*authz_has_fn)(void *ctx, const char *value);

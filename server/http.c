@@ -31,6 +31,7 @@
 #include "escrow/secret.h"
 #include "server/api_impl.h"
 #include "server/http.h"
+#include "server/escrowd_conf.h"
 
 #define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
 #define PEM_MAX (256 * 1024)
@@ -39,7 +40,7 @@
 struct http_server {
 	struct MHD_Daemon *d;
 	struct api *api;
-	const struct laps_config *cfg;
+	const struct laps_conf *cfg;
 	http_token_fn token_fn;
 	void *token_ctx;
 	char *cert, *key, *ca;
@@ -425,17 +426,17 @@ bad:
 }
 
 static int
-load_pems(struct http_server *srv, const struct laps_config *cfg)
+load_pems(struct http_server *srv, const struct laps_conf *cfg)
 {
 	size_t len;
 	int rc;
 
-	if ((rc = laps_file_read(cfg->srv_cert_file, PEM_MAX, 0, &srv->cert, &len)) != 0 ||
-	    (rc = laps_file_read(cfg->srv_key_file, PEM_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT,
+	if ((rc = laps_file_read(laps_server_conf(cfg)->cert_file, PEM_MAX, 0, &srv->cert, &len)) != 0 ||
+	    (rc = laps_file_read(laps_server_conf(cfg)->key_file, PEM_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT,
 				 &srv->key, &srv->key_len)) != 0)
 		return rc;
-	if (cfg->srv_client_ca != NULL &&
-	    (rc = laps_file_read(cfg->srv_client_ca, PEM_MAX, 0, &srv->ca, &len)) != 0)
+	if (laps_server_conf(cfg)->client_ca != NULL &&
+	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) != 0)
 		return rc;
 	return 0;
 }
@@ -453,7 +454,7 @@ server_free(struct http_server *srv)
 }
 
 int
-http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_fn,
+http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	   void *token_ctx, struct http_server **out)
 {
 	struct http_server *srv;
@@ -469,7 +470,7 @@ http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_f
 	srv->cfg = cfg;
 	srv->token_fn = token_fn;
 	srv->token_ctx = token_ctx;
-	if ((rc = parse_listen(cfg->srv_listen, &srv->addr, &v6)) != 0 ||
+	if ((rc = parse_listen(laps_server_conf(cfg)->listen, &srv->addr, &v6)) != 0 ||
 	    (rc = load_pems(srv, cfg)) != 0)
 		goto fail;
 	if (v6)
@@ -478,9 +479,9 @@ http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_f
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
 	    MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_HTTPS_MEM_KEY, srv->key,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)cfg->srv_threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->srv_max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->srv_max_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->srv_timeout,
+	    (unsigned)laps_server_conf(cfg)->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)laps_server_conf(cfg)->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)laps_server_conf(cfg)->max_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)laps_server_conf(cfg)->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
@@ -489,7 +490,7 @@ http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_f
 	if (srv->d == NULL) {
 		rc = laps_seterr(LAPS_ERR_IO, "cannot listen on %s (address in use, or a bad "
 					      "certificate/key)",
-				 cfg->srv_listen);
+				 laps_server_conf(cfg)->listen);
 		goto fail;
 	}
 	*out = srv; /* success */

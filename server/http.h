@@ -23,7 +23,7 @@ struct http_server;
 
 /* Start serving (cfg [server]; api and cfg must outlive the server).
  * token_fn NULL: bearer tokens are refused.  *out on success. */
-int http_start(const struct laps_config *cfg, struct api *api, http_token_fn token_fn,
+int http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	       void *token_ctx, struct http_server **out) __attribute__((warn_unused_result));
 /* The port bound (useful with listen = ADDR:0). */
 unsigned http_port(const struct http_server *s);

@@ -18,6 +18,7 @@
 #include "escrow/fileio.h"
 #include "server/fmt.h"
 #include "server/http.h"
+#include "server/escrowd_conf.h"
 
 /* The mapped name: subject CN or first DNS subjectAltName. */
 static int
@@ -100,9 +101,9 @@ http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, cha
 		goto out;
 	}
 	sanitise(subject);
-	if (cert_name(crt, a->cfg->authz_cert_name, name, sizeof name) != 0) {
+	if (cert_name(crt, laps_authz_conf(a->cfg)->cert_name, name, sizeof name) != 0) {
 		fmt_trunc(why, whylen, "the certificate has no %s",
-				    a->cfg->authz_cert_name == LAPS_CERT_NAME_CN ? "common name"
+				    laps_authz_conf(a->cfg)->cert_name == LAPS_CERT_NAME_CN ? "common name"
 										 : "DNS name");
 		goto out;
 	}

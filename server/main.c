@@ -25,6 +25,7 @@
 #include "server/api.h"
 #include "server/auth_token.h"
 #include "server/http.h"
+#include "server/escrowd_conf.h"
 
 #define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
 #define GRACE_MS 10000
@@ -83,15 +84,15 @@ fail(int code, int rc, const char *what)
 }
 
 static int
-load_config(const struct opts *o, struct laps_config *cfg)
+load_config(const struct opts *o, struct laps_conf *cfg)
 {
 	int rc;
 
-	if ((rc = laps_config_init(cfg)) != 0)
+	if ((rc = laps_conf_init(cfg, &laps_escrowd_schema)) != 0)
 		return rc;
-	if ((rc = laps_config_load(cfg, o->config, 0)) != 0)
+	if ((rc = laps_conf_load(cfg, o->config, 0)) != 0)
 		return rc;
-	return laps_config_validate(cfg, LAPS_USE_SERVER);
+	return laps_escrowd_conf_validate(cfg);
 }
 
 static int
@@ -105,7 +106,7 @@ write_port(const char *path, unsigned port)
 
 /* Serve until SIGTERM/SIGINT, then stop gracefully. */
 static int
-serve(const struct opts *o, const struct laps_config *cfg, struct api *api)
+serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 {
 	struct http_server *srv = NULL;
 	struct auth_token *tok = NULL;
@@ -118,14 +119,14 @@ serve(const struct opts *o, const struct laps_config *cfg, struct api *api)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	signal(SIGPIPE, SIG_IGN);
-	if (cfg->oidc_issuer != NULL && (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
+	if (laps_oidc_conf(cfg)->issuer != NULL && (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
 		return fail(EXIT_CONFIG, rc, "oidc");
 	if ((rc = http_start(cfg, api, tok != NULL ? auth_token_verify : NULL, tok, &srv)) != 0) {
 		auth_token_free(tok);
 		return fail(EXIT_LISTEN, rc, "listen");
 	}
-	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s", cfg->srv_listen,
-		  http_port(srv), (int)strcspn(cfg->store_url, ":"), cfg->store_url);
+	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s", laps_server_conf(cfg)->listen,
+		  http_port(srv), (int)strcspn(laps_store_conf(cfg)->url, ":"), laps_store_conf(cfg)->url);
 	if (o->port_file != NULL && (rc = write_port(o->port_file, http_port(srv))) != 0)
 		log_event_rc(LAPS_EV_SERVER_START_FAILED, rc, "port file");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
@@ -139,7 +140,7 @@ serve(const struct opts *o, const struct laps_config *cfg, struct api *api)
 int
 main(int argc, char **argv)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct opts o;
 	struct api api;
 	int rc, code;
@@ -164,13 +165,13 @@ main(int argc, char **argv)
 		goto out;
 	}
 	api.cfg = &cfg;
-	api.metrics = cfg.srv_metrics == LAPS_YES;
+	api.metrics = laps_server_conf(&cfg)->metrics == LAPS_YES;
 	if ((rc = authz_init(&api.authz, &cfg)) != 0 ||
-	    (rc = ratelimit_new(cfg.limit_rate, cfg.limit_burst, &api.rl)) != 0) {
+	    (rc = ratelimit_new(laps_limits_conf(&cfg)->rate, laps_limits_conf(&cfg)->burst, &api.rl)) != 0) {
 		code = fail(EXIT_CONFIG, rc, "configuration");
 		goto out;
 	}
-	if ((rc = store_open(cfg.store_url, cfg.srv_threads + 1, cfg.store_history, &api.store)) !=
+	if ((rc = store_open(laps_store_conf(&cfg)->url, laps_server_conf(&cfg)->threads + 1, laps_store_conf(&cfg)->history_size, &api.store)) !=
 	    0) {
 		code = fail(EXIT_STORE, rc, "store");
 		goto out;
@@ -179,6 +180,6 @@ main(int argc, char **argv)
 out:
 	store_close(api.store);
 	ratelimit_free(api.rl);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return code;
 }

@@ -16,6 +16,7 @@
 
 #include "escrow/err.h"
 #include "server/api.h"
+#include "server/escrowd_conf.h"
 
 static int
 nf_get(void *c, const char *d, const char *a, const struct store_audit *au, struct store_entry *o)
@@ -89,7 +90,7 @@ static const struct store_ops stub_ops = {
     .audit_append = nf_append, .audit_query = nf_query,
 };
 
-static struct laps_config cfg;
+static struct laps_conf cfg;
 static struct store stub = {&stub_ops, NULL};
 static struct api api;
 
@@ -148,10 +149,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > 70000 || (buf = malloc(size + 1)) == NULL)
 		return 0;
 	if (api.store == NULL) {
-		if (laps_config_init(&cfg) != 0)
+		if (laps_conf_init(&cfg, &laps_escrowd_schema) != 0)
 			abort();
-		cfg.authz_units[0] = strdup(units[0]);
-		cfg.n_authz_units = 1;
+		laps_authz_conf(&cfg)->units[0] = strdup(units[0]);
+		laps_authz_conf(&cfg)->n_units = 1;
 		api.store = &stub;
 		api.cfg = &cfg;
 		if (authz_init(&api.authz, &cfg) != 0)

@@ -25,6 +25,14 @@
 #include "escrow/keys.h"
 #include "escrow/seal.h"
 #include "escrow/secret.h"
+#include "escrow/escrow_conf.h"
+#include "agent/agent_conf.h"
+#include "backends/backend_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
 
 static int
 die(int rc, const char *what)
@@ -46,7 +54,7 @@ main(int argc, char **argv)
 	const char *conf = NULL, *device = NULL, *account = NULL, *state = "confirmed";
 	long long rotated = (long long)time(NULL), expires = -1;
 	bool tamper = false, show = false;
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_pubkey keys[LAPS_MAX_RECIPIENTS];
 	struct laps_record rec, cur;
 	struct laps_version ver, nv;
@@ -92,19 +100,19 @@ main(int argc, char **argv)
 	}
 	if (conf == NULL || device == NULL || account == NULL)
 		return 1;
-	if (laps_crypto_init() != 0 || laps_config_init(&cfg) != 0)
+	if (laps_crypto_init() != 0 || laps_conf_init(&cfg, &test_schema) != 0)
 		return 2;
 	laps_record_init(&rec);
 	laps_record_init(&cur);
-	if ((rc = laps_config_load(&cfg, conf, LAPS_CONFIG_NO_OWNER)) != 0) {
+	if ((rc = laps_conf_load(&cfg, conf, LAPS_CONFIG_NO_OWNER)) != 0) {
 		ret = die(rc, conf);
 		goto out;
 	}
-	if ((ops = laps_backend_lookup(cfg.backend)) == NULL) {
-		fprintf(stderr, "get_mkrecord: unknown backend %s\n", cfg.backend);
+	if ((ops = laps_backend_lookup(laps_escrow_conf(&cfg)->backend)) == NULL) {
+		fprintf(stderr, "get_mkrecord: unknown backend %s\n", laps_escrow_conf(&cfg)->backend);
 		goto out;
 	}
-	if ((rc = laps_backend_open(ops, &cfg, LAPS_ROLE_AGENT, &b)) != 0) {
+	if ((rc = laps_backend_open(ops, &cfg, LAPS_ROLE_AGENT, NULL, &b)) != 0) {
 		ret = die(rc, "open");
 		goto out;
 	}
@@ -124,8 +132,8 @@ main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	for (i = 0; i < cfg.n_recipients; i++) {
-		if ((rc = laps_pubkey_load_file(cfg.recipients[i], keys, LAPS_MAX_RECIPIENTS,
+	for (i = 0; i < laps_escrow_conf(&cfg)->n_recipients; i++) {
+		if ((rc = laps_pubkey_load_file(laps_escrow_conf(&cfg)->recipients[i], keys, LAPS_MAX_RECIPIENTS,
 						&nkeys)) != 0) {
 			ret = die(rc, "recipients");
 			goto out;
@@ -176,6 +184,6 @@ out:
 	laps_record_clear(&rec);
 	laps_record_clear(&cur);
 	laps_backend_close(b);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return ret;
 }

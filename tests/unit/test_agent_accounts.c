@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent_schema.h"
 #include "agent/account.h"
 #include "agent/account_create.h"
 #include "agent/lockstate.h"
@@ -22,6 +23,7 @@
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "tests/unit/testutil.h"
+#include "agent/agent_conf.h"
 
 static const char *const dir = laps_test_dir;
 
@@ -112,12 +114,12 @@ slurp(const char *root, const char *rel)
 }
 
 static void
-cfg_for(struct laps_config *cfg, const char *root)
+cfg_for(struct laps_conf *cfg, const char *root)
 {
-	CU_ASSERT_EQUAL_FATAL(laps_config_init(cfg), 0);
-	cfg->root = strdup(root);
-	cfg->hash = LAPS_HASH_SHA512;
-	cfg->hash_cost = 1000;
+	CU_ASSERT_EQUAL_FATAL(laps_conf_init(cfg, &laps_agent_schema), 0);
+	laps_agent_conf(cfg)->root = strdup(root);
+	laps_agent_conf(cfg)->hash = LAPS_HASH_SHA512;
+	laps_agent_conf(cfg)->hash_cost = 1000;
 }
 
 /* The password field of account in root's shadow (static buffer). */
@@ -223,18 +225,18 @@ test_classify(void)
 static void
 test_want(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 
-	CU_ASSERT_EQUAL_FATAL(laps_config_init(&cfg), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_conf_init(&cfg, &laps_agent_schema), 0);
 	CU_ASSERT_EQUAL(laps_lock_want_for(&cfg, LAPS_LOCK_NONE), LAPS_LOCK_WANT_KEEP);
 	CU_ASSERT_EQUAL(laps_lock_want_for(&cfg, LAPS_LOCK_FRESH), LAPS_LOCK_WANT_KEEP);
 	/* locked when the rotation began: locked after a recovery too */
 	CU_ASSERT_EQUAL(laps_lock_want_for(&cfg, LAPS_LOCK_LOCKED), LAPS_LOCK_WANT_LOCKED);
-	cfg.account_state = LAPS_ACCOUNT_ENABLED;
+	laps_agent_conf(&cfg)->account_state = LAPS_ACCOUNT_ENABLED;
 	CU_ASSERT_EQUAL(laps_lock_want_for(&cfg, LAPS_LOCK_LOCKED), LAPS_LOCK_WANT_UNLOCKED);
-	cfg.account_state = LAPS_ACCOUNT_DISABLED;
+	laps_agent_conf(&cfg)->account_state = LAPS_ACCOUNT_DISABLED;
 	CU_ASSERT_EQUAL(laps_lock_want_for(&cfg, LAPS_LOCK_NONE), LAPS_LOCK_WANT_LOCKED);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 /* Each state through the shadow method's set: the expected field, the
@@ -243,7 +245,7 @@ static void
 set_one(const char *root, const char *account, enum laps_lock_want want, const char *prefix,
 	long long expire)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info, after;
 	struct laps_shadow_entry e;
 	char *before, *now, *b1, *n1;
@@ -269,7 +271,7 @@ set_one(const char *root, const char *account, enum laps_lock_want want, const c
 	free(n1);
 	free(before);
 	free(now);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 static void
@@ -293,7 +295,7 @@ test_set_states(void)
 static void
 test_uid0(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info;
 	char root[4200], *before, *now;
 
@@ -309,17 +311,17 @@ test_uid0(void)
 	now = slurp(root, "/etc/shadow");
 	CU_ASSERT_STRING_EQUAL(before, now);
 	free(now);
-	cfg.allow_uid0 = LAPS_YES;
+	laps_agent_conf(&cfg)->allow_uid0 = LAPS_YES;
 	CU_ASSERT_EQUAL(laps_account_shadow.inspect(&cfg, "toor", &info), 0);
 	CU_ASSERT_EQUAL(info.uid, 0);
 	free(before);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 static void
 test_apply(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	char root[4200], *before, *now, *b1, *n1;
 	bool changed = false;
 
@@ -352,7 +354,7 @@ test_apply(void)
 	free(n1);
 	free(now);
 	free(before);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 static void
@@ -391,7 +393,7 @@ assert_last_line(const char *buf, const char *line)
 static void
 test_create(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct stat st;
 	char root[4200], p[4400], want[256], *f[4], *g[4];
 	static const char *const rel[4] = {"/etc/passwd", "/etc/shadow", "/etc/group",
@@ -401,12 +403,12 @@ test_create(void)
 
 	make_root("create", root, sizeof root);
 	cfg_for(&cfg, root);
-	cfg.create_account = LAPS_YES;
-	cfg.account_home = strdup("/home/lapsadmin");
-	cfg.account_shell = strdup("/bin/bash");
-	cfg.account_groups[0] = strdup("sudo");
-	cfg.account_groups[1] = strdup("wheel");
-	cfg.n_account_groups = 2;
+	laps_agent_conf(&cfg)->create_account = LAPS_YES;
+	laps_agent_conf(&cfg)->account_home = strdup("/home/lapsadmin");
+	laps_agent_conf(&cfg)->account_shell = strdup("/bin/bash");
+	laps_agent_conf(&cfg)->account_groups[0] = strdup("sudo");
+	laps_agent_conf(&cfg)->account_groups[1] = strdup("wheel");
+	laps_agent_conf(&cfg)->n_account_groups = 2;
 	snprintf(p, sizeof p, "%s/home", root);
 	CU_ASSERT_EQUAL_FATAL(laps_mkdir_p(p, 0755), 0);
 
@@ -459,30 +461,30 @@ test_create(void)
 		free(g[i]);
 		free(f[i]);
 	}
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 static void
 test_create_refusals(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	char root[4200], *before, *now;
 	bool created = true;
 
 	make_root("refuse", root, sizeof root);
 	cfg_for(&cfg, root);
-	cfg.create_account = LAPS_YES;
+	laps_agent_conf(&cfg)->create_account = LAPS_YES;
 	before = slurp(root, "/etc/group");
 	/* a fixed uid in use */
-	cfg.account_uid = 1000;
+	laps_agent_conf(&cfg)->account_uid = 1000;
 	laps_clearerr();
 	CU_ASSERT_EQUAL(laps_account_create(&cfg, "newadm", &created), LAPS_ERR_ACCOUNT);
 	CU_ASSERT_FALSE(created);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "1000"));
 	/* a missing supplementary group: nothing written */
-	cfg.account_uid = 1500;
-	cfg.account_groups[0] = strdup("nosuchgroup");
-	cfg.n_account_groups = 1;
+	laps_agent_conf(&cfg)->account_uid = 1500;
+	laps_agent_conf(&cfg)->account_groups[0] = strdup("nosuchgroup");
+	laps_agent_conf(&cfg)->n_account_groups = 1;
 	CU_ASSERT_EQUAL(laps_account_create(&cfg, "newadm", &created), LAPS_ERR_ACCOUNT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "nosuchgroup"));
 	now = slurp(root, "/etc/group");
@@ -493,9 +495,9 @@ test_create_refusals(void)
 	CU_ASSERT_EQUAL(laps_account_create(&cfg, "sudo", &created), LAPS_ERR_ACCOUNT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "group"));
 	/* a fixed uid, gid = uid when free; no gshadow file is fine */
-	free(cfg.account_groups[0]);
-	cfg.account_groups[0] = NULL;
-	cfg.n_account_groups = 0;
+	free(laps_agent_conf(&cfg)->account_groups[0]);
+	laps_agent_conf(&cfg)->account_groups[0] = NULL;
+	laps_agent_conf(&cfg)->n_account_groups = 0;
 	snprintf(root + strlen(root), sizeof root - strlen(root), "%s", "");
 	{
 		char p[4400];
@@ -509,32 +511,32 @@ test_create_refusals(void)
 	assert_last_line(now, "newadm:x:1500:1500:laps managed account:/nonexistent:/bin/sh");
 	free(now);
 	free(before);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 /* prepare = create + inspect + account_state */
 static void
 test_prepare(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info;
 	char root[4200];
 
 	make_root("prepare", root, sizeof root);
 	cfg_for(&cfg, root);
-	cfg.create_account = LAPS_YES;
+	laps_agent_conf(&cfg)->create_account = LAPS_YES;
 	CU_ASSERT_EQUAL(laps_account_prepare(&cfg, "newadm", &laps_account_shadow, &info), 0);
 	CU_ASSERT_EQUAL(info.lock, LAPS_LOCK_FRESH);
 	CU_ASSERT_EQUAL(info.uid, 998);
-	cfg.account_state = LAPS_ACCOUNT_DISABLED;
+	laps_agent_conf(&cfg)->account_state = LAPS_ACCOUNT_DISABLED;
 	CU_ASSERT_EQUAL(laps_account_prepare(&cfg, "alice", &laps_account_shadow, &info), 0);
 	CU_ASSERT_EQUAL(info.lock, LAPS_LOCK_LOCKED);
 	CU_ASSERT_STRING_EQUAL(field_of(root, "alice"), "!$6$a$alicehash");
-	cfg.account_state = LAPS_ACCOUNT_ENABLED;
+	laps_agent_conf(&cfg)->account_state = LAPS_ACCOUNT_ENABLED;
 	CU_ASSERT_EQUAL(laps_account_prepare(&cfg, "alice", &laps_account_shadow, &info), 0);
 	CU_ASSERT_EQUAL(info.lock, LAPS_LOCK_NONE);
 	CU_ASSERT_STRING_EQUAL(field_of(root, "alice"), "$6$a$alicehash");
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 int

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent_schema.h"
 #include "agent/account.h"
 #include "agent/journal.h"
 #include "agent/lock.h"
@@ -33,6 +34,14 @@
 #include "escrow/seal.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
+#include "agent/agent_conf.h"
+#include "backends/backend_conf.h"
+#include "escrow/escrow_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
 
 /* the suite's temporary directory (laps_test_suite_init, from setup) */
 static const char *const dir = laps_test_dir;
@@ -47,7 +56,8 @@ static struct {
 } mock;
 
 static int
-m_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+m_open(const struct laps_conf *cfg, enum laps_backend_role role,
+       const struct laps_backend_env *env, void **ctx)
 {
 	return laps_backend_file.open(cfg, role, ctx);
 }
@@ -124,7 +134,7 @@ static const char passwd_txt[] = "root:x:0:0::/root:/bin/sh\n"
 
 struct fixture {
 	char base[4200];
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_agent agent;
 	struct laps_backend *admin_b;
 };
@@ -171,13 +181,13 @@ fx_init_conf(struct fixture *f, const char *name, const char *accounts, const ch
 		 "hash_cost = 1000\n[escrow]\nbackend = file\nrecipients = %s/admin.pub\n"
 		 "device = host1\n[file]\ndir = %s/escrow\n%s",
 		 accounts, f->base, f->base, dir, f->base, extra);
-	CU_ASSERT_EQUAL_FATAL(laps_config_init(&f->cfg), 0);
-	CU_ASSERT_EQUAL_FATAL(laps_config_parse(&f->cfg, "test.conf", cfgtxt, strlen(cfgtxt)), 0);
-	CU_ASSERT_EQUAL_FATAL(laps_config_validate(&f->cfg, LAPS_USE_AGENT), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_conf_init(&f->cfg, &test_schema), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_conf_parse(&f->cfg, "test.conf", cfgtxt, strlen(cfgtxt)), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_agent_validate(&f->cfg), 0);
 	CU_ASSERT_EQUAL_FATAL(laps_agent_init(&f->agent, &f->cfg, &mock_ops), 0);
 	f->agent.lock_wait = 0;
 	CU_ASSERT_EQUAL_FATAL(
-	    laps_backend_open(&laps_backend_file, &f->cfg, LAPS_ROLE_ADMIN, &f->admin_b), 0);
+	    laps_backend_open(&laps_backend_file, &f->cfg, LAPS_ROLE_ADMIN, NULL, &f->admin_b), 0);
 }
 
 static void
@@ -191,7 +201,7 @@ fx_free(struct fixture *f)
 {
 	laps_backend_close(f->admin_b);
 	laps_agent_free(&f->agent);
-	laps_config_free(&f->cfg);
+	laps_conf_free(&f->cfg);
 }
 
 static char *

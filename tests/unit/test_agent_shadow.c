@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/agent_schema.h"
 #include "agent/account.h"
 #include "agent/dynlib.h"
 #include "agent/hashjob.h"
@@ -24,6 +25,7 @@
 #include "escrow/fileio.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
+#include "agent/agent_conf.h"
 
 /* the suite's temporary directory (laps_test_suite_init) */
 static const char *const dir = laps_test_dir;
@@ -227,11 +229,11 @@ test_dynlib(void)
 }
 
 static void
-cfg_for(struct laps_config *cfg, const char *root, enum laps_hash h)
+cfg_for(struct laps_conf *cfg, const char *root, enum laps_hash h)
 {
-	CU_ASSERT_EQUAL_FATAL(laps_config_init(cfg), 0);
-	cfg->root = strdup(root);
-	cfg->hash = h;
+	CU_ASSERT_EQUAL_FATAL(laps_conf_init(cfg, &laps_agent_schema), 0);
+	laps_agent_conf(cfg)->root = strdup(root);
+	laps_agent_conf(cfg)->hash = h;
 }
 
 /* agent/hashjob.c: the hash computed on a worker, handed over once, for
@@ -285,7 +287,7 @@ test_hashjob(void)
 static void
 test_set_with_job(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info;
 	struct laps_shadow_entry e;
 	struct laps_hashjob *job;
@@ -295,7 +297,7 @@ test_set_with_job(void)
 
 	make_root("r4", root, sizeof root);
 	cfg_for(&cfg, root, LAPS_HASH_SHA512);
-	cfg.hash_cost = 6000;
+	laps_agent_conf(&cfg)->hash_cost = 6000;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(laps_account_shadow.prepare);
 	CU_ASSERT_PTR_NULL(laps_account_pam.prepare); /* pam_unix hashes itself */
 
@@ -304,7 +306,7 @@ test_set_with_job(void)
 	CU_ASSERT_EQUAL_FATAL(
 	    laps_account_shadow.set(&cfg, "lapsadmin", pw, LAPS_LOCK_WANT_KEEP, job, &info), 0);
 	/* set() took it: nothing is left to take */
-	CU_ASSERT_EQUAL(laps_hashjob_take(job, cfg.hash, cfg.hash_cost, pw, &hash),
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash, laps_agent_conf(&cfg)->hash_cost, pw, &hash),
 			LAPS_ERR_INVALID);
 	laps_hashjob_free(job);
 	now = slurp(root, "/etc/shadow", &nlen);
@@ -321,7 +323,7 @@ test_set_with_job(void)
 	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "Inline-pw-2",
 						      LAPS_LOCK_WANT_KEEP, job, &info),
 			      0);
-	CU_ASSERT_EQUAL(laps_hashjob_take(job, cfg.hash, cfg.hash_cost, other, &hash), 0);
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash, laps_agent_conf(&cfg)->hash_cost, other, &hash), 0);
 	CU_ASSERT_PTR_NOT_NULL(hash);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(now);
@@ -332,14 +334,14 @@ test_set_with_job(void)
 	free(hash);
 	free(now);
 	laps_hashjob_free(job);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 /* The whole set on an alternate root: only lapsadmin's hash and day change. */
 static void
 test_set_alternate_root(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info, after;
 	struct laps_shadow_entry e;
 	struct crypt_data cd;
@@ -399,14 +401,14 @@ test_set_alternate_root(void)
 
 	free(before);
 	free(now);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 /* Refusals leave the file untouched and name the cause. */
 static void
 test_set_refusals(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info;
 	char root[4200], p[4400];
 	char *before = NULL, *now = NULL;
@@ -446,14 +448,14 @@ test_set_refusals(void)
 	CU_ASSERT_EQUAL(laps_account_shadow.inspect(&cfg, "lapsadmin", &info), LAPS_ERR_ACCOUNT);
 
 	free(before);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 /* A lock held by someone else (lckpwdf semantics) is honoured. */
 static void
 test_pwd_lock_held(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_account_info info;
 	struct flock fl;
 	char root[4200], p[4400];
@@ -499,7 +501,7 @@ test_pwd_lock_held(void)
 	CU_ASSERT_EQUAL(laps_account_shadow.set(&cfg, "lapsadmin", "pw-123456789",
 						LAPS_LOCK_WANT_KEEP, NULL, &info),
 			0);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 }
 
 int

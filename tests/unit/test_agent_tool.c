@@ -37,6 +37,14 @@
 #include "escrow/record.h"
 #include "escrow/seal.h"
 #include "escrow/secret.h"
+#include "agent/agent_conf.h"
+#include "escrow/escrow_conf.h"
+#include "backends/backend_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
 
 static int
 die(const char *what, int rc)
@@ -48,20 +56,20 @@ die(const char *what, int rc)
 }
 
 static int
-load(const char *path, struct laps_config *cfg, struct laps_backend **b, char *device)
+load(const char *path, struct laps_conf *cfg, struct laps_backend **b, char *device)
 {
 	const struct laps_backend_ops *ops;
 	int rc;
 
-	if ((rc = laps_config_init(cfg)) != 0 ||
-	    (rc = laps_config_load(cfg, path, LAPS_CONFIG_NO_OWNER)) != 0)
+	if ((rc = laps_conf_init(cfg, &test_schema)) != 0 ||
+	    (rc = laps_conf_load(cfg, path, LAPS_CONFIG_NO_OWNER)) != 0)
 		return die("config", rc);
-	if ((ops = laps_backend_lookup(cfg->backend)) == NULL)
+	if ((ops = laps_backend_lookup(laps_escrow_conf(cfg)->backend)) == NULL)
 		return die("backend", LAPS_ERR_CONFIG);
-	if ((rc = laps_backend_open(ops, cfg, LAPS_ROLE_ADMIN, b)) != 0)
+	if ((rc = laps_backend_open(ops, cfg, LAPS_ROLE_ADMIN, NULL, b)) != 0)
 		return die("backend open", rc);
-	if (cfg->device != NULL)
-		snprintf(device, LAPS_DEVICE_MAX + 1, "%s", cfg->device);
+	if (laps_escrow_conf(cfg)->device != NULL)
+		snprintf(device, LAPS_DEVICE_MAX + 1, "%s", laps_escrow_conf(cfg)->device);
 	else if ((rc = laps_device_name(device, LAPS_DEVICE_MAX + 1)) != 0)
 		return die("device", rc);
 	laps_hostname_lower(device);
@@ -97,7 +105,7 @@ cmd_keygen(const char *dir)
 
 /* Does password work for the account right now? */
 static int
-password_matches(const struct laps_config *cfg, const char *account, const char *pw,
+password_matches(const struct laps_conf *cfg, const char *account, const char *pw,
 		 const char *passdb)
 {
 	struct laps_shadow_entry e;
@@ -116,7 +124,7 @@ password_matches(const struct laps_config *cfg, const char *account, const char 
 		laps_freezero(buf, len);
 		return ok;
 	}
-	if (laps_root_path(cfg->root, "/etc/shadow", path, sizeof path) != 0 ||
+	if (laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", path, sizeof path) != 0 ||
 	    laps_file_read(path, 1 << 24, 0, &buf, &len) != 0)
 		return 0;
 	if (laps_shadow_find(buf, len, account, &e) == 0 && (cd = calloc(1, sizeof *cd)) != NULL) {
@@ -144,7 +152,7 @@ open_record(const struct laps_privkey *k, const struct laps_record *r, char **pw
 static int
 cmd_check(const char *conf, const char *keyfile, const char *account, const char *passdb)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_privkey k;
 	struct laps_record cur;
@@ -198,14 +206,14 @@ out:
 	laps_record_clear(&cur);
 	laps_privkey_clear(&k);
 	laps_backend_close(b);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return ret;
 }
 
 static int
 cmd_simple(const char *what, const char *conf, const char *account, const char *arg)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_record cur;
 	struct laps_version ver, nv;
@@ -261,9 +269,9 @@ cmd_simple(const char *what, const char *conf, const char *account, const char *
 		snprintf(m.ruser, sizeof m.ruser, "alice");
 		snprintf(m.rhost, sizeof m.rhost, "192.0.2.7");
 		snprintf(m.tty, sizeof m.tty, "pts/0");
-		snprintf(path, sizeof path, "%s/used", cfg.state_dir);
+		snprintf(path, sizeof path, "%s/used", laps_agent_conf(&cfg)->state_dir);
 		if ((rc = laps_mkdir_p(path, 0700)) != 0 ||
-		    (rc = laps_marker_path(cfg.state_dir, account, path, sizeof path)) != 0 ||
+		    (rc = laps_marker_path(laps_agent_conf(&cfg)->state_dir, account, path, sizeof path)) != 0 ||
 		    (rc = laps_marker_store(path, &m)) != 0)
 			die("marker", rc);
 		else
@@ -273,7 +281,7 @@ cmd_simple(const char *what, const char *conf, const char *account, const char *
 	}
 	laps_record_clear(&cur);
 	laps_backend_close(b);
-	laps_config_free(&cfg);
+	laps_conf_free(&cfg);
 	return ret;
 }
 

@@ -659,7 +659,8 @@ static int fake_calls;
 static char fake_last_device[LAPS_DEVICE_MAX + 1];
 
 static int
-fake_open(const struct laps_config *cfg, enum laps_backend_role role, void **ctx)
+fake_open(const struct laps_conf *cfg, enum laps_backend_role role,
+	  const struct laps_backend_env *env, void **ctx)
 {
 	*ctx = &fake_calls;
 	return 0;
@@ -731,7 +732,7 @@ static const struct laps_backend_ops broken_ops = {.name = "broken", .open = fak
 static void
 test_backend_wrappers(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_record_list l;
 	struct laps_record rec;
@@ -740,10 +741,10 @@ test_backend_wrappers(void)
 	size_t n = 7;
 
 	memset(&cfg, 0, sizeof(cfg));
-	CU_ASSERT_EQUAL(laps_backend_open(&broken_ops, &cfg, LAPS_ROLE_AGENT, &b),
+	CU_ASSERT_EQUAL(laps_backend_open(&broken_ops, &cfg, LAPS_ROLE_AGENT, NULL, &b),
 			LAPS_ERR_INTERNAL);
 	CU_ASSERT_PTR_NULL(b);
-	CU_ASSERT_EQUAL_FATAL(laps_backend_open(&fake_ops, &cfg, LAPS_ROLE_AGENT, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_open(&fake_ops, &cfg, LAPS_ROLE_AGENT, NULL, &b), 0);
 	CU_ASSERT_STRING_EQUAL(laps_backend_describe(b), "fake");
 	fake_calls = 0;
 	CU_ASSERT_EQUAL(laps_backend_read(b, "Host1.Example.TEST", "lapsadmin", &rec, &v),
@@ -768,7 +769,7 @@ test_backend_wrappers(void)
 static void
 test_backend_record_place(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_record_list l = {NULL, 0};
 	struct laps_record rec;
@@ -782,7 +783,7 @@ test_backend_record_place(void)
 	snprintf(fake_rec.rotation_id, sizeof(fake_rec.rotation_id), "%032d", 7);
 	fake_rec.rotated_at = 1700000000;
 	fake_rec.password = laps_secret_strdup("host2-password");
-	CU_ASSERT_EQUAL_FATAL(laps_backend_open(&moved_ops, &cfg, LAPS_ROLE_ADMIN, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_open(&moved_ops, &cfg, LAPS_ROLE_ADMIN, NULL, &b), 0);
 
 	/* the same device (any case) and account: returned */
 	CU_ASSERT_EQUAL(laps_backend_read(b, "HOST2.example.test", "lapsadmin", &rec, &v), 0);

@@ -27,12 +27,19 @@
 #include "escrow/record.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
+#include "backends/file_conf.h"
+#include "escrow/escrow_conf.h"
 
 static const struct laps_backend_ops *ops = &laps_backend_file;
+static const struct laps_backend_env no_env;
+
+/* [escrow] and [file]: what the file backend reads. */
+static const struct laps_conf_section *const file_sections[] = {&laps_file_section, NULL};
+static const struct laps_conf_schema file_schema = {{laps_escrow_sections, file_sections}, NULL, 0};
 
 struct fixture {
 	char dir[1024];
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	void *ctx;
 };
 
@@ -41,9 +48,10 @@ fx_open(struct fixture *f, unsigned history)
 {
 	memset(f, 0, sizeof(*f));
 	snprintf(f->dir, sizeof(f->dir), "%s/escrow", laps_test_tmpdir());
-	f->cfg.file_dir = f->dir;
-	f->cfg.history = history;
-	CU_ASSERT_EQUAL_FATAL(ops->open(&f->cfg, LAPS_ROLE_AGENT, &f->ctx), 0);
+	CU_ASSERT_FATAL(laps_conf_init(&f->cfg, &file_schema) == 0);
+	CU_ASSERT_FATAL(laps_conf_set_string(&laps_file_conf(&f->cfg)->dir, f->dir) == 0);
+	laps_escrow_conf(&f->cfg)->history = history;
+	CU_ASSERT_EQUAL_FATAL(ops->open(&f->cfg, LAPS_ROLE_AGENT, &no_env, &f->ctx), 0);
 }
 
 static void
@@ -53,6 +61,7 @@ fx_close(struct fixture *f)
 	char *slash;
 
 	ops->close(f->ctx);
+	laps_conf_free(&f->cfg);
 	snprintf(parent, sizeof(parent), "%s", f->dir);
 	if ((slash = strrchr(parent, '/')) != NULL)
 		*slash = '\0';
@@ -134,18 +143,20 @@ test_registry(void)
 static void
 test_open(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	void *ctx = (void *)&cfg;
 	char dir[1024];
 	struct stat st;
 
-	memset(&cfg, 0, sizeof(cfg));
-	CU_ASSERT_EQUAL(ops->open(&cfg, LAPS_ROLE_AGENT, &ctx), LAPS_ERR_CONFIG);
+	CU_ASSERT_FATAL(laps_conf_init(&cfg, &file_schema) == 0);
+	free(laps_file_conf(&cfg)->dir);
+	laps_file_conf(&cfg)->dir = NULL;
+	CU_ASSERT_EQUAL(ops->open(&cfg, LAPS_ROLE_AGENT, &no_env, &ctx), LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NULL(ctx);
 	/* created with 0700, including missing parents */
 	snprintf(dir, sizeof(dir), "%s/a/b", laps_test_tmpdir());
-	cfg.file_dir = dir;
-	CU_ASSERT_EQUAL_FATAL(ops->open(&cfg, LAPS_ROLE_ADMIN, &ctx), 0);
+	CU_ASSERT_FATAL(laps_conf_set_string(&laps_file_conf(&cfg)->dir, dir) == 0);
+	CU_ASSERT_EQUAL_FATAL(ops->open(&cfg, LAPS_ROLE_ADMIN, &no_env, &ctx), 0);
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);
 	CU_ASSERT(S_ISDIR(st.st_mode));
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0700);
@@ -155,6 +166,7 @@ test_open(void)
 	*strrchr(dir, '/') = '\0';
 	*strrchr(dir, '/') = '\0';
 	laps_test_rmrf(dir);
+	laps_conf_free(&cfg);
 }
 
 static void
@@ -552,7 +564,7 @@ test_moved_record(void)
 
 	fx_open(&f, 3);
 	laps_record_init(&got);
-	CU_ASSERT_EQUAL_FATAL(laps_backend_open(ops, &f.cfg, LAPS_ROLE_ADMIN, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_backend_open(ops, &f.cfg, LAPS_ROLE_ADMIN, NULL, &b), 0);
 	mkrec(&a, "host1", "lapsadmin", 1000, 1);
 	CU_ASSERT_EQUAL_FATAL(laps_backend_write(b, &a, NULL, &empty, &v1), 0);
 	laps_record_clear(&a);
@@ -658,18 +670,18 @@ test_bad_names(void)
 static void
 test_via_wrappers(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_record r, got;
 	struct laps_version empty = {""}, v1, rv;
 	char dir[1024];
 
-	memset(&cfg, 0, sizeof(cfg));
+	CU_ASSERT_FATAL(laps_conf_init(&cfg, &file_schema) == 0);
 	snprintf(dir, sizeof(dir), "%s/escrow", laps_test_tmpdir());
-	cfg.file_dir = dir;
-	cfg.history = 2;
+	CU_ASSERT_FATAL(laps_conf_set_string(&laps_file_conf(&cfg)->dir, dir) == 0);
+	laps_escrow_conf(&cfg)->history = 2;
 	CU_ASSERT_EQUAL_FATAL(
-	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_AGENT, &b), 0);
+	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_AGENT, NULL, &b), 0);
 	laps_record_init(&got);
 	mkrec(&r, "host", "lapsadmin", 10, 1);
 	CU_ASSERT_EQUAL(laps_backend_write(b, &r, NULL, &empty, &v1), 0);
@@ -681,6 +693,7 @@ test_via_wrappers(void)
 	laps_record_clear(&got);
 	*strrchr(dir, '/') = '\0';
 	laps_test_rmrf(dir);
+	laps_conf_free(&cfg);
 }
 
 /* The report slot: one row per account, a "never" row per empty device
@@ -715,19 +728,19 @@ report_cb(void *arg, const struct laps_report_row *row)
 static void
 test_report(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_backend *b = NULL;
 	struct laps_record r;
 	struct laps_version empty = {""}, v;
 	struct report_seen seen;
 	char dir[1024], path[1100];
 
-	memset(&cfg, 0, sizeof(cfg));
+	CU_ASSERT_FATAL(laps_conf_init(&cfg, &file_schema) == 0);
 	snprintf(dir, sizeof(dir), "%s/escrow", laps_test_tmpdir());
-	cfg.file_dir = dir;
-	cfg.history = 2;
+	CU_ASSERT_FATAL(laps_conf_set_string(&laps_file_conf(&cfg)->dir, dir) == 0);
+	laps_escrow_conf(&cfg)->history = 2;
 	CU_ASSERT_EQUAL_FATAL(
-	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_ADMIN, &b), 0);
+	    laps_backend_open(laps_backend_lookup("file"), &cfg, LAPS_ROLE_ADMIN, NULL, &b), 0);
 	CU_ASSERT(laps_backend_caps(b) & LAPS_BCAP_REPORT);
 	mkrec(&r, "web1", "lapsadmin", 1000, 1);
 	r.seq = 7;
@@ -758,6 +771,7 @@ test_report(void)
 	laps_backend_close(b);
 	*strrchr(dir, '/') = '\0';
 	laps_test_rmrf(dir);
+	laps_conf_free(&cfg);
 }
 
 /*

@@ -42,6 +42,25 @@
 #include "escrow/record.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
+#include "agent/agent_conf.h"
+#include "backends/ldap_conf.h"
+#include "escrow/escrow_conf.h"
+#include "backends/backend_conf.h"
+
+/* Everything laps.conf holds for the agent. */
+static const struct laps_conf_schema test_schema = {
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+
+/* The backend env of a test configuration ([agent] accounts, state_dir). */
+static const struct laps_backend_env *
+test_env(const struct laps_conf *c)
+{
+	static __thread struct laps_backend_env env;
+
+	laps_agent_backend_env(c, &env);
+	return &env;
+}
+
 
 static const char *
 env(const char *name)
@@ -84,63 +103,63 @@ who_name(enum who w)
 }
 
 /* A config for one identity; uri may be a space-separated list. */
-static struct laps_config *
+static struct laps_conf *
 mkcfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris, enum who w)
 {
-	struct laps_config *cfg = calloc(1, sizeof(*cfg));
+	struct laps_conf *cfg = calloc(1, sizeof(*cfg));
 	const char *p = uris, *sp;
 
 	CU_ASSERT_FATAL(cfg != NULL);
-	CU_ASSERT_FATAL(laps_config_init(cfg) == 0);
+	CU_ASSERT_FATAL(laps_conf_init(cfg, &test_schema) == 0);
 	while (*p != '\0') {
 		sp = strchr(p, ' ');
 		if (sp == NULL)
 			sp = p + strlen(p);
 		if (sp > p) {
-			cfg->ldap_uri[cfg->n_ldap_uri] = strndup(p, (size_t)(sp - p));
-			CU_ASSERT_FATAL(cfg->ldap_uri[cfg->n_ldap_uri] != NULL);
-			cfg->n_ldap_uri++;
+			laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] = strndup(p, (size_t)(sp - p));
+			CU_ASSERT_FATAL(laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] != NULL);
+			laps_ldap_conf(cfg)->n_uri++;
 		}
 		p = *sp ? sp + 1 : sp;
 	}
-	cfg->ldap_tls = tls;
-	cfg->ldap_ca_file = xstrdup(env("LDAP_CA"));
-	cfg->ldap_bind = LAPS_BIND_SIMPLE;
+	laps_ldap_conf(cfg)->tls = tls;
+	laps_ldap_conf(cfg)->ca_file = xstrdup(env("LDAP_CA"));
+	laps_ldap_conf(cfg)->bind = LAPS_BIND_SIMPLE;
 	if (w == AS_READER) {
-		cfg->ldap_bind_dn = xstrdup(env("LDAP_READER_DN"));
-		cfg->ldap_bind_secret_file = xstrdup(env("LDAP_READER_SECRET"));
+		laps_ldap_conf(cfg)->bind_dn = xstrdup(env("LDAP_READER_DN"));
+		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(env("LDAP_READER_SECRET"));
 	} else if (w == AS_OUTSIDER) {
-		cfg->ldap_bind_dn = xstrdup(env("LDAP_OUTSIDER_DN"));
-		cfg->ldap_bind_secret_file = xstrdup(env("LDAP_OUTSIDER_SECRET"));
+		laps_ldap_conf(cfg)->bind_dn = xstrdup(env("LDAP_OUTSIDER_DN"));
+		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(env("LDAP_OUTSIDER_SECRET"));
 	} else {
 		char dn[256];
 
 		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", who_name(w), env("LDAP_DEVICES_BASE"));
-		cfg->ldap_bind_dn = xstrdup(dn);
-		cfg->ldap_bind_secret_file = xstrdup(slapd_path("secrets", who_name(w), ".secret"));
+		laps_ldap_conf(cfg)->bind_dn = xstrdup(dn);
+		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(slapd_path("secrets", who_name(w), ".secret"));
 	}
-	cfg->ldap_base = xstrdup(env("LDAP_DEVICES_BASE"));
-	cfg->ldap_filter = xstrdup("(|(cn=%h)(dNSHostName=%f))");
-	cfg->ldap_schema = schema;
-	cfg->ldap_timeout = 3;
-	cfg->history = 10;
-	free(cfg->state_dir);
-	cfg->state_dir = xstrdup(state_dir);
+	laps_ldap_conf(cfg)->base = xstrdup(env("LDAP_DEVICES_BASE"));
+	laps_ldap_conf(cfg)->filter = xstrdup("(|(cn=%h)(dNSHostName=%f))");
+	laps_ldap_conf(cfg)->schema = schema;
+	laps_ldap_conf(cfg)->timeout = 3;
+	laps_escrow_conf(cfg)->history = 10;
+	free(laps_agent_conf(cfg)->state_dir);
+	laps_agent_conf(cfg)->state_dir = xstrdup(state_dir);
 	return cfg;
 }
 
 static void
-freecfg(struct laps_config *cfg)
+freecfg(struct laps_conf *cfg)
 {
-	laps_config_free(cfg);
+	laps_conf_free(cfg);
 	free(cfg);
 }
 
 static struct laps_backend *
-open_as(struct laps_config *cfg, enum laps_backend_role role)
+open_as(struct laps_conf *cfg, enum laps_backend_role role)
 {
 	struct laps_backend *b = NULL;
-	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, &b);
+	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, test_env(cfg), &b);
 
 	if (rc != 0) {
 		char buf[512];
@@ -152,10 +171,10 @@ open_as(struct laps_config *cfg, enum laps_backend_role role)
 }
 
 static int
-open_rc(struct laps_config *cfg, enum laps_backend_role role)
+open_rc(struct laps_conf *cfg, enum laps_backend_role role)
 {
 	struct laps_backend *b = NULL;
-	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, &b);
+	int rc = laps_backend_open(&laps_backend_ldap, cfg, role, test_env(cfg), &b);
 
 	if (rc == 0)
 		laps_backend_close(b);
@@ -202,9 +221,9 @@ mkrec(struct laps_record *r, const char *device, const char *account, int64_t ro
 static void
 t_laps_end_to_end(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
-	struct laps_config *acfg =
+	struct laps_conf *acfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT), *a;
 	struct laps_record r1, r2, got;
@@ -277,7 +296,7 @@ static void
 t_laps_history_order_and_trim(void)
 {
 	static const int64_t times[] = {100, 500, 200, 400, 300, 600};
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
 	struct laps_backend *b;
 	struct laps_record r, got;
@@ -286,7 +305,7 @@ t_laps_history_order_and_trim(void)
 	char rids[6][LAPS_ROTID_HEX + 1];
 	size_t i;
 
-	cfg->history = 3;
+	laps_escrow_conf(cfg)->history = 3;
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	laps_record_init(&got);
 	for (i = 0; i < 6; i++) {
@@ -333,7 +352,7 @@ t_laps_history_order_and_trim(void)
 static void
 t_laps_history_by_seq(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
 	struct laps_backend *b;
 	struct laps_record r;
@@ -341,7 +360,7 @@ t_laps_history_by_seq(void)
 	struct laps_version ver = {""}, nv;
 	uint64_t i;
 
-	cfg->history = 3;
+	laps_escrow_conf(cfg)->history = 3;
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	for (i = 1; i <= 6; i++) {
 		mkrec(&r, "host2", "seqhist", 10000 - (int64_t)i * 100, NULL);
@@ -364,7 +383,7 @@ t_laps_history_by_seq(void)
 static void
 t_laps_history_zero(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
 	struct laps_backend *b;
 	struct laps_record r;
@@ -372,7 +391,7 @@ t_laps_history_zero(void)
 	struct laps_version ver = {""}, nv;
 	int i;
 
-	cfg->history = 0;
+	laps_escrow_conf(cfg)->history = 0;
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	for (i = 0; i < 3; i++) {
 		mkrec(&r, "host2", "nohist", 100 + i, NULL);
@@ -392,7 +411,7 @@ static void
 t_laps_cas_race(void)
 {
 	enum { N = 8 };
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record r, got;
@@ -417,7 +436,7 @@ t_laps_cas_race(void)
 
 			close(pfd[0]);
 			laps_test_random_reseed((uint64_t)getpid() * 7919u);
-			if (laps_backend_open(&laps_backend_ldap, cfg, LAPS_ROLE_AGENT, &cb) != 0)
+			if (laps_backend_open(&laps_backend_ldap, cfg, LAPS_ROLE_AGENT, test_env(cfg), &cb) != 0)
 				_exit(3);
 			mkrec(&r, "host3", "race", 2000 + i, NULL);
 			rc = laps_backend_write(cb, &r, NULL, &nv, &cv);
@@ -460,7 +479,7 @@ t_laps_cas_race(void)
 static void
 t_laps_create_race(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
 	struct laps_backend *b1 = open_as(cfg, LAPS_ROLE_AGENT),
 			    *b2 = open_as(cfg, LAPS_ROLE_AGENT);
@@ -484,7 +503,7 @@ t_laps_create_race(void)
 static void
 t_laps_stale_expected(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST3);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record r1, r2, r3, got;
@@ -546,7 +565,7 @@ sasl_plugin_mapped(const char *name)
 static void
 t_no_sasl_plugins(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 
@@ -561,7 +580,7 @@ t_no_sasl_plugins(void)
 static void
 t_ldaps(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record got;
@@ -577,16 +596,16 @@ t_ldaps(void)
 static void
 t_wrong_ca(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 
-	free(cfg->ldap_ca_file);
-	cfg->ldap_ca_file = xstrdup(env("LDAP_WRONG_CA"));
+	free(laps_ldap_conf(cfg)->ca_file);
+	laps_ldap_conf(cfg)->ca_file = xstrdup(env("LDAP_WRONG_CA"));
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TLS);
 	freecfg(cfg);
 	cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
-	free(cfg->ldap_ca_file);
-	cfg->ldap_ca_file = xstrdup(env("LDAP_WRONG_CA"));
+	free(laps_ldap_conf(cfg)->ca_file);
+	laps_ldap_conf(cfg)->ca_file = xstrdup(env("LDAP_WRONG_CA"));
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TLS);
 	freecfg(cfg);
 	/* tls = ldaps with an ldap:// URI is a configuration error, not a downgrade */
@@ -601,7 +620,7 @@ t_hostname_checked(void)
 {
 	char uri[256];
 	const char *port = strrchr(env("LDAPS_URI"), ':');
-	struct laps_config *cfg;
+	struct laps_conf *cfg;
 
 	CU_ASSERT_FATAL(port != NULL);
 	(void)snprintf(uri, sizeof(uri), "ldaps://127.0.0.2%s", port);
@@ -624,7 +643,7 @@ log_sink(void *ctx, int level, const char *msg)
 static void
 t_tls_none_warns(void)
 {
-	struct laps_config *cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_NONE, env("LDAP_URI"), AS_HOST1);
+	struct laps_conf *cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_NONE, env("LDAP_URI"), AS_HOST1);
 
 	warned = 0;
 	laps_log_set_sink(log_sink, NULL);
@@ -645,14 +664,14 @@ t_tls_none_warns(void)
 static void
 t_bad_secret(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	char p[8192];
 
 	(void)snprintf(p, sizeof(p), "%s/wrong.secret", state_dir);
 	CU_ASSERT_FATAL(laps_test_write_file(p, "not-the-password\n", 0600) == 0);
-	free(cfg->ldap_bind_secret_file);
-	cfg->ldap_bind_secret_file = xstrdup(p);
+	free(laps_ldap_conf(cfg)->bind_secret_file);
+	laps_ldap_conf(cfg)->bind_secret_file = xstrdup(p);
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_AUTH);
 	/* a group-readable secret file is refused before anything is sent */
 	CU_ASSERT_FATAL(chmod(p, 0640) == 0);
@@ -663,19 +682,19 @@ t_bad_secret(void)
 static void
 t_external_cert(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
 	struct laps_backend *b;
 	struct laps_record r, got;
 	struct laps_version none = {""}, nv, v;
 
 	laps_record_init(&got);
-	cfg->ldap_bind = LAPS_BIND_EXTERNAL;
-	free(cfg->ldap_bind_dn);
-	free(cfg->ldap_bind_secret_file);
-	cfg->ldap_bind_dn = cfg->ldap_bind_secret_file = NULL;
-	cfg->ldap_cert_file = xstrdup(slapd_path("tls", "host1", ".pem"));
-	cfg->ldap_key_file = xstrdup(slapd_path("tls", "host1", ".key"));
+	laps_ldap_conf(cfg)->bind = LAPS_BIND_EXTERNAL;
+	free(laps_ldap_conf(cfg)->bind_dn);
+	free(laps_ldap_conf(cfg)->bind_secret_file);
+	laps_ldap_conf(cfg)->bind_dn = laps_ldap_conf(cfg)->bind_secret_file = NULL;
+	laps_ldap_conf(cfg)->cert_file = xstrdup(slapd_path("tls", "host1", ".pem"));
+	laps_ldap_conf(cfg)->key_file = xstrdup(slapd_path("tls", "host1", ".key"));
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	/* bound as host1's entry through the certificate: may write its own */
 	mkrec(&r, "host1", "external", 42, NULL);
@@ -694,14 +713,14 @@ t_external_cert(void)
 static void
 t_external_ldapi(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAPI_URI"), AS_HOST1);
 	struct laps_backend *b;
 	struct laps_record got;
 	struct laps_version v;
 
 	laps_record_init(&got);
-	cfg->ldap_bind = LAPS_BIND_EXTERNAL;
+	laps_ldap_conf(cfg)->bind = LAPS_BIND_EXTERNAL;
 	b = open_as(cfg, LAPS_ROLE_ADMIN);
 	CHECK_RC(laps_backend_read(b, "host1", "external", &got, &v), 0);
 	laps_record_clear(&got);
@@ -713,7 +732,7 @@ static void
 t_failover(void)
 {
 	char uris[1024];
-	struct laps_config *cfg;
+	struct laps_conf *cfg;
 	struct laps_backend *b;
 	struct laps_record got;
 	struct laps_version v;
@@ -738,9 +757,9 @@ t_failover(void)
 static void
 t_acl_other_device(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST2);
-	struct laps_config *ocfg =
+	struct laps_conf *ocfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_OUTSIDER);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT), *o;
 	struct laps_record r, got;
@@ -768,7 +787,7 @@ t_acl_other_device(void)
 static void
 t_lookup(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
 	char devs[4][LAPS_DEVICE_MAX + 1];
@@ -786,17 +805,17 @@ t_lookup(void)
 	CHECK_RC(laps_backend_find(b, "nohost", devs, 4, &n), LAPS_ERR_NOTFOUND);
 	CHECK_RC(laps_backend_find(b, "host*", devs, 4, &n), LAPS_ERR_INVALID);
 	/* an ambiguous filter is an error naming the filter */
-	free(cfg->ldap_filter);
-	cfg->ldap_filter = xstrdup("(objectClass=device)");
+	free(laps_ldap_conf(cfg)->filter);
+	laps_ldap_conf(cfg)->filter = xstrdup("(objectClass=device)");
 	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), LAPS_ERR_AMBIGUOUS);
 	CU_ASSERT(strstr(laps_errdetail(), "(objectClass=device)") != NULL);
-	free(cfg->ldap_filter);
-	cfg->ldap_filter = xstrdup("(cn=%h)");
+	free(laps_ldap_conf(cfg)->filter);
+	laps_ldap_conf(cfg)->filter = xstrdup("(cn=%h)");
 	CHECK_RC(laps_backend_read(b, "nohost", "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
 	/* explicit DN */
-	free(cfg->ldap_base);
-	cfg->ldap_base = NULL;
-	cfg->ldap_dn = xstrdup("cn=%h,ou=devices,dc=example,dc=test");
+	free(laps_ldap_conf(cfg)->base);
+	laps_ldap_conf(cfg)->base = NULL;
+	laps_ldap_conf(cfg)->dn = xstrdup("cn=%h,ou=devices,dc=example,dc=test");
 	CHECK_RC(laps_backend_read(b, "host1", "lapsadmin", &got, &v), 0);
 	CHECK_RC(laps_backend_read(b, "host9", "lapsadmin", &got, &v), LAPS_ERR_NOTFOUND);
 	laps_record_clear(&got);
@@ -843,7 +862,7 @@ root_conn(void)
 static void
 t_find_untrusted_cn(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *b;
 	char devs[4][LAPS_DEVICE_MAX + 1], dn[512];
@@ -893,8 +912,8 @@ ms_log_sink(void *ctx, int level, const char *msg)
 static void
 ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *password)
 {
-	struct laps_config *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
-	struct laps_config *acfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_conf *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
+	struct laps_conf *acfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *b, *a;
 	struct laps_record r1, r2, got;
 	struct laps_record_list hist = {NULL, 0};
@@ -912,10 +931,10 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 		char dn[256];
 
 		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", device, env("LDAP_DEVICES_BASE"));
-		free(cfg->ldap_bind_dn);
-		free(cfg->ldap_bind_secret_file);
-		cfg->ldap_bind_dn = xstrdup(dn);
-		cfg->ldap_bind_secret_file = xstrdup(slapd_path("secrets", device, ".secret"));
+		free(laps_ldap_conf(cfg)->bind_dn);
+		free(laps_ldap_conf(cfg)->bind_secret_file);
+		laps_ldap_conf(cfg)->bind_dn = xstrdup(dn);
+		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(slapd_path("secrets", device, ".secret"));
 	}
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	caps = laps_backend_caps(b);
@@ -990,8 +1009,8 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 
 		(void)snprintf(other, sizeof(other), "%s/other", state_dir);
 		CU_ASSERT_FATAL(laps_mkdir_p(other, 0700) == 0);
-		free(cfg->state_dir);
-		cfg->state_dir = xstrdup(other);
+		free(laps_agent_conf(cfg)->state_dir);
+		laps_agent_conf(cfg)->state_dir = xstrdup(other);
 		b = open_as(cfg, LAPS_ROLE_AGENT);
 		CHECK_RC(laps_backend_read(b, device, "lapsadmin", &got, &v), 0);
 		CU_ASSERT_STRING_NOT_EQUAL(got.rotation_id, rid2);
@@ -999,10 +1018,10 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 	}
 
 	/* one account per device */
-	free(cfg->accounts[0]);
-	cfg->accounts[0] = xstrdup("lapsadmin");
-	cfg->accounts[1] = xstrdup("second");
-	cfg->n_accounts = 2;
+	free(laps_agent_conf(cfg)->accounts[0]);
+	laps_agent_conf(cfg)->accounts[0] = xstrdup("lapsadmin");
+	laps_agent_conf(cfg)->accounts[1] = xstrdup("second");
+	laps_agent_conf(cfg)->n_accounts = 2;
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_UNSUPPORTED);
 
 	/* no password (nor the bind secret) in any log line, at debug level */
@@ -1015,7 +1034,7 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 		char *sec = NULL;
 		size_t slen = 0;
 
-		if (laps_file_read(cfg->ldap_bind_secret_file, 4096, LAPS_FILE_SECRET, &sec,
+		if (laps_file_read(laps_ldap_conf(cfg)->bind_secret_file, 4096, LAPS_FILE_SECRET, &sec,
 				   &slen) == 0) {
 			while (slen > 0 && (sec[slen - 1] == '\n' || sec[slen - 1] == '\r'))
 				sec[--slen] = '\0';
@@ -1047,7 +1066,7 @@ t_legacy(void)
 static void
 t_mslaps_raw(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_MSLAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
 	LDAP *ld = NULL;
@@ -1100,7 +1119,7 @@ t_mslaps_raw(void)
 static void
 t_noschema(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record r;
@@ -1122,7 +1141,7 @@ t_noschema(void)
 static void
 t_killed(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record got;
@@ -1147,11 +1166,11 @@ t_killed(void)
 static void
 t_paused(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	int rc;
 
-	cfg->ldap_timeout = 1;
+	laps_ldap_conf(cfg)->timeout = 1;
 	rc = open_rc(cfg, LAPS_ROLE_AGENT);
 	CU_ASSERT(rc == LAPS_ERR_TIMEOUT);
 	CU_ASSERT(laps_err_transient(rc));
@@ -1162,14 +1181,14 @@ t_paused(void)
 static void
 t_gssapi(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_HOST1);
 	struct laps_backend *b;
 	struct laps_record r, got;
 	struct laps_version none = {""}, nv, v;
 
 	laps_record_init(&got);
-	cfg->ldap_bind = LAPS_BIND_GSSAPI;
+	laps_ldap_conf(cfg)->bind = LAPS_BIND_GSSAPI;
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	/* a GSSAPI bind still gets its plugin */
 	CU_ASSERT(sasl_plugin_mapped("gssapi"));
@@ -1197,15 +1216,15 @@ t_gssapi(void)
 /* The report slot (issue 14)                                           */
 
 /* A config bound as the rootdn (writes any device's entry). */
-static struct laps_config *
+static struct laps_conf *
 root_cfg(enum laps_ldap_schema schema)
 {
-	struct laps_config *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
+	struct laps_conf *cfg = mkcfg(schema, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 
-	free(cfg->ldap_bind_dn);
-	free(cfg->ldap_bind_secret_file);
-	cfg->ldap_bind_dn = xstrdup(env("LDAP_ROOT_DN"));
-	cfg->ldap_bind_secret_file = xstrdup(env("LDAP_ROOT_SECRET"));
+	free(laps_ldap_conf(cfg)->bind_dn);
+	free(laps_ldap_conf(cfg)->bind_secret_file);
+	laps_ldap_conf(cfg)->bind_dn = xstrdup(env("LDAP_ROOT_DN"));
+	laps_ldap_conf(cfg)->bind_secret_file = xstrdup(env("LDAP_ROOT_SECRET"));
 	return cfg;
 }
 
@@ -1250,7 +1269,7 @@ row_of(const struct report_rows *r, const char *device, size_t *count)
 static void
 check_plain_search_limited(void)
 {
-	struct laps_config *cfg = root_cfg(LAPS_SCHEMA_LAPS);
+	struct laps_conf *cfg = root_cfg(LAPS_SCHEMA_LAPS);
 	LDAP *ld = NULL;
 	LDAPMessage *res = NULL;
 	char *secret = NULL;
@@ -1279,8 +1298,8 @@ check_plain_search_limited(void)
 static void
 t_report_laps(void)
 {
-	struct laps_config *wcfg = root_cfg(LAPS_SCHEMA_LAPS);
-	struct laps_config *rcfg =
+	struct laps_conf *wcfg = root_cfg(LAPS_SCHEMA_LAPS);
+	struct laps_conf *rcfg =
 	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 	struct laps_backend *w = open_as(wcfg, LAPS_ROLE_AGENT), *b;
 	struct report_rows *rows = calloc(1, sizeof(*rows));
@@ -1357,8 +1376,8 @@ t_report_ms(void)
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		struct laps_config *wcfg = root_cfg(modes[i]);
-		struct laps_config *rcfg =
+		struct laps_conf *wcfg = root_cfg(modes[i]);
+		struct laps_conf *rcfg =
 		    mkcfg(modes[i], LAPS_TLS_STARTTLS, env("LDAP_URI"), AS_READER);
 		struct laps_backend *w = open_as(wcfg, LAPS_ROLE_ADMIN), *b;
 		struct report_rows *rows = calloc(1, sizeof(*rows));
@@ -1396,12 +1415,12 @@ t_report_ms(void)
 /* Hostile servers (ldap_hostile.sh)                                    */
 
 /* A config against the hostile server(s) uris, 2 s timeout. */
-static struct laps_config *
+static struct laps_conf *
 hostile_cfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris)
 {
-	struct laps_config *cfg = mkcfg(schema, tls, uris, AS_HOST1);
+	struct laps_conf *cfg = mkcfg(schema, tls, uris, AS_HOST1);
 
-	cfg->ldap_timeout = 2;
+	laps_ldap_conf(cfg)->timeout = 2;
 	return cfg;
 }
 
@@ -1422,7 +1441,7 @@ as_ldaps(const char *uri)
 static void
 t_hostile_starttls_silent(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("HOSTILE_STARTTLS_URI"));
 
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TIMEOUT);
@@ -1433,7 +1452,7 @@ t_hostile_starttls_silent(void)
 static void
 t_hostile_ldaps_silent(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, as_ldaps(env("HOSTILE_SILENT_URI")));
 
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_ADMIN), LAPS_ERR_TIMEOUT);
@@ -1444,7 +1463,7 @@ t_hostile_ldaps_silent(void)
 static void
 t_hostile_silent_plain(void)
 {
-	struct laps_config *cfg =
+	struct laps_conf *cfg =
 	    hostile_cfg(LAPS_SCHEMA_LAPS, LAPS_TLS_STARTTLS, env("HOSTILE_SILENT_URI"));
 
 	CHECK_RC(open_rc(cfg, LAPS_ROLE_AGENT), LAPS_ERR_TIMEOUT);
@@ -1457,7 +1476,7 @@ static void
 t_hostile_failover(void)
 {
 	char uris[2048];
-	struct laps_config *cfg;
+	struct laps_conf *cfg;
 	struct laps_backend *b;
 	struct laps_record got;
 	struct laps_version v;
@@ -1491,7 +1510,7 @@ t_hostile_nul_dn(void)
 
 	for (i = 0; i < 3; i++) {
 		for (role = LAPS_ROLE_AGENT; role <= LAPS_ROLE_ADMIN; role++) {
-			struct laps_config *cfg =
+			struct laps_conf *cfg =
 			    hostile_cfg(all_schemas[i], LAPS_TLS_NONE, env("HOSTILE_NULDN_URI"));
 			struct laps_backend *b = open_as(cfg, (enum laps_backend_role)role);
 			struct laps_record got, r;
@@ -1522,7 +1541,7 @@ t_hostile_huge_value(void)
 	size_t i;
 
 	for (i = 0; i < 6; i++) {
-		struct laps_config *cfg = hostile_cfg(
+		struct laps_conf *cfg = hostile_cfg(
 		    all_schemas[i % 3], LAPS_TLS_NONE,
 		    env(i < 3 ? "HOSTILE_HUGE_URI" : "HOSTILE_BIG_URI"));
 		struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);

@@ -832,7 +832,7 @@ static void
 test_exports(void)
 {
 	void *h = dlopen(module, RTLD_NOW | RTLD_LOCAL);
-	static const char *const hidden[] = {"laps_config_load",
+	static const char *const hidden[] = {"laps_conf_load",
 					     "laps_marker_store",
 					     "laps_marker_load",
 					     "laps_log_set_sink",

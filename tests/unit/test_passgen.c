@@ -26,6 +26,7 @@
 #include "escrow/err.h"
 #include "escrow/secret.h"
 #include "tests/unit/testutil.h"
+#include "agent/agent_conf.h"
 
 #define NPRESETS 5
 #define MAXCLASSES 4
@@ -242,17 +243,17 @@ test_policy_check(void)
 static void
 test_policy_from_config(void)
 {
-	struct laps_config cfg;
+	struct laps_conf cfg;
 	struct laps_passgen_policy p;
 	char path[] = "/etc/laps/laps.conf", sep[8];
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.path = path;
-	cfg.mode = LAPS_PWMODE_PASSWORD;
-	cfg.length = 20;
-	cfg.complexity = 4;
-	cfg.words = 6;
-	cfg.separator = NULL; /* unset: the default "-" */
+	laps_password_conf(&cfg)->mode = LAPS_PWMODE_PASSWORD;
+	laps_password_conf(&cfg)->length = 20;
+	laps_password_conf(&cfg)->complexity = 4;
+	laps_password_conf(&cfg)->words = 6;
+	laps_password_conf(&cfg)->separator = NULL; /* unset: the default "-" */
 	memset(&p, 0xa5, sizeof(p));
 	CU_ASSERT_EQUAL_FATAL(laps_passgen_policy_from_config(&cfg, &p), 0);
 	CU_ASSERT_EQUAL(p.mode, LAPS_PWMODE_PASSWORD);
@@ -261,10 +262,10 @@ test_policy_from_config(void)
 	CU_ASSERT_EQUAL(p.words, 6);
 	CU_ASSERT_STRING_EQUAL(p.separator, "-");
 
-	cfg.mode = LAPS_PWMODE_PASSPHRASE;
-	cfg.words = 4;
+	laps_password_conf(&cfg)->mode = LAPS_PWMODE_PASSPHRASE;
+	laps_password_conf(&cfg)->words = 4;
 	snprintf(sep, sizeof(sep), "%s", "");
-	cfg.separator = sep;
+	laps_password_conf(&cfg)->separator = sep;
 	CU_ASSERT_EQUAL_FATAL(laps_passgen_policy_from_config(&cfg, &p), 0);
 	CU_ASSERT_EQUAL(p.mode, LAPS_PWMODE_PASSPHRASE);
 	CU_ASSERT_EQUAL(p.words, 4);
@@ -282,12 +283,12 @@ test_policy_from_config(void)
 	CU_ASSERT_STRING_EQUAL(p.separator, "_+");
 	snprintf(sep, sizeof(sep), "%s", "and");
 	CU_ASSERT_EQUAL(laps_passgen_policy_from_config(&cfg, &p), LAPS_ERR_CONFIG);
-	cfg.words = 11;
+	laps_password_conf(&cfg)->words = 11;
 	snprintf(sep, sizeof(sep), "%s", "-");
 	CU_ASSERT_EQUAL(laps_passgen_policy_from_config(&cfg, &p), LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "[password] words 11"));
-	cfg.mode = LAPS_PWMODE_PASSWORD;
-	cfg.length = 7;
+	laps_password_conf(&cfg)->mode = LAPS_PWMODE_PASSWORD;
+	laps_password_conf(&cfg)->length = 7;
 	CU_ASSERT_EQUAL(laps_passgen_policy_from_config(&cfg, &p), LAPS_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "[password] length 7"));
 	CU_ASSERT_EQUAL(p.words, 4);
