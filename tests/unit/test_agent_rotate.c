@@ -59,7 +59,7 @@ static int
 m_open(const struct laps_conf *cfg, enum laps_backend_role role,
        const struct laps_backend_env *env, void **ctx)
 {
-	return laps_backend_file.open(cfg, role, ctx);
+	return laps_backend_file.open(cfg, role, env, ctx);
 }
 static void
 m_close(void *ctx)
