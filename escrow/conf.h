@@ -77,7 +77,7 @@ struct laps_conf_key {
 	unsigned flags;           /* LAPS_CONF_EMPTY_OK, LAPS_CONF_LOWER */
 };
 
-/* Table helpers: LAPS_CONF_KEY_STR("dir", LAPS_CONF_PATH, struct x, dir, NULL) ... */
+/* Table helpers: LAPS_CONF_KEY_STR(KEY, LAPS_CONF_PATH, struct S, FIELD, NULL) ... */
 #define LAPS_CONF_KEY_STR(key, type, st, field, check)                                             \
 	{key, type, offsetof(st, field), 0, 0, 0, NULL, check, 0}
 #define LAPS_CONF_KEY_STRF(key, type, st, field, check, flags)                                     \
@@ -95,7 +95,7 @@ struct laps_conf_key {
 
 /* One section: its keys and the struct they fill. */
 struct laps_conf_section {
-	const char *name; /* "ldap" for [ldap] */
+	const char *name; /* NAME of the [NAME] header */
 	const struct laps_conf_key *keys;
 	size_t n_keys;
 	size_t size; /* sizeof the section's struct */
