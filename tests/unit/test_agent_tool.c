@@ -42,8 +42,9 @@
 #include "backends/backend_conf.h"
 
 /* Everything laps.conf holds for the agent. */
+static const char *const foreign[] = {"laps-get", NULL};
 static const struct laps_conf_schema test_schema = {
-    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
+    {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, foreign, 0};
 
 
 static int

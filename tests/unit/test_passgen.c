@@ -240,6 +240,10 @@ test_policy_check(void)
 	CU_ASSERT_EQUAL(laps_passgen_generate(&p, &out, NULL), LAPS_ERR_INVALID);
 }
 
+/* [password] alone: what laps_passgen_policy_from_config reads. */
+static const struct laps_conf_section *const pw_sections[] = {&laps_password_section, NULL};
+static const struct laps_conf_schema pw_schema = {{pw_sections}, NULL, 0};
+
 static void
 test_policy_from_config(void)
 {
@@ -247,8 +251,9 @@ test_policy_from_config(void)
 	struct laps_passgen_policy p;
 	char path[] = "/etc/laps/laps.conf", sep[8];
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.path = path;
+	CU_ASSERT_FATAL(laps_conf_init(&cfg, &pw_schema) == 0);
+	cfg.path = path; /* borrowed: taken back before laps_conf_free */
+	free(laps_password_conf(&cfg)->separator);
 	laps_password_conf(&cfg)->mode = LAPS_PWMODE_PASSWORD;
 	laps_password_conf(&cfg)->length = 20;
 	laps_password_conf(&cfg)->complexity = 4;
@@ -293,6 +298,9 @@ test_policy_from_config(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(laps_errdetail(), "[password] length 7"));
 	CU_ASSERT_EQUAL(p.words, 4);
 	CU_ASSERT_EQUAL(laps_passgen_policy_from_config(NULL, &p), LAPS_ERR_INVALID);
+	cfg.path = NULL;
+	laps_password_conf(&cfg)->separator = NULL;
+	laps_conf_free(&cfg);
 }
 
 /* --------------------------------------------------------------- passwords */
