@@ -44,7 +44,10 @@ laps_backend_conf_validate(const struct laps_conf *c, enum laps_backend_role rol
 
 	if (e == NULL || e->backend == NULL)
 		return laps_conf_err(c, "escrow", "backend", "not set");
-	if ((b = laps_backend_conf_find(e->backend)) == NULL)
+	if ((b = laps_backend_conf_find(e->backend)) != NULL && laps_conf_get(c, b->section) == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "%s: [%s] is not part of this configuration",
+				   laps_conf_name(c), b->name);
+	if (b == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "%s: [escrow] backend: unknown backend '%s' "
 				   "(known: file, ldap, rest, graph)",
@@ -63,5 +66,6 @@ laps_backend_conf_cleartext(const struct laps_conf *c)
 	const struct laps_escrow_conf *e = laps_escrow_conf(c);
 	const struct laps_backend_conf *b = e != NULL ? laps_backend_conf_find(e->backend) : NULL;
 
-	return b != NULL && b->cleartext != NULL && b->cleartext(c);
+	return b != NULL && b->cleartext != NULL && laps_conf_get(c, b->section) != NULL &&
+	       b->cleartext(c);
 }

@@ -51,6 +51,7 @@ struct parser {
 	const char *name; /* file name for messages */
 	unsigned line;
 	const char *section; /* current section's name, or NULL before any */
+	char skipped[LINE_MAX_LEN + 1]; /* the name of a skipped section (section points here) */
 	int sec;             /* its index in c->sections; -1: foreign or skipped */
 	size_t *base;        /* c->n + 1 offsets of each section's first slot */
 	struct pending *pend;
@@ -321,7 +322,8 @@ parse_section(struct parser *ps, char *line)
 	}
 	if ((ps->c->schema->flags & LAPS_CONF_SKIP_UNKNOWN) && name[0] != '\0' &&
 	    laps_conf_check_word(name) == NULL) {
-		ps->section = "(skipped)";
+		(void)snprintf(ps->skipped, sizeof ps->skipped, "%s", name);
+		ps->section = ps->skipped;
 		ps->sec = -1;
 		return 0;
 	}
