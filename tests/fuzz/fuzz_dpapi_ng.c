@@ -21,7 +21,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The root key the seed corpus was made with (tests/fuzz/corpus/dpapi_ng/README). */
+/* The synthetic root key the seed corpus tests/fuzz/corpus/dpapi_ng was made with. */
 static uint8_t rk_data[64];
 static const uint8_t kdfp[] = {0, 0,   0, 0,   1, 0,   0, 0,   14, 0,	0, 0,	0, 0, 0,
 			       0, 'S', 0, 'H', 0, 'A', 0, '2', 0,  '5', 0, '6', 0, 0, 0};
