@@ -1257,6 +1257,9 @@ gkdi_kek_new(const struct gkdi_envelope *env, uint8_t kek[GKDI_KEK_BYTES], uint8
 	*kid_buf = NULL;
 	*kid_len = 0;
 	memset(&kid, 0, sizeof kid);
+	if (!(env->flags & GKDI_FLAG_ENCRYPT))
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "gkdi: the group key is for decryption only (flag 0x2 clear)");
 	if (env->flags & GKDI_FLAG_PUBLIC_KEY) {
 		/* public key path: what a computer account (not a reader) does */
 		if ((rc = ephemeral_private_key(env, priv, &privlen)) != 0 ||

@@ -205,6 +205,8 @@ int gkdi_kek_unwrap_key(const struct gkdi_envelope *env, const struct gkdi_key_i
  * public half goes into the key info.  A seed envelope gives the seed key
  * path with 32 random bytes of key info (at the envelope's L1/L2 indices).
  * *kid_buf (malloc'd, not secret) holds the packed key identifier.
+ * LAPS_ERR_INVALID when the envelope is not marked for encryption
+ * (GKDI_FLAG_ENCRYPT clear: MS-GKDI says such a key only decrypts).
  */
 int gkdi_kek_new(const struct gkdi_envelope *env, uint8_t kek[GKDI_KEK_BYTES], uint8_t **kid_buf,
 		 size_t *kid_len) __attribute__((warn_unused_result));

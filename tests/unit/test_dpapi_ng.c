@@ -6,10 +6,13 @@
  * a packed GroupKeyEnvelope and a packed LAPS blob) are read from
  * $LAPS_DPAPI_NG_VECTORS or $top_srcdir/../shared/vectors/dpapi-ng and are
  * never copied into the repository; without them the tests that need them
- * are not registered (reported as skipped) and the others run.
+ * are not registered (the program says so) and the others run.
  */
 #include "config.h"
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <CUnit/CUnit.h>
 #include <json-c/json.h>
 #include <openssl/core_names.h>
@@ -781,6 +784,81 @@ test_attribute_roundtrip(void)
 	free(s.params);
 }
 
+/* The key identifier and blob parsers are strict (each refusal names a field). */
+static void
+test_strict(void)
+{
+	struct dpapi_ng_blob b;
+	struct gkdi_key_id k;
+	struct vec v;
+	uint8_t *kid, *big;
+	size_t n;
+
+	CU_ASSERT_FATAL(vec_load("kdf_sha256_ecdh_p256", &v) == 0);
+	CU_ASSERT_EQUAL_FATAL(dpapi_ng_blob_parse(v.blob, v.blob_len, &b), 0);
+	n = b.key_id_len;
+	CU_ASSERT_FATAL((kid = malloc(n + 1)) != NULL);
+	memcpy(kid, b.key_id, n);
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n, &k), 0);
+	CU_ASSERT_EQUAL(k.key_info_len, 72);
+	CU_ASSERT_EQUAL(memcmp(k.key_info, "ECK1", 4), 0);
+	kid[n] = 0; /* a trailing byte */
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n + 1, &k), LAPS_ERR_FORMAT);
+	kid[4] = 'X'; /* magic */
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n, &k), LAPS_ERR_FORMAT);
+	kid[4] = 'K';
+	kid[0] = 2; /* version */
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n, &k), LAPS_ERR_VERSION);
+	kid[0] = 1;
+	kid[16] = 32; /* L1 index */
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n, &k), LAPS_ERR_FORMAT);
+	kid[16] = b.key_id[16];
+	kid[44] ^= 1; /* the domain name's length, now odd */
+	CU_ASSERT_NOT_EQUAL(gkdi_key_id_parse(kid, n, &k), 0);
+	kid[44] ^= 1;
+	kid[n - 2] = 'x'; /* the forest name's NUL */
+	CU_ASSERT_EQUAL(gkdi_key_id_parse(kid, n, &k), LAPS_ERR_FORMAT);
+	free(kid);
+	/* ciphertext inside the envelope and a byte after it */
+	CU_ASSERT_FATAL((big = malloc(v.blob_len + 1)) != NULL);
+	memcpy(big, v.blob, v.blob_len);
+	big[v.blob_len] = 0;
+	CU_ASSERT_EQUAL(dpapi_ng_blob_parse(big, v.blob_len + 1, &b), LAPS_ERR_FORMAT);
+	/* another content encryption algorithm (aes256-CBC) */
+	memcpy(big, v.blob, v.blob_len);
+	{
+		static const uint8_t gcm[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2e};
+		uint8_t *o = memmem(big, v.blob_len, gcm, sizeof gcm);
+
+		CU_ASSERT_FATAL(o != NULL);
+		o[8] = 0x2a;
+		CU_ASSERT_EQUAL(dpapi_ng_blob_parse(big, v.blob_len, &b), LAPS_ERR_UNSUPPORTED);
+	}
+	free(big);
+	vec_free(&v);
+}
+
+/* A group key not marked for encryption is refused to a writer. */
+static void
+test_decrypt_only_key(void)
+{
+	uint8_t sd[GKDI_TARGET_SD_MAX], *seed = NULL, *blob = NULL;
+	struct gkdi_envelope se;
+	struct synth s;
+	size_t sdlen, seedlen, bloblen = 0;
+
+	synth_root_key(&s, "SHA256", "ECDH_P384");
+	CU_ASSERT_EQUAL_FATAL(gkdi_target_sd("S-1-5-32-544", sd, sizeof sd, &sdlen), 0);
+	CU_ASSERT_EQUAL_FATAL(gkdi_envelope_from_root_key(&s.rk, sd, sdlen, 9, &seed, &seedlen), 0);
+	CU_ASSERT_EQUAL_FATAL(gkdi_envelope_parse(seed, seedlen, &se), 0);
+	se.flags &= ~GKDI_FLAG_ENCRYPT;
+	CU_ASSERT_EQUAL(
+	    dpapi_ng_protect(&se, "S-1-5-32-544", (const uint8_t *)"x", 1, true, &blob, &bloblen),
+	    LAPS_ERR_INVALID);
+	CU_ASSERT_PTR_NULL(blob);
+	laps_secret_free(seed);
+}
+
 static CU_TestInfo tests_all[] = {
     {"target security descriptor of a SID", test_target_sd},
     {"root key GUID", test_guid},
@@ -789,14 +867,16 @@ static CU_TestInfo tests_all[] = {
     {"msLAPS-EncryptedPassword header", test_laps_header},
     {"UTF-16LE JSON payload", test_payload},
     {"attribute value round trip", test_attribute_roundtrip},
+    {"a decrypt-only group key is refused to a writer", test_decrypt_only_key},
     {"16 Windows vectors open from the root key", test_windows_vectors},
     {"tampered tag, ciphertext, key or key identifier fails", test_tampered},
     {"every truncation is refused", test_truncated},
     {"packed GroupKeyEnvelope and LAPS blob", test_envelope_vector},
     {"packed DH parameters, DH and ECDH keys", test_key_structures},
+    {"key identifier and blob parsers are strict", test_strict},
     CU_TEST_INFO_NULL,
 };
-#define VECTOR_TESTS 5 /* the last five need the vectors */
+#define VECTOR_TESTS 6 /* the last six need the vectors */
 
 static CU_SuiteInfo suites[] = {
     {"dpapi_ng", NULL, NULL, NULL, NULL, tests_all},
