@@ -81,6 +81,9 @@ const struct laps_account_ops *laps_account_ops_for(enum laps_method m);
 void laps_hash_digest(const char *hash, uint8_t digest[LAPS_HASH_DIGEST_BYTES]);
 
 /* ---- shadow-file helpers (exposed for the unit tests) ---------------- */
+/* laps_root_path and the passwd/shadow parsers live in agent/etcfile.c,
+ * laps_shadow_load and laps_shadow_hash in agent/shadow_hash.c, the rest
+ * in agent/account_shadow.c. */
 
 /* One parsed shadow line; pointers into the caller's buffer are not kept:
  * fields are copied (hash capped at LAPS_HASH_MAX). */
@@ -93,6 +96,10 @@ struct laps_shadow_entry {
 /* "<root><rel>" into buf (root NULL or "" means "/"). */
 int laps_root_path(const char *root, const char *rel, char *buf, size_t len)
     __attribute__((warn_unused_result));
+
+/* Load libcrypt for laps_shadow_hash (the shadow method's load()):
+ * 0, or LAPS_ERR_CONFIG when it is missing. */
+int laps_shadow_load(void) __attribute__((warn_unused_result));
 
 /*
  * Hash password with libxcrypt: prefix "$y$" (yescrypt) or "$6$" (sha512),

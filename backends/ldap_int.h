@@ -1,13 +1,17 @@
 /*
  * ldap_int.h — private to the LDAP backend (backends/ldap_*.c).
  *
- * The backend is cut along its four jobs:
- *   ldap_conn.c     connection: URIs and failover, TLS, bind, and the
- *                   bounded request/response helpers every operation uses
+ * The backend is cut along its jobs; each file calls only the files below
+ * it in this list, never one above:
+ *   ldap_backend.c  the ops table: argument checks, find, and dispatch
+ *                   through the per-schema table (struct lschema)
  *   ldap_laps.c     schema laps (this project's schema: sealed records, history)
  *   ldap_ms.c       the Microsoft schemas mslaps and legacy, FILETIME
- *   ldap_backend.c  the ops table: argument checks, entry lookup, find, and
- *                   dispatch through the per-schema table (struct lschema)
+ *   ldap_report.c   the report slot: a paged search over every device entry
+ *   ldap_entry.c    the helpers the above share: entry lookup, value and
+ *                   modification lists, filter escaping and templates
+ *   ldap_conn.c     connection: URIs and failover, TLS, bind, and the
+ *                   bounded request/response helpers every operation uses
  */
 #ifndef LAPS_BACKEND_LDAP_INT_H
 #define LAPS_BACKEND_LDAP_INT_H
@@ -172,7 +176,7 @@ void laps_ldap_history_plan(struct laps_ldap_histval *v, size_t n, size_t keep);
 /* The report slot: one paged subtree search under [ldap] base. */
 int lreport_run(struct lctx *c, laps_report_cb cb, void *arg) __attribute__((warn_unused_result));
 
-/* ---- ldap_backend.c ---- */
+/* ---- ldap_entry.c ---- */
 
 /* Fetch the device's entry with the schema's attributes in one search. */
 int lentry_fetch(struct lctx *c, const char *device, struct lentry *e)

@@ -3,6 +3,7 @@
  * (client_secret_basic or an RFC 7523 private_key_jwt assertion), a static
  * bearer token, mTLS (no token), and for administrators the device
  * authorization grant with a per-user token cache (rest_auth_device.c).
+ * Both post to the token endpoint through rest_token.c.
  */
 #include "config.h"
 
@@ -75,42 +76,6 @@ rest_auth_set_token(struct rest_auth *a, char *token)
 	if ((a->header = laps_secret_alloc(n)) != NULL)
 		snprintf(a->header, n, "Authorization: Bearer %s", token);
 	laps_secret_free(token);
-}
-
-/* ------------------------------------------------------------------ */
-/* Token endpoint                                                       */
-
-static int
-token_error(const struct rest_resp *r, const char *what)
-{
-	char err[REST_CODE_MAX];
-
-	if (r->body != NULL && rest_parse_oauth_error(r->body, r->len, err) == 0)
-		return laps_seterr(r->status >= 500 ? LAPS_ERR_UNAVAILABLE : LAPS_ERR_AUTH,
-				   "%s: the authorization server refused: %s (HTTP %ld)", what,
-				   err, r->status);
-	return laps_seterr(r->status >= 500 || r->status == 429 ? LAPS_ERR_UNAVAILABLE
-								: LAPS_ERR_AUTH,
-			   "%s: HTTP %ld from the authorization server", what, r->status);
-}
-
-/* POST form (secret) to url; the token answer's access (and refresh) token. */
-int
-rest_auth_post_token(struct rest_auth *a, const char *url, const char *auth, const char *form,
-		     struct rest_resp *r, char **access, int64_t *expires_in, char **refresh)
-{
-	struct rest_req q = {"POST", url, NULL, auth, "application/x-www-form-urlencoded",
-			     form, strlen(form), NULL, false, REST_SMALL_BODY};
-	char what[300];
-	int rc;
-
-	snprintf(what, sizeof what, "POST %s", url);
-	q.what = what;
-	if ((rc = rest_http_send(a->http, &q, r)) != 0)
-		return rc;
-	if (r->status != 200)
-		return token_error(r, what);
-	return rest_parse_token(r->body, r->len, what, access, expires_in, refresh);
 }
 
 /* "&scope=...&resource=..." for the configured values into buf. */

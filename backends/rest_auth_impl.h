@@ -1,5 +1,7 @@
 /*
- * rest_auth_impl.h — private to rest_auth.c and rest_auth_device.c.
+ * rest_auth_impl.h — private to rest_auth.c, rest_auth_device.c and
+ * rest_token.c.  rest_auth.c calls the other two, rest_auth_device.c calls
+ * rest_token.c, and rest_token.c calls neither.
  */
 #ifndef LAPS_BACKEND_REST_AUTH_IMPL_H
 #define LAPS_BACKEND_REST_AUTH_IMPL_H
@@ -24,8 +26,9 @@ struct rest_auth {
 
 /* Take token (laps_secret; freed here) as the bearer token; NULL forgets it. */
 void rest_auth_set_token(struct rest_auth *a, char *token);
-/* POST a form to a token endpoint: the token answer, or LAPS_ERR_AUTH naming
- * the OAuth error.  r keeps the answer (for the device flow's errors). */
+/* rest_token.c: POST a form to a token endpoint: the token answer, or
+ * LAPS_ERR_AUTH naming the OAuth error.  r keeps the answer (for the device
+ * flow's errors). */
 int rest_auth_post_token(struct rest_auth *a, const char *url, const char *auth,
 			 const char *form, struct rest_resp *r, char **access,
 			 int64_t *expires_in, char **refresh) __attribute__((warn_unused_result));

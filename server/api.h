@@ -78,7 +78,7 @@ enum metrics_method api_method_of(const char *method);
 void api_handle(struct api *api, const struct api_request *req, struct api_response *resp);
 void api_response_clear(struct api_response *resp);
 
-/* Parsers (exported for tests and the fuzz target). */
+/* Parsers (server/api_parse.c; exported for tests and the fuzz target). */
 /* A confirm body: {"rotation_id":"<32 hex>","expires_at":N}.  0 or LAPS_ERR_FORMAT. */
 int api_parse_confirm(const char *body, size_t len, char rotid[LAPS_ROTID_HEX + 1],
 		      int64_t *expires_at) __attribute__((warn_unused_result));

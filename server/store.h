@@ -179,6 +179,7 @@ int store_open(const char *url, unsigned nconn, unsigned history_size, struct st
     __attribute__((warn_unused_result));
 void store_close(struct store *s);
 
+/* server/store_util.c: */
 void store_entry_clear(struct store_entry *e);
 void store_entry_list_free(struct store_entry_list *l);
 void store_audit_row_clear(struct store_audit_row *r);
