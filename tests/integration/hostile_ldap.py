@@ -52,6 +52,15 @@ def message(msgid, op):
     return tlv(0x30, enc_int(0x02, msgid) + op)
 
 
+def send_message(conn, msgid, op):
+    """message() without copying op: the huge entries are tens of MiB, and
+    building them per request took longer than the client's timeout on a
+    loaded machine (the test wants LAPS_ERR_TOOBIG, not a timeout)."""
+    mid = enc_int(0x02, msgid)
+    conn.sendall(bytes([0x30]) + enc_len(len(mid) + len(op)) + mid)
+    conn.sendall(op)
+
+
 def attr(name, values):
     return tlv(0x30, tlv(0x04, name) + tlv(0x31, b"".join(tlv(0x04, v) for v in values)))
 
@@ -104,7 +113,7 @@ def search_entry(args):
                       (b"msLAPS-PasswordExpirationTime", [b"1" * args.size])])
 
 
-def serve(conn, args):
+def serve(conn, args, answer):
     try:
         while True:
             if args.mode == "silent":
@@ -123,7 +132,7 @@ def serve(conn, args):
                         pass
                     return
             elif op == 0x63:  # search
-                conn.sendall(message(msgid, search_entry(args)))
+                send_message(conn, msgid, answer)
                 conn.sendall(message(msgid, ldap_result(0x65)))
             elif op == 0x6E:  # compare: compareFalse
                 conn.sendall(message(msgid, ldap_result(0x6F, 5)))
@@ -149,6 +158,7 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(16)
+    answer = search_entry(args)  # once, before the port is published
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % s.getsockname()[1])
@@ -156,7 +166,7 @@ def main():
     os.rename(tmp, args.port_file)
     while True:
         conn, _ = s.accept()
-        threading.Thread(target=serve, args=(conn, args), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, args, answer), daemon=True).start()
 
 
 if __name__ == "__main__":
