@@ -20,6 +20,11 @@ misbehaves as that line says:
     json TEXT       answer 200 with TEXT (the rest of the line) as application/json
     after-drop      forward, then close without relaying the answer
                     (the request reached the server; the client never learns)
+    412             answer 412 version_mismatch (nothing forwarded)
+    after-412       forward, then answer 412 whatever the server said (the
+                    write landed; the client is told it lost the race)
+    other-rotation  forward, and relay the answer with every "rotation_id"
+                    replaced by ffff...: someone else's record
 
 An empty plan forwards.  Every request is logged to PLAN_FILE.log as
 "METHOD PATH ACTION".  Runs until killed.
@@ -28,6 +33,7 @@ import email.utils
 import http.client
 import http.server
 import os
+import re
 import socketserver
 import ssl
 import sys
@@ -74,7 +80,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def forward(self, body, relay=True):
+    def forward(self, body, relay=True, rewrite=None, keep_open=False):
         ctx = ssl.create_default_context(cafile=UPCA)
         c = http.client.HTTPSConnection(up.hostname, up.port, context=ctx, timeout=30)
         hdrs = {k: v for k, v in self.headers.items()
@@ -83,7 +89,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
+        if rewrite is not None:
+            data = rewrite(data)
         if not relay:
+            if keep_open:
+                return
             self.close_connection = True
             self.connection.shutdown(2)
             return
@@ -130,6 +140,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_simple(200, arg.encode(), [("Content-Type", "application/json")])
         elif word == "after-drop":
             self.forward(body, relay=False)
+        elif word == "412":
+            self.send_simple(412, b'{"code":"version_mismatch","status":412}',
+                             [("Content-Type", "application/problem+json")])
+        elif word == "after-412":
+            self.forward(body, relay=False, keep_open=True)
+            self.send_simple(412, b'{"code":"version_mismatch","status":412}',
+                             [("Content-Type", "application/problem+json")])
+        elif word == "other-rotation":
+            self.forward(body, rewrite=lambda d: re.sub(
+                rb'"rotation_id":"[0-9a-f]{32}"', b'"rotation_id":"' + b"f" * 32 + b'"', d))
         else:
             self.forward(body)
 
