@@ -15,6 +15,9 @@ misbehaves as that line says:
     slow N          wait N seconds, then forward
     drop            close the connection without an answer
     redirect URL    answer 307 with Location: URL
+    redirect-to BASE
+                    answer 307 with Location: BASE + the request's path (the
+                    same request elsewhere: following it would succeed)
     big N           answer 200 with an N-byte JSON body
     garbage         answer 200 with a body that is not JSON
     json TEXT       answer 200 with TEXT (the rest of the line) as application/json
@@ -130,6 +133,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
         elif word == "redirect":
             self.send_simple(307, b"", [("Location", arg)])
+        elif word == "redirect-to":
+            self.send_simple(307, b"", [("Location", arg + self.path)])
         elif word == "big":
             self.send_simple(200, b'{"x":"' + b"a" * int(arg) + b'"}',
                              [("Content-Type", "application/json")])
