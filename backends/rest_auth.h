@@ -55,6 +55,13 @@ int rest_auth_refresh(struct rest_auth *a) __attribute__((warn_unused_result));
 int rest_auth_read_secret(const char *path, const char *key, size_t max, char **out,
 			  size_t *len) __attribute__((warn_unused_result));
 
+/* For tests/fuzz/fuzz_rest_files.c: the device flow's token cache file as
+ * laps-get reads it (its bytes, n at most 64 KiB): 0 with *expires_at and
+ * whether it holds a refresh token, else LAPS_ERR_FORMAT or LAPS_ERR_TOOBIG.
+ * The tokens are wiped before it returns. */
+int rest_auth_cache_check(const char *buf, size_t n, int64_t *expires_at, bool *has_refresh)
+    __attribute__((warn_unused_result));
+
 /* Exposed for the unit tests: the signed RFC 7523 assertion for client_id
  * and aud with the PEM private key in pem[0..len) (alg by key type); *out is
  * malloc'd. */

@@ -123,6 +123,20 @@ cache_load(const char *path, struct cached *c)
 	return rc;
 }
 
+int
+rest_auth_cache_check(const char *buf, size_t n, int64_t *expires_at, bool *has_refresh)
+{
+	struct cached c = {0};
+	int rc;
+
+	if ((rc = cache_parse(buf, n, "token cache", &c)) == 0) {
+		*expires_at = c.expires_at;
+		*has_refresh = c.refresh != NULL;
+	}
+	cached_clear(&c);
+	return rc;
+}
+
 static int
 cache_save(const char *dir, const char *path, const struct cached *c)
 {

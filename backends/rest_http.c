@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,30 @@ header_cb(char *line, size_t size, size_t nmemb, void *ctx)
 		header_value(v, vlen, r->location, sizeof r->location);
 	}
 	return n;
+}
+
+int
+rest_http_feed(struct rest_resp *r, size_t max, const char *headers, size_t hlen, const char *body,
+	       size_t blen, size_t chunk)
+{
+	const char *p = headers, *end = headers + hlen, *nl;
+	size_t n;
+
+	rest_resp_clear(r);
+	r->max = max;
+	for (; p < end; p = nl) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl != NULL ? nl + 1 : end;
+		(void)header_cb((char *)(uintptr_t)p, 1, (size_t)(nl - p), r);
+	}
+	if (chunk == 0)
+		chunk = 1;
+	for (p = body, end = body + blen; p < end; p += n) {
+		n = (size_t)(end - p) < chunk ? (size_t)(end - p) : chunk;
+		if (write_cb((char *)(uintptr_t)p, 1, n, r) != n)
+			return r->too_big ? LAPS_ERR_TOOBIG : LAPS_ERR_NOMEM;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

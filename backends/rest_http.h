@@ -69,6 +69,17 @@ struct rest_resp {
 
 /* The wiping allocator for libcurl (curl_global_init_mem); reference
  * counted like curl_global_init.  0 or LAPS_ERR_INTERNAL. */
+/*
+ * For tests/fuzz/fuzz_rest_http.c: feed a response to r as libcurl would,
+ * without a transfer: each line of headers through the header callback
+ * (ETag, Content-Type, Retry-After, Location; "HTTP/" starts a new
+ * response), then body in pieces of chunk bytes through the body callback
+ * under the cap max.  r is cleared first (rest_resp_clear).  0,
+ * LAPS_ERR_TOOBIG (over max) or LAPS_ERR_NOMEM.
+ */
+int rest_http_feed(struct rest_resp *r, size_t max, const char *headers, size_t hlen,
+		   const char *body, size_t blen, size_t chunk) __attribute__((warn_unused_result));
+
 int rest_http_global_init(void) __attribute__((warn_unused_result));
 void rest_http_global_cleanup(void);
 

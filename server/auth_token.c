@@ -97,7 +97,8 @@ identity_of(struct auth_token *t, const struct jwt_claims *c, struct identity *i
 		return 0;
 	}
 	id->kind = ID_ADMIN;
-	if (sub == NULL) {
+	if (sub == NULL || sub[0] == '\0') {
+		/* an empty sub would leave the audit log's actor empty */
 		fmt_trunc(why, whylen, "the token has no sub claim");
 		return LAPS_ERR_AUTH;
 	}

@@ -147,6 +147,48 @@ collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *v
 	return MHD_YES;
 }
 
+/* The token of an "Authorization: Bearer TOKEN" value; NULL for any
+ * other scheme or an empty token. */
+static const char *
+bearer_of(const char *authz)
+{
+	return strncasecmp(authz, "Bearer ", 7) == 0 && authz[7] != '\0' ? authz + 7 : NULL;
+}
+
+bool
+http_decode_target(char *target, struct api_request *req)
+{
+	struct hreq *h = uri_seen(NULL, target, NULL);
+	char *q = strchr(target, '?'), *p, *amp, *eq;
+	bool bad = h == NULL || h->bad_target;
+
+	free(h);
+	if (q != NULL)
+		*q++ = '\0';
+	(void)unescape(NULL, NULL, target);
+	req->path = target;
+	/* libmicrohttpd's split of the query: '&' between arguments, the first
+	 * '=' between key and value (no '=': no value) */
+	for (p = q; p != NULL && *p != '\0'; p = amp) {
+		if ((amp = strchr(p, '&')) != NULL)
+			*amp++ = '\0';
+		if ((eq = strchr(p, '=')) != NULL)
+			*eq++ = '\0';
+		(void)unescape(NULL, NULL, p);
+		if (eq != NULL)
+			(void)unescape(NULL, NULL, eq);
+		if (collect_param(req, MHD_GET_ARGUMENT_KIND, p, eq) == MHD_NO)
+			break;
+	}
+	return !bad;
+}
+
+const char *
+http_bearer(const char *authz)
+{
+	return bearer_of(authz);
+}
+
 static void
 peer_of(struct MHD_Connection *c, char *buf, size_t len)
 {
@@ -170,13 +212,14 @@ authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_reque
 {
 	const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	const union MHD_ConnectionInfo *ci;
+	const char *tok;
 	int rc;
 
 	memset(id, 0, sizeof *id);
 	if (authz != NULL) {
 		req->auth_kind = "token";
 		req->auth_error = why;
-		if (strncasecmp(authz, "Bearer ", 7) != 0 || authz[7] == '\0') {
+		if ((tok = bearer_of(authz)) == NULL) {
 			fmt_trunc(why, whylen, "only Bearer tokens are accepted");
 			return;
 		}
@@ -184,8 +227,7 @@ authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_reque
 			fmt_trunc(why, whylen, "token authentication is not configured");
 			return;
 		}
-		rc = srv->token_fn(srv->token_ctx, authz + 7, strlen(authz + 7), req->now, id, why,
-				   whylen);
+		rc = srv->token_fn(srv->token_ctx, tok, strlen(tok), req->now, id, why, whylen);
 	} else {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		rc = http_tls_peer(&srv->api->authz, ci != NULL ? ci->tls_session : NULL, id, why,

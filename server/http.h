@@ -30,10 +30,28 @@ unsigned http_port(const struct http_server *s);
 /* Stop accepting, let requests in flight finish (at most grace_ms), stop. */
 void http_stop(struct http_server *s, unsigned grace_ms);
 
+/*
+ * For tests/fuzz/fuzz_http.c: the request-target decoding the server does
+ * through libmicrohttpd, without a connection.  target (modified) is the
+ * raw "path?query"; the path is decoded into req->path and each query
+ * argument into req->params (up to API_MAX_PARAMS, then too_many_params),
+ * by the same callbacks the server gives libmicrohttpd.  False when the
+ * target holds an encoded '/' or NUL in the path or a NUL in the query
+ * (the server answers 400).
+ */
+bool http_decode_target(char *target, struct api_request *req);
+/* The token of an Authorization header value, NULL unless "Bearer TOKEN". */
+const char *http_bearer(const char *authz);
+
 /* Identity of the connection's client certificate: 1 when there is none,
  * 0 with *id filled, LAPS_ERR_AUTH (reason in why) when it does not verify
  * or maps to no identity.  (http_tls.c) */
 int http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
 		  size_t whylen);
+/* The identity of an already verified client certificate (DER): the
+ * configured name (CN or DNS subjectAltName) mapped by authz_from_cert().
+ * 0 or LAPS_ERR_AUTH (reason in why).  (http_tls.c; the fuzzer calls it.) */
+int http_tls_identity(const struct authz *a, const void *der, size_t len, struct identity *id,
+		      char *why, size_t whylen);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "escrow/err.h"
@@ -78,25 +80,18 @@ verify(gnutls_session_t s, char *why, size_t whylen)
 }
 
 int
-http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
-	      size_t whylen)
+http_tls_identity(const struct authz *a, const void *der, size_t len, struct identity *id,
+		  char *why, size_t whylen)
 {
-	gnutls_session_t s = tls_session;
-	const gnutls_datum_t *certs;
+	gnutls_datum_t d = {(unsigned char *)(uintptr_t)der, (unsigned)len};
 	gnutls_x509_crt_t crt = NULL;
 	char name[256], subject[512];
-	size_t len = sizeof subject;
-	unsigned n = 0;
-	int rc;
+	size_t slen = sizeof subject;
+	int rc = LAPS_ERR_AUTH;
 
-	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
-		return 1;
-	if ((rc = verify(s, why, whylen)) != 0)
-		return rc;
-	rc = LAPS_ERR_AUTH;
-	if (gnutls_x509_crt_init(&crt) < 0 ||
-	    gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0 ||
-	    gnutls_x509_crt_get_dn(crt, subject, &len) < 0) {
+	if (len > UINT_MAX || gnutls_x509_crt_init(&crt) < 0 ||
+	    gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_x509_crt_get_dn(crt, subject, &slen) < 0) {
 		fmt_trunc(why, whylen, "unreadable client certificate");
 		goto out;
 	}
@@ -112,4 +107,20 @@ http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, cha
 out:
 	gnutls_x509_crt_deinit(crt);
 	return rc;
+}
+
+int
+http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
+	      size_t whylen)
+{
+	gnutls_session_t s = tls_session;
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+	int rc;
+
+	if (s == NULL || (certs = gnutls_certificate_get_peers(s, &n)) == NULL || n == 0)
+		return 1;
+	if ((rc = verify(s, why, whylen)) != 0)
+		return rc;
+	return http_tls_identity(a, certs[0].data, certs[0].size, id, why, whylen);
 }

@@ -867,6 +867,35 @@ out:
 	return rc;
 }
 
+int
+jwt_discovery_parse(const char *json, size_t len, const char *issuer, char **jwks_uri)
+{
+	json_object *doc = NULL;
+	const char *iss, *u;
+	int rc = LAPS_ERR_FORMAT;
+
+	*jwks_uri = NULL;
+	if (len > JWT_JWKS_MAX)
+		return laps_seterr(LAPS_ERR_TOOBIG, "discovery document larger than %d bytes",
+				   JWT_JWKS_MAX);
+	if ((doc = json_parse_object(json, len)) == NULL) {
+		rc = laps_seterr(rc, "not a JSON object");
+		goto out;
+	}
+	if ((iss = jstr(doc, "issuer")) == NULL || strcmp(iss, issuer) != 0) {
+		rc = laps_seterr(rc, "issuer does not match the configured one");
+		goto out;
+	}
+	if ((u = jstr(doc, "jwks_uri")) == NULL || strncasecmp(u, "https://", 8) != 0) {
+		rc = laps_seterr(rc, "jwks_uri missing or not https");
+		goto out;
+	}
+	rc = (*jwks_uri = strdup(u)) != NULL ? 0 : LAPS_ERR_NOMEM; /* success */
+out:
+	json_object_put(doc);
+	return rc;
+}
+
 /* Discovery: the issuer's jwks_uri (https; the document's issuer must be ours). */
 static int
 discover(const struct jwt_verifier *v, char **jwks_uri)
@@ -874,8 +903,6 @@ discover(const struct jwt_verifier *v, char **jwks_uri)
 	char url[2048];
 	size_t il = strlen(v->issuer);
 	struct body b;
-	json_object *doc = NULL;
-	const char *iss, *u;
 	int rc;
 
 	*jwks_uri = NULL;
@@ -886,22 +913,8 @@ discover(const struct jwt_verifier *v, char **jwks_uri)
 		return laps_seterr(LAPS_ERR_INVALID, "issuer URL too long");
 	if ((rc = http_get(v, url, &b)) != 0)
 		return rc;
-	rc = LAPS_ERR_FORMAT;
-	if ((doc = json_parse_object(b.p, b.len)) == NULL) {
-		rc = laps_seterr(rc, "%s: not a JSON object", url);
-		goto out;
-	}
-	if ((iss = jstr(doc, "issuer")) == NULL || strcmp(iss, v->issuer) != 0) {
-		rc = laps_seterr(rc, "%s: issuer does not match the configured one", url);
-		goto out;
-	}
-	if ((u = jstr(doc, "jwks_uri")) == NULL || strncasecmp(u, "https://", 8) != 0) {
-		rc = laps_seterr(rc, "%s: jwks_uri missing or not https", url);
-		goto out;
-	}
-	rc = (*jwks_uri = strdup(u)) != NULL ? 0 : LAPS_ERR_NOMEM;
-out:
-	json_object_put(doc);
+	if ((rc = jwt_discovery_parse(b.p, b.len, v->issuer, jwks_uri)) != 0)
+		rc = laps_seterr_prefix(rc, "%s", url);
 	free(b.p);
 	return rc;
 }

@@ -108,6 +108,14 @@ size_t jwt_keyset_count(const struct jwt_keyset *ks);
 void jwt_keyset_free(struct jwt_keyset *ks);
 
 /*
+ * The issuer's OpenID Connect discovery document (at most JWT_JWKS_MAX
+ * bytes): its issuer must be exactly issuer, its jwks_uri https.  *jwks_uri
+ * (malloc'd) on success; LAPS_ERR_FORMAT, LAPS_ERR_TOOBIG, LAPS_ERR_NOMEM.
+ */
+int jwt_discovery_parse(const char *json, size_t len, const char *issuer, char **jwks_uri)
+    __attribute__((warn_unused_result));
+
+/*
  * jwt_verify against a fixed keyset (no fetching; an unknown kid is
  * LAPS_ERR_AUTH).  cfg->issuer and cfg->audience are required.
  */

@@ -149,6 +149,10 @@ audit_insert(sqlite3 *db, const struct store_audit *a)
 	bind_text(st, 10, a->jti);
 	bind_text(st, 11, a->detail);
 	rc = step_done(db, st, "audit insert");
+	/* No constraint on the audit table is about versions: a refused audit
+	 * row (a trigger, a CHECK) is a store failure (503), never a 412. */
+	if (rc == LAPS_ERR_CONFLICT)
+		rc = laps_seterr(LAPS_ERR_BACKEND, "sqlite: audit insert: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc;
 }

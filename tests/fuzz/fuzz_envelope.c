@@ -7,9 +7,16 @@
  * device NUL account NUL rotation id NUL password; it is sealed to key A
  * and must open to the same password under the same binding (and with the
  * device upper-cased), and must not open under a changed rotation time.
+ * An input starting with "PT" reaches past the authentication: the rest is
+ * the decrypted block itself (u16be length, password, zero padding: 258
+ * bytes, zero-filled or cut to size), which the harness encrypts and seals
+ * to key A under the fixed binding as docs/FORMAT.md 2 lays it out, so the
+ * opener's checks of the decrypted block run on fuzzed bytes.  It must
+ * open exactly when the block is well formed, to the password it holds.
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -113,6 +120,69 @@ out:
 	free(rot);
 }
 
+/* FORMAT.md 2: "LAPS" 01 n=1 nonce[24] | key id[8] sealed-box(data key)[80]
+ * | AEAD(block[258]) with ad = header | 01 | u16be+device | u16be+account
+ * | u16be+rotation id | i64be rotated_at. */
+#define PT_BLOCK 258
+#define PT_HEADER (6 + 24 + 8 + 80)
+
+static void
+put16(uint8_t **p, const char *s)
+{
+	size_t l = strlen(s);
+
+	*(*p)++ = (uint8_t)(l >> 8);
+	*(*p)++ = (uint8_t)l;
+	memcpy(*p, s, l);
+	*p += l;
+}
+
+static void
+plaintext(const uint8_t *data, size_t size)
+{
+	uint8_t env[PT_HEADER + PT_BLOCK + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+	uint8_t block[PT_BLOCK], dk[32], adb[PT_HEADER + 1 + 6 + 128 + 8], *p, h[32];
+	uint64_t t = (uint64_t)ad.rotated_at;
+	unsigned long long ctlen;
+	size_t l, pwlen = 0;
+	char *pw = NULL;
+	bool good;
+	int rc, i;
+
+	memset(block, 0, sizeof block);
+	memcpy(block, data, size < sizeof block ? size : sizeof block);
+	memset(dk, 0x11, sizeof dk);
+	memcpy(env, "LAPS\x01\x01", 6);
+	memset(env + 6, 0x22, 24);
+	crypto_generichash(h, sizeof h, key.pk, sizeof key.pk, NULL, 0);
+	memcpy(env + 30, h, 8);
+	if (crypto_box_seal(env + 38, dk, sizeof dk, key.pk) != 0)
+		abort();
+	memcpy(adb, env, PT_HEADER);
+	p = adb + PT_HEADER;
+	*p++ = 1;
+	put16(&p, ad.device);
+	put16(&p, ad.account);
+	put16(&p, ad.rotation_id);
+	for (i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(t >> (8 * i));
+	crypto_aead_xchacha20poly1305_ietf_encrypt(env + PT_HEADER, &ctlen, block, sizeof block,
+						   adb, (size_t)(p - adb), NULL, env + 6, dk);
+	if (ctlen != sizeof env - PT_HEADER)
+		abort();
+	l = ((size_t)block[0] << 8) | block[1];
+	good = l >= 1 && l <= 256 && memchr(block + 2, '\0', l) == NULL &&
+	       sodium_is_zero(block + 2 + l, PT_BLOCK - 2 - l);
+	rc = laps_seal_open(&key, &ad, env, sizeof env, &pw, &pwlen);
+	if ((rc == 0) != good || (rc != 0 && rc != LAPS_ERR_FORMAT))
+		abort();
+	if (rc == 0) {
+		if (pwlen != l || memcmp(pw, block + 2, l) != 0 || pw[l] != '\0')
+			abort();
+		laps_secret_free(pw);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -127,6 +197,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = init();
 	if (size >= 2 && data[0] == 'R' && data[1] == 'T') {
 		round_trip(data + 2, size - 2);
+		return 0;
+	}
+	if (size >= 2 && data[0] == 'P' && data[1] == 'T') {
+		plaintext(data + 2, size - 2);
 		return 0;
 	}
 	/* an exact-size heap copy so any over-read is caught */

@@ -7,12 +7,21 @@
  * so the claim checks are reached) and parsed as a JWKS.  Input with a NUL:
  * the part before it is parsed as a JWKS and the part after it verified as
  * a token against that keyset.
+ *
+ * Input starting with byte 0x01 (the signing mode, so that the claim
+ * checks -- iss, aud strings and arrays, exp/nbf/iat, typ, scope words --
+ * run on fuzzed claims and not only on the committed seeds): byte 1 picks
+ * the verifier's options and a header; the rest is the payload, or
+ * "HEADER\nPAYLOAD".  The harness signs it with its own Ed25519 key
+ * (fixed seed, deterministic signatures), which its keyset trusts.
  */
 #include "config.h"
 
 #include "server/jwt.h"
 
+#include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +39,82 @@ static const char fixed_jwks[] =
 	"gXDI19w\",\"kty\":\"OKP\",\"kid\":\"ed\",\"alg\":\"EdDSA\",\"use\":\"sig\"}]}";
 
 static struct jwt_keyset *fixed;
+static struct jwt_keyset *signing_ks;
+static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
+
+#define SIGN_MAX 16384
+
+static void
+signing_init(void)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	char x[64], jwks[512];
+
+	if (sodium_init() < 0)
+		abort();
+	memset(seed, 0x5a, sizeof seed);
+	crypto_sign_seed_keypair(pk, sign_sk, seed);
+	sodium_bin2base64(x, sizeof x, pk, sizeof pk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	snprintf(jwks, sizeof jwks,
+		 "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"fz\","
+		 "\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
+		 x);
+	if (jwt_jwks_parse(jwks, strlen(jwks), &signing_ks) != 0)
+		abort();
+}
+
+/* b64url(header) "." b64url(payload) "." b64url(Ed25519 signature) */
+static void
+sign_and_verify(unsigned opts, const char *hdr, size_t hlen, const char *pay, size_t plen)
+{
+	static const char *const headers[] = {
+	    "{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"fz\"}",
+	    "{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\"}",
+	    "{\"alg\":\"EdDSA\",\"typ\":\"application/at+jwt\",\"kid\":\"fz\"}",
+	    "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"fz\"}",
+	};
+	static const char *const auds[] = {"https://laps-escrowd.test", "laps"};
+	struct jwt_verifier_config cfg = {.issuer = "https://issuer.test",
+					  .audience = auds[(opts >> 2) & 1],
+					  .leeway = (opts & 0x08) ? 0 : 60,
+					  .require_at_jwt = (opts & 0x10) == 0};
+	static char tok[3 * SIGN_MAX];
+	unsigned char sig[crypto_sign_BYTES];
+	struct jwt_claims *c = NULL;
+	size_t n;
+
+	if (hdr == NULL) {
+		hdr = headers[opts & 3];
+		hlen = strlen(hdr);
+	}
+	sodium_bin2base64(tok, sizeof tok, (const unsigned char *)hdr, hlen,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	n = strlen(tok);
+	tok[n++] = '.';
+	sodium_bin2base64(tok + n, sizeof tok - n, (const unsigned char *)pay, plen,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	n += strlen(tok + n);
+	crypto_sign_detached(sig, NULL, (const unsigned char *)tok, n, sign_sk);
+	tok[n++] = '.';
+	sodium_bin2base64(tok + n, sizeof tok - n, sig, sizeof sig,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	n += strlen(tok + n);
+	if (jwt_verify_keyset(signing_ks, &cfg, tok, n, 1800000100, &c) == 0) {
+		if (c == NULL)
+			abort();
+		(void)jwt_claim_str(c, "sub");
+		(void)jwt_claim_str(c, "client_id");
+		(void)jwt_claim_has(c, "scope", "laps.device");
+		(void)jwt_claim_has(c, "scope", "laps.secret@eu");
+		(void)jwt_claim_has(c, "groups", "laps-admins");
+		(void)jwt_claim_has(c, "roles", "laps.read");
+		(void)jwt_claim_int(c, "exp", 0);
+		(void)jwt_claim_int(c, "iat", -1);
+		jwt_claims_free(c);
+	} else if (c != NULL) {
+		abort();
+	}
+}
 
 static void
 try_token(const struct jwt_keyset *ks, const char *tok, size_t len)
@@ -60,6 +145,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fixed == NULL && jwt_jwks_parse(fixed_jwks, strlen(fixed_jwks), &fixed) != 0)
 		abort();
+	if (signing_ks == NULL)
+		signing_init();
+	if (size >= 2 && data[0] == 0x01) {
+		const char *p = s + 2, *nl = memchr(p, '\n', size - 2);
+
+		if (size - 2 > SIGN_MAX)
+			return 0;
+		if (nl == NULL)
+			sign_and_verify(data[1], NULL, 0, p, size - 2);
+		else
+			sign_and_verify(data[1], p, (size_t)(nl - p), nl + 1,
+					size - 2 - (size_t)(nl - p) - 1);
+		return 0;
+	}
 	if (nul == NULL) {
 		try_token(fixed, s, size);
 		if (jwt_jwks_parse(s, size, &ks) == 0)

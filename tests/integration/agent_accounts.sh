@@ -299,6 +299,30 @@ same=1
 for f in passwd shadow group gshadow; do cmp -s "$T/$f.0" "$T/root/etc/$f" || same=0; done
 [ "$rc" -eq 4 ] && [ "$same" = 1 ] && grep -q "nosuch" "$T/out" &&
 	pass "create: missing group -> exit 4, nothing written" || { fail "create missing group rc $rc"; cat "$T/out"; }
+# uid 0 reached through login.defs (not account_uid): the system uid range
+# starts at 0 and passwd has no uid 0, so the free-uid search lands on 0.
+# Rule: creation refuses uid 0 unless allow_uid0 = yes -- nothing written.
+uid0_root() {
+	sed -i '/^root:/d' "$T/root/etc/passwd" "$T/root/etc/shadow"
+	printf '%s\n' "SYS_UID_MIN 0" "SYS_UID_MAX 0" "SYS_GID_MIN 100" "SYS_GID_MAX 999" \
+		>"$T/root/etc/login.defs"
+	for f in passwd shadow group gshadow; do cp "$T/root/etc/$f" "$T/$f.0"; done
+}
+prepare file shadow newroot testhost "[agent]" "create_account = yes"
+uid0_root
+agent run >"$T/out" 2>&1; rc=$?
+same=1
+for f in passwd shadow group gshadow; do cmp -s "$T/$f.0" "$T/root/etc/$f" || same=0; done
+[ "$rc" -eq 4 ] && [ "$same" = 1 ] && ! grep -q '^newroot:' "$T/root/etc/passwd" &&
+	[ "$("$TOOL" show "$T/laps.conf" newroot)" = none ] && grep -q "allow_uid0" "$T/out" &&
+	pass "create: uid 0 from login.defs refused (exit 4, no account, nothing escrowed)" ||
+	{ fail "rule 'account creation refuses uid 0 without allow_uid0' broken: login.defs range 0..0 gave rc $rc, files unchanged=$same, passwd: $(grep '^newroot:' "$T/root/etc/passwd")"; cat "$T/out"; }
+prepare file shadow newroot testhost "[agent]" "create_account = yes" "allow_uid0 = yes"
+uid0_root
+agent run >"$T/out" 2>&1; rc=$?
+[ "$rc" -eq 0 ] && grep -q '^newroot:x:0:' "$T/root/etc/passwd" && [ "$(check newroot)" = "ok current confirmed" ] &&
+	pass "create: uid 0 from login.defs with allow_uid0 = yes: created and rotated" ||
+	{ fail "create uid 0 allowed rc $rc: $(grep '^newroot:' "$T/root/etc/passwd")"; cat "$T/out"; }
 
 # ---- Windows LAPS schema without keys (ldap mslaps) ----
 case " $BACKENDS " in

@@ -46,7 +46,7 @@ mkca rogue
 mkcert ca server 'subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth'
 for n in ws01.example.test ws02.example.test ws03.eu.example.test admin-all reader helpdesk-eu \
-	auditor; do
+	auditor mixed-auditor; do
 	mkcert ca $n "$CLIENT"
 done
 mkcert ca servercert-only.example.test 'extendedKeyUsage=serverAuth'
@@ -74,8 +74,8 @@ url = ${ESCROWD_STORE_URL:-sqlite:$T/escrow.db}
 history_size = 2
 
 [authz]
-units = eu:*.eu.example.test
-cert_admins = admin-all=laps.read,laps.secret,laps.expire,laps.audit reader=laps.read helpdesk-eu=laps.read@eu,laps.secret@eu auditor=laps.audit@eu
+units = eu:*.eu.example.test hq:ws0?.example.test
+cert_admins = admin-all=laps.read,laps.secret,laps.expire,laps.audit reader=laps.read helpdesk-eu=laps.read@eu,laps.secret@eu auditor=laps.audit@eu mixed-auditor=laps.audit@eu,laps.read@hq,laps.secret@hq
 
 [limits]
 rate = $2
@@ -211,6 +211,11 @@ check "  overdue entries" "ws01.example.test True" "$(jget '" ".join(e["device"]
 req reader GET $A; check "read-only admin reads metadata" 200 "$S"
 req reader GET $A/record; check "read-only admin reads a secret: 403" 403 "$S"
 req reader POST $A/expire "${J[@]}" --data '{}'; check "read-only admin expires: 403" 403 "$S"
+# rule: history needs the secret right (docs/REST-API.md 5.3)
+req reader GET "$A/history?limit=10"
+check "rule 'history needs the secret right': read-only admin reads history: 403" 403 "$S"
+check "  code" forbidden "$(code)"
+check "  no record in the answer" False "$(jget '"records" in d')"
 E=/v1/devices/ws03.eu.example.test/accounts/lapsadmin
 record ws03.eu.example.test 1 >"$T/e1"
 req ws03.eu.example.test PUT $E/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/e1"
@@ -219,6 +224,50 @@ req helpdesk-eu GET $E/record; check "unit admin reads a secret in its unit" 200
 req helpdesk-eu GET $A; check "unit admin: a device outside its unit is invisible (404)" 404 "$S"
 check "  code" not_found "$(code)"
 req helpdesk-eu GET $A/record; check "  its secret too (404)" 404 "$S"
+req helpdesk-eu GET "$A/history?limit=10"
+check "rule 'history needs the secret right on the device': out-of-unit admin reads history: 404" 404 "$S"
+check "  code" not_found "$(code)"
+check "  no record in the answer" False "$(jget '"records" in d')"
+
+# --- rule: no audit row, no secret (docs/REST-API.md 5.2, 5.3) ---------------
+# A failing audit insert, produced for real: a trigger that makes every
+# INSERT into the audit table fail, on the store under test.
+audit_break() {
+	if [ -n "${ESCROWD_STORE_URL:-}" ]; then
+		psql -X -q -v ON_ERROR_STOP=1 "${ESCROWD_STORE_URL#postgresql:}" >/dev/null <<'SQL'
+CREATE FUNCTION laps_test_audit_fail() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN RAISE EXCEPTION 'test: audit insert fails'; END$$;
+CREATE TRIGGER laps_test_audit_fail BEFORE INSERT ON audit
+  FOR EACH ROW EXECUTE FUNCTION laps_test_audit_fail();
+SQL
+	else
+		python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("CREATE TRIGGER laps_test_audit_fail BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, \"test: audit insert fails\"); END"); db.commit()' "$T/escrow.db"
+	fi
+}
+audit_mend() {
+	if [ -n "${ESCROWD_STORE_URL:-}" ]; then
+		psql -X -q -v ON_ERROR_STOP=1 "${ESCROWD_STORE_URL#postgresql:}" \
+			-c 'DROP TRIGGER laps_test_audit_fail ON audit' -c 'DROP FUNCTION laps_test_audit_fail()' >/dev/null
+	else
+		python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); db.execute("DROP TRIGGER laps_test_audit_fail"); db.commit()' "$T/escrow.db"
+	fi
+}
+if audit_break; then
+	req admin-all GET $A/record
+	check "rule 'no audit row, no secret': secret read whose audit insert fails: 503" 503 "$S"
+	check "  code" unavailable "$(code)"
+	grep -q 'AQIDBAUGBwgJCgsMDQ4PEA==' "$T/body" && not_ok "  the envelope was handed out without its audit row" ||
+		ok "  no envelope in the answer"
+	req admin-all GET "$A/history?limit=10"
+	check "rule 'no audit row, no secret': history read whose audit insert fails: 503" 503 "$S"
+	check "  no record in the answer" False "$(jget '"records" in d')"
+	grep -q 'AQIDBAUGBwgJCgsMDQ4PEA==' "$T/body" && not_ok "  the history was handed out without its audit row" ||
+		ok "  no envelope in the history answer"
+	audit_mend || not_ok "could not drop the failing audit trigger"
+	req admin-all GET $A/record; check "  with the audit table mended the read works again" 200 "$S"
+else
+	not_ok "could not install the failing audit trigger"
+fi
 req helpdesk-eu GET '/v1/devices'; check "unit admin lists devices" 200 "$S"
 check "  only its unit" "['ws03.eu.example.test']" "$(jget 'd["devices"]')"
 req helpdesk-eu GET '/v1/report'; check "  report only its unit" "ws03.eu.example.test" "$(jget '" ".join(e["device"] for e in d["entries"])')"
@@ -281,17 +330,23 @@ kill -0 "$PID" 2>/dev/null && ok "laps-escrowd survived the bad input" || not_ok
 
 # --- audit -----------------------------------------------------------------------
 req admin-all GET '/v1/audit?action=read_secret&page_size=1000'; check "audit log" 200 "$S"
-check "every secret read audited (allowed)" 2 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
+check "every secret read audited (allowed)" 3 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
 check "every refused secret read audited (device, reader, out of unit)" 3 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="denied")')"
 check "  the reader's identity" "cert:CN=admin-all" "$(jget '[e["actor"] for e in d["entries"] if e["outcome"]=="allowed" and e["device"]=="ws01.example.test"][0]')"
 req admin-all GET '/v1/audit?page_size=1000'
 check "refused credentials audited (rogue CA, wrong purpose, non-Bearer)" 3 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="authenticate" and e["outcome"]=="denied" and e["status"]==401 and e["kind"]=="anonymous" and e["peer"]=="127.0.0.1")' )" 
 check "history read audited" 1 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="allowed")')"
+check "refused history reads audited (device 403, reader 403, out of unit 404)" "403 403 404" "$(jget '" ".join(sorted(str(e["status"]) for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="denied"))')"
 check "expire audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="expire" and e["outcome"]=="allowed")')"
 check "device-on-device denials audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="device:ws01.example.test" and e["device"]=="ws02.example.test" and e["outcome"]=="denied")')"
-check "invisible-device denials audited (404)" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="cert:CN=helpdesk-eu" and e["status"]==404)')"
+check "invisible-device denials audited (404)" 3 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="cert:CN=helpdesk-eu" and e["status"]==404)')"
 req auditor GET '/v1/audit?page_size=1000'; check "unit auditor reads the audit log" 200 "$S"
 check "  only rows of its unit" "ws03.eu.example.test" "$(jget '" ".join(sorted(set(e["device"] for e in d["entries"])))')"
+# rule: audit rows stay in their unit -- an admin with the audit right in
+# eu and other rights (read, secret) in hq sees eu's rows only
+req mixed-auditor GET $A/record; check "admin with secret@hq reads an hq secret" 200 "$S"
+req mixed-auditor GET '/v1/audit?page_size=1000'; check "admin with audit@eu reads the audit log" 200 "$S"
+check "rule 'audit rows stay in the audit unit': audit@eu + secret@hq sees only eu rows" "ws03.eu.example.test" "$(jget '" ".join(sorted(set(e["device"] for e in d["entries"])))')"
 if [ -n "${ESCROWD_STORE_URL:-}" ]; then
 	for sql in "UPDATE audit SET actor='x'" "DELETE FROM audit" "TRUNCATE audit"; do
 		case $(psql -X -q "${ESCROWD_STORE_URL#postgresql:}" -c "$sql" 2>&1) in

@@ -11,7 +11,8 @@
 #     issuer's own pages (oidc_approve_device); the token cache is 0600 and
 #     refused when group-readable
 #   - security: a wrong CA, a token of another device, a redirect to
-#     http://, an oversized and a malformed answer: clear errors, exit 3,
+#     http:// and one to https:// on the same CA, an oversized and a
+#     malformed answer: clear errors, exit 3,
 #     nothing changed locally
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -148,7 +149,12 @@ sed -i "s|^url = .*|url = http://127.0.0.1:$ESCROWD_PORT|" "$T/laps.conf"
 agent rotate >"$T/out" 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "https" "$T/out" && pass "url = http:// refused as a config error" || { fail "http url rc $rc"; cat "$T/out"; }
 hostile_start
-for case in "redirect http://127.0.0.1:$ESCROWD_PORT/v1|redirect" "big 200000|larger than" \
+# redirect-to: to the same request on the real laps-escrowd over https://,
+# certified by the same test CA -- were redirects followed, the rotation
+# would succeed, so the refusal shows in the outcome (exit 3, nothing
+# changed), not only in the message
+for case in "redirect http://127.0.0.1:$ESCROWD_PORT/v1|redirect" \
+	"redirect-to https://127.0.0.1:$ESCROWD_PORT|redirect" "big 200000|larger than" \
 	"garbage|malformed"; do
 	printf '%s\n' "${case%%|*}" >"$T/plan"
 	rest_conf client_credentials "$HOSTILE_URL"

@@ -58,6 +58,48 @@ grep -q "HTTP 429" "$T/out" && pass "the message names the 429" || { fail "429 m
 case_ "answer to the PUT lost after it landed" 'pass\nafter-drop\n' 0
 grep -c "^PUT" "$T/plan.log" | grep -qv '^0$' && pass "the front saw the PUT" || fail "no PUT seen"
 
+# ---- the 412 re-read.  Rule: after a 412 to its PUT the backend reads the
+# record again and counts the write as done only if the current record
+# carries its own rotation id; any other rotation there is a conflict:
+# exit 3, the local password untouched, the escrow as it was.
+: >"$T/plan.log"
+case_ "rule '412 re-read: only our own rotation counts': scripted 412, someone else's record there" \
+	'pass\n412\nother-rotation\n' 3
+grep -q "^PUT .* 412$" "$T/plan.log" && grep -q "^GET .* other-rotation$" "$T/plan.log" &&
+	pass "  the front answered the PUT 412 and showed another rotation on the re-read" ||
+	{ fail "  412 plan not played as written"; cat "$T/plan.log"; }
+grep -q "changed since it was read (now rotation ffffffffffffffffffffffffffffffff)" "$T/out" &&
+	pass "  the message names the other rotation" || { fail "  412 message"; cat "$T/out"; }
+case_ "412 to a PUT that landed (its own rotation there on the re-read): the rotation completes" \
+	'pass\nafter-412\n' 0
+# a real concurrent writer: while the agent's PUT is held by the front, an
+# admin forces the expiry directly at laps-escrowd (a write that changes the
+# record's version); the held PUT then reaches laps-escrowd with a stale
+# If-Match and gets a genuine 412, and the re-read finds a rotation that is
+# not the one the agent is writing
+rest_conf client_credentials "$HOSTILE_URL"
+sed -i 's|^timeout = .*|timeout = 20s|' "$T/laps.conf"
+printf 'pass\nslow 3\n' >"$T/plan"
+: >"$T/plan.log"
+cp "$T/root/etc/shadow" "$T/shadow.before"
+r0=$(record_of)
+agent rotate >"$T/out" 2>&1 &
+apid=$!
+for _ in $(seq 200); do grep -q "^PUT .* slow 3$" "$T/plan.log" && break; sleep 0.05; done
+"$LAPSGET" -c "$T/admin.conf" --expire testhost >"$T/expire.out" 2>&1 || { fail "concurrent expire"; cat "$T/expire.out"; }
+r1=$(record_of)
+wait "$apid"; rc=$?
+inv=$(check_rest_invariant)
+if [ "$rc" -eq 3 ] && [ "${inv%% *}" = ok ] && cmp -s "$T/shadow.before" "$T/root/etc/shadow" &&
+	[ "$(record_of | cut -d' ' -f2)" = "$(echo "$r0" | cut -d' ' -f2)" ] && [ "$r1" != "$r0" ]; then
+	pass "rule '412 re-read: only our own rotation counts': real concurrent writer -> exit 3, local password untouched, invariant '$inv'"
+else
+	fail "rule '412 re-read: only our own rotation counts' broken (concurrent writer): rc $rc (want 3), invariant '$inv', record before '$r0' now '$(record_of)'"
+	cat "$T/out" "$T/plan.log"
+fi
+grep -q "^PUT .* slow 3$" "$T/plan.log" && grep -q "changed since it was read" "$T/out" &&
+	pass "  the held PUT met a real 412 from laps-escrowd" || { fail "  concurrent writer not played"; cat "$T/plan.log" "$T/out"; }
+
 # ---- the server killed at each step of a rotation, then restarted ----
 rest_conf client_credentials
 if "$AGENT" --version | grep -q fault-injection; then

@@ -343,6 +343,8 @@ test_alg(void)
 	unsigned int maclen = sizeof mac;
 	BIO *bio = BIO_new(BIO_s_mem());
 	long pemlen;
+	size_t want;
+	int i;
 
 	/* alg none, with an empty signature */
 	h = b64str("{\"alg\":\"none\",\"typ\":\"at+jwt\"}");
@@ -367,6 +369,28 @@ test_alg(void)
 	/* alg of another key type than the kid's key */
 	t = sign("{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"es\"}", payload(NOW, NOW + 300, NULL),
 		 k_rs, "RS256");
+	CU_ASSERT_EQUAL(check(t, &c, "alg does not match"), LAPS_ERR_AUTH);
+	free(t);
+	/*
+	 * Rule "the token's alg must match its key", with the mismatch as the
+	 * only fault: header RS256, kid of the EC key, signed by that EC key
+	 * (SHA-256, DER) and exactly as long as an RS256 signature for that key
+	 * (EVP_PKEY_get_size).  Were the check missing, the RS256 path would
+	 * verify it with the EC key and accept it: the outcome differs.
+	 */
+	want = (size_t)EVP_PKEY_get_size(k_es);
+	for (i = 0, t = NULL; i < 256 && t == NULL; i++) {
+		t = sign("{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"es\"}",
+			 payload(NOW, NOW + 300, NULL), k_es, "RS256");
+		if (strlen(strrchr(t, '.') + 1) != (want * 4 + 2) / 3) {
+			free(t);
+			t = NULL;
+		}
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	if (check(t, &c, NULL) == 0)
+		fprintf(stderr, "\n  rule 'the token's alg must match its key' broken: an RS256 "
+				"token naming an EC key was accepted\n");
 	CU_ASSERT_EQUAL(check(t, &c, "alg does not match"), LAPS_ERR_AUTH);
 	free(t);
 	/* unknown kid; no kid picks the only key of the alg */

@@ -312,6 +312,44 @@ count_audit(const char *device)
 	return (int)n;
 }
 
+/*
+ * Rule "no audit row, no secret": with every audit insert failing, a
+ * secret read and a history read fail as a store failure (not "not found",
+ * not "conflict": the server answers 503) and hand out nothing.
+ */
+static void
+audit_fail_reads(const struct store_audit *base)
+{
+	struct store_audit a = *base;
+	struct store_entry e = {0};
+	struct store_entry_list h = {0};
+	int rc;
+
+	a.action = "read_secret";
+	a.outcome = "allowed";
+	a.status = 200;
+	rc = st->ops->get(st->ctx, "aud.example.test", "lapsadmin", &a, &e);
+	if (rc == 0)
+		fprintf(stderr, "rule 'no audit row, no secret' broken: a secret read succeeded "
+				"without its audit row\n");
+	CU_ASSERT_NOT_EQUAL(rc, 0);
+	CU_ASSERT_NOT_EQUAL(rc, LAPS_ERR_NOTFOUND);
+	CU_ASSERT_NOT_EQUAL(rc, LAPS_ERR_CONFLICT);
+	CU_ASSERT_PTR_NULL(e.json);
+	store_entry_clear(&e);
+	a.action = "read_history";
+	rc = st->ops->history(st->ctx, "aud.example.test", "lapsadmin", 10, &a, &h);
+	if (rc == 0)
+		fprintf(stderr, "rule 'no audit row, no secret' broken: a history read succeeded "
+				"without its audit row\n");
+	CU_ASSERT_NOT_EQUAL(rc, 0);
+	CU_ASSERT_NOT_EQUAL(rc, LAPS_ERR_NOTFOUND);
+	CU_ASSERT_NOT_EQUAL(rc, LAPS_ERR_CONFLICT);
+	CU_ASSERT_EQUAL(h.n, 0);
+	CU_ASSERT_PTR_NULL(h.v);
+	store_entry_list_free(&h);
+}
+
 /* PostgreSQL: append-only audit (UPDATE, DELETE, TRUNCATE refused), and a
  * failing audit insert fails the operation and its change. */
 static void
@@ -336,6 +374,7 @@ audit_pg(struct store_audit *a)
 	CU_ASSERT_EQUAL(st->ops->get(st->ctx, "aud.example.test", "lapsadmin", NULL, &e), 0);
 	CU_ASSERT_PTR_NULL(strstr(e.json, "\"expires_at\":7,"));
 	store_entry_clear(&e);
+	audit_fail_reads(a);
 	CU_ASSERT_TRUE(pg_ok(db, "DROP TRIGGER audit_fail ON audit"));
 	CU_ASSERT_TRUE(pg_ok(db, "DROP FUNCTION audit_fail()"));
 	PQfinish(db);
@@ -388,6 +427,7 @@ test_audit(void)
 	CU_ASSERT_EQUAL(st->ops->get(st->ctx, "aud.example.test", "lapsadmin", NULL, &e), 0);
 	CU_ASSERT_PTR_NULL(strstr(e.json, "\"expires_at\":7,"));
 	store_entry_clear(&e);
+	audit_fail_reads(&a);
 	CU_ASSERT_EQUAL(sqlite3_exec(db, "DROP TRIGGER audit_fail", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }

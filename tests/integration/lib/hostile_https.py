@@ -15,11 +15,19 @@ misbehaves as that line says:
     slow N          wait N seconds, then forward
     drop            close the connection without an answer
     redirect URL    answer 307 with Location: URL
+    redirect-to BASE
+                    answer 307 with Location: BASE + the request's path (the
+                    same request elsewhere: following it would succeed)
     big N           answer 200 with an N-byte JSON body
     garbage         answer 200 with a body that is not JSON
     json TEXT       answer 200 with TEXT (the rest of the line) as application/json
     after-drop      forward, then close without relaying the answer
                     (the request reached the server; the client never learns)
+    412             answer 412 version_mismatch (nothing forwarded)
+    after-412       forward, then answer 412 whatever the server said (the
+                    write landed; the client is told it lost the race)
+    other-rotation  forward, and relay the answer with every "rotation_id"
+                    replaced by ffff...: someone else's record
 
 An empty plan forwards.  Every request is logged to PLAN_FILE.log as
 "METHOD PATH ACTION".  Runs until killed.
@@ -28,6 +36,7 @@ import email.utils
 import http.client
 import http.server
 import os
+import re
 import socketserver
 import ssl
 import sys
@@ -74,7 +83,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def forward(self, body, relay=True):
+    def forward(self, body, relay=True, rewrite=None, keep_open=False):
         ctx = ssl.create_default_context(cafile=UPCA)
         c = http.client.HTTPSConnection(up.hostname, up.port, context=ctx, timeout=30)
         hdrs = {k: v for k, v in self.headers.items()
@@ -83,7 +92,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body=body, headers=hdrs)
         r = c.getresponse()
         data = r.read()
+        if rewrite is not None:
+            data = rewrite(data)
         if not relay:
+            if keep_open:
+                return
             self.close_connection = True
             self.connection.shutdown(2)
             return
@@ -120,6 +133,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.connection.shutdown(2)
         elif word == "redirect":
             self.send_simple(307, b"", [("Location", arg)])
+        elif word == "redirect-to":
+            self.send_simple(307, b"", [("Location", arg + self.path)])
         elif word == "big":
             self.send_simple(200, b'{"x":"' + b"a" * int(arg) + b'"}',
                              [("Content-Type", "application/json")])
@@ -130,6 +145,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_simple(200, arg.encode(), [("Content-Type", "application/json")])
         elif word == "after-drop":
             self.forward(body, relay=False)
+        elif word == "412":
+            self.send_simple(412, b'{"code":"version_mismatch","status":412}',
+                             [("Content-Type", "application/problem+json")])
+        elif word == "after-412":
+            self.forward(body, relay=False, keep_open=True)
+            self.send_simple(412, b'{"code":"version_mismatch","status":412}',
+                             [("Content-Type", "application/problem+json")])
+        elif word == "other-rotation":
+            self.forward(body, rewrite=lambda d: re.sub(
+                rb'"rotation_id":"[0-9a-f]{32}"', b'"rotation_id":"' + b"f" * 32 + b'"', d))
         else:
             self.forward(body)
 
