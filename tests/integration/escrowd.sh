@@ -183,6 +183,27 @@ B=/v1/devices/ws02.example.test/accounts/lapsadmin
 record ws02.example.test 1 >"$T/b1"
 req ws02.example.test PUT $B/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/b1"
 check "device B creates its record" 201 "$S"
+# the server assigns seq (REST-API.md §4.2): a device-supplied one is rewritten
+record ws02.example.test 2 | sed 's/"rotated_at"/"seq":999,"rotated_at"/; s/"v":1/"v":2/' >"$T/b2"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $(hdr ETag)" --data-binary @"$T/b2"
+check "v2 record with \"seq\": 999: 200" 200 "$S"; check "  metadata seq 2" 2 "$(jget 'd["seq"]')"
+req admin-all GET $B/record
+check "  the stored record's seq is the server's" "2 2" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
+req admin-all GET $B/history
+check "  history holds no device-supplied seq" "" "$(jget '" ".join(str(r["seq"]) for r in d["records"] if "seq" in r)')"
+record ws02.example.test 3 | sed 's/"rotated_at"/"seq":1,"rotated_at"/; s/"v":1/"v":2/' >"$T/b3"
+req ws02.example.test GET $B; E=$(hdr ETag)
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b3"
+check "v2 record with a too small seq: 200" 200 "$S"
+req admin-all GET $B/record; check "  stored with seq 3" "3 3" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
+req admin-all GET $B/history
+check "  history seqs" "2" "$(jget '" ".join(str(r["seq"]) for r in d["records"] if "seq" in r)')"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b3"
+check "  its retry with the old ETag: 200 (idempotent)" 200 "$S"
+record ws02.example.test 4 | sed 's/"rotated_at"/"seq":4,"rotated_at"/; s/"v":1/"v":2/' >"$T/b4"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b4"
+check "  a new rotation with a stale ETag: 412" 412 "$S"
+req admin-all GET $B/record; check "  nothing stored" "3 3" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
 req ws01.example.test GET $B; check "device A reads B's metadata: 403" 403 "$S"
 req ws01.example.test PUT $B/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/b1"
 check "device A writes B: 403" 403 "$S"
@@ -233,7 +254,10 @@ check "oversized confirm body: 413" 413 "$S"
 python3 -c 'import sys; sys.stdout.write("x" * 70000)' | curl -sS --cacert "$T/ca.crt" \
 	--cert "$T/ws01.example.test.crt" --key "$T/ws01.example.test.key" -H 'Transfer-Encoding: chunked' \
 	"${J[@]}" -X POST --data-binary @- -o "$T/body" -w '%{http_code}' "$URL$A/confirm" >"$T/s" 2>/dev/null
-check "oversized chunked body (no Content-Length): 413" 413 "$(cat "$T/s")"
+# passing the cap while the body arrives closes the connection at once
+# (libmicrohttpd cannot answer mid-body; REST-API.md §8); see escrowd_slow.sh
+case $(cat "$T/s") in 413 | 000) ok "oversized chunked body (no Content-Length): 413 or closed" ;;
+	*) not_ok "oversized chunked body: $(cat "$T/s")" ;; esac
 req ws01.example.test POST $A/confirm "${J[@]}" --data '{"rotation_id":'
 check "malformed JSON: 400" 400 "$S"; check "  code" malformed_json "$(code)"; problem_ok && ok "  problem+json" || not_ok "  not problem+json"
 python3 -c 'print("[" * 1000 + "]" * 1000)' >"$T/deep"
@@ -281,12 +305,12 @@ kill -0 "$PID" 2>/dev/null && ok "laps-escrowd survived the bad input" || not_ok
 
 # --- audit -----------------------------------------------------------------------
 req admin-all GET '/v1/audit?action=read_secret&page_size=1000'; check "audit log" 200 "$S"
-check "every secret read audited (allowed)" 2 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
+check "every secret read audited (allowed: 2, and 3 of the seq checks)" 5 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
 check "every refused secret read audited (device, reader, out of unit)" 3 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="denied")')"
 check "  the reader's identity" "cert:CN=admin-all" "$(jget '[e["actor"] for e in d["entries"] if e["outcome"]=="allowed" and e["device"]=="ws01.example.test"][0]')"
 req admin-all GET '/v1/audit?page_size=1000'
 check "refused credentials audited (rogue CA, wrong purpose, non-Bearer)" 3 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="authenticate" and e["outcome"]=="denied" and e["status"]==401 and e["kind"]=="anonymous" and e["peer"]=="127.0.0.1")' )" 
-check "history read audited" 1 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="allowed")')"
+check "history read audited (1, and 2 of the seq checks)" 3 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="allowed")')"
 check "expire audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="expire" and e["outcome"]=="allowed")')"
 check "device-on-device denials audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="device:ws01.example.test" and e["device"]=="ws02.example.test" and e["outcome"]=="denied")')"
 check "invisible-device denials audited (404)" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="cert:CN=helpdesk-eu" and e["status"]==404)')"
