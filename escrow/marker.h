@@ -10,7 +10,8 @@
  *   account=lapsadmin
  *   uid=1001
  *   opened=1700000000        (unix seconds of the last session open)
- *   closed=1700000300        (last close, 0 while a session is open)
+ *   closed=1700000300        (latest close, 0 when the last write was an
+ *                             open; may be older than opened: MARKER.md)
  *   service=sshd
  *   ruser=alice              (PAM_RUSER, may be empty)
  *   rhost=192.0.2.7          (PAM_RHOST, may be empty)

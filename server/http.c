@@ -75,6 +75,7 @@ struct hreq {
 	bool answered;
 	bool begun;	 /* the access handler has seen the request */
 	bool bad_target; /* an encoded '/' or NUL where none may be (uri_seen) */
+	bool long_target; /* request target over API_URL_MAX (uri_seen) */
 	struct timespec start;
 	enum metrics_route route;
 	enum metrics_method method;
@@ -250,10 +251,23 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 
 	(void)cls;
 	(void)c;
-	if (h != NULL)
+	if (h != NULL) {
 		h->bad_target = has_escape(uri, plen, '/') || has_escape(uri, plen, 0) ||
 				has_escape(uri + plen, strlen(uri + plen), 0);
+		h->long_target = strlen(uri) > API_URL_MAX;
+	}
 	return h;
+}
+
+/* MHD_KeyValueIterator: the size of the request's header lines. */
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* ": " CRLF */
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -418,6 +432,7 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 	struct api_response resp;
 	const char *cl;
 	long long n;
+	size_t hsize = 0;
 
 	if (h == NULL)
 		return MHD_NO;
@@ -431,6 +446,17 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 	*con_cls = h;
 	memset(&resp, 0, sizeof resp);
 	resp.route = h->route;
+	if (h->long_target) {
+		api_problem(&resp, 414, "uri_too_long",
+			    "the request target (path and query) is over 2048 bytes");
+		return queue(c, h, &resp);
+	}
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hsize);
+	if (hsize > API_HEADERS_MAX) {
+		api_problem(&resp, 431, "headers_too_large",
+			    "the request headers are over 16 KiB in total");
+		return queue(c, h, &resp);
+	}
 	if (h->bad_target) {
 		api_problem(&resp, 400, "invalid_parameter",
 			    "an encoded '/' in the path, or an encoded NUL");

@@ -301,6 +301,23 @@ req admin-all GET "/v1/devices?nme=x"; check "unknown query parameter: 400" 400 
 req admin-all GET "/v1/devices?name=a&name=b"; check "repeated query parameter: 400" 400 "$S"
 req admin-all GET $A -H 'Authorization: Basic Zm9vOmJhcg=='
 check "a non-Bearer Authorization: 401" 401 "$S"
+# the limits of REST-API.md §8, as problem+json (issue 22, docs)
+req admin-all GET "/v1/devices?name=$(python3 -c 'print("x" * 2100)')"
+check "request target over 2048 bytes: 414" 414 "$S"; check "  code" uri_too_long "$(code)"
+req ws01.example.test GET "/v1/devices/$(python3 -c 'print("a" * 2100)')/accounts/lapsadmin"
+check "  also through an over-long device name" 414 "$S"
+req admin-all GET "/healthz?$(python3 -c 'print("x" * 2000)')"
+check "a 2000-byte query: served" 200 "$S"
+req admin-all GET /healthz -H "X-Big: $(python3 -c 'print("x" * 20000)')"
+check "headers over 16 KiB in total: 431" 431 "$S"; check "  code" headers_too_large "$(code)"
+req admin-all GET /healthz -H "X-Big: $(python3 -c 'print("x" * 15000)')"
+check "15 KB of headers: served" 200 "$S"
+req admin-all GET '/v1/audit?action=read_secrets'; check "an unknown audit action: 400" 400 "$S"
+check "  code" invalid_parameter "$(code)"
+req ws01.example.test PUT $A/record "${J[@]}" --data-binary @"$T/r3"
+check "a retry without a precondition: 428 (before the idempotency check)" 428 "$S"
+req ws01.example.test PUT $A/record "${J[@]}" -H "If-Match: \"v1\"" --data 'not json'
+check "a record body that is not JSON: 422" 422 "$S"; check "  code" invalid_record "$(code)"
 kill -0 "$PID" 2>/dev/null && ok "laps-escrowd survived the bad input" || not_ok "laps-escrowd died"
 
 # --- audit -----------------------------------------------------------------------
