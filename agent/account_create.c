@@ -468,25 +468,114 @@ add_entries(const struct laps_conf *cfg, struct etc_files *f, const char *accoun
 	return append_line(f, F_PASSWD, line);
 }
 
-/* The home directory, 0700, owned by the account (no skeleton copied). */
+/* One of account_home/account_shell: absolute, no ':' (a passwd field
+ * separator), no control character (a newline would add a line), no '.'
+ * or '..' component (the home is created under [agent] root). */
+static int
+check_passwd_path(const char *key, const char *v)
+{
+	const char *p, *c;
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	if (v[0] != '/' || strlen(v) > ACCOUNT_PATH_MAX)
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "[agent] %s: must be an absolute path of at most %d bytes", key,
+				   ACCOUNT_PATH_MAX);
+	for (p = v; *p != '\0'; p++) {
+		if (*p == ':')
+			return laps_seterr(LAPS_ERR_CONFIG,
+					   "[agent] %s: ':' separates the fields of a passwd line",
+					   key);
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return laps_seterr(LAPS_ERR_CONFIG, "[agent] %s: a control character", key);
+	}
+	for (c = v + 1; *c != '\0'; c += n + (c[n] == '/')) {
+		n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return laps_seterr(LAPS_ERR_CONFIG,
+					   "[agent] %s: a '.' or '..' component (%.64s)", key, v);
+	}
+	return 0;
+}
+
+int
+laps_account_create_check(const char *home, const char *shell)
+{
+	int rc;
+
+	if ((rc = check_passwd_path("account_home", home)) != 0)
+		return rc;
+	return check_passwd_path("account_shell", shell);
+}
+
+/* The home directory, 0700, owned by the account (no skeleton copied),
+ * created inside [agent] root: every component is opened from the root's
+ * directory with O_NOFOLLOW, so a symbolic link (in the root or planted
+ * in the path) is never followed out of it; the parents must exist. */
 static int
 make_home(const struct laps_conf *cfg, unsigned long uid, unsigned long gid)
 {
-	char path[4200];
-	int rc;
+	const char *root = laps_agent_conf(cfg)->root != NULL && laps_agent_conf(cfg)->root[0] != '\0' ? laps_agent_conf(cfg)->root : "/";
+	const char *home = laps_agent_conf(cfg)->account_home, *c;
+	char comp[256];
+	int dfd = -1, nfd, rc = LAPS_ERR_IO;
+	size_t n;
 
-	if (laps_agent_conf(cfg)->account_home == NULL)
+	if (home == NULL)
 		return 0;
-	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, laps_agent_conf(cfg)->account_home, path, sizeof path)) != 0)
+	if ((rc = laps_account_create_check(home, NULL)) != 0)
 		return rc;
-	if (mkdir(path, 0700) != 0) {
-		if (errno == EEXIST)
-			return 0; /* as useradd: an existing directory is left alone */
-		return laps_seterr(LAPS_ERR_IO, "home directory %s: %s", path, strerror(errno));
+	if ((dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "root %s: %s", root, strerror(errno));
+		goto out;
 	}
-	if (chown(path, (uid_t)uid, (gid_t)gid) != 0)
-		return laps_seterr(LAPS_ERR_IO, "chown %s: %s", path, strerror(errno));
-	return 0;
+	for (c = home; *c == '/'; c++)
+		;
+	if (*c == '\0') {
+		rc = 0; /* "/": exists, left alone (never chowned) */
+		goto out;
+	}
+	while (*c != '\0') {
+		n = strcspn(c, "/");
+		if (n >= sizeof comp) {
+			rc = laps_seterr(LAPS_ERR_CONFIG, "[agent] account_home: a component is "
+							  "too long");
+			goto out;
+		}
+		memcpy(comp, c, n);
+		comp[n] = '\0';
+		for (c += n; *c == '/'; c++)
+			;
+		if (*c == '\0' && mkdirat(dfd, comp, 0700) != 0) {
+			if (errno == EEXIST)
+				rc = 0; /* as useradd: an existing directory is left alone */
+			else
+				rc = laps_seterr(LAPS_ERR_IO, "home directory %s: %s", home,
+						 strerror(errno));
+			goto out;
+		}
+		nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0) {
+			rc = laps_seterr(LAPS_ERR_IO,
+					 "home directory %s: '%s' under %s: %s (a symbolic link is "
+					 "never followed)",
+					 home, comp, root, strerror(errno));
+			goto out;
+		}
+		close(dfd);
+		dfd = nfd;
+	}
+	if (fchown(dfd, (uid_t)uid, (gid_t)gid) != 0) {
+		rc = laps_seterr(LAPS_ERR_IO, "chown %s: %s", home, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
 }
 
 /* Whether the account exists: <root>/etc/passwd, and NSS without a root. */
@@ -525,6 +614,8 @@ laps_account_create(const struct laps_conf *cfg, const char *account, bool *crea
 	*created = false;
 	memset(&f, 0, sizeof f);
 	f.pwd_lock = -1;
+	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home, laps_agent_conf(cfg)->account_shell)) != 0)
+		return rc;
 	if ((rc = account_exists(cfg, account, &exists)) != 0 || exists)
 		return rc;
 	if ((rc = load_login_defs(laps_agent_conf(cfg)->root, &d)) != 0)

@@ -33,6 +33,17 @@ struct laps_login_defs {
 int laps_login_defs_parse(const char *buf, size_t len, struct laps_login_defs *out)
     __attribute__((warn_unused_result));
 
+#define ACCOUNT_PATH_MAX 4096 /* longest account_home / account_shell */
+
+/*
+ * [agent] account_home and account_shell (either may be NULL: not set):
+ * absolute, at most ACCOUNT_PATH_MAX bytes, no ':', no control character,
+ * no '.' or '..' component.  0, or LAPS_ERR_CONFIG with a detail naming
+ * the key.  laps-agent check-config and laps_account_create() call it.
+ */
+int laps_account_create_check(const char *home, const char *shell)
+    __attribute__((warn_unused_result));
+
 /*
  * Create account under laps_agent_conf(cfg)->root when it is in neither <root>/etc/passwd
  * nor (without a root prefix) NSS.  *created says whether it was.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent/account.h"
+#include "agent/account_create.h"
 #include "agent/due.h"
 #include "agent/fault.h"
 #include "agent/inputs.h"
@@ -147,6 +148,10 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
+	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home, laps_agent_conf(cfg)->account_shell)) != 0) {
+		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_CONFIG;
+	}
 	if ((rc = laps_agent_load_keys(a)) != 0) {
 		fprintf(stderr, "laps-agent: recipient keys: %s\n",
 			laps_errstr(rc, err, sizeof err));

@@ -617,7 +617,7 @@ load_marker(const struct laps_agent *a, const char *account, struct laps_marker 
 	if (laps_postauth_conf(a->cfg)->delay <= 0 ||
 	    laps_marker_path(a->state_dir, account, path, sizeof path) != 0)
 		return false;
-	rc = laps_marker_load(path, m);
+	rc = laps_marker_load_merged(path, m);
 	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
 		log_event(LAPS_EV_MARKER_UNREADABLE, "%s: ignoring unreadable usage marker: %s",
 			  account, laps_errstr(rc, err, sizeof err));

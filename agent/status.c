@@ -36,7 +36,7 @@ laps_status_gather_local(const struct laps_agent *a, const struct laps_conf *cfg
 	}
 	laps_journal_clear(&j); /* wipes P' */
 	if (laps_marker_path(a->state_dir, s->account, path, sizeof path) == 0 &&
-	    laps_marker_load(path, &m) == 0 && strcmp(m.account, s->account) == 0) {
+	    laps_marker_load_merged(path, &m) == 0 && strcmp(m.account, s->account) == 0) {
 		s->have_marker = true;
 		s->last_use = m.opened > m.closed ? m.opened : m.closed;
 		memcpy(s->last_use_service, m.service, sizeof s->last_use_service);

@@ -393,7 +393,9 @@ bind_any(struct lctx *c)
  *                  sets the socket non-blocking and retries the handshake
  *                  in a busy loop that never ends when the peer is silent
  *                  (fixed upstream in ITS#8047, after Debian 12's 2.5.13).
- *   StartTLS       sent asynchronously, its answer awaited with a timeout
+ *   StartTLS       sent asynchronously, its answer awaited with a timeout;
+ *                  its handshake on a non-blocking socket whose receive and
+ *                  send timeouts are the timeout too (bound_handshake)
  *   bind, search, compare, modify   ldap_result() with a timeout (lconn_wait);
  *                  the synchronous SASL bind uses LDAP_OPT_TIMEOUT
  * A step that runs out of time ends that URI with LAPS_ERR_TIMEOUT and the
@@ -548,6 +550,28 @@ tls_failed(struct lctx *c, double t0, int lrc, const char *what)
 	return err;
 }
 
+/* Bound the StartTLS handshake whatever state libldap left the socket in.
+ * libldap polls the handshake against the network timeout only when the
+ * socket is non-blocking; once (1 fault run in 380) it was blocking and
+ * gnutls_handshake waited on a silent server far past the timeout.  So:
+ * the socket non-blocking, and its receive and send timeouts set to
+ * [ldap] timeout, so that a blocking read or write also returns (EAGAIN,
+ * which libldap then bounds by the same deadline).  The timeouts stay:
+ * they bound every later read and write of the connection as well. */
+static void
+bound_handshake(struct lctx *c)
+{
+	ber_socket_t fd = -1;
+	Sockbuf *sb = NULL;
+
+	if (ldap_get_option(c->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &c->tv, sizeof c->tv);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &c->tv, sizeof c->tv);
+	if (ldap_get_option(c->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL)
+		(void)ber_sockbuf_ctrl(sb, LBER_SB_OPT_SET_NONBLOCK, (void *)1);
+}
+
 /* StartTLS: the request and its answer bounded, then the handshake. */
 static int
 start_tls(struct lctx *c)
@@ -574,6 +598,7 @@ start_tls(struct lctx *c)
 		return rc;
 	}
 	ldap_memfree(diag);
+	bound_handshake(c);
 	t0 = now_s();
 	rc = ldap_install_tls(c->ld);
 	return rc == LDAP_SUCCESS ? 0 : tls_failed(c, t0, rc, "TLS handshake (StartTLS)");

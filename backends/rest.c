@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "backends/rest_auth.h"
 #include "backends/rest_backend.h"
 #include "backends/rest_http.h"
@@ -365,6 +367,51 @@ out:
 	return rc;
 }
 
+/* The page tokens a listing has followed, so that a server whose pages
+ * form a cycle (t1, t2, t1, ...) is refused at its first repeat, not
+ * followed until the run's budget is spent.  Kept as keyed short hashes
+ * (a random SipHash key per listing, so a server cannot make two tokens
+ * collide on purpose); at most PAGES_MAX of them. */
+#define PAGES_MAX 2000 /* pages of one listing: 1,000,000 report rows */
+
+struct page_seen {
+	unsigned char key[crypto_shorthash_KEYBYTES];
+	uint64_t h[PAGES_MAX];
+	unsigned n;
+};
+
+static void
+page_seen_init(struct page_seen *ps)
+{
+	crypto_shorthash_keygen(ps->key);
+	ps->n = 0;
+}
+
+/* 0: a new token, remembered; else an error naming what (cut after n pages). */
+static int
+page_seen_add(struct page_seen *ps, const char *what, const char *listing, const char *token)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+	unsigned i;
+
+	if (ps->n == PAGES_MAX)
+		return laps_seterr(LAPS_ERR_TOOBIG,
+				   "%s: more than %u pages: the %s was cut (a server that never "
+				   "ends its pages)",
+				   what, PAGES_MAX, listing);
+	crypto_shorthash(out, (const unsigned char *)token, strlen(token), ps->key);
+	memcpy(&h, out, sizeof h);
+	for (i = 0; i < ps->n; i++)
+		if (ps->h[i] == h)
+			return laps_seterr(LAPS_ERR_FORMAT,
+					   "%s: next_page_token repeated after %u pages (the "
+					   "server's pages form a cycle): the %s was cut",
+					   what, ps->n + 1, listing);
+	ps->h[ps->n++] = h;
+	return 0;
+}
+
 static int
 slot_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], size_t max,
 	  size_t *n)
@@ -374,24 +421,29 @@ slot_find(void *ctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1], siz
 	struct target t;
 	char q[3 * LAPS_DEVICE_MAX + 1], page[REST_PAGE_TOKEN_MAX + 1] = "",
 					 pe[3 * REST_PAGE_TOKEN_MAX + 1];
+	struct page_seen *seen;
 	size_t k = 0;
-	unsigned pages;
 	int rc;
 
 	rest_resp_init(&r);
 	if ((rc = rest_urlencode(name, q, sizeof q)) != 0)
 		return laps_seterr(LAPS_ERR_INVALID, "rest: host name too long");
-	for (pages = 0; pages < 1000; pages++) {
+	if ((seen = malloc(sizeof *seen)) == NULL)
+		return LAPS_ERR_NOMEM;
+	page_seen_init(seen);
+	for (;;) {
 		if ((rc = rest_urlencode_query(page, pe, sizeof pe)) != 0 ||
 		    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/devices?name=%s%s%s", c->base,
 					q, page[0] ? "&page_token=" : "", pe)) != 0 ||
 		    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/devices?name=%s", q)) != 0)
 			break;
+		rest_resp_clear(&r);
 		if ((rc = get(c, &t, 4 * 1024 * 1024, &r)) != 0 ||
 		    (rc = rest_parse_devices(r.body, r.len, t.what, devices, max, &k, page)) != 0 ||
-		    page[0] == '\0')
+		    page[0] == '\0' || (rc = page_seen_add(seen, t.what, "search", page)) != 0)
 			break;
 	}
+	free(seen);
 	rest_resp_clear(&r);
 	if (rc == 0)
 		*n = k;
@@ -404,12 +456,15 @@ slot_report(void *ctx, laps_report_cb cb, void *arg)
 	struct rest_ctx *c = ctx;
 	struct rest_resp r;
 	struct target t;
-	char page[REST_PAGE_TOKEN_MAX + 1] = "", prev[REST_PAGE_TOKEN_MAX + 1] = "",
-	     pe[3 * REST_PAGE_TOKEN_MAX + 1];
+	char page[REST_PAGE_TOKEN_MAX + 1] = "", pe[3 * REST_PAGE_TOKEN_MAX + 1];
+	struct page_seen *seen;
 	size_t n;
 	int rc;
 
 	rest_resp_init(&r);
+	if ((seen = malloc(sizeof *seen)) == NULL)
+		return LAPS_ERR_NOMEM;
+	page_seen_init(seen);
 	for (;;) {
 		if ((rc = rest_urlencode_query(page, pe, sizeof pe)) != 0 ||
 		    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/report?page_size=%d%s%s",
@@ -420,15 +475,10 @@ slot_report(void *ctx, laps_report_cb cb, void *arg)
 		rest_resp_clear(&r);
 		if ((rc = get(c, &t, REPORT_BODY_MAX, &r)) != 0 ||
 		    (rc = rest_parse_report(r.body, r.len, t.what, cb, arg, &n, page)) != 0 ||
-		    page[0] == '\0')
+		    page[0] == '\0' || (rc = page_seen_add(seen, t.what, "report", page)) != 0)
 			break;
-		if (strcmp(page, prev) == 0) { /* no progress: never loop on it */
-			rc = laps_seterr(LAPS_ERR_FORMAT, "%s: the same next_page_token twice",
-					 t.what);
-			break;
-		}
-		memcpy(prev, page, sizeof prev);
 	}
+	free(seen);
 	rest_resp_clear(&r);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,11 +357,126 @@ merge(struct laps_marker *m, const struct laps_marker *fresh, const struct laps_
 	m->closed = now;
 }
 
+/*
+ * Side markers.  An update that cannot take the lock (a close holding it
+ * through slow fsyncs) writes the main marker anyway, but a later write by
+ * the lock holder may rename an older view over it.  So it also writes its
+ * result to a file of its own, "<dir>/.<account>.unlocked.<pid>.<ns>",
+ * that only it writes: the next locked update merges every side marker of
+ * the account into what it read and deletes them after its write, and
+ * readers (laps-agent, status) merge them too (laps_marker_load_merged),
+ * so the use survives any later write.
+ */
+#define SIDE_TAG ".unlocked."
+#define SIDE_MAX 16 /* side markers merged (and deleted) per locked update */
+
+struct side_list {
+	char name[SIDE_MAX][300];
+	size_t n;
+};
+
+/* b into a (both of one account): the later open's who/where/opened, the
+ * later close. */
+static void
+merge_side(struct laps_marker *a, const struct laps_marker *b)
+{
+	int64_t closed = a->closed > b->closed ? a->closed : b->closed;
+
+	if (b->opened > a->opened)
+		*a = *b;
+	a->closed = closed;
+}
+
+/* Merge the side markers of path's account into *m (rc: the main marker's
+ * load result, updated: NOTFOUND becomes 0 when a side marker exists).
+ * Their paths into *sl when sl is not NULL. */
+static int
+side_merge(const char *path, struct laps_marker *m, int rc, struct side_list *sl)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096], prefix[300], full[4400];
+	struct laps_marker side;
+	struct dirent *de;
+	size_t pl;
+	DIR *d;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof dir ||
+	    laps_snprintf(prefix, sizeof prefix, ".%s" SIDE_TAG, slash + 1) != 0)
+		return rc;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	if ((d = opendir(dir)) == NULL)
+		return rc;
+	pl = strlen(prefix);
+	while ((de = readdir(d)) != NULL && (sl == NULL || sl->n < SIDE_MAX)) {
+		if (strncmp(de->d_name, prefix, pl) != 0 ||
+		    laps_snprintf(full, sizeof full, "%s/%s", dir, de->d_name) != 0 ||
+		    laps_marker_load(full, &side) != 0 || strcmp(side.account, slash + 1) != 0)
+			continue;
+		if (rc == LAPS_ERR_NOTFOUND) {
+			*m = side;
+			rc = 0;
+		} else if (rc == 0 && strcmp(m->account, side.account) == 0) {
+			merge_side(m, &side);
+		}
+		if (sl != NULL && strlen(de->d_name) < sizeof sl->name[0])
+			memcpy(sl->name[sl->n++], de->d_name, strlen(de->d_name) + 1);
+	}
+	closedir(d);
+	laps_clearerr();
+	return rc;
+}
+
+int
+laps_marker_load_merged(const char *path, struct laps_marker *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	rc = laps_marker_load(path, out);
+	if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
+		return rc;
+	rc = side_merge(path, out, rc, NULL);
+	return rc == LAPS_ERR_NOTFOUND ? laps_seterr(rc, "%s: no marker", path) : rc;
+}
+
+/* Write m to a side marker of its own (the update ran without the lock). */
+static int
+side_store(const char *path, const struct laps_marker *m)
+{
+	const char *slash = strrchr(path, '/');
+	char side[4400];
+	struct timespec ts;
+
+	if (slash == NULL)
+		return LAPS_ERR_INVALID;
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	if (laps_snprintf(side, sizeof side, "%.*s/.%s" SIDE_TAG "%ld.%lld%09ld",
+			  (int)(slash - path), path, slash + 1, (long)getpid(),
+			  (long long)ts.tv_sec, (long)ts.tv_nsec) != 0)
+		return LAPS_ERR_TOOBIG;
+	return laps_marker_store(side, m);
+}
+
+static void
+side_remove(const char *path, const struct side_list *sl)
+{
+	const char *slash = strrchr(path, '/');
+	char full[4400];
+	size_t i;
+
+	for (i = 0; slash != NULL && i < sl->n; i++)
+		if (laps_snprintf(full, sizeof full, "%.*s/%s", (int)(slash - path), path,
+				  sl->name[i]) == 0)
+			(void)unlink(full);
+}
+
 int
 laps_marker_update(const char *path, const struct laps_marker *fresh, bool opening, int64_t now)
 {
 	struct laps_marker old, m;
-	int lfd = -1, rc;
+	struct side_list sl;
+	int lfd = -1, rc, src;
 
 	if (path == NULL || fresh == NULL || now < 0)
 		return laps_seterr(LAPS_ERR_INVALID, "marker update: bad arguments");
@@ -368,14 +484,21 @@ laps_marker_update(const char *path, const struct laps_marker *fresh, bool openi
 		log_warn_rc(rc, "updating %s without its lock", path);
 	laps_clearerr();
 	memset(&old, 0, sizeof(old));
+	sl.n = 0;
 	rc = laps_marker_load(path, &old);
 	if (!opening && rc != 0 && rc != LAPS_ERR_NOTFOUND && rc != LAPS_ERR_FORMAT &&
 	    rc != LAPS_ERR_VERSION && rc != LAPS_ERR_TOOBIG)
 		goto out; /* a close that cannot read it (I/O, permissions) changes nothing */
+	if (lfd >= 0 && (rc == 0 || rc == LAPS_ERR_NOTFOUND))
+		rc = side_merge(path, &old, rc, &sl);
 	merge(&m, fresh, &old, rc, opening, now, path);
 	if (laps_marker_test_hold != NULL)
 		laps_marker_test_hold();
 	rc = laps_marker_store(path, &m);
+	if (lfd >= 0 && rc == 0)
+		side_remove(path, &sl); /* merged into what was just written */
+	if (lfd < 0 && (src = side_store(path, &m)) != 0)
+		log_warn_rc(src, "%s: no side marker for an update without the lock", path);
 out:
 	if (lfd >= 0)
 		close(lfd); /* releases the flock */

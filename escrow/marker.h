@@ -10,7 +10,8 @@
  *   account=lapsadmin
  *   uid=1001
  *   opened=1700000000        (unix seconds of the last session open)
- *   closed=1700000300        (last close, 0 while a session is open)
+ *   closed=1700000300        (latest close, 0 when the last write was an
+ *                             open; may be older than opened: MARKER.md)
  *   service=sshd
  *   ruser=alice              (PAM_RUSER, may be empty)
  *   rhost=192.0.2.7          (PAM_RHOST, may be empty)
@@ -70,7 +71,10 @@ int laps_marker_store(const char *path, const struct laps_marker *m)
  * Serialised against other updates by flock() on "<dir of path>/.lock"
  * (created 0600; a non-regular file there is refused), taken with a
  * bounded wait of LAPS_MARKER_LOCK_WAIT_MS: when the lock cannot be had the
- * update goes ahead without it (logged) rather than lose the use.  And
+ * update goes ahead without it (logged) rather than lose the use, and also
+ * writes its result to a side marker of its own, which the next locked
+ * update merges (and removes) and readers merge, so that a lock holder's
+ * later write of an older view cannot erase it.  And
  * monotonic: opened and closed never move backwards, so a close that
  * raced a newer login never puts back the older opened time.
  * Never blocks longer than the wait, never exits.  0 or LAPS_ERR_*.
@@ -78,6 +82,12 @@ int laps_marker_store(const char *path, const struct laps_marker *m)
 #define LAPS_MARKER_LOCK_WAIT_MS 500
 int laps_marker_update(const char *path, const struct laps_marker *fresh, bool opening,
 		       int64_t now) __attribute__((warn_unused_result));
+
+/* The marker as laps_marker_load, with the side markers of updates that
+ * ran without the lock (see marker.c) merged in: the later open's fields
+ * and opened time, the later closed time.  NOTFOUND when neither exists. */
+int laps_marker_load_merged(const char *path, struct laps_marker *out)
+    __attribute__((warn_unused_result));
 
 /* Tests only (NULL in production): called by laps_marker_update between
  * reading the marker and writing it back, with the lock held. */

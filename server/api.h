@@ -17,7 +17,8 @@
 #include "server/store.h"
 
 #define API_MAX_PARAMS 16
-#define API_URL_MAX 2048
+#define API_URL_MAX 2048	    /* request target, path and query, as sent */
+#define API_HEADERS_MAX (16 * 1024) /* names + values + 4 per header line */
 #define API_BODY_MAX_RECORD (LAPS_RECORD_MAX_JSON + 1024)
 #define API_BODY_MAX_OTHER 4096
 #define API_JSON_DEPTH 8

@@ -239,7 +239,13 @@ audit_params(const struct api_request *req, struct store_audit_query *q, long lo
 {
 	static const char *const allowed[] = {"device", "actor", "action", "since", "until",
 					      "page_size", "page_token", NULL};
+	/* the actions of docs/REST-API.md §6: a typo is refused, not an empty list */
+	static const char *const actions[] = {
+	    "read_metadata", "write",  "confirm", "find",	  "report", "read_secret",
+	    "read_history",  "expire", "audit",	  "authenticate", NULL};
 	long long since, until, token;
+	const char *action;
+	size_t i;
 
 	if (api_params_check(req, allowed, resp) != 0 ||
 	    api_param_int(req, "page_size", 1, STORE_PAGE_MAX, API_PAGE_DEFAULT, size, resp) != 0 ||
@@ -247,6 +253,13 @@ audit_params(const struct api_request *req, struct store_audit_query *q, long lo
 	    api_param_int(req, "until", 0, 253402300799LL, 0, &until, resp) != 0 ||
 	    api_param_int(req, "page_token", 1, INT64_MAX, 0, &token, resp) != 0)
 		return -1;
+	if ((action = api_param(req, "action")) != NULL) {
+		for (i = 0; actions[i] != NULL && strcmp(actions[i], action) != 0; i++)
+			;
+		if (actions[i] == NULL)
+			return api_problem(resp, 400, "invalid_parameter",
+					   "action: not an audit action (docs/REST-API.md §6)");
+	}
 	memset(q, 0, sizeof *q);
 	q->device = api_param(req, "device");
 	q->actor = api_param(req, "actor");

@@ -147,6 +147,58 @@ put_body(const struct api_request *req, const struct api_target *t, struct laps_
 	return 0;
 }
 
+/* The server assigns seq (docs/REST-API.md §4.2): a version 2 body's seq is
+ * replaced by 1 on a create, by the current record's seq + 1 on an update,
+ * and *json re-serialised, so that the stored record, Laps-Seq and the
+ * metadata agree.  An update whose If-Match is already stale is answered
+ * 412 here, so that the seq read is the one the compare-and-set replaces;
+ * a retry of the current rotation is left to the store (idempotent).
+ * Version 1 bodies have no seq member and are stored as sent. */
+static int
+put_assign_seq(struct api *api, const struct api_target *t, int64_t expected,
+	       struct laps_record *rec, char **json, struct api_response *resp)
+{
+	struct store_entry e = {0};
+	struct laps_record cur;
+	uint64_t want = 1;
+	int rc = 0;
+
+	laps_record_init(&cur);
+	if (rec->seq == 0)
+		goto out;
+	if (expected >= 0) {
+		rc = api->store->ops->get(api->store->ctx, t->device, t->account, NULL, &e);
+		if (rc == LAPS_ERR_NOTFOUND)
+			rc = laps_seterr(LAPS_ERR_CONFLICT, "no current record");
+		if (rc != 0) {
+			rc = api_store_problem(resp, rc);
+			goto out;
+		}
+		if (laps_record_parse(e.json, e.json_len, &cur) != 0) {
+			rc = api_problem(resp, 500, "internal", "a stored record does not parse");
+			goto out;
+		}
+		if (strcmp(cur.rotation_id, rec->rotation_id) == 0)
+			goto out; /* a retry: the store compares, nothing is written */
+		if (e.version != expected) {
+			rc = api_store_problem(resp, LAPS_ERR_CONFLICT);
+			goto out;
+		}
+		want = (uint64_t)e.seq + 1;
+	}
+	if (rec->seq != want) {
+		rec->seq = want;
+		free(*json);
+		*json = NULL;
+		if (laps_record_serialise(rec, json) != 0)
+			rc = api_problem(resp, 500, "internal", "cannot serialise the record");
+	}
+out:
+	laps_record_clear(&cur);
+	store_entry_clear(&e);
+	return rc;
+}
+
 void
 api_h_put(struct api *api, const struct api_request *req, const struct api_target *t,
 	  struct api_response *resp)
@@ -162,7 +214,9 @@ api_h_put(struct api *api, const struct api_request *req, const struct api_targe
 	laps_record_init(&rec);
 	if (api_params_check(req, no_params, resp) != 0 ||
 	    need_own_device(api, req, t, "write", resp) != 0 ||
-	    put_precondition(req, &expected, resp) != 0 || put_body(req, t, &rec, &json, resp) != 0)
+	    put_precondition(req, &expected, resp) != 0 ||
+	    put_body(req, t, &rec, &json, resp) != 0 ||
+	    put_assign_seq(api, t, expected, &rec, &json, resp) != 0)
 		goto out;
 	api_audit_fill(req, "write", "allowed", t->device, t->account, 200, NULL, &a);
 	rc = api->store->ops->put(api->store->ctx, &rec, json, expected, &a, &res);

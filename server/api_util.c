@@ -21,13 +21,22 @@ static const struct {
 	int status;
 	const char *title;
 } titles[] = {
-    {400, "Bad request"},         {401, "Unauthorized"},
-    {403, "Forbidden"},           {404, "Not found"},
-    {405, "Method not allowed"},  {409, "Conflict"},
-    {412, "Precondition failed"}, {413, "Content too large"},
-    {415, "Unsupported media type"}, {422, "Unprocessable content"},
-    {428, "Precondition required"},  {429, "Too many requests"},
-    {500, "Internal server error"},  {503, "Service unavailable"},
+    {400, "Bad request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not found"},
+    {405, "Method not allowed"},
+    {409, "Conflict"},
+    {412, "Precondition failed"},
+    {413, "Content too large"},
+    {414, "URI too long"},
+    {431, "Request header fields too large"},
+    {415, "Unsupported media type"},
+    {422, "Unprocessable content"},
+    {428, "Precondition required"},
+    {429, "Too many requests"},
+    {500, "Internal server error"},
+    {503, "Service unavailable"},
 };
 
 static const char *

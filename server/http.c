@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,26 @@
 #define PEM_MAX (256 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
+/* One accepted connection, for the request deadline (see watchdog()).
+ * Linked into http_server.conns from libmicrohttpd's connection-started
+ * notification to its connection-closed one, which comes before the
+ * socket is closed, so fd is valid while the entry is in the list. */
+struct hconn {
+	struct hconn *prev, *next;
+	int fd;
+	bool busy;	       /* a request fully received, its answer not yet sent */
+	struct timespec since; /* opened, or the previous answer completed */
+};
+
 struct http_server {
 	struct MHD_Daemon *d;
+	pthread_t watchdog;
+	bool watchdog_started;
+	bool stopping;	      /* under lock */
+	pthread_mutex_t lock; /* conns, stopping */
+	pthread_cond_t wake;  /* stopping set */
+	struct hconn *conns;
+	unsigned request_limit; /* seconds: 2 x [server] timeout */
 	struct api *api;
 	const struct laps_conf *cfg;
 	http_token_fn token_fn;
@@ -50,12 +69,14 @@ struct http_server {
 };
 
 struct hreq {
+	struct http_server *srv;
 	char *body;
 	size_t len, max;
 	bool too_big;
 	bool answered;
 	bool begun;	 /* the access handler has seen the request */
 	bool bad_target; /* an encoded '/' or NUL where none may be (uri_seen) */
+	bool long_target; /* request target over API_URL_MAX (uri_seen) */
 	struct timespec start;
 	enum metrics_route route;
 	enum metrics_method method;
@@ -63,12 +84,118 @@ struct hreq {
 };
 
 static double
+elapsed_between(const struct timespec *t0, const struct timespec *t1)
+{
+	return (double)(t1->tv_sec - t0->tv_sec) + (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The connection's entry (NULL when it has none: allocation failed). */
+static struct hconn *
+hconn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* busy: a request was received in full (or answered early) and the
+ * deadline no longer applies; !busy: its answer is complete, the next
+ * request's deadline starts now. */
+static void
+hconn_busy(struct http_server *srv, struct MHD_Connection *c, bool busy)
+{
+	struct hconn *hc = hconn_of(c);
+
+	if (hc == NULL)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	hc->busy = busy;
+	if (!busy)
+		clock_gettime(CLOCK_MONOTONIC, &hc->since);
+	pthread_mutex_unlock(&srv->lock);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct hconn *hc;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (hc = calloc(1, sizeof *hc)) == NULL)
+			return;
+		hc->fd = ci->connect_fd;
+		clock_gettime(CLOCK_MONOTONIC, &hc->since);
+		pthread_mutex_lock(&srv->lock);
+		hc->next = srv->conns;
+		if (srv->conns != NULL)
+			srv->conns->prev = hc;
+		srv->conns = hc;
+		pthread_mutex_unlock(&srv->lock);
+		*socket_context = hc;
+		return;
+	}
+	if ((hc = *socket_context) == NULL)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	if (hc->prev != NULL)
+		hc->prev->next = hc->next;
+	else
+		srv->conns = hc->next;
+	if (hc->next != NULL)
+		hc->next->prev = hc->prev;
+	pthread_mutex_unlock(&srv->lock);
+	free(hc);
+	*socket_context = NULL;
+}
+
+/* libmicrohttpd's [server] timeout is an idle timeout: every byte restarts
+ * it, so a client trickling its headers one byte a second would hold its
+ * connection for ever.  This thread closes (shutdown(2): libmicrohttpd then
+ * reads end-of-file and releases the connection itself) every connection
+ * whose request has not been received in full within request_limit of the
+ * connection opening or of its previous answer completing: the TLS
+ * handshake, the request line, the headers and the body together. */
+static void *
+watchdog(void *arg)
+{
+	struct http_server *srv = arg;
+	struct timespec now, until;
+	struct hconn *hc;
+	double limit = srv->request_limit;
+
+	pthread_mutex_lock(&srv->lock);
+	while (!srv->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (hc = srv->conns; hc != NULL; hc = hc->next)
+			if (!hc->busy && hc->fd >= 0 &&
+			    elapsed_between(&hc->since, &now) >= limit) {
+				shutdown(hc->fd, SHUT_RDWR);
+				hc->fd = -1; /* once */
+			}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->wake, &srv->lock, &until);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+static double
 elapsed(const struct timespec *t0)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	return elapsed_between(t0, &t);
 }
 
 /* Decode %XX once (RFC 3986 §2.1), for the path and for every query key
@@ -125,10 +252,23 @@ uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
 
 	(void)cls;
 	(void)c;
-	if (h != NULL)
+	if (h != NULL) {
 		h->bad_target = has_escape(uri, plen, '/') || has_escape(uri, plen, 0) ||
 				has_escape(uri + plen, strlen(uri + plen), 0);
+		h->long_target = strlen(uri) > API_URL_MAX;
+	}
 	return h;
+}
+
+/* MHD_KeyValueIterator: the size of the request's header lines. */
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value != NULL ? strlen(value) : 0) + 4; /* ": " CRLF */
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -287,6 +427,7 @@ queue(struct MHD_Connection *c, struct hreq *h, struct api_response *resp)
 	add_headers(r, resp);
 	h->status = resp->status;
 	h->answered = true;
+	hconn_busy(h->srv, c, true);
 	ret = MHD_queue_response(c, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -334,10 +475,12 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 	struct api_response resp;
 	const char *cl;
 	long long n;
+	size_t hsize = 0;
 
 	if (h == NULL)
 		return MHD_NO;
 	h->begun = true;
+	h->srv = srv;
 	clock_gettime(CLOCK_MONOTONIC, &h->start);
 	h->route = api_route_of(url);
 	h->method = api_method_of(method);
@@ -346,6 +489,17 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 	*con_cls = h;
 	memset(&resp, 0, sizeof resp);
 	resp.route = h->route;
+	if (h->long_target) {
+		api_problem(&resp, 414, "uri_too_long",
+			    "the request target (path and query) is over 2048 bytes");
+		return queue(c, h, &resp);
+	}
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hsize);
+	if (hsize > API_HEADERS_MAX) {
+		api_problem(&resp, 431, "headers_too_large",
+			    "the request headers are over 16 KiB in total");
+		return queue(c, h, &resp);
+	}
 	if (h->bad_target) {
 		api_problem(&resp, 400, "invalid_parameter",
 			    "an encoded '/' in the path, or an encoded NUL");
@@ -357,6 +511,26 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 		return queue(c, h, &resp);
 	}
 	return MHD_YES;
+}
+
+/* A body (chunked, or longer than announced) passed the route's cap: 413
+ * at once, never reading on to the client's end.  libmicrohttpd 0.9.75
+ * accepts a response only before the body is read or after all of it, so
+ * while the body is arriving the 413 is attempted and, refused, the
+ * connection is closed (MHD_NO); either way nothing more is read. */
+static enum MHD_Result
+too_big(struct MHD_Connection *c, struct hreq *h)
+{
+	struct api_response resp;
+
+	h->too_big = true;
+	free(h->body);
+	h->body = NULL;
+	h->len = 0;
+	memset(&resp, 0, sizeof resp);
+	resp.route = h->route;
+	api_problem(&resp, 413, "body_too_large", "the request body is too large");
+	return queue(c, h, &resp) == MHD_YES ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result
@@ -375,20 +549,16 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		if (!h->too_big && h->len + *upload_size > h->max) {
-			h->too_big = true;
-			free(h->body);
-			h->body = NULL;
-			h->len = 0;
+		if (h->len + *upload_size > h->max) {
+			*upload_size = 0;
+			return too_big(c, h);
 		}
-		if (!h->too_big) {
-			if ((nb = realloc(h->body, h->len + *upload_size + 1)) == NULL)
-				return MHD_NO;
-			h->body = nb;
-			memcpy(h->body + h->len, upload, *upload_size);
-			h->len += *upload_size;
-			h->body[h->len] = '\0';
-		}
+		if ((nb = realloc(h->body, h->len + *upload_size + 1)) == NULL)
+			return MHD_NO;
+		h->body = nb;
+		memcpy(h->body + h->len, upload, *upload_size);
+		h->len += *upload_size;
+		h->body[h->len] = '\0';
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -402,7 +572,6 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_server *srv = cls;
 	struct hreq *h = *con_cls;
 
-	(void)c;
 	if (h == NULL)
 		return;
 	if (!h->begun) { /* refused by libmicrohttpd before the handler saw it */
@@ -410,6 +579,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		*con_cls = NULL;
 		return;
 	}
+	if (h->answered)
+		hconn_busy(srv, c, false);
 	metrics_request(h->route, h->method,
 			h->answered ? h->status : (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 0),
 			elapsed(&h->start));
@@ -488,6 +659,15 @@ server_free(struct http_server *srv)
 {
 	if (srv == NULL)
 		return;
+	if (srv->watchdog_started) {
+		pthread_mutex_lock(&srv->lock);
+		srv->stopping = true;
+		pthread_cond_signal(&srv->wake);
+		pthread_mutex_unlock(&srv->lock);
+		pthread_join(srv->watchdog, NULL);
+	}
+	pthread_cond_destroy(&srv->wake);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv->cert);
 	free(srv->ca);
 	if (srv->key != NULL)
@@ -512,6 +692,9 @@ http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	srv->cfg = cfg;
 	srv->token_fn = token_fn;
 	srv->token_ctx = token_ctx;
+	srv->request_limit = 2 * (unsigned)laps_server_conf(cfg)->timeout;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->wake, NULL);
 	if ((rc = parse_listen(laps_server_conf(cfg)->listen, &srv->addr, &v6)) != 0 ||
 	    (rc = load_pems(srv, cfg)) != 0)
 		goto fail;
@@ -521,13 +704,13 @@ http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	    flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &srv->addr,
 	    MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_HTTPS_MEM_KEY, srv->key,
 	    MHD_OPTION_HTTPS_PRIORITIES, TLS_PRIORITIES, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)laps_server_conf(cfg)->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)laps_server_conf(cfg)->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)laps_server_conf(cfg)->max_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)laps_server_conf(cfg)->timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    (unsigned)laps_server_conf(cfg)->threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)laps_server_conf(cfg)->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)laps_server_conf(cfg)->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)laps_server_conf(cfg)->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    srv->ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca, MHD_OPTION_END);
 	if (srv->d == NULL) {
 		rc = laps_seterr(LAPS_ERR_IO, "cannot listen on %s (address in use, or a bad "
@@ -535,6 +718,12 @@ http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 				 laps_server_conf(cfg)->listen);
 		goto fail;
 	}
+	if (pthread_create(&srv->watchdog, NULL, watchdog, srv) != 0) {
+		MHD_stop_daemon(srv->d);
+		rc = laps_seterr(LAPS_ERR_NOMEM, "cannot start the request deadline thread");
+		goto fail;
+	}
+	srv->watchdog_started = true;
 	*out = srv; /* success */
 	return 0;
 fail:
@@ -565,6 +754,6 @@ http_stop(struct http_server *s, unsigned grace_ms)
 		usleep(10000);
 		waited += 10;
 	}
-	MHD_stop_daemon(s->d);
+	MHD_stop_daemon(s->d); /* every connection closed: the list is empty */
 	server_free(s);
 }

@@ -51,10 +51,15 @@ struct jwt_claims {
 struct jwt_verifier {
 	char *issuer, *audience, *jwks_file, *ca_file;
 	struct jwt_verifier_config cfg; /* strings point at the copies above */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t fetched;		/* fetching went false */
 	struct jwt_keyset *keys; /* NULL until the first successful fetch */
 	int64_t last_fetch;	 /* time of the last fetch attempt */
 	bool fetched_once;
+	bool fetching;	   /* a fetch is in flight (at most one) */
+	bool have_fetcher; /* fetcher is a thread to join */
+	pthread_t fetcher;
+	char fetch_error[256]; /* why the last fetch failed, "" after a success */
 };
 
 /* A token taken apart; header and payload parsed, nothing verified yet. */
@@ -952,20 +957,77 @@ load_keys(const struct jwt_verifier *v, struct jwt_keyset **out)
 	return rc;
 }
 
-/* Fetch and swap in new keys; the caller holds v->lock. */
+/*
+ * Fetching never holds v->lock: the fetch (discovery + JWKS, up to the
+ * timeout twice while an issuer is slow) runs unlocked, one at a time
+ * (v->fetching), and only the swap of the key set takes the lock, so a
+ * token whose key is cached is verified at once whatever a fetch does.
+ */
+
+/* The fetch, unlocked; swaps the keys in and clears v->fetching. */
 static int
-refresh_locked(struct jwt_verifier *v, int64_t now)
+fetch_unlocked(struct jwt_verifier *v)
 {
 	struct jwt_keyset *ks = NULL;
+	char buf[256];
 	int rc;
 
+	rc = load_keys(v, &ks);
+	pthread_mutex_lock(&v->lock);
+	if (rc == 0) {
+		jwt_keyset_free(v->keys);
+		v->keys = ks;
+		v->fetch_error[0] = '\0';
+	} else {
+		snprintf(v->fetch_error, sizeof v->fetch_error, "%s",
+			 laps_errstr(rc, buf, sizeof buf));
+	}
+	v->fetching = false;
+	pthread_cond_broadcast(&v->fetched);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+static void *
+fetch_thread(void *arg)
+{
+	(void)fetch_unlocked(arg);
+	return NULL;
+}
+
+/* Start a fetch in the background; the caller holds v->lock and has seen
+ * !v->fetching.  false when no thread could be started. */
+static bool
+fetch_start_locked(struct jwt_verifier *v, int64_t now)
+{
+	if (v->have_fetcher) { /* finished: fetching is false */
+		pthread_join(v->fetcher, NULL);
+		v->have_fetcher = false;
+	}
 	v->last_fetch = now;
 	v->fetched_once = true;
-	if ((rc = load_keys(v, &ks)) != 0)
-		return rc;
-	jwt_keyset_free(v->keys);
-	v->keys = ks;
-	return 0;
+	v->fetching = true;
+	if (pthread_create(&v->fetcher, NULL, fetch_thread, v) != 0) {
+		v->fetching = false;
+		return false;
+	}
+	v->have_fetcher = true;
+	return true;
+}
+
+/* A fetch now, by the caller (creation, jwt_verifier_refresh), after any
+ * fetch in flight. */
+static int
+fetch_now(struct jwt_verifier *v, int64_t now)
+{
+	pthread_mutex_lock(&v->lock);
+	while (v->fetching)
+		pthread_cond_wait(&v->fetched, &v->lock);
+	v->last_fetch = now;
+	v->fetched_once = true;
+	v->fetching = true;
+	pthread_mutex_unlock(&v->lock);
+	return fetch_unlocked(v);
 }
 
 static char *
@@ -998,7 +1060,8 @@ jwt_verifier_new(const struct jwt_verifier_config *cfg, struct jwt_verifier **ou
 	v->audience = dup_opt(cfg->audience, &fail);
 	v->jwks_file = dup_opt(cfg->jwks_file, &fail);
 	v->ca_file = dup_opt(cfg->ca_file, &fail);
-	if (fail || pthread_mutex_init(&v->lock, NULL) != 0) {
+	if (fail || pthread_mutex_init(&v->lock, NULL) != 0 ||
+	    pthread_cond_init(&v->fetched, NULL) != 0) {
 		free(v->issuer);
 		free(v->audience);
 		free(v->jwks_file);
@@ -1014,7 +1077,7 @@ jwt_verifier_new(const struct jwt_verifier_config *cfg, struct jwt_verifier **ou
 	if (v->cfg.refresh_min_interval <= 0)
 		v->cfg.refresh_min_interval = 60;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (v->jwks_file != NULL && (rc = refresh_locked(v, 0)) != 0) {
+	if (v->jwks_file != NULL && (rc = fetch_now(v, 0)) != 0) {
 		jwt_verifier_free(v);
 		return rc;
 	}
@@ -1027,7 +1090,14 @@ jwt_verifier_free(struct jwt_verifier *v)
 {
 	if (v == NULL)
 		return;
+	pthread_mutex_lock(&v->lock);
+	while (v->fetching)
+		pthread_cond_wait(&v->fetched, &v->lock);
+	pthread_mutex_unlock(&v->lock);
+	if (v->have_fetcher)
+		pthread_join(v->fetcher, NULL);
 	jwt_keyset_free(v->keys);
+	pthread_cond_destroy(&v->fetched);
 	pthread_mutex_destroy(&v->lock);
 	free(v->issuer);
 	free(v->audience);
@@ -1040,19 +1110,18 @@ jwt_verifier_free(struct jwt_verifier *v)
 int
 jwt_verifier_refresh(struct jwt_verifier *v, int64_t now)
 {
-	int rc;
-
-	pthread_mutex_lock(&v->lock);
-	rc = refresh_locked(v, now);
-	pthread_mutex_unlock(&v->lock);
-	return rc;
+	return fetch_now(v, now);
 }
 
 /*
- * The key for p with a reference of its own (EVP_PKEY_up_ref), fetching
- * keys when none are known or the kid is unknown, at most once per
- * refresh_min_interval.  The fetch happens under the lock: concurrent
- * requests wait for it rather than each fetching.
+ * The key for p with a reference of its own (EVP_PKEY_up_ref).  A kid
+ * found in the cached keys is answered at once, whatever a fetch is doing.
+ * An unknown kid starts a fetch (in the background, at most one in flight,
+ * at most once per refresh_min_interval) and is refused at once, while the
+ * verifier already has keys from the issuer: no token, valid or not, waits
+ * for the issuer then.  The caller waits for the fetch only when it cannot
+ * do anything without it: no keys at all yet (start-up), or a local
+ * jwks_file (a file read).
  */
 static int
 key_get(struct jwt_verifier *v, const struct parsed *p, int64_t now, EVP_PKEY **out)
@@ -1066,18 +1135,22 @@ key_get(struct jwt_verifier *v, const struct parsed *p, int64_t now, EVP_PKEY **
 	k = key_find(v->keys, p, &mismatch);
 	due = !v->fetched_once || now - v->last_fetch >= v->cfg.refresh_min_interval ||
 	      now < v->last_fetch;
-	if (k == NULL && !mismatch && due) {
-		rc = refresh_locked(v, now);
-		if (rc != 0 && v->keys != NULL)
-			rc = 0; /* keep serving with the old keys */
-		if (rc == 0)
-			k = key_find(v->keys, p, &mismatch);
+	if (k == NULL && !mismatch) {
+		if (due && !v->fetching)
+			(void)fetch_start_locked(v, now);
+		while (v->fetching && (v->keys == NULL || v->jwks_file != NULL))
+			pthread_cond_wait(&v->fetched, &v->lock);
+		k = key_find(v->keys, p, &mismatch);
 	}
-	if (rc == 0 && k == NULL)
-		rc = v->keys == NULL && v->fetched_once && !due
-			 ? laps_seterr(LAPS_ERR_UNAVAILABLE, "jwt: no keys from the issuer yet")
-			 : laps_seterr(LAPS_ERR_AUTH, mismatch ? "token: alg does not match the key"
-							       : "token: unknown kid (no key)");
+	if (k == NULL)
+		rc = v->keys == NULL
+			 ? laps_seterr(LAPS_ERR_UNAVAILABLE, "jwt: no keys from the issuer yet%s%s",
+				       v->fetch_error[0] != '\0' ? ": " : "", v->fetch_error)
+			 : laps_seterr(LAPS_ERR_AUTH,
+				       mismatch	     ? "token: alg does not match the key"
+				       : v->fetching ? "token: unknown kid (no key; the issuer's "
+						       "keys are being fetched)"
+						     : "token: unknown kid (no key)");
 	if (k != NULL && EVP_PKEY_up_ref(k->pkey) == 1)
 		*out = k->pkey;
 	else if (k != NULL)

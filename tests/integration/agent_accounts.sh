@@ -292,6 +292,33 @@ for f in passwd shadow group gshadow; do cmp -s "$T/$f.1" "$T/root/etc/$f" || sa
 [ "$rc" -eq 0 ] && [ "$same" = 1 ] && pass "create: a second run changes nothing" || { fail "create twice rc $rc"; cat "$T/out"; }
 agent check-config >"$T/out" 2>&1 && grep -q "^create account: yes (system uid from login.defs, home /home/newadm, shell /bin/bash, groups sudo wheel)" "$T/out" &&
 	pass "check-config describes account creation" || { fail "check-config create"; cat "$T/out"; }
+# account_home / account_shell: no ':', control character or '.'/'..'
+# component (issue 22, defect 5): check-config exits 2 naming the key (a
+# control character is already refused by the parser), a run creates nothing
+# and no directory appears outside the root
+for bad in "account_home = /home/x:0:0::/root" "account_shell = /bin/sh:x" \
+	"account_home = /../escaped" "account_home = /home/./newadm" "account_home = /home/newadm/.." \
+	"account_shell = $(printf '/bin/sh\001')"; do
+	prepare file shadow newadm testhost "[agent]" "create_account = yes" "$bad"
+	mkdir -p "$T/root/home"
+	key=${bad%% =*}
+	agent check-config >"$T/out" 2>&1; rc=$?
+	[ "$rc" -eq 2 ] && grep -Eq "\[agent\] $key|control character" "$T/out" &&
+		pass "check-config refuses '$(printf %q "$bad")'" || { fail "check-config '$bad': rc $rc"; cat "$T/out"; }
+	agent run >"$T/out" 2>&1; rc=$?
+	same=1
+	for f in passwd shadow group gshadow; do cmp -s "$T/$f.0" "$T/root/etc/$f" || same=0; done
+	[ "$rc" -ne 0 ] && [ "$same" = 1 ] && [ ! -e "$T/escaped" ] && [ ! -e "$T/root/escaped" ] &&
+		pass "  a run creates nothing (exit $rc)" || { fail "  run '$bad': rc $rc same $same"; cat "$T/out"; }
+done
+# the home is created inside the root, following no symbolic link out of it
+prepare file shadow newadm testhost "[agent]" "create_account = yes" "account_home = /home/newadm"
+mkdir -p "$T/outside" && ln -s "$T/outside" "$T/root/home"
+agent run >"$T/out" 2>&1; rc=$?
+[ "$rc" -ne 0 ] && [ ! -e "$T/outside/newadm" ] && grep -q "symbolic link" "$T/out" &&
+	pass "home through a symbolic link out of the root: refused, nothing created outside" ||
+	{ fail "home symlink: rc $rc, $(ls -la "$T/outside")"; cat "$T/out"; }
+rm -rf "$T/outside"
 # a missing supplementary group: nothing created, exit 4
 prepare file shadow newadm2 testhost "[agent]" "create_account = yes" "account_groups = nosuch"
 agent run >"$T/out" 2>&1; rc=$?

@@ -183,6 +183,27 @@ B=/v1/devices/ws02.example.test/accounts/lapsadmin
 record ws02.example.test 1 >"$T/b1"
 req ws02.example.test PUT $B/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/b1"
 check "device B creates its record" 201 "$S"
+# the server assigns seq (REST-API.md §4.2): a device-supplied one is rewritten
+record ws02.example.test 2 | sed 's/"rotated_at"/"seq":999,"rotated_at"/; s/"v":1/"v":2/' >"$T/b2"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $(hdr ETag)" --data-binary @"$T/b2"
+check "v2 record with \"seq\": 999: 200" 200 "$S"; check "  metadata seq 2" 2 "$(jget 'd["seq"]')"
+req admin-all GET $B/record
+check "  the stored record's seq is the server's" "2 2" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
+req admin-all GET $B/history
+check "  history holds no device-supplied seq" "" "$(jget '" ".join(str(r["seq"]) for r in d["records"] if "seq" in r)')"
+record ws02.example.test 3 | sed 's/"rotated_at"/"seq":1,"rotated_at"/; s/"v":1/"v":2/' >"$T/b3"
+req ws02.example.test GET $B; E=$(hdr ETag)
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b3"
+check "v2 record with a too small seq: 200" 200 "$S"
+req admin-all GET $B/record; check "  stored with seq 3" "3 3" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
+req admin-all GET $B/history
+check "  history seqs" "2" "$(jget '" ".join(str(r["seq"]) for r in d["records"] if "seq" in r)')"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b3"
+check "  its retry with the old ETag: 200 (idempotent)" 200 "$S"
+record ws02.example.test 4 | sed 's/"rotated_at"/"seq":4,"rotated_at"/; s/"v":1/"v":2/' >"$T/b4"
+req ws02.example.test PUT $B/record "${J[@]}" -H "If-Match: $E" --data-binary @"$T/b4"
+check "  a new rotation with a stale ETag: 412" 412 "$S"
+req admin-all GET $B/record; check "  nothing stored" "3 3" "$(hdr Laps-Seq) $(jget 'd["seq"]')"
 req ws01.example.test GET $B; check "device A reads B's metadata: 403" 403 "$S"
 req ws01.example.test PUT $B/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/b1"
 check "device A writes B: 403" 403 "$S"
@@ -282,7 +303,10 @@ check "oversized confirm body: 413" 413 "$S"
 python3 -c 'import sys; sys.stdout.write("x" * 70000)' | curl -sS --cacert "$T/ca.crt" \
 	--cert "$T/ws01.example.test.crt" --key "$T/ws01.example.test.key" -H 'Transfer-Encoding: chunked' \
 	"${J[@]}" -X POST --data-binary @- -o "$T/body" -w '%{http_code}' "$URL$A/confirm" >"$T/s" 2>/dev/null
-check "oversized chunked body (no Content-Length): 413" 413 "$(cat "$T/s")"
+# passing the cap while the body arrives closes the connection at once
+# (libmicrohttpd cannot answer mid-body; REST-API.md §8); see escrowd_slow.sh
+case $(cat "$T/s") in 413 | 000) ok "oversized chunked body (no Content-Length): 413 or closed" ;;
+	*) not_ok "oversized chunked body: $(cat "$T/s")" ;; esac
 req ws01.example.test POST $A/confirm "${J[@]}" --data '{"rotation_id":'
 check "malformed JSON: 400" 400 "$S"; check "  code" malformed_json "$(code)"; problem_ok && ok "  problem+json" || not_ok "  not problem+json"
 python3 -c 'print("[" * 1000 + "]" * 1000)' >"$T/deep"
@@ -326,16 +350,33 @@ req admin-all GET "/v1/devices?nme=x"; check "unknown query parameter: 400" 400 
 req admin-all GET "/v1/devices?name=a&name=b"; check "repeated query parameter: 400" 400 "$S"
 req admin-all GET $A -H 'Authorization: Basic Zm9vOmJhcg=='
 check "a non-Bearer Authorization: 401" 401 "$S"
+# the limits of REST-API.md §8, as problem+json (issue 22, docs)
+req admin-all GET "/v1/devices?name=$(python3 -c 'print("x" * 2100)')"
+check "request target over 2048 bytes: 414" 414 "$S"; check "  code" uri_too_long "$(code)"
+req ws01.example.test GET "/v1/devices/$(python3 -c 'print("a" * 2100)')/accounts/lapsadmin"
+check "  also through an over-long device name" 414 "$S"
+req admin-all GET "/healthz?$(python3 -c 'print("x" * 2000)')"
+check "a 2000-byte query: served" 200 "$S"
+req admin-all GET /healthz -H "X-Big: $(python3 -c 'print("x" * 20000)')"
+check "headers over 16 KiB in total: 431" 431 "$S"; check "  code" headers_too_large "$(code)"
+req admin-all GET /healthz -H "X-Big: $(python3 -c 'print("x" * 15000)')"
+check "15 KB of headers: served" 200 "$S"
+req admin-all GET '/v1/audit?action=read_secrets'; check "an unknown audit action: 400" 400 "$S"
+check "  code" invalid_parameter "$(code)"
+req ws01.example.test PUT $A/record "${J[@]}" --data-binary @"$T/r3"
+check "a retry without a precondition: 428 (before the idempotency check)" 428 "$S"
+req ws01.example.test PUT $A/record "${J[@]}" -H "If-Match: \"v1\"" --data 'not json'
+check "a record body that is not JSON: 422" 422 "$S"; check "  code" invalid_record "$(code)"
 kill -0 "$PID" 2>/dev/null && ok "laps-escrowd survived the bad input" || not_ok "laps-escrowd died"
 
 # --- audit -----------------------------------------------------------------------
 req admin-all GET '/v1/audit?action=read_secret&page_size=1000'; check "audit log" 200 "$S"
-check "every secret read audited (allowed)" 3 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
+check "every secret read audited (allowed: 3, and 3 of the seq checks)" 6 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="allowed")')"
 check "every refused secret read audited (device, reader, out of unit)" 3 "$(jget 'sum(1 for e in d["entries"] if e["outcome"]=="denied")')"
 check "  the reader's identity" "cert:CN=admin-all" "$(jget '[e["actor"] for e in d["entries"] if e["outcome"]=="allowed" and e["device"]=="ws01.example.test"][0]')"
 req admin-all GET '/v1/audit?page_size=1000'
 check "refused credentials audited (rogue CA, wrong purpose, non-Bearer)" 3 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="authenticate" and e["outcome"]=="denied" and e["status"]==401 and e["kind"]=="anonymous" and e["peer"]=="127.0.0.1")' )" 
-check "history read audited" 1 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="allowed")')"
+check "history read audited (1, and 2 of the seq checks)" 3 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="allowed")')"
 check "refused history reads audited (device 403, reader 403, out of unit 404)" "403 403 404" "$(jget '" ".join(sorted(str(e["status"]) for e in d["entries"] if e["action"]=="read_history" and e["outcome"]=="denied"))')"
 check "expire audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["action"]=="expire" and e["outcome"]=="allowed")')"
 check "device-on-device denials audited" 2 "$(jget 'sum(1 for e in d["entries"] if e["actor"]=="device:ws01.example.test" and e["device"]=="ws02.example.test" and e["outcome"]=="denied")')"

@@ -92,4 +92,10 @@ print("ok - secret read audited with sub and jti" if len(ok) == 1 else "not ok -
 print("ok - refused tokens audited" if len(den) == 2 else "not ok - token refusals %r" % rows)
 sys.exit(0 if len(ok) == 1 and len(den) == 2 else 1)
 PY
+# a token with the device right whose client_id lacks the device prefix is
+# neither a device nor an admin: 401 (REST-API.md §3)
+oidc_add_secret_client ws09.example.test "$T/ws09.example.test.secret" laps.device
+token ws09.example.test laps.device
+req "$T/tok.ws09.example.test" GET $A
+check "device right without the device prefix: 401" 401 "$S"
 [ "$FAILS" -eq 0 ] || exit 1

@@ -146,8 +146,23 @@ hostile "an entry with an unknown state" 8 'entries[1]: unknown "state"' \
 	"json {\"entries\":[$row,{\"device\":\"h2\",\"account\":\"a\",\"state\":\"lost\",\"rotated_at\":1,\"expires_at\":2,\"seq\":1}]}"
 hostile "an entry with a bad device name" 8 "entries[0]: bad device or account name" \
 	"json {\"entries\":[{\"device\":\"../x\",\"account\":\"a\",\"state\":\"pending\",\"rotated_at\":1,\"expires_at\":2,\"seq\":1}]}"
-hostile "the same next page twice" 8 "the same next_page_token twice" \
+hostile "the same next page twice" 8 "next_page_token repeated after 2 pages" \
 	"json {\"entries\":[$row],\"next_page_token\":\"t1\"}" "json {\"entries\":[$row],\"next_page_token\":\"t1\"}"
+err_has "the report was cut"
+# two tokens alternating: refused at the first repeat, not followed until
+# the run's budget is spent (issue 22, defect 4)
+pg() { printf 'json {"entries":[%s],"next_page_token":"%s"}' "$row" "$1"; }
+rm -f "$T/plan.log"
+hostile "two page tokens alternating" 8 "next_page_token repeated after 3 pages (the server's pages form a cycle)" \
+	"$(pg t1)" "$(pg t2)" "$(pg t1)" "$(pg t2)" "$(pg t1)" "$(pg t2)"
+err_has "the report was cut"
+check "  three requests, no more" "$(grep -c '^GET /v1/report' "$T/plan.log")" -eq 3
+# a server that never ends its pages (a fresh token each time): cut at 2,000
+rm -f "$T/plan.log"
+for i in $(seq 2001); do pg "p$i"; echo; done >"$T/plan"
+expect 8 "2,001 pages with fresh tokens: cut at 2,000" "$LAPS_GET" report -c "$T/h.conf" --csv
+err_has "more than 2000 pages: the report was cut"
+check "  2,001 requests (the first without a token)" "$(grep -c '^GET /v1/report' "$T/plan.log")" -eq 2001
 hostile "an empty page that names a next page" 8 "an empty page names a next page" \
 	'json {"entries":[],"next_page_token":"t2"}'
 hostile "a page over the size cap" 8 "answer larger than" "big 2000000"

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <CUnit/CUnit.h>
+#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,13 +493,14 @@ test_marker_roundtrip(void)
 /* ---- marker updates: lock and monotonic (issue 16.12) ---- */
 
 static int hold_pipe = -1;
+static struct timespec hold_for = {0, 300 * 1000 * 1000};
 
 /* The close's write held back: tell the parent the marker was read (the
- * lock is held), then wait a while before writing. */
+ * lock is held), then wait a while (hold_for) before writing. */
 static void
 hold_close(void)
 {
-	struct timespec t = {0, 300 * 1000 * 1000};
+	struct timespec t = hold_for;
 
 	if (write(hold_pipe, "L", 1) != 1)
 		_exit(3);
@@ -553,6 +555,66 @@ test_marker_close_races_open(void)
 	CU_ASSERT_EQUAL(r.opened, 2000);
 	CU_ASSERT_STRING_EQUAL(r.ruser, "bob");
 	CU_ASSERT_EQUAL(r.closed, 0);
+}
+
+/*
+ * Issue 22.7: the close holds the lock for 1.5 s (its fsyncs under I/O
+ * pressure), well past LAPS_MARKER_LOCK_WAIT_MS: the new login gives up
+ * waiting and writes without the lock, then the close renames its older
+ * view (opened = T1) over it.  The login's use must survive: readers merge
+ * it (laps_marker_load_merged), and the next locked update writes it into
+ * the marker itself and removes the side marker.
+ */
+static void
+test_marker_close_holds_lock_long(void)
+{
+	struct laps_marker fresh, r;
+	char path[4300], side[4300], c;
+	int pfd[2], status = 0;
+	pid_t pid;
+	DIR *d;
+	struct dirent *de;
+	int sides = 0;
+
+	fill_marker(&fresh);
+	marker_dir("longhold", path, sizeof(path));
+	CU_ASSERT_EQUAL_FATAL(laps_marker_update(path, &fresh, true, 1000), 0); /* old login */
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		hold_pipe = pfd[1];
+		hold_for.tv_sec = 1;
+		hold_for.tv_nsec = 500 * 1000 * 1000;
+		laps_marker_test_hold = hold_close;
+		_exit(laps_marker_update(path, &fresh, false, 1500) == 0 ? 0 : 1);
+	}
+	close(pfd[1]);
+	CU_ASSERT_EQUAL(read(pfd[0], &c, 1), 1); /* the close holds the lock, opened=1000 read */
+	snprintf(fresh.ruser, sizeof(fresh.ruser), "bob");
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, true, 2000), 0); /* gives up waiting */
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(pfd[0]);
+	/* the close's older view is on disk; a reader still sees bob's login */
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load_merged(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 2000);
+	CU_ASSERT_STRING_EQUAL(r.ruser, "bob");
+	/* the next locked update (another close) keeps it, in the marker itself */
+	snprintf(fresh.ruser, sizeof(fresh.ruser), "carol");
+	CU_ASSERT_EQUAL(laps_marker_update(path, &fresh, false, 2500), 0);
+	CU_ASSERT_EQUAL_FATAL(laps_marker_load(path, &r), 0);
+	CU_ASSERT_EQUAL(r.opened, 2000);
+	CU_ASSERT_STRING_EQUAL(r.ruser, "bob");
+	CU_ASSERT_EQUAL(r.closed, 2500);
+	snprintf(side, sizeof(side), "%s/longhold/used", dir);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d = opendir(side));
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".unlocked.") != NULL)
+			sides++;
+	closedir(d);
+	CU_ASSERT_EQUAL(sides, 0); /* merged, then removed */
 }
 
 static void
@@ -855,12 +917,13 @@ static CU_TestInfo fileio_tests[] = {
 	CU_TEST_INFO_NULL,
 };
 static CU_TestInfo marker_tests[] = {
-	{"round trip", test_marker_roundtrip},
-	{"control characters cleaned", test_marker_control_chars_cleaned},
-	{"malformed", test_marker_bad},
-	{"close racing a newer open", test_marker_close_races_open},
-	{"update monotonic, lock file", test_marker_update_monotonic},
-	CU_TEST_INFO_NULL,
+    {"round trip", test_marker_roundtrip},
+    {"control characters cleaned", test_marker_control_chars_cleaned},
+    {"malformed", test_marker_bad},
+    {"close racing a newer open", test_marker_close_races_open},
+    {"close holding the lock past the wait", test_marker_close_holds_lock_long},
+    {"update monotonic, lock file", test_marker_update_monotonic},
+    CU_TEST_INFO_NULL,
 };
 static CU_TestInfo backend_tests[] = {
 	{"wrappers", test_backend_wrappers},
