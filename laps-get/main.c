@@ -102,9 +102,9 @@ usage(FILE *f)
 	fprintf(f, "usage: " PROG " [-c FILE] [--key FILE] [--passphrase-fd N] [--account A]\n"
 		   "                [--history[=N]] [--json] [--source NAME] HOST\n"
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
-		   "       " PROG " keygen -o FILE [--comment C] [--passphrase-fd N | "
+		   "       " PROG " keygen [-o FILE] [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
-		   "       " PROG " report [-c FILE] [--source NAME] [--grace DURATION]\n"
+		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
 		   "  -c, --config FILE      configuration (default ~/.config/laps/laps-get.conf,\n"
@@ -116,7 +116,8 @@ usage(FILE *f)
 		   "  -H, --history[=N]      also show up to N older passwords\n"
 		   "  -j, --json             JSON output\n"
 		   "  -s, --source NAME      backend to read (default [escrow] backend): file,\n"
-		   "                         ldap, or graph (Windows LAPS in Entra ID, read-only)\n"
+		   "                         ldap, rest, or graph (Windows LAPS in Entra ID,\n"
+		   "                         read-only)\n"
 		   "  -e, --expire[=WHEN]    make the password expire (now, +DURATION, ISO 8601)\n"
 		   "  -v, --verbose          debug messages on standard error\n"
 		   "  -V, --version          print the version\n"
@@ -131,7 +132,9 @@ fail(int rc, const char *what)
 	const char *msg;
 
 	/* These details are whole sentences already. */
-	if ((rc == LAPS_ERR_AMBIGUOUS || rc == LAPS_ERR_NOTRECIPIENT) && laps_errdetail()[0])
+	if ((rc == LAPS_ERR_AMBIGUOUS || rc == LAPS_ERR_NOTRECIPIENT ||
+	     rc == LAPS_ERR_PASSPHRASE) &&
+	    laps_errdetail()[0])
 		msg = laps_errdetail();
 	else
 		msg = laps_errstr(rc, buf, sizeof buf);
@@ -164,6 +167,22 @@ home_dir(void)
 		return h;
 	pw = getpwuid(getuid());
 	return pw != NULL && pw->pw_dir != NULL ? pw->pw_dir : NULL;
+}
+
+/* keygen without -o: the file laps-get reads by default,
+ * ~/.config/laps/admin.key. */
+static int
+keygen_default_path(struct lg_keygen_opts *k, char *buf, size_t len)
+{
+	const char *home;
+
+	if (k->out_path != NULL)
+		return 0;
+	if ((home = home_dir()) == NULL ||
+	    laps_snprintf(buf, len, "%s/.config/laps/admin.key", home) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "keygen needs -o FILE (no home directory)");
+	k->out_path = buf;
+	return 0;
 }
 
 /* A user's own configuration file: owned by them (or root) and writable by
@@ -260,6 +279,8 @@ static int
 parse_keygen(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"comment", required_argument, NULL, 'C'},
 	    {"passphrase-fd", required_argument, NULL, 'P'},
@@ -273,8 +294,13 @@ parse_keygen(int argc, char **argv, struct opts *o)
 	o->cmd = CMD_KEYGEN;
 	k->passphrase_fd = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:C:P:Nh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:C:P:Nvh", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': /* "laps-get -c FILE keygen": accepted, keygen reads no configuration */
+			o->config = optarg;
+			break;
+		case 'v':
+			break;
 		case 'o':
 			k->out_path = optarg;
 			break;
@@ -295,8 +321,9 @@ parse_keygen(int argc, char **argv, struct opts *o)
 			return LAPS_ERR_INVALID;
 		}
 	}
-	if (optind != argc || k->out_path == NULL)
-		return laps_seterr(LAPS_ERR_INVALID, "keygen needs -o FILE and no other argument");
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "keygen takes no argument (the file is -o FILE)");
 	if (k->no_passphrase && k->passphrase_fd >= 0)
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "--no-passphrase and --passphrase-fd exclude each other");
@@ -435,6 +462,46 @@ read_operands(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * "laps-get -c FILE report", as "laps-agent -c FILE run": the index of the
+ * subcommand (keygen, report) when only -c/--config, -v/--verbose and
+ * -s/--source come before it, else 0.
+ */
+static int
+subcommand_at(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0)
+			return i;
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
+		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
+		    (strncmp(a, "-c", 2) == 0 && a[2] != '\0') ||
+		    (strncmp(a, "-s", 2) == 0 && a[2] != '\0'))
+			i++;
+		else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+			  strcmp(a, "-s") == 0 || strcmp(a, "--source") == 0) &&
+			 i + 1 < argc)
+			i += 2;
+		else
+			return 0;
+	}
+	return 0;
+}
+
+/* Move w[n] (the subcommand) in front of w[0..n-1], keeping their order. */
+static void
+rotate_words(char **w, int n)
+{
+	char *sub = w[n];
+
+	memmove(w + 1, w, (size_t)n * sizeof *w);
+	w[0] = sub;
+}
+
 /* argv into *o.  0 (o->cmd says what to do) or LAPS_ERR_INVALID. */
 static int
 parse_args(int argc, char **argv, struct opts *o)
@@ -453,10 +520,13 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c, rc;
+	int c, rc, sub;
 
 	memset(o, 0, sizeof *o);
 	o->passphrase_fd = -1;
+	sub = subcommand_at(argc, argv);
+	if (sub > 1) /* "-c FILE report": the leading options after the word */
+		rotate_words(argv + 1, sub - 1);
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return parse_keygen(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
@@ -545,11 +615,17 @@ do_expire(struct session *s, const char *device, int64_t when)
 				   laps_backend_describe(s->b));
 	if ((rc = laps_backend_set_expiry(s->b, device, s->account, when)) != 0)
 		return rc;
-	fprintf(stderr,
-		PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
-		     "next run after that\n",
-		device, s->account, when <= (int64_t)time(NULL) ? "now," : "at",
-		lg_format_time(when, t, sizeof t));
+	if (when < (int64_t)time(NULL) - 60)
+		fprintf(stderr,
+			PROG ": %s/%s: %s is in the past: the password is expired now; the "
+			     "agent rotates it at its next run\n",
+			device, s->account, lg_format_time(when, t, sizeof t));
+	else
+		fprintf(stderr,
+			PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
+			     "next run after that\n",
+			device, s->account, when <= (int64_t)time(NULL) ? "now," : "at",
+			lg_format_time(when, t, sizeof t));
 	return 0;
 }
 
@@ -668,6 +744,7 @@ main(int argc, char **argv)
 {
 	struct opts o;
 	char what[64] = "";
+	char keypath[4096];
 	bool problems = false;
 	int rc;
 
@@ -692,7 +769,9 @@ main(int argc, char **argv)
 	}
 	if (o.cmd == CMD_KEYGEN) {
 		snprintf(what, sizeof what, "keygen");
-		rc = lg_keygen(&o.keygen, PROG);
+		rc = keygen_default_path(&o.keygen, keypath, sizeof keypath);
+		if (rc == 0)
+			rc = lg_keygen(&o.keygen, PROG);
 	} else {
 		rc = run(&o, what, sizeof what, &problems);
 	}
