@@ -147,6 +147,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
+	if (laps_agent_check_files(cfg, print_refused_input, NULL) != 0)
+		return EXIT_CONFIG;
 	if ((rc = laps_agent_load_keys(a)) != 0) {
 		fprintf(stderr, "laps-agent: recipient keys: %s\n",
 			laps_errstr(rc, err, sizeof err));

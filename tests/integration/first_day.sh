@@ -123,6 +123,44 @@ else
 	err_lacks "StartTLS on"
 fi
 
+# ---- laps-agent check-config opens the files a run opens
+if [ -z "${SKIP_AGENT_CC:-}" ]; then
+	mkdir -m 700 "$T/cc"
+	printf 'not a certificate\n' >"$T/cc/ca.pem"
+	chmod 644 "$T/bind.secret"
+	cat >"$T/cc/laps.conf" <<CONF
+[agent]
+accounts = lapsadmin
+state_dir = $T/cc/state
+
+[escrow]
+backend = ldap
+recipients = $T/admin.key.pub
+
+[ldap]
+uri = ldap://127.0.0.1:$port
+ca_file = $T/cc/missing-ca.pem
+bind = simple
+bind_dn = cn=h,dc=example,dc=test
+bind_secret_file = $T/bind.secret
+dn = cn=h,dc=example,dc=test
+CONF
+	chmod 600 "$T/cc/laps.conf"
+	expect 2 "agent check-config: missing ca_file, 0644 bind secret" "$AGENT" -c "$T/cc/laps.conf" check-config
+	err_has "[ldap] ca_file"
+	err_has "$T/cc/missing-ca.pem"
+	err_has "[ldap] bind_secret_file"
+	err_has "0644"
+	check "no OK printed" ! -s "$T/out"
+	sed -i "s|missing-ca.pem|ca.pem|" "$T/cc/laps.conf"
+	chmod 600 "$T/bind.secret"
+	expect 2 "agent check-config: a CA file without a certificate" "$AGENT" -c "$T/cc/laps.conf" check-config
+	err_has "no PEM certificate"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca \
+		-keyout "$T/cc/ca.key" -out "$T/cc/ca.pem" >/dev/null 2>&1 || exit 99
+	expect 0 "agent check-config: every file opens" "$AGENT" -c "$T/cc/laps.conf" check-config
+fi
+
 # ---- REST: missing CA file, certificate and key that do not match
 pki_ca "$T/pki" "first day CA" || exit 99
 for n in testhost admin-robot other; do
