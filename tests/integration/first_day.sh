@@ -215,8 +215,36 @@ err_has "$T/no-such-dir/escrow.db"
 err_has "No such file or directory"
 check "no port file" ! -e "$T/port0"
 
-# ---- laps-escrowd up: a device certificate used by an admin, an untrusted one
+# ---- laps-escrowd check-config opens what a start opens
 sed -i "s|^url = sqlite:.*|url = sqlite:$T/escrow.db|" "$T/escrowd.conf"
+expect 0 "escrowd check-config: OK" "$ESCROWD" -c "$T/escrowd.conf" check-config
+cp "$T/escrowd.conf" "$T/escrowd.good"
+sed -i "s|^cert_file = .*|cert_file = $T/pki/missing.crt|" "$T/escrowd.conf"
+expect 2 "escrowd check-config: missing cert_file" "$ESCROWD" -c "$T/escrowd.conf" check-config
+err_has "[server] cert_file"
+err_has "$T/pki/missing.crt"
+check "not OK" ! -s "$T/out"
+cp "$T/pki/server.key" "$T/loose.key"
+chmod 644 "$T/loose.key"
+sed "s|^key_file = .*|key_file = $T/loose.key|" "$T/escrowd.good" >"$T/escrowd.conf"
+expect 2 "escrowd check-config: 0644 key" "$ESCROWD" -c "$T/escrowd.conf" check-config
+err_has "[server] key_file"
+err_has "0644"
+sed "s|^key_file = .*|key_file = $T/pki/testhost.key|" "$T/escrowd.good" >"$T/escrowd.conf"
+expect 2 "escrowd check-config: a key of another certificate" "$ESCROWD" -c "$T/escrowd.conf" check-config
+err_has "do not match"
+sed "s|^client_ca = .*|client_ca = $T/pki/testhost.crt|" "$T/escrowd.good" >"$T/escrowd.conf"
+expect 2 "escrowd check-config: client_ca without a CA" "$ESCROWD" -c "$T/escrowd.conf" check-config
+err_has "[server] client_ca"
+err_has "no CA certificate"
+sed "s|^url = sqlite:.*|url = sqlite:$T/no-such-dir/escrow.db|" "$T/escrowd.good" >"$T/escrowd.conf"
+expect 2 "escrowd check-config: no database folder" "$ESCROWD" -c "$T/escrowd.conf" check-config
+err_has "$T/no-such-dir"
+err_has "No such file"
+cp "$T/escrowd.good" "$T/escrowd.conf"
+chmod 600 "$T/escrowd.conf"
+
+# ---- laps-escrowd up: a device certificate used by an admin, an untrusted one
 on_exit '[ -n "${ESCROWD_PID:-}" ] && kill "$ESCROWD_PID" 2>/dev/null; wait 2>/dev/null'
 escrowd_spawn "$ESCROWD" "$T/escrowd.conf" "$T" || { cat "$T/escrowd.log" >&2; exit 99; }
 rest_conf "$ESCROWD_URL" "$T/pki/ca.crt" "$T/pki/testhost.crt" "$T/pki/testhost.key"
