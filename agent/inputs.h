@@ -30,15 +30,6 @@ typedef void (*laps_input_cb)(void *arg, const char *what, int rc);
  * are not this check's business (their readers say so).  Returns 0 or the
  * first failure, after calling cb (may be NULL) for each one.
  */
-/* check-config: every file the configured backend names opens as this user
- * (exists, readable); secret files (keys, bind and client secrets, bearer
- * tokens) pass the owner/mode checks; certificate and CA files hold a PEM
- * certificate.  cb is called for each refused file; 0 or the first error.
- * (Not yet: parsing the certificates, matching a certificate with its key,
- * a CA file holding a CA.) */
-int laps_agent_check_files(const struct laps_conf *cfg, laps_input_cb cb, void *arg)
-    __attribute__((warn_unused_result));
-
 int laps_agent_check_inputs(const struct laps_conf *cfg, const char *state_dir,
 			    laps_input_cb cb, void *arg) __attribute__((warn_unused_result));
 

@@ -24,6 +24,7 @@
 #include "agent/rotate.h"
 #include "agent/state.h"
 #include "agent/status.h"
+#include "backends/backend_files.h"
 #include "backends/registry.h"
 #include "escrow/backend.h"
 #include "escrow/conf.h"
@@ -147,7 +148,7 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
-	if (laps_agent_check_files(cfg, print_refused_input, NULL) != 0)
+	if (laps_backend_check_files(cfg, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
 	if ((rc = laps_agent_load_keys(a)) != 0) {
 		fprintf(stderr, "laps-agent: recipient keys: %s\n",

@@ -24,9 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/backend_files.h"
 #include "backends/registry.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/keys.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
 #include "laps-get/lapsget.h"
@@ -104,6 +106,7 @@ usage(FILE *f)
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
 		   "       " PROG " keygen [-o FILE] [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
+		   "       " PROG " [-c FILE] check-config [--source NAME] [--key FILE]\n"
 		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
@@ -239,7 +242,7 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* --- the command line --- */
 
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_HELP, CMD_VERSION };
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION };
 
 struct opts {
 	enum lg_cmd cmd;
@@ -462,9 +465,48 @@ read_operands(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* laps-get check-config [-c FILE] [-s NAME] [-k FILE] */
+static int
+parse_check(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->cmd = CMD_CHECK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:k:vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->source = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'v':
+			laps_log_set_level(LAPS_LOG_DEBUG);
+			break;
+		case 'h':
+			o->cmd = CMD_HELP;
+			return 0;
+		default:
+			return LAPS_ERR_INVALID;
+		}
+	}
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID, "check-config takes no argument");
+	return 0;
+}
+
 /*
  * "laps-get -c FILE report", as "laps-agent -c FILE run": the index of the
- * subcommand (keygen, report) when only -c/--config, -v/--verbose and
+ * subcommand (keygen, report, check-config) when only -c/--config, -v/--verbose and
  * -s/--source come before it, else 0.
  */
 static int
@@ -475,7 +517,8 @@ subcommand_at(int argc, char **argv)
 	while (i < argc) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0)
+		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
+		    strcmp(a, "check-config") == 0)
 			return i;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
 		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
@@ -531,6 +574,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		return parse_keygen(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return parse_report(argc - 1, argv + 1, o);
+	if (argc > 1 && strcmp(argv[1], "check-config") == 0)
+		return parse_check(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -712,6 +757,47 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	return 0;
 }
 
+/* laps_backend_check_files callback: one line per refused file. */
+static void
+print_refused_file(void *arg, const char *what, int rc)
+{
+	char buf[512];
+
+	(void)arg;
+	fprintf(stderr, PROG ": check-config: %s: %s\n", what, laps_errstr(rc, buf, sizeof buf));
+}
+
+/* laps-get check-config: the configuration, the files the backend's
+ * section names and the admin key, as this user; nothing is contacted. */
+static int
+check_command(const struct opts *o, struct session *s)
+{
+	char keypath[LG_PATH_MAX], buf[512];
+	bool prot = false;
+	int rc, bad = 0;
+
+	if (laps_backend_check_files(&s->cfg, print_refused_file, NULL) != 0)
+		bad++;
+	key_source(o, s, keypath, sizeof keypath);
+	if (s->ks.path == NULL) {
+		fprintf(stderr, PROG ": check-config: no admin key (--key, [laps-get] key or "
+				     "~/.config/laps/admin.key)\n");
+		bad++;
+	} else if ((rc = laps_privkey_file_protected(s->ks.path, &prot)) != 0) {
+		fprintf(stderr, PROG ": check-config: admin key: %s\n",
+			laps_errstr(rc, buf, sizeof buf));
+		bad++;
+	}
+	if (bad > 0)
+		return laps_seterr(LAPS_ERR_CONFIG, "%d problem%s (above)", bad,
+				   bad > 1 ? "s" : "");
+	printf("config: %s: OK\n", s->cfg.path != NULL ? s->cfg.path : "?");
+	printf("backend: %s\n", s->ops->name);
+	printf("admin key: %s (%s)\n", s->ks.path,
+	       prot ? "passphrase-protected" : "NOT protected by a passphrase");
+	return 0;
+}
+
 /* Read or expire one host's password.  what[whatlen] receives the context
  * for an error message ("" for none): a copy, since the session's strings
  * (the backend name) are freed before the caller prints it. */
@@ -728,6 +814,11 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 		goto out;
 	if (o->cmd == CMD_REPORT) {
 		rc = report_command(o, &s, problems);
+		goto out;
+	}
+	if (o->cmd == CMD_CHECK) {
+		s.what = "check-config";
+		rc = check_command(o, &s);
 		goto out;
 	}
 	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)

@@ -121,6 +121,20 @@ else
 	err_has "connection refused"
 	err_has "127.0.0.1:$port"
 	err_lacks "StartTLS on"
+	# laps-get check-config: the same files, the admin key; nothing contacted
+	expect 0 "laps-get -c FILE check-config" "$LAPS_GET" -c "$T/ldap.conf" check-config
+	grep -q "OK" "$T/out" && echo "ok: check-config says OK" || fail "no OK"
+	grep -q "passphrase-protected" "$T/out" && echo "ok: names the key's protection" || fail "key"
+	chmod 644 "$T/bind.secret"
+	expect 2 "laps-get check-config: 0644 bind secret" "$LAPS_GET" check-config -c "$T/ldap.conf"
+	err_has "[ldap] bind_secret_file"
+	err_has "0644"
+	chmod 600 "$T/bind.secret"
+	ldap_conf "$T/no-such-ca.pem"
+	expect 2 "laps-get check-config: missing ca_file" "$LAPS_GET" -c "$T/ldap.conf" check-config
+	err_has "$T/no-such-ca.pem"
+	expect 2 "laps-get check-config: missing admin key" "$LAPS_GET" -c "$C" check-config -k "$T/nokey"
+	err_has "$T/nokey"
 fi
 
 # ---- laps-agent check-config opens the files a run opens
