@@ -636,7 +636,7 @@ slot_describe(void *ctx)
 const struct laps_backend_ops laps_backend_rest = {
     .name = "rest",
     .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_AUDIT |
-	    LAPS_BCAP_FIND | LAPS_BCAP_REPORT | LAPS_BCAP_EXACTNAME,
+	    LAPS_BCAP_FIND | LAPS_BCAP_REPORT | LAPS_BCAP_EXACTNAME | LAPS_BCAP_LOCALOPEN,
     .open = slot_open,
     .close = slot_close,
     .read = slot_read,

@@ -778,6 +778,18 @@ check_command(const struct opts *o, struct session *s)
 
 	if (laps_backend_check_files(&s->cfg, print_refused_file, NULL) != 0)
 		bad++;
+	else if (s->ops->caps & LAPS_BCAP_LOCALOPEN) {
+		/* its open contacts nothing: the module's own checks (rest: the
+		 * client certificate and its key are a pair) */
+		struct laps_backend_env env;
+
+		laps_agent_backend_env(&s->cfg, &env);
+		if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0) {
+			fprintf(stderr, PROG ": check-config: backend %s: %s\n", s->ops->name,
+				laps_errstr(rc, buf, sizeof buf));
+			bad++;
+		}
+	}
 	key_source(o, s, keypath, sizeof keypath);
 	if (s->ks.path == NULL) {
 		fprintf(stderr, PROG ": check-config: no admin key (--key, [laps-get] key or "

@@ -206,6 +206,14 @@ err_has "$T/pki/admin-robot.crt"
 err_has "$T/pki/testhost.key"
 err_has "do not match"
 err_lacks "memory blob"
+expect 2 "laps-get check-config: the mismatched pair" "$LAPS_GET" -c "$T/rest.conf" check-config
+err_has "do not match"
+check "no OK" ! -s "$T/out"
+sed -e 's/^backend = ldap$/backend = rest/' -e '/^\[ldap\]/,$d' "$T/cc/laps.conf" >"$T/cc/rest-agent.conf"
+sed -n '/^\[rest\]/,$p' "$T/rest.conf" >>"$T/cc/rest-agent.conf"
+chmod 600 "$T/cc/rest-agent.conf"
+expect 2 "agent check-config: the mismatched pair" "$AGENT" -c "$T/cc/rest-agent.conf" check-config
+err_has "do not match"
 
 # ---- laps-escrowd: its SQLite file cannot be opened
 cat >"$T/escrowd.conf" <<CONF
