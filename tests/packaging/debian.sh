@@ -231,29 +231,31 @@ if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 	bad "the in-root script exited $rc without reporting a failure"
 fi
 
-# ---- 5. docs as tests: the walkthroughs, literally, in a second fresh root ----
-docroot="$work/docroot"
-mkdir -p "$docroot"
-tar -xf "$base" -C "$docroot"
-mkdir -p "$docroot/tmp/laps-debs"
-cp "${debs[@]}" "$docroot/tmp/laps-debs/"
-install -m 0755 "$top/tests/packaging/docs-inroot.sh" "$docroot/tmp/laps-docs.sh"
+# ---- 5. docs as tests: each walkthrough, literally, in its own fresh root ----
+# (a newcomer starts each from a fresh Debian 12 with the packages)
 for d in "$top"/docs/QUICKSTART-*.md; do
 	n=$(basename "$d" .md)
+	docroot="$work/docroot-$n"
+	mkdir -p "$docroot"
+	tar -xf "$base" -C "$docroot"
+	mkdir -p "$docroot/tmp/laps-debs"
+	cp "${debs[@]}" "$docroot/tmp/laps-debs/"
+	install -m 0755 "$top/tests/packaging/docs-inroot.sh" "$docroot/tmp/laps-docs.sh"
 	sh "$top/tests/packaging/doc-blocks.sh" "$d" >"$docroot/tmp/doc-$n.sh"
+	printf '#!/bin/sh\nexit 101\n' >"$docroot/usr/sbin/policy-rc.d"
+	chmod 0755 "$docroot/usr/sbin/policy-rc.d"
+	t0=$(date +%s)
+	unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
+		/bin/bash -c "$in_root" unshare-root "$docroot" /tmp/laps-docs.sh \
+		>"$work/docs-$n.log" 2>&1
+	rc=$?
+	cat "$work/docs-$n.log"
+	echo "debian: $n took $(($(date +%s) - t0)) s"
+	p=$(grep -c '^ok: ' "$work/docs-$n.log")
+	f=$(grep -c '^FAIL: ' "$work/docs-$n.log")
+	pass=$((pass + p)) fail=$((fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		bad "the docs script for $n exited $rc without reporting a failure"
+	fi
 done
-printf '#!/bin/sh\nexit 101\n' >"$docroot/usr/sbin/policy-rc.d"
-chmod 0755 "$docroot/usr/sbin/policy-rc.d"
-t0=$(date +%s)
-unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
-	/bin/bash -c "$in_root" unshare-root "$docroot" /tmp/laps-docs.sh >"$work/docs.log" 2>&1
-rc=$?
-cat "$work/docs.log"
-echo "debian: the walkthroughs took $(($(date +%s) - t0)) s"
-p=$(grep -c '^ok: ' "$work/docs.log")
-f=$(grep -c '^FAIL: ' "$work/docs.log")
-pass=$((pass + p)) fail=$((fail + f))
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-	bad "the docs script exited $rc without reporting a failure"
-fi
 finish
