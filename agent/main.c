@@ -25,6 +25,7 @@
 #include "agent/rotate.h"
 #include "agent/state.h"
 #include "agent/status.h"
+#include "backends/backend_files.h"
 #include "backends/registry.h"
 #include "escrow/backend.h"
 #include "escrow/conf.h"
@@ -148,8 +149,18 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
-	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home, laps_agent_conf(cfg)->account_shell)) != 0) {
+	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home,
+					    laps_agent_conf(cfg)->account_shell)) != 0) {
 		fprintf(stderr, "laps-agent: %s\n", laps_errstr(rc, err, sizeof err));
+		return EXIT_CONFIG;
+	}
+	if (laps_backend_check_files(cfg, print_refused_input, NULL) != 0)
+		return EXIT_CONFIG;
+	/* a backend whose open contacts nothing checks the rest itself (rest:
+	 * the client certificate and its key are a pair) */
+	if ((a->ops->caps & LAPS_BCAP_LOCALOPEN) && (rc = laps_agent_open_backend(a)) != 0) {
+		fprintf(stderr, "laps-agent: backend %s: %s\n", a->ops->name,
+			laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
 	if ((rc = laps_agent_load_keys(a)) != 0) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backends/backend_conf.h"
@@ -36,22 +37,46 @@ laps_backend_conf_find(const char *name)
 	return NULL;
 }
 
+/* "file, ldap, rest": the backends that role may name, from the table (the
+ * agent cannot use a read-only one). */
+static void
+known_list(enum laps_backend_role role, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; laps_backend_confs[i] != NULL; i++) {
+		if (role == LAPS_ROLE_AGENT &&
+		    (laps_backend_confs[i]->flags & LAPS_BACKEND_CONF_READONLY))
+			continue;
+		n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+			     laps_backend_confs[i]->name);
+		if (n < 0 || (size_t)n >= len - off)
+			return;
+		off += (size_t)n;
+	}
+}
+
 int
 laps_backend_conf_validate(const struct laps_conf *c, enum laps_backend_role role)
 {
 	const struct laps_escrow_conf *e = laps_escrow_conf(c);
 	const struct laps_backend_conf *b;
+	char known[128];
 
 	if (e == NULL || e->backend == NULL)
 		return laps_conf_err(c, "escrow", "backend", "not set");
 	if ((b = laps_backend_conf_find(e->backend)) != NULL && laps_conf_get(c, b->section) == NULL)
 		return laps_seterr(LAPS_ERR_INVALID, "%s: [%s] is not part of this configuration",
 				   laps_conf_name(c), b->name);
-	if (b == NULL)
+	if (b == NULL) {
+		known_list(role, known, sizeof known);
 		return laps_seterr(LAPS_ERR_CONFIG,
-				   "%s: [escrow] backend: unknown backend '%s' "
-				   "(known: file, ldap, rest, graph)",
-				   laps_conf_name(c), e->backend);
+				   "%s: [escrow] backend: unknown backend '%s' (%s: %s)",
+				   laps_conf_name(c), e->backend,
+				   role == LAPS_ROLE_AGENT ? "the agent uses" : "known", known);
+	}
 	if (role == LAPS_ROLE_AGENT && (b->flags & LAPS_BACKEND_CONF_READONLY))
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "%s: [escrow] backend: %s is read-only (laps-get only); the "

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lber.h>
 #include <ldap.h>
 #include <netdb.h>
@@ -446,18 +447,22 @@ static const ldap_conncb conn_callbacks = {on_connect, on_disconnect, NULL};
 /* Can we open a TCP connection to the URI's host:port?  Used to tell a TLS
  * failure on ldaps:// from a server that is down. */
 static bool
-tcp_reachable(const char *uri, int timeout_s)
+tcp_probe(const char *uri, int timeout_s, int *why)
 {
 	LDAPURLDesc *lud = NULL;
 	struct addrinfo hints, *ai = NULL, *a;
 	char port[16];
 	bool ok = false;
 
+	*why = 0;
 	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS || lud->lud_host == NULL)
 		goto out;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	(void)snprintf(port, sizeof(port), "%d", lud->lud_port ? lud->lud_port : 636);
+	(void)snprintf(port, sizeof(port), "%d",
+		       lud->lud_port			      ? lud->lud_port
+		       : strncasecmp(uri, "ldaps://", 8) == 0 ? 636
+							      : 389);
 	if (getaddrinfo(lud->lud_host, port, &hints, &ai) != 0)
 		goto out;
 	for (a = ai; a != NULL && !ok; a = a->ai_next) {
@@ -476,6 +481,10 @@ tcp_reachable(const char *uri, int timeout_s)
 			if (poll(&pfd, 1, timeout_s * 1000) == 1 &&
 			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
 				ok = true;
+			else
+				*why = soerr != 0 ? soerr : ETIMEDOUT;
+		} else {
+			*why = errno;
 		}
 		close(fd);
 	}
@@ -485,6 +494,33 @@ out:
 	if (lud != NULL)
 		ldap_free_urldesc(lud);
 	return ok;
+}
+
+static bool
+tcp_reachable(const char *uri, int timeout_s)
+{
+	int why;
+
+	return tcp_probe(uri, timeout_s, &why);
+}
+
+/* Is the server down?  After a failed first exchange (StartTLS) on
+ * ldap://, say that the TCP connection was refused (or why it failed):
+ * StartTLS was never reached.  0 when the server is reachable. */
+static int
+server_down(struct lctx *c)
+{
+	int why = 0;
+
+	if (tcp_probe(c->uri, 1, &why))
+		return 0;
+	return laps_seterr(LAPS_ERR_UNAVAILABLE,
+			   "ldap: %s: connection %s (the server is down or not listening there; "
+			   "StartTLS was never reached)",
+			   c->uri,
+			   why == ECONNREFUSED ? "refused"
+			   : why	       ? strerror(why)
+					       : "failed");
 }
 
 static bool
@@ -499,11 +535,36 @@ ca_name(const struct laps_conf *cfg)
 	return laps_ldap_conf(cfg)->ca_file ? laps_ldap_conf(cfg)->ca_file : "the system CAs";
 }
 
+/* [ldap] ca_file, cert_file, key_file: each one opens (libldap would only
+ * say "Can't contact LDAP server" when building the TLS context). */
+static int
+tls_files_open(const struct laps_conf *cfg)
+{
+	const char *keys[] = {"ca_file", "cert_file", "key_file"};
+	const char *paths[] = {laps_ldap_conf(cfg)->ca_file, laps_ldap_conf(cfg)->cert_file,
+			       laps_ldap_conf(cfg)->key_file};
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (paths[i] == NULL)
+			continue;
+		if ((fd = open(paths[i], O_RDONLY | O_CLOEXEC)) < 0)
+			return laps_seterr(LAPS_ERR_CONFIG, "ldap: [ldap] %s %s: %s", keys[i],
+					   paths[i], strerror(errno));
+		close(fd);
+	}
+	return 0;
+}
+
 static int
 set_tls_options(struct lctx *c)
 {
 	const struct laps_conf *cfg = c->cfg;
 	int demand = LDAP_OPT_X_TLS_DEMAND, zero = 0, rc;
+
+	if ((rc = tls_files_open(cfg)) != 0)
+		return rc;
 
 	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)) != LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting TLS_REQUIRE_CERT", NULL);
@@ -582,12 +643,18 @@ start_tls(struct lctx *c)
 	int msgid = -1, lrc, rc;
 
 	rc = ldap_start_tls(c->ld, NULL, NULL, &msgid);
+	if ((rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && server_down(c) != 0)
+		return LAPS_ERR_UNAVAILABLE;
 	if (rc != LDAP_SUCCESS)
 		return lconn_error(c, rc, "StartTLS", NULL);
 	if ((rc = lconn_wait(c, msgid, "StartTLS", &res)) != 0)
 		return rc;
 	if ((rc = lconn_parse_final(c, res, "StartTLS", &lrc, &diag)) != 0)
 		return rc;
+	if (lrc == LDAP_SERVER_DOWN && server_down(c) != 0) {
+		ldap_memfree(diag);
+		return LAPS_ERR_UNAVAILABLE;
+	}
 	if (lrc != LDAP_SUCCESS) {
 		rc = lrc == LDAP_SERVER_DOWN || lrc == LDAP_TIMEOUT
 			 ? lconn_error(c, lrc, "StartTLS", diag)

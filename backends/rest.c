@@ -22,9 +22,17 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <sodium.h>
 
@@ -124,6 +132,20 @@ fail_status(const char *what, const struct rest_resp *r)
 /* ------------------------------------------------------------------ */
 /* One authenticated request, with one token refresh after a 401.       */
 
+/* A 401 that a new credential cannot cure: the server's reason (untrusted,
+ * expired, wrong purpose ...) when its problem document gives one. */
+static int
+refused(const char *what, const struct rest_resp *r)
+{
+	char code[REST_CODE_MAX] = "", detail[REST_DETAIL_MAX] = "";
+
+	if (r->body == NULL || rest_parse_problem(r->body, r->len, code, detail) != 0 ||
+	    detail[0] == '\0')
+		return laps_seterr_prefix(LAPS_ERR_AUTH, "%s: HTTP 401", what);
+	return laps_seterr_prefix(LAPS_ERR_AUTH, "%s: HTTP 401 (the server says: %s)", what,
+				  detail);
+}
+
 static int
 call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
 {
@@ -139,7 +161,7 @@ call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
 		if (r->status != 401 || round == 1)
 			break;
 		if ((rc = rest_auth_refresh(c->auth)) != 0)
-			return laps_seterr_prefix(LAPS_ERR_AUTH, "%s: HTTP 401", q->what);
+			return refused(q->what, r);
 	}
 	return 0;
 }
@@ -501,6 +523,75 @@ slot_close(void *ctx)
 	free(c);
 }
 
+/* [rest] ca_file, cert_file: they open (libcurl would only say "error
+ * setting certificate file"). */
+static int
+file_opens(const char *key, const char *path)
+{
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return laps_seterr(LAPS_ERR_CONFIG, "rest: [rest] %s %s: %s", key, path,
+				   strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* pem_password_cb: never prompt on the terminal for an encrypted key. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* The client certificate and the key read from key_file are a pair
+ * (libcurl would say "unable to set private key file: '(memory blob)'"). */
+static int
+cert_key_match(const char *cert_file, const char *key_file, const char *pem, size_t len)
+{
+	BIO *kb = NULL;
+	FILE *f = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int rc = LAPS_ERR_CONFIG;
+
+	if ((f = fopen(cert_file, "re")) == NULL ||
+	    (x = PEM_read_X509(f, NULL, no_passphrase, NULL)) == NULL) {
+		rc = laps_seterr(LAPS_ERR_CONFIG, "rest: [rest] cert_file %s: %s", cert_file,
+				 f == NULL ? strerror(errno) : "no PEM certificate in it");
+		goto out;
+	}
+	if ((kb = BIO_new_mem_buf(pem, (int)len)) == NULL ||
+	    (k = PEM_read_bio_PrivateKey(kb, NULL, no_passphrase, NULL)) == NULL) {
+		rc = laps_seterr(LAPS_ERR_CONFIG,
+				 "rest: [rest] key_file %s: no PEM private key in it", key_file);
+		goto out;
+	}
+	if (X509_check_private_key(x, k) != 1) {
+		rc = laps_seterr(
+		    LAPS_ERR_CONFIG,
+		    "rest: [rest] cert_file %s and key_file %s do not match (the key is "
+		    "not the certificate's)",
+		    cert_file, key_file);
+		goto out;
+	}
+	rc = 0; /* success */
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(k);
+	BIO_free(kb);
+	X509_free(x);
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
 static int
 open_http(struct rest_ctx *c)
 {
@@ -509,6 +600,11 @@ open_http(struct rest_ctx *c)
 	int rc;
 
 	memset(&o, 0, sizeof o);
+	if ((rc = file_opens("ca_file", laps_rest_conf(cfg)->ca_file)) != 0)
+		return rc;
+	if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS &&
+	    (rc = file_opens("cert_file", laps_rest_conf(cfg)->cert_file)) != 0)
+		return rc;
 	o.ca_file = laps_rest_conf(cfg)->ca_file;
 	o.pin = laps_rest_conf(cfg)->pin;
 	o.timeout_ms = laps_rest_conf(cfg)->timeout * 1000;
@@ -524,6 +620,10 @@ open_http(struct rest_ctx *c)
 		 * libcurl from memory */
 		if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX,
 						&c->key_pem, &c->key_len)) != 0)
+			return rc;
+		if ((rc = cert_key_match(laps_rest_conf(cfg)->cert_file,
+					 laps_rest_conf(cfg)->key_file, c->key_pem, c->key_len)) !=
+		    0)
 			return rc;
 		o.cert_file = laps_rest_conf(cfg)->cert_file;
 		o.key_pem = c->key_pem;
@@ -586,7 +686,7 @@ slot_describe(void *ctx)
 const struct laps_backend_ops laps_backend_rest = {
     .name = "rest",
     .caps = LAPS_BCAP_HISTORY | LAPS_BCAP_EXPIRY | LAPS_BCAP_CAS | LAPS_BCAP_AUDIT |
-	    LAPS_BCAP_FIND | LAPS_BCAP_REPORT | LAPS_BCAP_EXACTNAME,
+	    LAPS_BCAP_FIND | LAPS_BCAP_REPORT | LAPS_BCAP_EXACTNAME | LAPS_BCAP_LOCALOPEN,
     .open = slot_open,
     .close = slot_close,
     .read = slot_read,

@@ -17,10 +17,23 @@ static const char *const auth_names[] = {"client_credentials", "private_key_jwt"
 
 #define HOUR_S 3600LL
 
+/* [rest] url: https:// only, to every host (a device's escrow service is
+ * never reached in clear, not even on 127.0.0.1), then the common URL
+ * rules.  One rule, one message: the same text as validate_urls. */
+#define REST_URL_HTTPS "must be an https:// URL (TLS is never optional, not even to 127.0.0.1)"
+
+static const char *
+check_rest_url(const char *v)
+{
+	if (strncmp(v, "https://", 8) != 0)
+		return REST_URL_HTTPS;
+	return laps_conf_check_url(v);
+}
+
 /* clang-format off */
 #define S struct laps_rest_conf
 static const struct laps_conf_key rest_keys[] = {
-    LAPS_CONF_KEY_STR("url", LAPS_CONF_URL, S, url, NULL),
+    LAPS_CONF_KEY_STR("url", LAPS_CONF_STRING, S, url, check_rest_url),
     LAPS_CONF_KEY_ENUM("auth", S, auth, auth_names),
     LAPS_CONF_KEY_STR("token_url", LAPS_CONF_URL, S, token_url, NULL),
     LAPS_CONF_KEY_STR("device_auth_url", LAPS_CONF_URL, S, device_auth_url, NULL),
@@ -91,7 +104,7 @@ validate_urls(const struct laps_conf *c, const struct laps_rest_conf *r)
 	if (r->url == NULL)
 		return ERR("url", "required when backend = rest");
 	if (!has_prefix(r->url, "https://"))
-		return ERR("url", "must be an https:// URL (TLS is never optional)");
+		return ERR("url", REST_URL_HTTPS);
 	if (r->device_auth_url != NULL && !has_prefix(r->device_auth_url, "https://"))
 		return ERR("device_auth_url", "must be an https:// URL");
 	if (r->token_url != NULL && !has_prefix(r->token_url, "https://"))

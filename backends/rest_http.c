@@ -418,6 +418,14 @@ map_curl(struct rest_http *h, const struct rest_req *q, const struct rest_resp *
 	case CURLE_SSL_ENGINE_NOTFOUND:
 	case CURLE_SSL_ENGINE_SETFAILED:
 	case CURLE_SSL_ENGINE_INITFAILED:
+		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		    strstr(msg, "certificate") != NULL)
+			return laps_seterr(
+			    LAPS_ERR_TLS,
+			    "%s: TLS: %s (the server's certificate checked against %s%s)", q->what,
+			    msg, h->o.ca_file ? "[rest] ca_file " : "",
+			    h->o.ca_file ? h->o.ca_file
+					 : "the system CAs ([rest] ca_file not set)");
 		return laps_seterr(LAPS_ERR_TLS, "%s: TLS: %s", q->what, msg);
 	case CURLE_FILESIZE_EXCEEDED:
 	case CURLE_WRITE_ERROR:

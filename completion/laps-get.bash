@@ -33,6 +33,20 @@ _laps_get()
 		return
 	fi
 
+	if [[ ${words[1]} == check-config ]]; then
+		case $prev in
+		-c|--config|-k|--key)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return;;
+		-s|--source)
+			COMPREPLY=($(compgen -W "file ldap rest graph" -- "$cur"))
+			return;;
+		esac
+		COMPREPLY=($(compgen -W "--config --source --key --verbose --help" -- "$cur"))
+		return
+	fi
+
 	if [[ ${words[1]} == report ]]; then
 		case $prev in
 		-c|--config)
@@ -80,7 +94,7 @@ _laps_get()
 	esac
 
 	if [[ $cword -eq 1 ]]; then
-		COMPREPLY=($(compgen -W "keygen report" -A hostname -- "$cur"))
+		COMPREPLY=($(compgen -W "keygen report check-config" -A hostname -- "$cur"))
 	else
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 	fi

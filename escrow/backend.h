@@ -41,6 +41,10 @@
 				   * (case-insensitively) and find returns device
 				   * names: a name with a dot, which is nobody's
 				   * first label, can only find itself */
+#define LAPS_BCAP_LOCALOPEN                                                                        \
+	0x800 /* open contacts nothing (it reads and checks its                                    \
+	       * files, e.g. a client certificate and its key):                                    \
+	       * check-config opens and closes it */
 
 /* Opaque compare-and-set token. tag[0] == '\0' means "no record exists". */
 #define LAPS_VERSION_MAX 512

@@ -33,6 +33,37 @@ default_comment(char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* The key's folder and the missing ones above it, each 0700 (the first key
+ * of a new account goes to ~/.config/laps, which does not exist yet). */
+static int
+make_parent_dirs(const char *path)
+{
+	char dir[LG_PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	if (laps_snprintf(dir, sizeof dir, "%s", path) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "key file name too long");
+	if (strrchr(dir, '/') == NULL)
+		return 0;
+	*strrchr(dir, '/') = '\0';
+	if (dir[0] == '\0' || stat(dir, &st) == 0)
+		return 0;
+	for (i = 1;; i++) {
+		char c = dir[i];
+
+		if (c != '/' && c != '\0')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return laps_seterr(LAPS_ERR_IO, "cannot create the folder %s: %s", dir,
+					   strerror(errno));
+		dir[i] = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
 static int
 get_passphrase(const struct lg_keygen_opts *o, const char *progname, char **out)
 {
@@ -40,13 +71,9 @@ get_passphrase(const struct lg_keygen_opts *o, const char *progname, char **out)
 	int rc;
 
 	*out = NULL;
-	if (o->no_passphrase) {
-		fprintf(stderr,
-			"%s: warning: the private key %s is NOT protected by a "
-			"passphrase; anyone who can read it can read every password sealed to it\n",
-			progname, o->out_path);
-		return 0;
-	}
+	(void)progname;
+	if (o->no_passphrase)
+		return 0; /* warned about once the key is written */
 	if (o->passphrase_fd >= 0)
 		return lg_read_passphrase(o->passphrase_fd, NULL, out);
 	if ((rc = lg_read_passphrase(-1, "New passphrase: ", &a)) != 0)
@@ -96,6 +123,8 @@ lg_keygen(const struct lg_keygen_opts *o, const char *progname)
 	} else {
 		default_comment(comment, sizeof comment);
 	}
+	if ((rc = make_parent_dirs(o->out_path)) != 0)
+		goto out;
 	if ((rc = get_passphrase(o, progname, &pass)) != 0)
 		goto out;
 	if ((rc = laps_key_generate(&k, comment)) != 0)
@@ -118,6 +147,11 @@ lg_keygen(const struct lg_keygen_opts *o, const char *progname)
 		rc = laps_seterr(LAPS_ERR_IO, "chmod %s: %s", pubpath, strerror(errno));
 		goto out;
 	}
+	if (o->no_passphrase)
+		fprintf(stderr,
+			"%s: warning: the private key %s is NOT protected by a "
+			"passphrase; anyone who can read it can read every password sealed to it\n",
+			progname, o->out_path);
 	if (fwrite(line, 1, n, stdout) != n || fflush(stdout) != 0) {
 		rc = laps_seterr(LAPS_ERR_IO, "cannot write to standard output");
 		goto out;

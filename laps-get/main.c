@@ -24,9 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/backend_files.h"
 #include "backends/registry.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/keys.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
 #include "laps-get/lapsget.h"
@@ -102,9 +104,10 @@ usage(FILE *f)
 	fprintf(f, "usage: " PROG " [-c FILE] [--key FILE] [--passphrase-fd N] [--account A]\n"
 		   "                [--history[=N]] [--json] [--source NAME] HOST\n"
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
-		   "       " PROG " keygen -o FILE [--comment C] [--passphrase-fd N | "
+		   "       " PROG " keygen [-o FILE] [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
-		   "       " PROG " report [-c FILE] [--source NAME] [--grace DURATION]\n"
+		   "       " PROG " [-c FILE] check-config [--source NAME] [--key FILE]\n"
+		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
 		   "  -c, --config FILE      configuration (default ~/.config/laps/laps-get.conf,\n"
@@ -116,7 +119,8 @@ usage(FILE *f)
 		   "  -H, --history[=N]      also show up to N older passwords\n"
 		   "  -j, --json             JSON output\n"
 		   "  -s, --source NAME      backend to read (default [escrow] backend): file,\n"
-		   "                         ldap, or graph (Windows LAPS in Entra ID, read-only)\n"
+		   "                         ldap, rest, or graph (Windows LAPS in Entra ID,\n"
+		   "                         read-only)\n"
 		   "  -e, --expire[=WHEN]    make the password expire (now, +DURATION, ISO 8601)\n"
 		   "  -v, --verbose          debug messages on standard error\n"
 		   "  -V, --version          print the version\n"
@@ -131,7 +135,9 @@ fail(int rc, const char *what)
 	const char *msg;
 
 	/* These details are whole sentences already. */
-	if ((rc == LAPS_ERR_AMBIGUOUS || rc == LAPS_ERR_NOTRECIPIENT) && laps_errdetail()[0])
+	if ((rc == LAPS_ERR_AMBIGUOUS || rc == LAPS_ERR_NOTRECIPIENT ||
+	     rc == LAPS_ERR_PASSPHRASE) &&
+	    laps_errdetail()[0])
 		msg = laps_errdetail();
 	else
 		msg = laps_errstr(rc, buf, sizeof buf);
@@ -164,6 +170,22 @@ home_dir(void)
 		return h;
 	pw = getpwuid(getuid());
 	return pw != NULL && pw->pw_dir != NULL ? pw->pw_dir : NULL;
+}
+
+/* keygen without -o: the file laps-get reads by default,
+ * ~/.config/laps/admin.key. */
+static int
+keygen_default_path(struct lg_keygen_opts *k, char *buf, size_t len)
+{
+	const char *home;
+
+	if (k->out_path != NULL)
+		return 0;
+	if ((home = home_dir()) == NULL ||
+	    laps_snprintf(buf, len, "%s/.config/laps/admin.key", home) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "keygen needs -o FILE (no home directory)");
+	k->out_path = buf;
+	return 0;
 }
 
 /* A user's own configuration file: owned by them (or root) and writable by
@@ -220,7 +242,7 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* --- the command line --- */
 
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_HELP, CMD_VERSION };
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION };
 
 struct opts {
 	enum lg_cmd cmd;
@@ -260,6 +282,8 @@ static int
 parse_keygen(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"comment", required_argument, NULL, 'C'},
 	    {"passphrase-fd", required_argument, NULL, 'P'},
@@ -273,8 +297,13 @@ parse_keygen(int argc, char **argv, struct opts *o)
 	o->cmd = CMD_KEYGEN;
 	k->passphrase_fd = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:C:P:Nh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:C:P:Nvh", lopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': /* "laps-get -c FILE keygen": accepted, keygen reads no configuration */
+			o->config = optarg;
+			break;
+		case 'v':
+			break;
 		case 'o':
 			k->out_path = optarg;
 			break;
@@ -295,8 +324,9 @@ parse_keygen(int argc, char **argv, struct opts *o)
 			return LAPS_ERR_INVALID;
 		}
 	}
-	if (optind != argc || k->out_path == NULL)
-		return laps_seterr(LAPS_ERR_INVALID, "keygen needs -o FILE and no other argument");
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "keygen takes no argument (the file is -o FILE)");
 	if (k->no_passphrase && k->passphrase_fd >= 0)
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "--no-passphrase and --passphrase-fd exclude each other");
@@ -435,6 +465,86 @@ read_operands(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* laps-get check-config [-c FILE] [-s NAME] [-k FILE] */
+static int
+parse_check(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->cmd = CMD_CHECK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:k:vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 's':
+			o->source = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'v':
+			laps_log_set_level(LAPS_LOG_DEBUG);
+			break;
+		case 'h':
+			o->cmd = CMD_HELP;
+			return 0;
+		default:
+			return LAPS_ERR_INVALID;
+		}
+	}
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID, "check-config takes no argument");
+	return 0;
+}
+
+/*
+ * "laps-get -c FILE report", as "laps-agent -c FILE run": the index of the
+ * subcommand (keygen, report, check-config) when only -c/--config, -v/--verbose and
+ * -s/--source come before it, else 0.
+ */
+static int
+subcommand_at(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
+		    strcmp(a, "check-config") == 0)
+			return i;
+		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
+		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
+		    (strncmp(a, "-c", 2) == 0 && a[2] != '\0') ||
+		    (strncmp(a, "-s", 2) == 0 && a[2] != '\0'))
+			i++;
+		else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+			  strcmp(a, "-s") == 0 || strcmp(a, "--source") == 0) &&
+			 i + 1 < argc)
+			i += 2;
+		else
+			return 0;
+	}
+	return 0;
+}
+
+/* Move w[n] (the subcommand) in front of w[0..n-1], keeping their order. */
+static void
+rotate_words(char **w, int n)
+{
+	char *sub = w[n];
+
+	memmove(w + 1, w, (size_t)n * sizeof *w);
+	w[0] = sub;
+}
+
 /* argv into *o.  0 (o->cmd says what to do) or LAPS_ERR_INVALID. */
 static int
 parse_args(int argc, char **argv, struct opts *o)
@@ -453,14 +563,19 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int c, rc;
+	int c, rc, sub;
 
 	memset(o, 0, sizeof *o);
 	o->passphrase_fd = -1;
+	sub = subcommand_at(argc, argv);
+	if (sub > 1) /* "-c FILE report": the leading options after the word */
+		rotate_words(argv + 1, sub - 1);
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return parse_keygen(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return parse_report(argc - 1, argv + 1, o);
+	if (argc > 1 && strcmp(argv[1], "check-config") == 0)
+		return parse_check(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -545,11 +660,17 @@ do_expire(struct session *s, const char *device, int64_t when)
 				   laps_backend_describe(s->b));
 	if ((rc = laps_backend_set_expiry(s->b, device, s->account, when)) != 0)
 		return rc;
-	fprintf(stderr,
-		PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
-		     "next run after that\n",
-		device, s->account, when <= (int64_t)time(NULL) ? "now," : "at",
-		lg_format_time(when, t, sizeof t));
+	if (when < (int64_t)time(NULL) - 60)
+		fprintf(stderr,
+			PROG ": %s/%s: %s is in the past: the password is expired now; the "
+			     "agent rotates it at its next run\n",
+			device, s->account, lg_format_time(when, t, sizeof t));
+	else
+		fprintf(stderr,
+			PROG ": %s/%s: the password expires %s %s; the agent rotates it at its "
+			     "next run after that\n",
+			device, s->account, when <= (int64_t)time(NULL) ? "now," : "at",
+			lg_format_time(when, t, sizeof t));
 	return 0;
 }
 
@@ -636,6 +757,59 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	return 0;
 }
 
+/* laps_backend_check_files callback: one line per refused file. */
+static void
+print_refused_file(void *arg, const char *what, int rc)
+{
+	char buf[512];
+
+	(void)arg;
+	fprintf(stderr, PROG ": check-config: %s: %s\n", what, laps_errstr(rc, buf, sizeof buf));
+}
+
+/* laps-get check-config: the configuration, the files the backend's
+ * section names and the admin key, as this user; nothing is contacted. */
+static int
+check_command(const struct opts *o, struct session *s)
+{
+	char keypath[LG_PATH_MAX], buf[512];
+	bool prot = false;
+	int rc, bad = 0;
+
+	if (laps_backend_check_files(&s->cfg, print_refused_file, NULL) != 0)
+		bad++;
+	else if (s->ops->caps & LAPS_BCAP_LOCALOPEN) {
+		/* its open contacts nothing: the module's own checks (rest: the
+		 * client certificate and its key are a pair) */
+		struct laps_backend_env env;
+
+		laps_agent_backend_env(&s->cfg, &env);
+		if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0) {
+			fprintf(stderr, PROG ": check-config: backend %s: %s\n", s->ops->name,
+				laps_errstr(rc, buf, sizeof buf));
+			bad++;
+		}
+	}
+	key_source(o, s, keypath, sizeof keypath);
+	if (s->ks.path == NULL) {
+		fprintf(stderr, PROG ": check-config: no admin key (--key, [laps-get] key or "
+				     "~/.config/laps/admin.key)\n");
+		bad++;
+	} else if ((rc = laps_privkey_file_protected(s->ks.path, &prot)) != 0) {
+		fprintf(stderr, PROG ": check-config: admin key: %s\n",
+			laps_errstr(rc, buf, sizeof buf));
+		bad++;
+	}
+	if (bad > 0)
+		return laps_seterr(LAPS_ERR_CONFIG, "%d problem%s (above)", bad,
+				   bad > 1 ? "s" : "");
+	printf("config: %s: OK\n", s->cfg.path != NULL ? s->cfg.path : "?");
+	printf("backend: %s\n", s->ops->name);
+	printf("admin key: %s (%s)\n", s->ks.path,
+	       prot ? "passphrase-protected" : "NOT protected by a passphrase");
+	return 0;
+}
+
 /* Read or expire one host's password.  what[whatlen] receives the context
  * for an error message ("" for none): a copy, since the session's strings
  * (the backend name) are freed before the caller prints it. */
@@ -654,6 +828,11 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 		rc = report_command(o, &s, problems);
 		goto out;
 	}
+	if (o->cmd == CMD_CHECK) {
+		s.what = "check-config";
+		rc = check_command(o, &s);
+		goto out;
+	}
 	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)
 		goto out;
 	rc = print_result(o, &s.res);
@@ -668,6 +847,7 @@ main(int argc, char **argv)
 {
 	struct opts o;
 	char what[64] = "";
+	char keypath[4096];
 	bool problems = false;
 	int rc;
 
@@ -692,7 +872,9 @@ main(int argc, char **argv)
 	}
 	if (o.cmd == CMD_KEYGEN) {
 		snprintf(what, sizeof what, "keygen");
-		rc = lg_keygen(&o.keygen, PROG);
+		rc = keygen_default_path(&o.keygen, keypath, sizeof keypath);
+		if (rc == 0)
+			rc = lg_keygen(&o.keygen, PROG);
 	} else {
 		rc = run(&o, what, sizeof what, &problems);
 	}

@@ -109,7 +109,15 @@ out:
 			rc = laps_seterr(LAPS_ERR_CONFIG, "admin key %s: %s",
 					 ks->path ? ks->path : "(none)", errbuf);
 		} else if (rc == LAPS_ERR_PASSPHRASE) {
-			laps_errstr(rc, errbuf, sizeof errbuf);
+			/* the detail names the problem once ("PATH: wrong
+			 * passphrase"); the caller prints it as a sentence */
+			const char *d = laps_errdetail();
+			size_t pl = ks->path != NULL ? strlen(ks->path) : 0;
+
+			if (pl > 0 && strncmp(d, ks->path, pl) == 0 && d[pl] == ':')
+				d += pl + 1 + (d[pl + 1] == ' ');
+			(void)snprintf(errbuf, sizeof errbuf, "%s",
+				       d[0] ? d : "wrong or missing passphrase");
 			rc = laps_seterr(rc, "admin key %s: %s", ks->path, errbuf);
 		}
 		ks->load_rc = rc;

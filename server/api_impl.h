@@ -30,6 +30,10 @@ void api_audit_log(const struct store_audit *a);
 int api_deny(struct api *api, const struct api_request *req, int status, const char *code,
 	     const char *detail, const char *action, const struct api_target *t,
 	     struct api_response *resp);
+/* A 403 to a client authenticated as a device (a certificate whose name is
+ * not in [authz] cert_admins): the detail says so. */
+int api_deny_device(struct api *api, const struct api_request *req, const char *action,
+		    const struct api_target *t, struct api_response *resp);
 int api_unauthenticated(struct api *api, const struct api_request *req,
 			struct api_response *resp);
 

@@ -43,6 +43,8 @@ need_any(struct api *api, const struct api_request *req, unsigned r, const char 
 {
 	if (req->id->kind == ID_ADMIN && (authz_rights_any(req->id, api->authz.n_units) & r) != 0)
 		return 0;
+	if (req->id->kind == ID_DEVICE)
+		return api_deny_device(api, req, action, NULL, resp);
 	return api_deny(api, req, 403, "forbidden", "the right for this is missing", action, NULL,
 			resp);
 }

@@ -45,8 +45,7 @@ need_right(struct api *api, const struct api_request *req, const struct api_targ
 	unsigned rights;
 
 	if (req->id->kind == ID_DEVICE)
-		return api_deny(api, req, 403, "forbidden", "a device may not do this", action, t,
-				resp);
+		return api_deny_device(api, req, action, t, resp);
 	rights = authz_rights_on(&api->authz, req->id, t->device);
 	if (rights == 0)
 		return api_deny(api, req, 404, "not_found", "no such record", action, t, resp);

@@ -201,6 +201,19 @@ api_deny(struct api *api, const struct api_request *req, int status, const char 
 }
 
 int
+api_deny_device(struct api *api, const struct api_request *req, const char *action,
+		const struct api_target *t, struct api_response *resp)
+{
+	char detail[300];
+
+	fmt_trunc(detail, sizeof detail,
+		  "this client was taken for the device '%s' (its certificate name is not in "
+		  "[authz] cert_admins): a device may not do this",
+		  req->id->device);
+	return api_deny(api, req, 403, "forbidden", detail, action, t, resp);
+}
+
+int
 api_unauthenticated(struct api *api, const struct api_request *req, struct api_response *resp)
 {
 	char detail[300];

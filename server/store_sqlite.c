@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -254,7 +255,14 @@ open_conn(const char *path, sqlite3 **out)
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			      NULL);
 	if (src != SQLITE_OK) {
-		rc = laps_seterr(LAPS_ERR_UNAVAILABLE, "sqlite: %s: %s", path,
+		/* the OS reason (permission denied, no such directory) first:
+		 * SQLite alone says only "unable to open database file" */
+		int oserr = db != NULL ? sqlite3_system_errno(db) : 0;
+
+		rc = laps_seterr(LAPS_ERR_UNAVAILABLE, "sqlite: cannot open %s: %s%s%s%s", path,
+				 oserr != 0 ? strerror(oserr) : "",
+				 oserr == ENOENT ? " (does its directory exist?)" : "",
+				 oserr != 0 ? "; " : "",
 				 db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(src));
 		sqlite3_close(db);
 		return rc;

@@ -45,7 +45,10 @@ touch "$T/k3.pub"
 expect 10 "refuses when FILE.pub exists" "$LAPS_GET" keygen -o "$T/k3" --no-passphrase
 check "no private key left behind" ! -e "$T/k3"
 
-expect 1 "keygen without -o" "$LAPS_GET" keygen --no-passphrase
+# without -o: the default ~/.config/laps/admin.key (issue 27), in a throw-away HOME
+mkdir -m 700 "$T/home"
+expect 0 "keygen without -o writes the default key" env HOME="$T/home" "$LAPS_GET" keygen --no-passphrase
+check "~/.config/laps/admin.key" -s "$T/home/.config/laps/admin.key"
 expect 1 "--no-passphrase with --passphrase-fd" \
 	"$LAPS_GET" keygen -o "$T/k4" --no-passphrase --passphrase-fd 0
 expect 1 "extra argument" "$LAPS_GET" keygen -o "$T/k4" --no-passphrase extra

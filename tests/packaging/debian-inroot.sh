@@ -104,7 +104,7 @@ mode_is /usr/share/man/man8/pam_laps.8.gz 644 root root
 mode_is /usr/bin/laps-get 755 root root
 mode_is /usr/share/man/man1/laps-get.1.gz 644 root root
 mode_is /usr/share/bash-completion/completions/laps-get 644 root root
-for f in laps.schema laps.ldif mslaps.schema mslaps.ldif ad-laps.ldif openldap-acl.ldif README.md; do
+for f in laps.schema laps.ldif mslaps.schema mslaps.ldif ad-laps.ldif openldap-acl.ldif openldap-acl-mslaps.ldif README.md; do
 	mode_is "/usr/share/laps/schema/$f" 644 root root
 done
 # The backend modules: what the loader demands (backends/registry.c

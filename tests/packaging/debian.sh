@@ -44,7 +44,7 @@ skip_rest() { # $1 = reason, rest = check names
 ROOT_CHECKS=(install files-and-modes conffile pam-profile-registered pam-profile-enables
 	agent-check-config timers-not-enabled escrowd backends-load backends-refused backend-missing
 	reinstall remove-keeps-state
-	purge-leaves-nothing install-configured-enables-timer)
+	purge-leaves-nothing install-configured-enables-timer docs-quickstart)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/laps-deb.XXXXXX")
 cleanup() {
@@ -136,7 +136,9 @@ fi
 
 # What the packages need from the archive: their Depends/Pre-Depends, first
 # alternative of each, ours left out; and systemd, as on most Debian 12
-# hosts (deb-systemd-helper then enables units through systemctl preset).
+# hosts (deb-systemd-helper then enables units through systemctl preset);
+# and what the walkthroughs (docs/QUICKSTART-*.md) install beside ours:
+# openssl, slapd, ldap-utils.
 ours=" $(for d in "${debs[@]}"; do dpkg-deb -f "$d" Package; done | tr '\n' ' ') "
 want=$(for d in "${debs[@]}"; do
 	for f in Pre-Depends Depends; do dpkg-deb -f "$d" "$f"; done
@@ -147,7 +149,7 @@ done | tr ',' '\n' | while IFS= read -r clause; do
 		[ -n "$first" ] || first=$alt
 	done
 	[ -z "$first" ] || echo "$first"
-done | { cat; echo systemd; } | sort -u | tr '\n' ',' | sed 's/,$//')
+done | { cat; echo systemd; echo openssl; echo slapd; echo ldap-utils; } | sort -u | tr '\n' ',' | sed 's/,$//')
 
 mirror=${LAPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${LAPS_DEB_CACHE:-/var/cache/laps-ci}
@@ -200,8 +202,8 @@ chmod 0755 "$root/usr/sbin/policy-rc.d"
 # with the namespace, nothing inside can reach the network or this
 # machine's processes.
 t0=$(date +%s)
-unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
-	/bin/bash -c '
+# The command run in the namespaces: $1 the root, $2 the script in it.
+in_root='
 	set -e
 	r=$1
 	mount -t proc proc "$r/proc"
@@ -212,9 +214,12 @@ unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
 	done
 	ln -s /proc/self/fd "$r/dev/fd"
 	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$r/run"
+	ip link set lo up 2>/dev/null || true # loopback only, for the walkthroughs
 	exec chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /bin/bash /tmp/laps-inroot.sh /tmp/laps-debs
-	' unshare-root "$root" >"$work/inroot.log" 2>&1
+		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /bin/bash "$2" /tmp/laps-debs
+	'
+unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
+	/bin/bash -c "$in_root" unshare-root "$root" /tmp/laps-inroot.sh >"$work/inroot.log" 2>&1
 rc=$?
 cat "$work/inroot.log"
 echo "debian: install checks in the throw-away root took $(($(date +%s) - t0)) s"
@@ -225,4 +230,32 @@ pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 	bad "the in-root script exited $rc without reporting a failure"
 fi
+
+# ---- 5. docs as tests: each walkthrough, literally, in its own fresh root ----
+# (a newcomer starts each from a fresh Debian 12 with the packages)
+for d in "$top"/docs/QUICKSTART-*.md; do
+	n=$(basename "$d" .md)
+	docroot="$work/docroot-$n"
+	mkdir -p "$docroot"
+	tar -xf "$base" -C "$docroot"
+	mkdir -p "$docroot/tmp/laps-debs"
+	cp "${debs[@]}" "$docroot/tmp/laps-debs/"
+	install -m 0755 "$top/tests/packaging/docs-inroot.sh" "$docroot/tmp/laps-docs.sh"
+	sh "$top/tests/packaging/doc-blocks.sh" "$d" >"$docroot/tmp/doc-$n.sh"
+	printf '#!/bin/sh\nexit 101\n' >"$docroot/usr/sbin/policy-rc.d"
+	chmod 0755 "$docroot/usr/sbin/policy-rc.d"
+	t0=$(date +%s)
+	unshare --mount --propagation private --pid --fork --net --uts --ipc -- \
+		/bin/bash -c "$in_root" unshare-root "$docroot" /tmp/laps-docs.sh \
+		>"$work/docs-$n.log" 2>&1
+	rc=$?
+	cat "$work/docs-$n.log"
+	echo "debian: $n took $(($(date +%s) - t0)) s"
+	p=$(grep -c '^ok: ' "$work/docs-$n.log")
+	f=$(grep -c '^FAIL: ' "$work/docs-$n.log")
+	pass=$((pass + p)) fail=$((fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		bad "the docs script for $n exited $rc without reporting a failure"
+	fi
+done
 finish

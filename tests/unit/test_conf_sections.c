@@ -598,8 +598,15 @@ test_value_types(void)
 		   "absolute");
 	/* URLs */
 	EXPECT_OK("[rest]\nurl = https://h\n");
-	EXPECT_OK("[rest]\nurl = http://127.0.0.1\n");
-	EXPECT_OK("[rest]\nurl = http://127.0.0.1:8080/v1\n");
+	EXPECT_OK("[rest]\ntoken_url = http://127.0.0.1\n");
+	EXPECT_OK("[rest]\ntoken_url = http://127.0.0.1:8080/v1\n");
+	/* [rest] url: one rule (https:// only) and one message, whatever the host */
+	EXPECT_ERR("[rest]\nurl = http://localhost\n", NAME ":2:", "[rest] url",
+		   "TLS is never optional");
+	EXPECT_ERR("[rest]\nurl = http://127.0.0.1\n", NAME ":2:", "[rest] url",
+		   "TLS is never optional");
+	EXPECT_ERR("[rest]\nurl = http://[::1]:8080/v1\n", NAME ":2:", "[rest] url",
+		   "TLS is never optional");
 	EXPECT_OK("[graph]\ntoken_url = http://[::1]:9000/token\n");
 	EXPECT_ERR("[rest]\nurl = http://escrow.example.org/v1\n", NAME ":2:", "[rest] url",
 		   "https://");
@@ -1010,6 +1017,11 @@ test_validate_agent(void)
 	V_OK(RCP, USE_AGENT);
 	V_ERR("[escrow]\nbackend = nosuch\nrecipients = /r\n", USE_AGENT, "[escrow] backend",
 	      "nosuch");
+	/* a misspelt backend: the agent lists only those it can use */
+	V_ERR("[escrow]\nbackend = ldpa\nrecipients = /r\n", USE_AGENT, "[escrow] backend",
+	      "file, ldap, rest");
+	CU_ASSERT(!detail_has("graph"));
+	V_ERR("[escrow]\nbackend = ldpa\n", USE_GET, "[escrow] backend", "graph");
 	/* graph is a read-only source: laps-get may use it, the agent may not */
 #define GRAPHOK "[graph]\ntoken_url = https://t/\nclient_id = c\nclient_secret_file = /s\n"
 	V_ERR("[escrow]\nbackend = graph\nrecipients = /r\n" GRAPHOK, USE_AGENT, "[escrow] backend",
