@@ -449,9 +449,10 @@ add_entries(const struct laps_conf *cfg, struct etc_files *f, const char *accoun
 			    laps_agent_conf(cfg)->account_groups[i], f->path[F_GROUP]);
 		if (rc != 0)
 			return rc;
-		rc = f->present[F_GSHADOW]
-			 ? add_member(f, F_GSHADOW, laps_agent_conf(cfg)->account_groups[i], account)
-			 : 0;
+		rc =
+		    f->present[F_GSHADOW]
+			? add_member(f, F_GSHADOW, laps_agent_conf(cfg)->account_groups[i], account)
+			: 0;
 		if (rc != 0 && rc != LAPS_ERR_NOTFOUND)
 			return rc;
 	}
@@ -461,9 +462,11 @@ add_entries(const struct laps_conf *cfg, struct etc_files *f, const char *accoun
 				d->pass_warn_age)) != 0 ||
 	    (rc = append_line(f, F_SHADOW, line)) != 0)
 		return rc;
-	if ((rc = laps_snprintf(line, sizeof line, "%s:x:%lu:%lu:%s:%s:%s", account, uid, gid,
-				GECOS, laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : NO_HOME,
-				laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : DEFAULT_SHELL)) != 0)
+	if ((rc = laps_snprintf(
+		 line, sizeof line, "%s:x:%lu:%lu:%s:%s:%s", account, uid, gid, GECOS,
+		 laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : NO_HOME,
+		 laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell
+						     : DEFAULT_SHELL)) != 0)
 		return rc;
 	return append_line(f, F_PASSWD, line);
 }
@@ -517,7 +520,10 @@ laps_account_create_check(const char *home, const char *shell)
 static int
 make_home(const struct laps_conf *cfg, unsigned long uid, unsigned long gid)
 {
-	const char *root = laps_agent_conf(cfg)->root != NULL && laps_agent_conf(cfg)->root[0] != '\0' ? laps_agent_conf(cfg)->root : "/";
+	const char *root =
+	    laps_agent_conf(cfg)->root != NULL && laps_agent_conf(cfg)->root[0] != '\0'
+		? laps_agent_conf(cfg)->root
+		: "/";
 	const char *home = laps_agent_conf(cfg)->account_home, *c;
 	char comp[256];
 	int dfd = -1, nfd, rc = LAPS_ERR_IO;
@@ -593,7 +599,8 @@ account_exists(const struct laps_conf *cfg, const char *account, bool *exists)
 	if (rc == 0 || rc != LAPS_ERR_ACCOUNT)
 		return rc;
 	laps_clearerr();
-	if (laps_agent_conf(cfg)->root == NULL || laps_agent_conf(cfg)->root[0] == '\0' || strcmp(laps_agent_conf(cfg)->root, "/") == 0) {
+	if (laps_agent_conf(cfg)->root == NULL || laps_agent_conf(cfg)->root[0] == '\0' ||
+	    strcmp(laps_agent_conf(cfg)->root, "/") == 0) {
 		/* an NSS account (LDAP, sssd): the agent does not create it */
 		*exists = getpwnam_r(account, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res != NULL;
 		return 0;
@@ -614,7 +621,8 @@ laps_account_create(const struct laps_conf *cfg, const char *account, bool *crea
 	*created = false;
 	memset(&f, 0, sizeof f);
 	f.pwd_lock = -1;
-	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home, laps_agent_conf(cfg)->account_shell)) != 0)
+	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home,
+					    laps_agent_conf(cfg)->account_shell)) != 0)
 		return rc;
 	if ((rc = account_exists(cfg, account, &exists)) != 0 || exists)
 		return rc;
@@ -647,7 +655,8 @@ laps_account_create(const struct laps_conf *cfg, const char *account, bool *crea
 	log_event(LAPS_EV_ACCOUNT_CREATED,
 		  "%s: account created (uid %lu, gid %lu, home %s, shell %s)", account, uid, gid,
 		  laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : NO_HOME,
-		  laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : DEFAULT_SHELL);
+		  laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell
+						      : DEFAULT_SHELL);
 	rc = make_home(cfg, uid, gid);
 out:
 	etc_release(&f);
@@ -670,7 +679,7 @@ laps_account_prepare(const struct laps_conf *cfg, const char *account,
 	if (laps_agent_conf(cfg)->account_state == LAPS_ACCOUNT_KEEP || !info->have_entry)
 		return 0;
 	want = laps_agent_conf(cfg)->account_state == LAPS_ACCOUNT_ENABLED ? LAPS_LOCK_WANT_UNLOCKED
-							  : LAPS_LOCK_WANT_LOCKED;
+									   : LAPS_LOCK_WANT_LOCKED;
 	if ((rc = laps_lockstate_apply(cfg, account, want, &changed)) != 0)
 		return rc;
 	if (!changed)

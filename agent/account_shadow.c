@@ -89,8 +89,10 @@ laps_account_uid(const struct laps_conf *cfg, const char *account, uint32_t *uid
 	char pwbuf[4096];
 	int rc, e;
 
-	if (laps_agent_conf(cfg)->root != NULL && *laps_agent_conf(cfg)->root != '\0' && strcmp(laps_agent_conf(cfg)->root, "/") != 0) {
-		if ((rc = read_etc_file(laps_agent_conf(cfg)->root, "/etc/passwd", &buf, &len)) != 0)
+	if (laps_agent_conf(cfg)->root != NULL && *laps_agent_conf(cfg)->root != '\0' &&
+	    strcmp(laps_agent_conf(cfg)->root, "/") != 0) {
+		if ((rc = read_etc_file(laps_agent_conf(cfg)->root, "/etc/passwd", &buf, &len)) !=
+		    0)
 			return rc;
 		rc = laps_passwd_find(buf, len, account, uid, &shadowed);
 		free(buf);
@@ -166,7 +168,8 @@ out:
 static struct laps_hashjob *
 shadow_prepare(const struct laps_conf *cfg, const char *password)
 {
-	return laps_hashjob_start(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password);
+	return laps_hashjob_start(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost,
+				  password);
 }
 
 /* The hash of password: the job's when it hashed this one, computed here
@@ -177,11 +180,13 @@ shadow_hash_for(const struct laps_conf *cfg, const char *password, struct laps_h
 {
 	int rc;
 
-	if (job != NULL && (rc = laps_hashjob_take(job, laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password,
+	if (job != NULL && (rc = laps_hashjob_take(job, laps_agent_conf(cfg)->hash,
+						   laps_agent_conf(cfg)->hash_cost, password,
 						   hash)) != LAPS_ERR_INVALID)
 		return rc;
 	laps_clearerr();
-	return laps_shadow_hash(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost, password, hash);
+	return laps_shadow_hash(laps_agent_conf(cfg)->hash, laps_agent_conf(cfg)->hash_cost,
+				password, hash);
 }
 
 static int
@@ -196,7 +201,8 @@ shadow_set(const struct laps_conf *cfg, const char *account, const char *passwor
 	int lockfd = -1, rc;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", shadow, sizeof shadow)) != 0)
+	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", shadow,
+				 sizeof shadow)) != 0)
 		goto out;
 	/* hash first: the cost is paid without holding the password-file lock */
 	if ((rc = shadow_hash_for(cfg, password, job, &hash)) != 0)

@@ -118,9 +118,9 @@ password_defaults(void *p)
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 const struct laps_conf_section laps_agent_section = {
     "agent", agent_keys, N(agent_keys), sizeof(struct laps_agent_conf), agent_defaults};
-const struct laps_conf_section laps_password_section = {
-    "password", password_keys, N(password_keys), sizeof(struct laps_password_conf),
-    password_defaults};
+const struct laps_conf_section laps_password_section = {"password", password_keys, N(password_keys),
+							sizeof(struct laps_password_conf),
+							password_defaults};
 const struct laps_conf_section laps_postauth_section = {
     "post-auth", postauth_keys, N(postauth_keys), sizeof(struct laps_postauth_conf), NULL};
 
@@ -147,7 +147,8 @@ validate_hash_cost(const struct laps_conf *c, const struct laps_agent_conf *a)
 	if (a->hash_cost < lo || a->hash_cost > hi)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "%s: [agent] hash_cost: %u is out of range %u..%u for hash = %s",
-				   laps_conf_name(c), a->hash_cost, lo, hi, laps_hash_name(a->hash));
+				   laps_conf_name(c), a->hash_cost, lo, hi,
+				   laps_hash_name(a->hash));
 	return 0;
 }
 

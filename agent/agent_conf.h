@@ -17,8 +17,11 @@
 enum laps_method { LAPS_METHOD_SHADOW = 0, LAPS_METHOD_PAM };
 enum laps_hash { LAPS_HASH_YESCRYPT = 0, LAPS_HASH_SHA512 };
 enum laps_pwmode { LAPS_PWMODE_PASSWORD = 0, LAPS_PWMODE_PASSPHRASE };
-enum laps_postauth_action { LAPS_POSTAUTH_RESET = 0, LAPS_POSTAUTH_RESET_LOGOFF,
-			    LAPS_POSTAUTH_RESET_REBOOT };
+enum laps_postauth_action {
+	LAPS_POSTAUTH_RESET = 0,
+	LAPS_POSTAUTH_RESET_LOGOFF,
+	LAPS_POSTAUTH_RESET_REBOOT
+};
 /* [agent] account_state: the password lock ('!') the agent keeps */
 enum laps_account_state { LAPS_ACCOUNT_KEEP = 0, LAPS_ACCOUNT_ENABLED, LAPS_ACCOUNT_DISABLED };
 #define LAPS_UID_UNSET 4294967295U /* [agent] account_uid not set */
@@ -28,21 +31,21 @@ struct laps_agent_conf {
 	char *accounts[LAPS_CONFIG_MAX_LIST]; /* accounts = a b  (default: lapsadmin) */
 	size_t n_accounts;
 	enum laps_method method; /* shadow | pam           (default shadow) */
-	char *root;              /* alternate root prefix  (default NULL = /) */
-	char *state_dir;         /* default LAPS_STATE_DIR_DEFAULT */
-	char *metrics_file;      /* Prometheus text file written after each run (NULL = none) */
-	int64_t password_age;    /* 1h..3650d             (default 30d) */
-	enum laps_hash hash;     /* yescrypt | sha512      (default yescrypt) */
-	unsigned hash_cost;      /* 0 = library default; yescrypt 1..11, sha512 rounds 1000..999999999 */
+	char *root;		 /* alternate root prefix  (default NULL = /) */
+	char *state_dir;	 /* default LAPS_STATE_DIR_DEFAULT */
+	char *metrics_file;	 /* Prometheus text file written after each run (NULL = none) */
+	int64_t password_age;	 /* 1h..3650d             (default 30d) */
+	enum laps_hash hash;	 /* yescrypt | sha512      (default yescrypt) */
+	unsigned hash_cost; /* 0 = library default; yescrypt 1..11, sha512 rounds 1000..999999999 */
 	/* account management (agent/account_create.c, agent/lockstate.c) */
 	enum laps_yesno create_account; /* create missing accounts (default no) */
-	unsigned account_uid;           /* fixed uid; LAPS_UID_UNSET = a system uid (login.defs) */
-	char *account_home;             /* NULL = no home directory (passwd: /nonexistent) */
-	char *account_shell;            /* NULL = /bin/sh */
+	unsigned account_uid;		/* fixed uid; LAPS_UID_UNSET = a system uid (login.defs) */
+	char *account_home;		/* NULL = no home directory (passwd: /nonexistent) */
+	char *account_shell;		/* NULL = /bin/sh */
 	char *account_groups[LAPS_CONFIG_MAX_LIST]; /* supplementary groups at creation */
 	size_t n_account_groups;
 	enum laps_account_state account_state; /* keep | enabled | disabled (default keep) */
-	enum laps_yesno allow_uid0;            /* manage a uid-0 account (default no) */
+	enum laps_yesno allow_uid0;	       /* manage a uid-0 account (default no) */
 };
 
 /* [password] */
@@ -50,13 +53,13 @@ struct laps_password_conf {
 	enum laps_pwmode mode; /* password | passphrase (default password) */
 	unsigned length;       /* 8..128                (default 20) */
 	unsigned complexity;   /* 1..5 (Windows LAPS)    (default 4) */
-	unsigned words;        /* 3..10                 (default 6) */
+	unsigned words;	       /* 3..10                 (default 6) */
 	char *separator;       /* 0..4 chars; "" = capitalised and joined (default "-") */
 };
 
 /* [post-auth] */
 struct laps_postauth_conf {
-	int64_t delay;                    /* 0..30d (default 0 = post-auth rotation off) */
+	int64_t delay;			  /* 0..30d (default 0 = post-auth rotation off) */
 	enum laps_postauth_action action; /* reset | reset-logoff | reset-reboot */
 };
 

@@ -80,10 +80,12 @@ laps_agent_check_inputs(const struct laps_conf *cfg, const char *state_dir, laps
 	if (geteuid() != 0)
 		return 0;
 	for (i = 0; i < laps_escrow_conf(cfg)->n_recipients + sizeof files / sizeof files[0]; i++) {
-		const char *what = i < laps_escrow_conf(cfg)->n_recipients ? "[escrow] recipients"
-							 : files[i - laps_escrow_conf(cfg)->n_recipients].what;
-		const char *path = i < laps_escrow_conf(cfg)->n_recipients ? laps_escrow_conf(cfg)->recipients[i]
-							 : files[i - laps_escrow_conf(cfg)->n_recipients].path;
+		const char *what = i < laps_escrow_conf(cfg)->n_recipients
+				       ? "[escrow] recipients"
+				       : files[i - laps_escrow_conf(cfg)->n_recipients].what;
+		const char *path = i < laps_escrow_conf(cfg)->n_recipients
+				       ? laps_escrow_conf(cfg)->recipients[i]
+				       : files[i - laps_escrow_conf(cfg)->n_recipients].path;
 
 		if (path == NULL || path[0] == '\0')
 			continue;

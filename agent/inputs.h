@@ -30,7 +30,7 @@ typedef void (*laps_input_cb)(void *arg, const char *what, int rc);
  * are not this check's business (their readers say so).  Returns 0 or the
  * first failure, after calling cb (may be NULL) for each one.
  */
-int laps_agent_check_inputs(const struct laps_conf *cfg, const char *state_dir,
-			    laps_input_cb cb, void *arg) __attribute__((warn_unused_result));
+int laps_agent_check_inputs(const struct laps_conf *cfg, const char *state_dir, laps_input_cb cb,
+			    void *arg) __attribute__((warn_unused_result));
 
 #endif

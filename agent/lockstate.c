@@ -128,7 +128,8 @@ laps_lockstate_apply(const struct laps_conf *cfg, const char *account, enum laps
 	*changed = false;
 	if (want == LAPS_LOCK_WANT_KEEP)
 		return 0;
-	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", path, sizeof path)) != 0)
+	if ((rc = laps_root_path(laps_agent_conf(cfg)->root, "/etc/shadow", path, sizeof path)) !=
+	    0)
 		return rc;
 	if ((rc = laps_etc_lock(laps_agent_conf(cfg)->root, &lockfd)) != 0)
 		goto out;

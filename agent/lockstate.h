@@ -57,8 +57,7 @@ int laps_lockstate_relock(const char *current, enum laps_lock_want want, char *o
 
 /* The want for a rotation: [agent] account_state, and for keep the state
  * the account had when the rotation started (journal `lock`). */
-enum laps_lock_want laps_lock_want_for(const struct laps_conf *cfg,
-				       enum laps_lock_state at_start);
+enum laps_lock_want laps_lock_want_for(const struct laps_conf *cfg, enum laps_lock_state at_start);
 
 /*
  * Change only the lock prefix of account's line in <root>/etc/shadow (under
@@ -66,9 +65,8 @@ enum laps_lock_want laps_lock_want_for(const struct laps_conf *cfg,
  * *changed says whether the file was rewritten.  LAPS_ERR_NOTFOUND when
  * the shadow file has no entry for the account.
  */
-int laps_lockstate_apply(const struct laps_conf *cfg, const char *account,
-			 enum laps_lock_want want, bool *changed)
-    __attribute__((warn_unused_result));
+int laps_lockstate_apply(const struct laps_conf *cfg, const char *account, enum laps_lock_want want,
+			 bool *changed) __attribute__((warn_unused_result));
 
 /* uid 0 is refused unless [agent] allow_uid0 = yes.  0 or LAPS_ERR_ACCOUNT. */
 int laps_account_check_uid(const struct laps_conf *cfg, const char *account, unsigned uid)

@@ -108,7 +108,8 @@ print_recipients_rule(const struct laps_conf *cfg)
 {
 	if (!laps_backend_conf_cleartext(cfg))
 		printf("recipients: required (backend %s stores sealed records)\n",
-		       laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend : "?");
+		       laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend
+							      : "?");
 	else if (laps_escrow_conf(cfg)->n_recipients == 0)
 		printf("recipients: optional, none given (ldap schema %s stores the password in "
 		       "clear; nothing is sealed)\n",
@@ -123,7 +124,8 @@ print_account_mgmt(const struct laps_conf *cfg)
 {
 	size_t i;
 
-	printf("account state: %s%s\n", laps_account_state_name(laps_agent_conf(cfg)->account_state),
+	printf("account state: %s%s\n",
+	       laps_account_state_name(laps_agent_conf(cfg)->account_state),
 	       laps_agent_conf(cfg)->allow_uid0 == LAPS_YES ? ", uid 0 allowed" : "");
 	if (laps_agent_conf(cfg)->create_account != LAPS_YES) {
 		printf("create account: no\n");
@@ -133,8 +135,10 @@ print_account_mgmt(const struct laps_conf *cfg)
 		printf("create account: yes (uid %u", laps_agent_conf(cfg)->account_uid);
 	else
 		printf("create account: yes (system uid from login.defs");
-	printf(", home %s, shell %s, groups", laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : "none",
-	       laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell : "/bin/sh");
+	printf(", home %s, shell %s, groups",
+	       laps_agent_conf(cfg)->account_home ? laps_agent_conf(cfg)->account_home : "none",
+	       laps_agent_conf(cfg)->account_shell ? laps_agent_conf(cfg)->account_shell
+						   : "/bin/sh");
 	for (i = 0; i < laps_agent_conf(cfg)->n_account_groups; i++)
 		printf(" %s", laps_agent_conf(cfg)->account_groups[i]);
 	printf("%s)\n", laps_agent_conf(cfg)->n_account_groups == 0 ? " none" : "");
@@ -194,7 +198,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 	printf("policy: %s\n", desc);
 	printf("entropy: %.1f bits\n", laps_passgen_entropy_bits(&a->policy));
 	if (laps_postauth_conf(cfg)->delay > 0)
-		printf("post-auth: delay %lld s, action %s\n", (long long)laps_postauth_conf(cfg)->delay,
+		printf("post-auth: delay %lld s, action %s\n",
+		       (long long)laps_postauth_conf(cfg)->delay,
 		       laps_postauth_action_name(laps_postauth_conf(cfg)->action));
 	else
 		printf("post-auth: off\n");
@@ -358,7 +363,9 @@ run_configured(const struct agent_opts *o, struct laps_conf *cfg)
 			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;
 	}
-	if ((rc = laps_backend_load(laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend : "file", &ops)) != 0) {
+	if ((rc = laps_backend_load(
+		 laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend : "file",
+		 &ops)) != 0) {
 		log_event(LAPS_EV_CONFIG_INVALID, "configuration: %s: %s", o->cfgpath,
 			  laps_errstr(rc, err, sizeof err));
 		return EXIT_CONFIG;

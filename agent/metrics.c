@@ -226,7 +226,8 @@ laps_agent_metrics_write(const struct laps_agent *a, struct laps_metrics_run *r,
 	if ((rc = laps_metrics_render(r, a->device, a->ops != NULL ? a->ops->name : "?", acc,
 				      laps_agent_conf(a->cfg)->n_accounts, &text, &len)) != 0)
 		goto out;
-	rc = laps_file_write_atomic(laps_agent_conf(a->cfg)->metrics_file, text, len, LAPS_METRICS_MODE);
+	rc = laps_file_write_atomic(laps_agent_conf(a->cfg)->metrics_file, text, len,
+				    LAPS_METRICS_MODE);
 out:
 	if (rc != 0)
 		log_event_rc(LAPS_EV_METRICS_WRITE_FAILED, rc, "metrics file %s",

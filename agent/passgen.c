@@ -198,7 +198,8 @@ laps_passgen_policy_from_config(const struct laps_conf *cfg, struct laps_passgen
 	tmp.length = laps_password_conf(cfg)->length;
 	tmp.complexity = laps_password_conf(cfg)->complexity;
 	tmp.words = laps_password_conf(cfg)->words;
-	sep = laps_password_conf(cfg)->separator != NULL ? laps_password_conf(cfg)->separator : "-"; /* the documented default */
+	sep = laps_password_conf(cfg)->separator != NULL ? laps_password_conf(cfg)->separator
+							 : "-"; /* the documented default */
 	if ((n = strlen(sep)) > PASSGEN_SEPARATOR_MAX)
 		return laps_seterr(
 		    LAPS_ERR_CONFIG, "%s: [password] separator: longer than %d characters",

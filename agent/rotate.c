@@ -79,11 +79,13 @@ laps_agent_init(struct laps_agent *a, const struct laps_conf *cfg,
 	a->loginctl_path = LAPS_LOGINCTL_PATH;
 	a->proc_dir = "/proc";
 	if ((rc = laps_snprintf(a->state_dir, sizeof a->state_dir, "%s",
-				laps_agent_conf(cfg)->state_dir != NULL ? laps_agent_conf(cfg)->state_dir
-						       : LAPS_STATE_DIR_DEFAULT)) != 0)
+				laps_agent_conf(cfg)->state_dir != NULL
+				    ? laps_agent_conf(cfg)->state_dir
+				    : LAPS_STATE_DIR_DEFAULT)) != 0)
 		return laps_seterr(LAPS_ERR_CONFIG, "state_dir too long");
 	if (laps_escrow_conf(cfg)->device != NULL && laps_escrow_conf(cfg)->device[0] != '\0') {
-		if ((rc = laps_snprintf(a->device, sizeof a->device, "%s", laps_escrow_conf(cfg)->device)) != 0)
+		if ((rc = laps_snprintf(a->device, sizeof a->device, "%s",
+					laps_escrow_conf(cfg)->device)) != 0)
 			return laps_seterr(LAPS_ERR_CONFIG, "[escrow] device too long");
 		laps_hostname_lower(a->device);
 	} else if ((rc = laps_device_name(a->device, sizeof a->device)) != 0) {
@@ -120,8 +122,8 @@ laps_agent_load_keys(struct laps_agent *a)
 		return 0;
 	}
 	for (i = 0; i < laps_escrow_conf(a->cfg)->n_recipients; i++) {
-		rc = laps_pubkey_load_file(laps_escrow_conf(a->cfg)->recipients[i], a->keys, LAPS_MAX_RECIPIENTS,
-					   &a->n_keys);
+		rc = laps_pubkey_load_file(laps_escrow_conf(a->cfg)->recipients[i], a->keys,
+					   LAPS_MAX_RECIPIENTS, &a->n_keys);
 		if (rc != 0)
 			return rc;
 	}

@@ -40,8 +40,9 @@ laps_status_gather_local(const struct laps_agent *a, const struct laps_conf *cfg
 		s->have_marker = true;
 		s->last_use = m.opened > m.closed ? m.opened : m.closed;
 		memcpy(s->last_use_service, m.service, sizeof s->last_use_service);
-		s->have_deadline = laps_due_postauth_deadline(
-		    &m, s->have_state ? &s->state : NULL, laps_postauth_conf(cfg)->delay, &s->deadline);
+		s->have_deadline =
+		    laps_due_postauth_deadline(&m, s->have_state ? &s->state : NULL,
+					       laps_postauth_conf(cfg)->delay, &s->deadline);
 	}
 	laps_clearerr();
 }
@@ -76,7 +77,8 @@ gather_account(const struct laps_conf *cfg, struct laps_status_account *s)
 	int rc;
 
 	laps_clearerr();
-	rc = laps_account_ops_for(laps_agent_conf(cfg)->method)->inspect(cfg, s->account, &s->local);
+	rc =
+	    laps_account_ops_for(laps_agent_conf(cfg)->method)->inspect(cfg, s->account, &s->local);
 	s->local_ok = rc == 0;
 	if (!s->local_ok)
 		laps_errstr(rc, s->local_error, sizeof s->local_error);

@@ -59,8 +59,7 @@ struct laps_status {
 
 /* Fill *st (no output).  Opens the backend when it can; every failure is
  * recorded in *st, never returned: status reports, it does not fail. */
-void laps_status_gather(struct laps_agent *a, const struct laps_conf *cfg,
-			struct laps_status *st);
+void laps_status_gather(struct laps_agent *a, const struct laps_conf *cfg, struct laps_status *st);
 
 /* The local files only (state, journal, usage marker and the post-auth
  * deadline) of s->account; also used by the metrics (agent/metrics.c). */

@@ -18,8 +18,11 @@
 
 /* One line per backend. */
 const struct laps_backend_conf *const laps_backend_confs[] = {
-    &laps_file_backend_conf, &laps_ldap_backend_conf, &laps_rest_backend_conf,
-    &laps_graph_backend_conf, NULL,
+    &laps_file_backend_conf,
+    &laps_ldap_backend_conf,
+    &laps_rest_backend_conf,
+    &laps_graph_backend_conf,
+    NULL,
 };
 
 const struct laps_conf_section *const laps_backend_sections[] = {
@@ -67,7 +70,8 @@ laps_backend_conf_validate(const struct laps_conf *c, enum laps_backend_role rol
 
 	if (e == NULL || e->backend == NULL)
 		return laps_conf_err(c, "escrow", "backend", "not set");
-	if ((b = laps_backend_conf_find(e->backend)) != NULL && laps_conf_get(c, b->section) == NULL)
+	if ((b = laps_backend_conf_find(e->backend)) != NULL &&
+	    laps_conf_get(c, b->section) == NULL)
 		return laps_seterr(LAPS_ERR_INVALID, "%s: [%s] is not part of this configuration",
 				   laps_conf_name(c), b->name);
 	if (b == NULL) {

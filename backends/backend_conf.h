@@ -23,7 +23,7 @@
 
 /* A backend's configuration: its section and its rules. */
 struct laps_backend_conf {
-	const char *name;                        /* as in [escrow] backend */
+	const char *name;			 /* as in [escrow] backend */
 	const struct laps_conf_section *section; /* its [NAME] section */
 	/* required: the cross-field rules of its section for who opens it
 	 * (LAPS_ROLE_AGENT: the device's own entry; LAPS_ROLE_ADMIN: lookups).

@@ -437,7 +437,8 @@ file_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	if (stat(laps_file_conf(cfg)->dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return laps_seterr(LAPS_ERR_CONFIG, "[file] dir: %s is not a directory",
 				   laps_file_conf(cfg)->dir);
-	if ((c = calloc(1, sizeof(*c))) == NULL || (c->dir = strdup(laps_file_conf(cfg)->dir)) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->dir = strdup(laps_file_conf(cfg)->dir)) == NULL) {
 		free(c);
 		return laps_seterr(LAPS_ERR_NOMEM, "file: open");
 	}

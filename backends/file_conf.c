@@ -22,9 +22,9 @@ file_defaults(void *p)
 	return (f->dir = strdup(LAPS_STATE_DIR_DEFAULT "/escrow")) == NULL ? LAPS_ERR_NOMEM : 0;
 }
 
-const struct laps_conf_section laps_file_section = {
-    "file", file_keys, sizeof file_keys / sizeof file_keys[0], sizeof(struct laps_file_conf),
-    file_defaults};
+const struct laps_conf_section laps_file_section = {"file", file_keys,
+						    sizeof file_keys / sizeof file_keys[0],
+						    sizeof(struct laps_file_conf), file_defaults};
 
 static int
 file_validate(const struct laps_conf *c, enum laps_backend_role role)
@@ -35,5 +35,5 @@ file_validate(const struct laps_conf *c, enum laps_backend_role role)
 	return 0;
 }
 
-const struct laps_backend_conf laps_file_backend_conf = {
-    "file", &laps_file_section, file_validate, NULL, 0};
+const struct laps_backend_conf laps_file_backend_conf = {"file", &laps_file_section, file_validate,
+							 NULL, 0};

@@ -776,16 +776,18 @@ get_token(struct gr_ctx *g)
 	size_t slen = 0, cap, o;
 	int rc;
 
-	if ((rc = read_client_secret(laps_graph_conf(cfg)->client_secret_file, &secret, &slen)) != 0)
+	if ((rc = read_client_secret(laps_graph_conf(cfg)->client_secret_file, &secret, &slen)) !=
+	    0)
 		return rc;
-	cap = 64 + 3 * (slen + strlen(laps_graph_conf(cfg)->client_id) + strlen(laps_graph_conf(cfg)->scope));
+	cap = 64 + 3 * (slen + strlen(laps_graph_conf(cfg)->client_id) +
+			strlen(laps_graph_conf(cfg)->scope));
 	if ((body = laps_secret_alloc(cap)) == NULL) {
 		rc = LAPS_ERR_NOMEM;
 		goto out;
 	}
 	o = (size_t)snprintf(body, cap, "grant_type=client_credentials&client_id=");
-	if ((rc = pct_encode(laps_graph_conf(cfg)->client_id, strlen(laps_graph_conf(cfg)->client_id), body + o,
-			     cap - o)) != 0)
+	if ((rc = pct_encode(laps_graph_conf(cfg)->client_id,
+			     strlen(laps_graph_conf(cfg)->client_id), body + o, cap - o)) != 0)
 		goto toobig;
 	o += strlen(body + o);
 	if (laps_snprintf(body + o, cap - o, "&client_secret=") != 0)
@@ -797,7 +799,8 @@ get_token(struct gr_ctx *g)
 	if (laps_snprintf(body + o, cap - o, "&scope=") != 0)
 		goto toobig;
 	o += strlen(body + o);
-	if ((rc = pct_encode(laps_graph_conf(cfg)->scope, strlen(laps_graph_conf(cfg)->scope), body + o, cap - o)) != 0)
+	if ((rc = pct_encode(laps_graph_conf(cfg)->scope, strlen(laps_graph_conf(cfg)->scope),
+			     body + o, cap - o)) != 0)
 		goto toobig;
 
 	if ((rc = http(g, laps_graph_conf(cfg)->token_url, body, true, &b)) != 0)
@@ -849,7 +852,8 @@ make_url(const struct laps_conf *cfg, const char *suffix1, const char *suffix2, 
 
 	while (n > 0 && laps_graph_conf(cfg)->url[n - 1] == '/')
 		n--;
-	if (laps_snprintf(buf, len, "%.*s%s%s", (int)n, laps_graph_conf(cfg)->url, suffix1, suffix2) != 0)
+	if (laps_snprintf(buf, len, "%.*s%s%s", (int)n, laps_graph_conf(cfg)->url, suffix1,
+			  suffix2) != 0)
 		return laps_seterr(LAPS_ERR_TOOBIG, "Graph URL too long");
 	return 0;
 }
@@ -901,8 +905,8 @@ graph_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	if (role != LAPS_ROLE_ADMIN)
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "backend graph is read-only (laps-get)");
 	if (laps_graph_conf(cfg)->url == NULL || laps_graph_conf(cfg)->token_url == NULL ||
-	    laps_graph_conf(cfg)->client_id == NULL || laps_graph_conf(cfg)->client_secret_file == NULL ||
-	    laps_graph_conf(cfg)->scope == NULL)
+	    laps_graph_conf(cfg)->client_id == NULL ||
+	    laps_graph_conf(cfg)->client_secret_file == NULL || laps_graph_conf(cfg)->scope == NULL)
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "[graph] url, token_url, client_id and "
 				   "client_secret_file are required for --source graph");

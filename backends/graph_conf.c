@@ -37,8 +37,8 @@ graph_defaults(void *p)
 }
 
 const struct laps_conf_section laps_graph_section = {
-    "graph", graph_keys, sizeof graph_keys / sizeof graph_keys[0],
-    sizeof(struct laps_graph_conf), graph_defaults};
+    "graph", graph_keys, sizeof graph_keys / sizeof graph_keys[0], sizeof(struct laps_graph_conf),
+    graph_defaults};
 
 static int
 graph_validate(const struct laps_conf *c, enum laps_backend_role role)

@@ -12,13 +12,13 @@
 
 /* Every string is malloc'd or NULL (unset). */
 struct laps_graph_conf {
-	char *url;                /* default https://graph.microsoft.com/v1.0 */
-	char *token_url;          /* OAuth2 token endpoint (client credentials) */
+	char *url;	 /* default https://graph.microsoft.com/v1.0 */
+	char *token_url; /* OAuth2 token endpoint (client credentials) */
 	char *client_id;
 	char *client_secret_file; /* root/owner-only file */
-	char *scope;              /* default https://graph.microsoft.com/.default */
-	char *ca_file;            /* extra CA bundle (tests) */
-	int64_t timeout;          /* 1s..300s (default 10s) */
+	char *scope;		  /* default https://graph.microsoft.com/.default */
+	char *ca_file;		  /* extra CA bundle (tests) */
+	int64_t timeout;	  /* 1s..300s (default 10s) */
 };
 
 extern const struct laps_conf_section laps_graph_section;

@@ -87,10 +87,11 @@ backend_open(const struct laps_conf *cfg, enum laps_backend_role role,
 
 	*out = NULL;
 	if (s->single_account && role == LAPS_ROLE_AGENT && env->n_accounts > 1)
-		return laps_seterr(LAPS_ERR_UNSUPPORTED,
-				   "ldap: schema %s stores one account per device (%zu configured); "
-				   "use schema = laps for several accounts",
-				   s->name, env->n_accounts);
+		return laps_seterr(
+		    LAPS_ERR_UNSUPPORTED,
+		    "ldap: schema %s stores one account per device (%zu configured); "
+		    "use schema = laps for several accounts",
+		    s->name, env->n_accounts);
 	ignore_sigpipe();
 	lconn_sasl_prepare(cfg);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -245,8 +246,9 @@ backend_find(void *vctx, const char *name, char (*devices)[LAPS_DEVICE_MAX + 1],
 		return laps_seterr(LAPS_ERR_UNSUPPORTED, "ldap: find needs [ldap] base");
 	if ((rc = find_filter(name, filter)) != 0)
 		return rc;
-	rc = ldap_search_ext(c->ld, laps_ldap_conf(c->cfg)->base, LDAP_SCOPE_SUBTREE, filter,
-			     (char **)(uintptr_t)attrs, 0, NULL, NULL, &c->tv, (int)max + 1, &msgid);
+	rc =
+	    ldap_search_ext(c->ld, laps_ldap_conf(c->cfg)->base, LDAP_SCOPE_SUBTREE, filter,
+			    (char **)(uintptr_t)attrs, 0, NULL, NULL, &c->tv, (int)max + 1, &msgid);
 	if (rc != LDAP_SUCCESS)
 		return lconn_error(c, rc, "search", NULL);
 	if ((rc = lconn_wait(c, msgid, "search", &res)) != 0)

@@ -99,9 +99,9 @@ ldap_defaults(void *p)
 	return 0;
 }
 
-const struct laps_conf_section laps_ldap_section = {
-    "ldap", ldap_keys, sizeof ldap_keys / sizeof ldap_keys[0], sizeof(struct laps_ldap_conf),
-    ldap_defaults};
+const struct laps_conf_section laps_ldap_section = {"ldap", ldap_keys,
+						    sizeof ldap_keys / sizeof ldap_keys[0],
+						    sizeof(struct laps_ldap_conf), ldap_defaults};
 
 static int
 ldap_validate(const struct laps_conf *c, enum laps_backend_role role)
@@ -147,8 +147,8 @@ ldap_cleartext(const struct laps_conf *c)
 	return laps_ldap_conf(c)->schema != LAPS_SCHEMA_LAPS;
 }
 
-const struct laps_backend_conf laps_ldap_backend_conf = {
-    "ldap", &laps_ldap_section, ldap_validate, ldap_cleartext, 0};
+const struct laps_backend_conf laps_ldap_backend_conf = {"ldap", &laps_ldap_section, ldap_validate,
+							 ldap_cleartext, 0};
 
 const char *
 laps_ldap_schema_name(enum laps_ldap_schema s)

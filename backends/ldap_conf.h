@@ -22,16 +22,16 @@ struct laps_ldap_conf {
 	size_t n_uri;
 	enum laps_ldap_tls tls; /* starttls | ldaps | none (default starttls) */
 	char *ca_file;
-	char *cert_file; /* client certificate (optional) */
-	char *key_file;  /* its key */
+	char *cert_file;	  /* client certificate (optional) */
+	char *key_file;		  /* its key */
 	enum laps_ldap_bind bind; /* simple | external | gssapi (default simple) */
 	char *bind_dn;
 	char *bind_secret_file;
 	char *base;
-	char *filter; /* template with %h (short host) and %f (FQDN) */
-	char *dn;     /* explicit device entry DN */
+	char *filter;		      /* template with %h (short host) and %f (FQDN) */
+	char *dn;		      /* explicit device entry DN */
 	enum laps_ldap_schema schema; /* laps | mslaps | legacy (default laps) */
-	int64_t timeout;              /* 1s..300s (default 10s) */
+	int64_t timeout;	      /* 1s..300s (default 10s) */
 };
 
 extern const struct laps_conf_section laps_ldap_section;

@@ -569,24 +569,26 @@ set_tls_options(struct lctx *c)
 	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand)) != LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting TLS_REQUIRE_CERT", NULL);
 	if (laps_ldap_conf(cfg)->ca_file != NULL &&
-	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE, laps_ldap_conf(cfg)->ca_file)) !=
-		LDAP_OPT_SUCCESS)
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CACERTFILE,
+				  laps_ldap_conf(cfg)->ca_file)) != LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the CA file", NULL);
 	if (laps_ldap_conf(cfg)->cert_file != NULL &&
-	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CERTFILE, laps_ldap_conf(cfg)->cert_file)) !=
-		LDAP_OPT_SUCCESS)
+	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_CERTFILE,
+				  laps_ldap_conf(cfg)->cert_file)) != LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the client certificate", NULL);
 	if (laps_ldap_conf(cfg)->key_file != NULL &&
 	    (rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_KEYFILE, laps_ldap_conf(cfg)->key_file)) !=
 		LDAP_OPT_SUCCESS)
 		return lconn_error(c, rc, "setting the client key", NULL);
 	if ((rc = ldap_set_option(c->ld, LDAP_OPT_X_TLS_NEWCTX, &zero)) != LDAP_OPT_SUCCESS)
-		return laps_seterr(LAPS_ERR_TLS,
-				   "ldap: cannot create a TLS context on %s (CA file %s, "
-				   "certificate %s): %s",
-				   c->uri, laps_ldap_conf(cfg)->ca_file ? laps_ldap_conf(cfg)->ca_file : "(system)",
-				   laps_ldap_conf(cfg)->cert_file ? laps_ldap_conf(cfg)->cert_file : "(none)",
-				   ldap_err2string(rc));
+		return laps_seterr(
+		    LAPS_ERR_TLS,
+		    "ldap: cannot create a TLS context on %s (CA file %s, "
+		    "certificate %s): %s",
+		    c->uri,
+		    laps_ldap_conf(cfg)->ca_file ? laps_ldap_conf(cfg)->ca_file : "(system)",
+		    laps_ldap_conf(cfg)->cert_file ? laps_ldap_conf(cfg)->cert_file : "(none)",
+		    ldap_err2string(rc));
 	return 0;
 }
 

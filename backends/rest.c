@@ -610,7 +610,8 @@ open_http(struct rest_ctx *c)
 	o.timeout_ms = laps_rest_conf(cfg)->timeout * 1000;
 	o.retries = laps_rest_conf(cfg)->retries;
 	o.budget_ms = laps_rest_conf(cfg)->budget * 1000;
-	if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS && laps_rest_conf(cfg)->key_uri != NULL) {
+	if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS &&
+	    laps_rest_conf(cfg)->key_uri != NULL) {
 		/* the key stays in its token; the engine signs with it */
 		o.cert_file = laps_rest_conf(cfg)->cert_file;
 		o.key_engine = laps_rest_conf(cfg)->key_engine;
@@ -618,8 +619,8 @@ open_http(struct rest_ctx *c)
 	} else if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS) {
 		/* the key is read here, with the owner/mode checks, and handed to
 		 * libcurl from memory */
-		if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX,
-						&c->key_pem, &c->key_len)) != 0)
+		if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file",
+						KEY_FILE_MAX, &c->key_pem, &c->key_len)) != 0)
 			return rc;
 		if ((rc = cert_key_match(laps_rest_conf(cfg)->cert_file,
 					 laps_rest_conf(cfg)->key_file, c->key_pem, c->key_len)) !=

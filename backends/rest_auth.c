@@ -86,7 +86,8 @@ scope_params(const struct laps_conf *cfg, char *buf, size_t len)
 	int rc;
 
 	buf[0] = s[0] = res[0] = '\0';
-	if (laps_rest_conf(cfg)->scope != NULL && (rc = rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s)) != 0)
+	if (laps_rest_conf(cfg)->scope != NULL &&
+	    (rc = rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s)) != 0)
 		return laps_seterr(rc, "[rest] scope too long");
 	if (laps_rest_conf(cfg)->resource != NULL &&
 	    (rc = rest_urlencode(laps_rest_conf(cfg)->resource, res, sizeof res)) != 0)
@@ -135,15 +136,17 @@ fetch_client_secret(struct rest_auth *a, struct rest_resp *r, char **token)
 	int64_t exp;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->client_secret_file, "client_secret_file",
-					SECRET_FILE_MAX, &secret, &slen)) != 0)
+	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->client_secret_file,
+					"client_secret_file", SECRET_FILE_MAX, &secret, &slen)) !=
+	    0)
 		return rc;
 	if ((rc = basic_header(laps_rest_conf(cfg)->client_id, secret, &hdr)) != 0)
 		goto out;
 	if ((rc = laps_snprintf(form, sizeof form, "grant_type=client_credentials")) != 0 ||
 	    (rc = scope_params(cfg, form + strlen(form), sizeof form - strlen(form))) != 0)
 		goto out;
-	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, hdr, form, r, token, &exp, NULL);
+	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, hdr, form, r, token, &exp,
+				  NULL);
 out:
 	laps_file_free(secret, slen, secret_flags());
 	laps_secret_free(hdr);
@@ -315,11 +318,12 @@ fetch_jwt(struct rest_auth *a, struct rest_resp *r, char **token)
 	int64_t exp;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX, &pem,
-					&plen)) != 0)
+	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX,
+					&pem, &plen)) != 0)
 		return rc;
-	if ((rc = rest_auth_assertion(pem, plen, laps_rest_conf(cfg)->client_id, laps_rest_conf(cfg)->token_url,
-				      (int64_t)time(NULL), &assertion)) != 0)
+	if ((rc = rest_auth_assertion(pem, plen, laps_rest_conf(cfg)->client_id,
+				      laps_rest_conf(cfg)->token_url, (int64_t)time(NULL),
+				      &assertion)) != 0)
 		goto out;
 	if ((rc = rest_urlencode(laps_rest_conf(cfg)->client_id, id, sizeof id)) != 0) {
 		rc = laps_seterr(rc, "[rest] client_id too long");
@@ -337,7 +341,8 @@ fetch_jwt(struct rest_auth *a, struct rest_resp *r, char **token)
 				id, assertion)) != 0 ||
 	    (rc = scope_params(cfg, form + strlen(form), flen - strlen(form))) != 0)
 		goto out;
-	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, NULL, form, r, token, &exp, NULL);
+	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, NULL, form, r, token, &exp,
+				  NULL);
 out:
 	if (form != NULL)
 		laps_freezero(form, flen);
@@ -353,13 +358,14 @@ fetch_bearer(struct rest_auth *a, char **token)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(laps_rest_conf(a->cfg)->bearer_file, "bearer_file", REST_TOKEN_MAX,
-					&buf, &n)) != 0)
+	if ((rc = rest_auth_read_secret(laps_rest_conf(a->cfg)->bearer_file, "bearer_file",
+					REST_TOKEN_MAX, &buf, &n)) != 0)
 		return rc;
 	if (!rest_token_ok(buf)) {
 		laps_file_free(buf, n, secret_flags());
-		return laps_seterr(LAPS_ERR_CONFIG, "[rest] bearer_file: %s does not hold one "
-						    "token (RFC 6750 characters only)",
+		return laps_seterr(LAPS_ERR_CONFIG,
+				   "[rest] bearer_file: %s does not hold one "
+				   "token (RFC 6750 characters only)",
 				   laps_rest_conf(a->cfg)->bearer_file);
 	}
 	*token = laps_secret_strdup(buf);
@@ -444,7 +450,8 @@ rest_auth_header(struct rest_auth *a, const char **hdr)
 int
 rest_auth_refresh(struct rest_auth *a)
 {
-	if (laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_MTLS || laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_BEARER)
+	if (laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_MTLS ||
+	    laps_rest_conf(a->cfg)->auth == LAPS_REST_AUTH_BEARER)
 		return laps_seterr(LAPS_ERR_AUTH, "the server refused the %s credential",
 				   laps_rest_auth_name(laps_rest_conf(a->cfg)->auth));
 	if (a->refreshed)

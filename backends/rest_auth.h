@@ -32,8 +32,8 @@
 struct rest_auth; /* opaque */
 
 /* h is borrowed (token requests go through it). */
-int rest_auth_new(const struct laps_conf *cfg, enum laps_backend_role role,
-		  struct rest_http *h, struct rest_auth **out) __attribute__((warn_unused_result));
+int rest_auth_new(const struct laps_conf *cfg, enum laps_backend_role role, struct rest_http *h,
+		  struct rest_auth **out) __attribute__((warn_unused_result));
 void rest_auth_free(struct rest_auth *a);
 
 /*

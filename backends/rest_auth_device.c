@@ -167,8 +167,10 @@ client_params(const struct laps_conf *cfg, char *buf, size_t len)
 	char id[768], s[1024] = "", r[1024] = "";
 
 	if (rest_urlencode(laps_rest_conf(cfg)->client_id, id, sizeof id) != 0 ||
-	    (laps_rest_conf(cfg)->scope != NULL && rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s) != 0) ||
-	    (laps_rest_conf(cfg)->resource != NULL && rest_urlencode(laps_rest_conf(cfg)->resource, r, sizeof r) != 0))
+	    (laps_rest_conf(cfg)->scope != NULL &&
+	     rest_urlencode(laps_rest_conf(cfg)->scope, s, sizeof s) != 0) ||
+	    (laps_rest_conf(cfg)->resource != NULL &&
+	     rest_urlencode(laps_rest_conf(cfg)->resource, r, sizeof r) != 0))
 		return laps_seterr(LAPS_ERR_CONFIG, "[rest] client_id, scope or resource too long");
 	return laps_snprintf(buf, len, "client_id=%s%s%s%s%s", id, s[0] ? "&scope=" : "", s,
 			     r[0] ? "&resource=" : "", r);
@@ -189,8 +191,8 @@ refresh_grant(struct rest_auth *a, struct cached *c)
 	    (rc = laps_snprintf(form + strlen(form), FORM_MAX - strlen(form),
 				"&grant_type=refresh_token&refresh_token=%s", c->refresh)) != 0)
 		goto out;
-	if ((rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &acc, &exp,
-				       &ref)) != 0)
+	if ((rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &acc,
+				       &exp, &ref)) != 0)
 		goto out;
 	laps_secret_free(c->access);
 	c->access = acc;
@@ -219,8 +221,8 @@ poll_once(struct rest_auth *a, const char *form, int64_t *interval, struct cache
 	int rc;
 
 	rest_resp_init(&r);
-	rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &c->access, &exp,
-				  &c->refresh);
+	rc = rest_auth_post_token(a, laps_rest_conf(a->cfg)->token_url, NULL, form, &r, &c->access,
+				  &exp, &c->refresh);
 	if (rc == 0) {
 		c->expires_at = (int64_t)time(NULL) + (exp > 0 ? exp : 300);
 	} else if (r.status == 400 && r.body != NULL &&
@@ -241,8 +243,15 @@ poll_once(struct rest_auth *a, const char *form, int64_t *interval, struct cache
 static int
 device_authorize(struct rest_auth *a, struct rest_device_auth *d)
 {
-	struct rest_req q = {"POST", laps_rest_conf(a->cfg)->device_auth_url, NULL, NULL,
-			     "application/x-www-form-urlencoded", NULL, 0, NULL, false,
+	struct rest_req q = {"POST",
+			     laps_rest_conf(a->cfg)->device_auth_url,
+			     NULL,
+			     NULL,
+			     "application/x-www-form-urlencoded",
+			     NULL,
+			     0,
+			     NULL,
+			     false,
 			     REST_SMALL_BODY};
 	struct rest_resp r;
 	char form[4096], what[300];

@@ -12,8 +12,8 @@
 
 _Static_assert(sizeof(enum laps_rest_auth) == sizeof(int), "enum size");
 
-static const char *const auth_names[] = {"client_credentials", "private_key_jwt", "mtls",
-					 "bearer", "device_code", NULL};
+static const char *const auth_names[] = {
+    "client_credentials", "private_key_jwt", "mtls", "bearer", "device_code", NULL};
 
 #define HOUR_S 3600LL
 
@@ -67,9 +67,9 @@ rest_defaults(void *p)
 	return 0;
 }
 
-const struct laps_conf_section laps_rest_section = {
-    "rest", rest_keys, sizeof rest_keys / sizeof rest_keys[0], sizeof(struct laps_rest_conf),
-    rest_defaults};
+const struct laps_conf_section laps_rest_section = {"rest", rest_keys,
+						    sizeof rest_keys / sizeof rest_keys[0],
+						    sizeof(struct laps_rest_conf), rest_defaults};
 
 static bool
 has_prefix(const char *s, const char *prefix)
@@ -94,7 +94,8 @@ validate_key(const struct laps_conf *c, const struct laps_rest_conf *r)
 	if (r->auth != LAPS_REST_AUTH_MTLS)
 		return ERR("key_uri", "only used with auth = mtls");
 	if (r->key_file != NULL)
-		return ERR("key_uri", "key_file and key_uri are exclusive (a file or an engine key)");
+		return ERR("key_uri",
+			   "key_file and key_uri are exclusive (a file or an engine key)");
 	return 0;
 }
 
@@ -134,7 +135,8 @@ validate_auth(const struct laps_conf *c, const struct laps_rest_conf *r,
 		if (r->cert_file == NULL)
 			return ERR("cert_file", "required when auth = mtls");
 		if (r->key_file == NULL && r->key_uri == NULL)
-			return ERR("key_file", "required when auth = mtls (or key_uri with key_engine)");
+			return ERR("key_file",
+				   "required when auth = mtls (or key_uri with key_engine)");
 		return 0;
 	case LAPS_REST_AUTH_BEARER:
 		if (r->bearer_file == NULL)
@@ -142,7 +144,8 @@ validate_auth(const struct laps_conf *c, const struct laps_rest_conf *r,
 		return 0;
 	case LAPS_REST_AUTH_DEVICE_CODE:
 		if (role == LAPS_ROLE_AGENT)
-			return ERR("auth", "device_code is an administrator's sign-in (laps-get only)");
+			return ERR("auth",
+				   "device_code is an administrator's sign-in (laps-get only)");
 		if (r->token_url == NULL)
 			return ERR("token_url", "required when auth = device_code");
 		if (r->device_auth_url == NULL)
@@ -166,8 +169,8 @@ rest_validate(const struct laps_conf *c, enum laps_backend_role role)
 	return validate_auth(c, r, role);
 }
 
-const struct laps_backend_conf laps_rest_backend_conf = {
-    "rest", &laps_rest_section, rest_validate, NULL, 0};
+const struct laps_backend_conf laps_rest_backend_conf = {"rest", &laps_rest_section, rest_validate,
+							 NULL, 0};
 
 const char *
 laps_rest_auth_name(enum laps_rest_auth a)

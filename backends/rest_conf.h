@@ -11,30 +11,35 @@
 #include "backends/backend_conf.h"
 #include "escrow/conf.h"
 
-enum laps_rest_auth { LAPS_REST_AUTH_CLIENT_SECRET = 0, LAPS_REST_AUTH_PRIVATE_KEY_JWT,
-		      LAPS_REST_AUTH_MTLS, LAPS_REST_AUTH_BEARER, LAPS_REST_AUTH_DEVICE_CODE };
+enum laps_rest_auth {
+	LAPS_REST_AUTH_CLIENT_SECRET = 0,
+	LAPS_REST_AUTH_PRIVATE_KEY_JWT,
+	LAPS_REST_AUTH_MTLS,
+	LAPS_REST_AUTH_BEARER,
+	LAPS_REST_AUTH_DEVICE_CODE
+};
 
 /* Every string is malloc'd or NULL (unset). */
 struct laps_rest_conf {
-	char *url;                /* https:// base URL of laps-escrowd (before /v1) */
+	char *url;		  /* https:// base URL of laps-escrowd (before /v1) */
 	enum laps_rest_auth auth; /* client_credentials | private_key_jwt | mtls | bearer |
 				   * device_code (laps-get only) */
 	char *token_url;
 	char *device_auth_url; /* RFC 8628 device authorization endpoint (device_code) */
-	char *resource;        /* RFC 8707 resource indicator sent with token requests */
-	char *pin;             /* public-key pin: sha256//BASE64[;sha256//...] */
+	char *resource;	       /* RFC 8707 resource indicator sent with token requests */
+	char *pin;	       /* public-key pin: sha256//BASE64[;sha256//...] */
 	char *client_id;
 	char *client_secret_file;
 	char *key_file;
 	char *cert_file;
 	char *key_engine; /* OpenSSL engine id for key_uri (auth = mtls) */
-	char *key_uri;    /* engine key (pkcs11:...) instead of key_file */
+	char *key_uri;	  /* engine key (pkcs11:...) instead of key_file */
 	char *ca_file;
 	char *bearer_file;
 	char *scope;
 	int64_t timeout;  /* 1s..300s (default 10s) */
 	unsigned retries; /* 0..10 (default 3): attempts after the first */
-	int64_t budget;   /* 1s..1h (default 120s): all requests of one run */
+	int64_t budget;	  /* 1s..1h (default 120s): all requests of one run */
 };
 
 extern const struct laps_conf_section laps_rest_section;

@@ -32,8 +32,8 @@ int
 rest_auth_post_token(struct rest_auth *a, const char *url, const char *auth, const char *form,
 		     struct rest_resp *r, char **access, int64_t *expires_in, char **refresh)
 {
-	struct rest_req q = {"POST", url, NULL, auth, "application/x-www-form-urlencoded",
-			     form, strlen(form), NULL, false, REST_SMALL_BODY};
+	struct rest_req q = {"POST", url,	   NULL, auth,	"application/x-www-form-urlencoded",
+			     form,   strlen(form), NULL, false, REST_SMALL_BODY};
 	char what[300];
 	int rc;
 

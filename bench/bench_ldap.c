@@ -58,7 +58,6 @@ test_env(const struct laps_conf *c)
 	return &env;
 }
 
-
 struct opts {
 	unsigned devices, workers, rotations, read_cycles;
 	bool agent_mode;
@@ -151,7 +150,8 @@ worker(const struct opts *o, unsigned id, FILE *log)
 	if (!o->agent_mode) {
 		if (mkcfg(&cfg, o, NULL) != 0)
 			return 2;
-		if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg), &b)) != 0) {
+		if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT,
+					    test_env(&cfg), &b)) != 0) {
 			char buf[512];
 
 			fprintf(stderr, "worker %u: open: %s\n", id,
@@ -171,8 +171,8 @@ worker(const struct opts *o, unsigned id, FILE *log)
 		if (o->agent_mode) {
 			if (mkcfg(&cfg, o, dev) != 0)
 				return 2;
-			if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg),
-						    &b)) != 0) {
+			if ((rc = laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT,
+						    test_env(&cfg), &b)) != 0) {
 				errors++;
 				laps_conf_free(&cfg);
 				continue;
@@ -342,7 +342,8 @@ read_cycles(const struct opts *o)
 		(void)snprintf(dev, sizeof(dev), "dev%05u", 1 + i % o->devices);
 		laps_record_init(&r);
 		if (mkcfg(&cfg, o, dev) == 0 &&
-		    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg), &b) == 0) {
+		    laps_backend_open(&laps_backend_ldap, &cfg, LAPS_ROLE_AGENT, test_env(&cfg),
+				      &b) == 0) {
 			int rc = laps_backend_read(b, dev, "lapsadmin", &r, &v);
 
 			if (rc == 0 || rc == LAPS_ERR_NOTFOUND)

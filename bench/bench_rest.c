@@ -59,7 +59,6 @@
 static const struct laps_conf_schema test_schema = {
     {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
 
-
 #define MAX_THREADS 256
 #define ACCOUNT "lapsadmin"
 

@@ -76,8 +76,8 @@ enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
  * (agent/agent_conf.h).
  */
 struct laps_backend_env {
-	const char *state_dir;       /* NULL = LAPS_STATE_DIR_DEFAULT */
-	char *const *accounts;       /* NULL when n_accounts is 0 */
+	const char *state_dir; /* NULL = LAPS_STATE_DIR_DEFAULT */
+	char *const *accounts; /* NULL when n_accounts is 0 */
 	size_t n_accounts;
 };
 
@@ -146,8 +146,7 @@ struct laps_backend {
  * directory).  On success *out is malloc'd (laps_backend_close). */
 int laps_backend_open(const struct laps_backend_ops *ops, const struct laps_conf *cfg,
 		      enum laps_backend_role role, const struct laps_backend_env *env,
-		      struct laps_backend **out)
-    __attribute__((warn_unused_result));
+		      struct laps_backend **out) __attribute__((warn_unused_result));
 void laps_backend_close(struct laps_backend *b);
 
 /* Wrappers: validate arguments, lower-case the device, return

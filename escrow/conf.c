@@ -35,7 +35,6 @@
 /* Enums are stored through an int pointer; make sure that is their size. */
 _Static_assert(sizeof(enum laps_yesno) == sizeof(int), "enum size");
 
-
 /* A value parsed from the file, not yet stored. */
 struct pending {
 	unsigned line; /* 0: not set by this file */
@@ -50,10 +49,10 @@ struct parser {
 	const struct laps_conf *c;
 	const char *name; /* file name for messages */
 	unsigned line;
-	const char *section; /* current section's name, or NULL before any */
+	const char *section;		/* current section's name, or NULL before any */
 	char skipped[LINE_MAX_LEN + 1]; /* the name of a skipped section (section points here) */
-	int sec;             /* its index in c->sections; -1: foreign or skipped */
-	size_t *base;        /* c->n + 1 offsets of each section's first slot */
+	int sec;			/* its index in c->sections; -1: foreign or skipped */
+	size_t *base;			/* c->n + 1 offsets of each section's first slot */
 	struct pending *pend;
 	unsigned *sec_line; /* first line of each section in this file */
 };
@@ -118,8 +117,7 @@ join_names(char *buf, size_t len, const char *const *names, size_t *off)
 }
 
 static int
-parse_enum(const struct parser *ps, const struct laps_conf_key *k, const char *v,
-	   struct pending *p)
+parse_enum(const struct parser *ps, const struct laps_conf_key *k, const char *v, struct pending *p)
 {
 	const char *const *names = k->type == LAPS_CONF_YESNO ? laps_conf_yesno_names : k->names;
 	char allowed[256];
@@ -176,8 +174,7 @@ parse_number(const struct parser *ps, const struct laps_conf_key *k, const char 
 }
 
 static int
-parse_list(const struct parser *ps, const struct laps_conf_key *k, const char *v,
-	   struct pending *p)
+parse_list(const struct parser *ps, const struct laps_conf_key *k, const char *v, struct pending *p)
 {
 	laps_conf_check_fn check = k->check != NULL ? k->check : laps_conf_check_word;
 	const char *why;
@@ -331,8 +328,7 @@ parse_section(struct parser *ps, char *line)
 }
 
 static int
-parse_value(struct parser *ps, const struct laps_conf_key *k, struct pending *p,
-	    const char *value)
+parse_value(struct parser *ps, const struct laps_conf_key *k, struct pending *p, const char *value)
 {
 	if (p->line != 0)
 		return laps_seterr(LAPS_ERR_CONFIG,
@@ -440,8 +436,9 @@ check_line_bytes(const char *name, unsigned line, const char *p, size_t n)
 		if (c == '\0')
 			return laps_seterr(LAPS_ERR_CONFIG, "%s:%u: NUL byte in line", name, line);
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return laps_seterr(LAPS_ERR_CONFIG, "%s:%u: control character 0x%02x in line",
-					   name, line, c);
+			return laps_seterr(LAPS_ERR_CONFIG,
+					   "%s:%u: control character 0x%02x in line", name, line,
+					   c);
 	}
 	return 0;
 }
@@ -764,4 +761,3 @@ laps_conf_err(const struct laps_conf *c, const char *section, const char *key, c
 	return laps_seterr(LAPS_ERR_CONFIG, "%s: [%s] %s: %s", laps_conf_name(c), section, key,
 			   what);
 }
-

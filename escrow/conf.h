@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #define LAPS_CONFIG_MAX_SIZE (64 * 1024) /* larger files are refused */
-#define LAPS_CONFIG_MAX_LIST 16          /* values of one list key */
-#define LAPS_CONF_MAX_SECTIONS 32        /* sections of one schema */
+#define LAPS_CONFIG_MAX_LIST 16		 /* values of one list key */
+#define LAPS_CONF_MAX_SECTIONS 32	 /* sections of one schema */
 #define LAPS_ACCOUNT_MAX 32              /* user name length (useradd's limit) */
 #define LAPS_DEVICE_MAX 253              /* DNS name length */
 
@@ -43,14 +43,14 @@ enum laps_yesno { LAPS_NO = 0, LAPS_YES };
 /* What a value is.  Strings and list items may be refined by a check. */
 enum laps_conf_type {
 	LAPS_CONF_STRING = 0, /* char *: non-empty text */
-	LAPS_CONF_PATH,       /* char *: an absolute path */
-	LAPS_CONF_NAME,       /* char *: [a-z0-9_-], at most 64 characters */
-	LAPS_CONF_URL,        /* char *: https:// (http:// only to a loopback address) */
-	LAPS_CONF_ENUM,       /* an enum (int-sized): the index of the value in names[] */
+	LAPS_CONF_PATH,	      /* char *: an absolute path */
+	LAPS_CONF_NAME,	      /* char *: [a-z0-9_-], at most 64 characters */
+	LAPS_CONF_URL,	      /* char *: https:// (http:// only to a loopback address) */
+	LAPS_CONF_ENUM,	      /* an enum (int-sized): the index of the value in names[] */
 	LAPS_CONF_YESNO,      /* enum laps_yesno */
-	LAPS_CONF_UINT,       /* unsigned in [min, max] */
+	LAPS_CONF_UINT,	      /* unsigned in [min, max] */
 	LAPS_CONF_DURATION,   /* int64_t seconds in [min, max]: N, Ns, Nm, Nh, Nd, Nw */
-	LAPS_CONF_LIST,       /* char *[LAPS_CONFIG_MAX_LIST] + size_t count: blank-separated
+	LAPS_CONF_LIST,	      /* char *[LAPS_CONFIG_MAX_LIST] + size_t count: blank-separated
 			       * words, each checked (default laps_conf_check_word), no
 			       * value twice */
 };
@@ -69,29 +69,44 @@ typedef const char *(*laps_conf_check_fn)(const char *v);
 struct laps_conf_key {
 	const char *key;
 	enum laps_conf_type type;
-	size_t off;               /* the field in the section's struct */
-	size_t count_off;         /* LAPS_CONF_LIST: its size_t count */
-	long long min, max;       /* LAPS_CONF_UINT, LAPS_CONF_DURATION */
+	size_t off;		  /* the field in the section's struct */
+	size_t count_off;	  /* LAPS_CONF_LIST: its size_t count */
+	long long min, max;	  /* LAPS_CONF_UINT, LAPS_CONF_DURATION */
 	const char *const *names; /* LAPS_CONF_ENUM: NULL-terminated, index = value */
 	laps_conf_check_fn check; /* strings and list items: an extra check, or NULL */
-	unsigned flags;           /* LAPS_CONF_EMPTY_OK, LAPS_CONF_LOWER */
+	unsigned flags;		  /* LAPS_CONF_EMPTY_OK, LAPS_CONF_LOWER */
 };
 
 /* Table helpers: LAPS_CONF_KEY_STR(KEY, LAPS_CONF_PATH, struct S, FIELD, NULL) ... */
 #define LAPS_CONF_KEY_STR(key, type, st, field, check)                                             \
-	{key, type, offsetof(st, field), 0, 0, 0, NULL, check, 0}
+	{                                                                                          \
+		key, type, offsetof(st, field), 0, 0, 0, NULL, check, 0                            \
+	}
 #define LAPS_CONF_KEY_STRF(key, type, st, field, check, flags)                                     \
-	{key, type, offsetof(st, field), 0, 0, 0, NULL, check, flags}
+	{                                                                                          \
+		key, type, offsetof(st, field), 0, 0, 0, NULL, check, flags                        \
+	}
 #define LAPS_CONF_KEY_LIST(key, st, field, count, check)                                           \
-	{key, LAPS_CONF_LIST, offsetof(st, field), offsetof(st, count), 0, 0, NULL, check, 0}
+	{                                                                                          \
+		key, LAPS_CONF_LIST, offsetof(st, field), offsetof(st, count), 0, 0, NULL, check,  \
+		    0                                                                              \
+	}
 #define LAPS_CONF_KEY_ENUM(key, st, field, names)                                                  \
-	{key, LAPS_CONF_ENUM, offsetof(st, field), 0, 0, 0, names, NULL, 0}
+	{                                                                                          \
+		key, LAPS_CONF_ENUM, offsetof(st, field), 0, 0, 0, names, NULL, 0                  \
+	}
 #define LAPS_CONF_KEY_YESNO(key, st, field)                                                        \
-	{key, LAPS_CONF_YESNO, offsetof(st, field), 0, 0, 1, NULL, NULL, 0}
+	{                                                                                          \
+		key, LAPS_CONF_YESNO, offsetof(st, field), 0, 0, 1, NULL, NULL, 0                  \
+	}
 #define LAPS_CONF_KEY_UINT(key, st, field, lo, hi)                                                 \
-	{key, LAPS_CONF_UINT, offsetof(st, field), 0, lo, hi, NULL, NULL, 0}
+	{                                                                                          \
+		key, LAPS_CONF_UINT, offsetof(st, field), 0, lo, hi, NULL, NULL, 0                 \
+	}
 #define LAPS_CONF_KEY_DURATION(key, st, field, lo, hi)                                             \
-	{key, LAPS_CONF_DURATION, offsetof(st, field), 0, lo, hi, NULL, NULL, 0}
+	{                                                                                          \
+		key, LAPS_CONF_DURATION, offsetof(st, field), 0, lo, hi, NULL, NULL, 0             \
+	}
 
 /* One section: its keys and the struct they fill. */
 struct laps_conf_section {
@@ -106,9 +121,10 @@ struct laps_conf_section {
 };
 
 /* Schema flags */
-#define LAPS_CONF_SKIP_UNKNOWN 0x1 /* a section of no table is skipped, not refused
-				    * (pam_laps: laps.conf holds the agent's and the
-				    * backends' sections, which the agent checks) */
+#define LAPS_CONF_SKIP_UNKNOWN                                                                     \
+	0x1 /* a section of no table is skipped, not refused                                       \
+	     * (pam_laps: laps.conf holds the agent's and the                                      \
+	     * backends' sections, which the agent checks) */
 
 /* The sections a program's files may hold. */
 struct laps_conf_schema {
@@ -195,7 +211,7 @@ const char *laps_conf_enum_name(const char *const *names, int v);
  * each returns NULL when v is fine, else what is wrong. */
 const char *laps_conf_check_path(const char *v);    /* absolute, < PATH_MAX */
 const char *laps_conf_check_name(const char *v);    /* [a-z0-9_-], <= 64 */
-const char *laps_conf_check_url(const char *v);     /* https:// (http:// to loopback) */
+const char *laps_conf_check_url(const char *v);	    /* https:// (http:// to loopback) */
 const char *laps_conf_check_word(const char *v);    /* printable ASCII, <= 255 */
 const char *laps_conf_check_account(const char *v); /* a user or group name as useradd takes */
 const char *laps_conf_check_host(const char *v);    /* a DNS-style host name */

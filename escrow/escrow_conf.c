@@ -35,8 +35,11 @@ escrow_defaults(void *p)
 #undef S
 
 const struct laps_conf_section laps_escrow_section = {
-    "escrow", escrow_keys, sizeof escrow_keys / sizeof escrow_keys[0],
-    sizeof(struct laps_escrow_conf), escrow_defaults,
+    "escrow",
+    escrow_keys,
+    sizeof escrow_keys / sizeof escrow_keys[0],
+    sizeof(struct laps_escrow_conf),
+    escrow_defaults,
 };
 
 const struct laps_conf_section *const laps_escrow_sections[] = {&laps_escrow_section, NULL};

@@ -12,11 +12,11 @@
 
 /* Every string is malloc'd or NULL (unset). */
 struct laps_escrow_conf {
-	char *backend;                          /* file | ldap | rest | graph (default file) */
+	char *backend;				/* file | ldap | rest | graph (default file) */
 	char *recipients[LAPS_CONFIG_MAX_LIST]; /* files with public-key lines */
 	size_t n_recipients;
 	unsigned history; /* 0..100 (default 10) */
-	char *device;     /* NULL = this host's name, lower-cased (laps_device_name());
+	char *device;	  /* NULL = this host's name, lower-cased (laps_device_name());
 			   * a configured name is stored lower-cased */
 };
 

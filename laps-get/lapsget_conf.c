@@ -15,8 +15,7 @@ static const struct laps_conf_key get_keys[] = {
 };
 
 const struct laps_conf_section laps_get_section = {
-    "laps-get", get_keys, sizeof get_keys / sizeof get_keys[0], sizeof(struct laps_get_conf),
-    NULL};
+    "laps-get", get_keys, sizeof get_keys / sizeof get_keys[0], sizeof(struct laps_get_conf), NULL};
 
 static const struct laps_conf_section *const get_sections[] = {&laps_get_section, NULL};
 

@@ -633,8 +633,13 @@ configure(const struct opts *o, struct session *s)
 	else if (s->ops->caps & LAPS_BCAP_ANYACCOUNT)
 		s->account = NULL; /* the newest record of any account */
 	else
-		s->account = laps_agent_conf(&s->cfg)->n_accounts > 0 ? laps_agent_conf(&s->cfg)->accounts[0] : "lapsadmin";
-	s->hist_n = o->history_n ? o->history_n : (laps_escrow_conf(&s->cfg)->history ? laps_escrow_conf(&s->cfg)->history : 10);
+		s->account = laps_agent_conf(&s->cfg)->n_accounts > 0
+				 ? laps_agent_conf(&s->cfg)->accounts[0]
+				 : "lapsadmin";
+	s->hist_n =
+	    o->history_n
+		? o->history_n
+		: (laps_escrow_conf(&s->cfg)->history ? laps_escrow_conf(&s->cfg)->history : 10);
 	if (s->hist_n > LG_HISTORY_MAX)
 		s->hist_n = LG_HISTORY_MAX;
 	s->what = NULL;

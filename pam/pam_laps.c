@@ -146,7 +146,8 @@ pam_laps_is_managed(const struct laps_conf *cfg, const char *user)
 	size_t i;
 
 	for (i = 0; i < laps_agent_conf(cfg)->n_accounts; i++)
-		if (laps_agent_conf(cfg)->accounts[i] != NULL && strcmp(laps_agent_conf(cfg)->accounts[i], user) == 0)
+		if (laps_agent_conf(cfg)->accounts[i] != NULL &&
+		    strcmp(laps_agent_conf(cfg)->accounts[i], user) == 0)
 			return true;
 	return false;
 }
@@ -293,13 +294,15 @@ pam_laps_record(pam_handle_t *pamh, const struct laps_conf *cfg, const char *use
 
 	if (opening) {
 		pam_laps_fmt_duration(laps_postauth_conf(cfg)->delay, delay, sizeof(delay));
-		laps_log_event(LAPS_EV_ACCOUNT_USED, NULL,
+		laps_log_event(
+		    LAPS_EV_ACCOUNT_USED, NULL,
 		    "managed account %s used: service=%.*s ruser=%.*s rhost=%.*s tty=%.*s "
 		    "uid=%u; %s%s",
 		    user, PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.service, "-"), PAM_LAPS_LOGVAL_MAX,
 		    pam_laps_or(m.ruser, "-"), PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.rhost, "-"),
 		    PAM_LAPS_LOGVAL_MAX, pam_laps_or(m.tty, "-"), (unsigned)uid,
-		    laps_postauth_conf(cfg)->delay > 0 ? "password rotation after " : "post-auth rotation off",
+		    laps_postauth_conf(cfg)->delay > 0 ? "password rotation after "
+						       : "post-auth rotation off",
 		    laps_postauth_conf(cfg)->delay > 0 ? delay : "");
 	} else {
 		laps_log_event(LAPS_EV_SESSION_CLOSED, NULL, "session of managed account %s closed",

@@ -89,7 +89,7 @@ identity_of(struct auth_token *t, const struct jwt_claims *c, struct identity *i
 		if (authz_device_name(jwt_claim_str(c, laps_authz_conf(t->cfg)->device_claim),
 				      laps_authz_conf(t->cfg)->device_prefix, id->device) != 0) {
 			fmt_trunc(why, whylen, "a device token without a usable %s claim",
-					    laps_authz_conf(t->cfg)->device_claim);
+				  laps_authz_conf(t->cfg)->device_claim);
 			return LAPS_ERR_AUTH;
 		}
 		id->kind = ID_DEVICE;

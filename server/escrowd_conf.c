@@ -136,16 +136,16 @@ const struct laps_conf_section laps_server_section = {
     "server", server_keys, N(server_keys), sizeof(struct laps_server_conf), server_defaults};
 const struct laps_conf_section laps_store_section = {
     "store", store_keys, N(store_keys), sizeof(struct laps_store_conf), store_defaults};
-const struct laps_conf_section laps_oidc_section = {
-    "oidc", oidc_keys, N(oidc_keys), sizeof(struct laps_oidc_conf), oidc_defaults};
+const struct laps_conf_section laps_oidc_section = {"oidc", oidc_keys, N(oidc_keys),
+						    sizeof(struct laps_oidc_conf), oidc_defaults};
 const struct laps_conf_section laps_authz_section = {
     "authz", authz_keys, N(authz_keys), sizeof(struct laps_authz_conf), authz_defaults};
 const struct laps_conf_section laps_limits_section = {
     "limits", limits_keys, N(limits_keys), sizeof(struct laps_limits_conf), limits_defaults};
 
 const struct laps_conf_section *const laps_escrowd_sections[] = {
-    &laps_server_section, &laps_store_section, &laps_oidc_section, &laps_authz_section,
-    &laps_limits_section, NULL};
+    &laps_server_section, &laps_store_section,	&laps_oidc_section,
+    &laps_authz_section,  &laps_limits_section, NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
 
@@ -194,12 +194,15 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 	if (s->listen == NULL)
 		return laps_conf_err(c, "server", "listen", "required (ADDRESS:PORT)");
 	if (s->cert_file == NULL)
-		return laps_conf_err(c, "server", "cert_file", "required (laps-escrowd is HTTPS only)");
+		return laps_conf_err(c, "server", "cert_file",
+				     "required (laps-escrowd is HTTPS only)");
 	if (s->key_file == NULL)
-		return laps_conf_err(c, "server", "key_file", "required (laps-escrowd is HTTPS only)");
+		return laps_conf_err(c, "server", "key_file",
+				     "required (laps-escrowd is HTTPS only)");
 	if (st->url == NULL ||
 	    (strncmp(st->url, "sqlite:/", 8) != 0 && strncmp(st->url, "postgresql:", 11) != 0))
-		return laps_conf_err(c, "store", "url", "must be sqlite:/PATH or postgresql:CONNINFO");
+		return laps_conf_err(c, "store", "url",
+				     "must be sqlite:/PATH or postgresql:CONNINFO");
 	if ((o->issuer == NULL) != (o->audience == NULL))
 		return laps_conf_err(c, "oidc", o->issuer == NULL ? "issuer" : "audience",
 				     "issuer and audience go together");

@@ -15,20 +15,20 @@ enum laps_cert_name { LAPS_CERT_NAME_CN = 0, LAPS_CERT_NAME_SAN };
 
 /* [server].  Every string is malloc'd or NULL (unset).  Durations in seconds. */
 struct laps_server_conf {
-	char *listen;             /* ADDRESS:PORT, [IPV6]:PORT (default 127.0.0.1:8443) */
-	char *cert_file;          /* server certificate chain (PEM) */
-	char *key_file;           /* its private key (PEM) */
-	char *client_ca;          /* CA for client certificates (mTLS); NULL = none */
-	unsigned threads;         /* 1..256 (default 4) */
+	char *listen;		  /* ADDRESS:PORT, [IPV6]:PORT (default 127.0.0.1:8443) */
+	char *cert_file;	  /* server certificate chain (PEM) */
+	char *key_file;		  /* its private key (PEM) */
+	char *client_ca;	  /* CA for client certificates (mTLS); NULL = none */
+	unsigned threads;	  /* 1..256 (default 4) */
 	unsigned max_connections; /* 1..100000 (default 512) */
-	unsigned max_per_ip;      /* 1..100000 (default 64) */
-	int64_t timeout;          /* 1s..1h per-connection idle timeout (default 30s) */
+	unsigned max_per_ip;	  /* 1..100000 (default 64) */
+	int64_t timeout;	  /* 1s..1h per-connection idle timeout (default 30s) */
 	enum laps_yesno metrics;  /* yes | no (default yes) */
 };
 
 /* [store] */
 struct laps_store_conf {
-	char *url;             /* sqlite:/path | postgresql:CONNINFO */
+	char *url;	       /* sqlite:/path | postgresql:CONNINFO */
 	unsigned history_size; /* 0..100 (default 10) */
 };
 
@@ -37,22 +37,22 @@ struct laps_oidc_conf {
 	char *issuer;
 	char *audience;
 	char *ca_file;
-	char *jwks_file;  /* static JWKS instead of discovery (tests, air-gapped) */
-	int64_t timeout;  /* 1s..60s (default 5s) */
-	int64_t leeway;   /* 0..300s (default 60s) */
+	char *jwks_file; /* static JWKS instead of discovery (tests, air-gapped) */
+	int64_t timeout; /* 1s..60s (default 5s) */
+	int64_t leeway;	 /* 0..300s (default 60s) */
 };
 
 /* [authz] */
 struct laps_authz_conf {
-	char *device_claim;  /* default client_id */
-	char *device_prefix; /* stripped from the device claim; NULL = none */
-	enum laps_cert_name cert_name; /* cn | san (default cn) */
-	char *rights_claim;  /* default scope */
-	char *device_value;  /* default laps.device */
-	char *read_value;    /* default laps.read */
-	char *secret_value;  /* default laps.secret */
-	char *expire_value;  /* default laps.expire */
-	char *audit_value;   /* default laps.audit */
+	char *device_claim;		   /* default client_id */
+	char *device_prefix;		   /* stripped from the device claim; NULL = none */
+	enum laps_cert_name cert_name;	   /* cn | san (default cn) */
+	char *rights_claim;		   /* default scope */
+	char *device_value;		   /* default laps.device */
+	char *read_value;		   /* default laps.read */
+	char *secret_value;		   /* default laps.secret */
+	char *expire_value;		   /* default laps.expire */
+	char *audit_value;		   /* default laps.audit */
 	char *units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
 	size_t n_units;
 	char *cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */
@@ -61,12 +61,12 @@ struct laps_authz_conf {
 
 /* [limits] */
 struct laps_limits_conf {
-	unsigned rate;  /* requests/s per identity 1..100000 (default 20) */
+	unsigned rate;	/* requests/s per identity 1..100000 (default 20) */
 	unsigned burst; /* 1..1000000 (default 100) */
 };
 
-extern const struct laps_conf_section laps_server_section, laps_store_section,
-    laps_oidc_section, laps_authz_section, laps_limits_section;
+extern const struct laps_conf_section laps_server_section, laps_store_section, laps_oidc_section,
+    laps_authz_section, laps_limits_section;
 /* laps-escrowd.conf's sections, NULL-terminated. */
 extern const struct laps_conf_section *const laps_escrowd_sections[];
 /* Its schema (these sections, nothing else). */

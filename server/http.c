@@ -644,12 +644,15 @@ load_pems(struct http_server *srv, const struct laps_conf *cfg)
 	size_t len;
 	int rc;
 
-	if ((rc = laps_file_read(laps_server_conf(cfg)->cert_file, PEM_MAX, 0, &srv->cert, &len)) != 0 ||
-	    (rc = laps_file_read(laps_server_conf(cfg)->key_file, PEM_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT,
-				 &srv->key, &srv->key_len)) != 0)
+	if ((rc = laps_file_read(laps_server_conf(cfg)->cert_file, PEM_MAX, 0, &srv->cert, &len)) !=
+		0 ||
+	    (rc = laps_file_read(laps_server_conf(cfg)->key_file, PEM_MAX,
+				 LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT, &srv->key,
+				 &srv->key_len)) != 0)
 		return rc;
 	if (laps_server_conf(cfg)->client_ca != NULL &&
-	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) != 0)
+	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) !=
+		0)
 		return rc;
 	return 0;
 }
@@ -676,8 +679,8 @@ server_free(struct http_server *srv)
 }
 
 int
-http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
-	   void *token_ctx, struct http_server **out)
+http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn, void *token_ctx,
+	   struct http_server **out)
 {
 	struct http_server *srv;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_ITC |
@@ -707,14 +710,16 @@ http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	    (unsigned)laps_server_conf(cfg)->threads, MHD_OPTION_CONNECTION_LIMIT,
 	    (unsigned)laps_server_conf(cfg)->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	    (unsigned)laps_server_conf(cfg)->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)laps_server_conf(cfg)->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-	    on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-	    MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    srv->ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca, MHD_OPTION_END);
+	    (unsigned)laps_server_conf(cfg)->timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK,
+	    unescape, NULL, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, NULL, srv->ca != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, srv->ca,
+	    MHD_OPTION_END);
 	if (srv->d == NULL) {
-		rc = laps_seterr(LAPS_ERR_IO, "cannot listen on %s (address in use, or a bad "
-					      "certificate/key)",
+		rc = laps_seterr(LAPS_ERR_IO,
+				 "cannot listen on %s (address in use, or a bad "
+				 "certificate/key)",
 				 laps_server_conf(cfg)->listen);
 		goto fail;
 	}

@@ -98,8 +98,8 @@ http_tls_identity(const struct authz *a, const void *der, size_t len, struct ide
 	sanitise(subject);
 	if (cert_name(crt, laps_authz_conf(a->cfg)->cert_name, name, sizeof name) != 0) {
 		fmt_trunc(why, whylen, "the certificate has no %s",
-				    laps_authz_conf(a->cfg)->cert_name == LAPS_CERT_NAME_CN ? "common name"
-										 : "DNS name");
+			  laps_authz_conf(a->cfg)->cert_name == LAPS_CERT_NAME_CN ? "common name"
+										  : "DNS name");
 		goto out;
 	}
 	if ((rc = authz_from_cert(a, name, subject, id)) != 0)

@@ -130,14 +130,16 @@ serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	signal(SIGPIPE, SIG_IGN);
-	if (laps_oidc_conf(cfg)->issuer != NULL && (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
+	if (laps_oidc_conf(cfg)->issuer != NULL &&
+	    (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
 		return fail(EXIT_CONFIG, rc, "oidc");
 	if ((rc = http_start(cfg, api, tok != NULL ? auth_token_verify : NULL, tok, &srv)) != 0) {
 		auth_token_free(tok);
 		return fail(EXIT_LISTEN, rc, "listen");
 	}
-	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s", laps_server_conf(cfg)->listen,
-		  http_port(srv), (int)strcspn(laps_store_conf(cfg)->url, ":"), laps_store_conf(cfg)->url);
+	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s",
+		  laps_server_conf(cfg)->listen, http_port(srv),
+		  (int)strcspn(laps_store_conf(cfg)->url, ":"), laps_store_conf(cfg)->url);
 	if (o->port_file != NULL && (rc = write_port(o->port_file, http_port(srv))) != 0)
 		log_event_rc(LAPS_EV_SERVER_START_FAILED, rc, "port file");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
@@ -183,12 +185,13 @@ main(int argc, char **argv)
 	api.cfg = &cfg;
 	api.metrics = laps_server_conf(&cfg)->metrics == LAPS_YES;
 	if ((rc = authz_init(&api.authz, &cfg)) != 0 ||
-	    (rc = ratelimit_new(laps_limits_conf(&cfg)->rate, laps_limits_conf(&cfg)->burst, &api.rl)) != 0) {
+	    (rc = ratelimit_new(laps_limits_conf(&cfg)->rate, laps_limits_conf(&cfg)->burst,
+				&api.rl)) != 0) {
 		code = fail(EXIT_CONFIG, rc, "configuration");
 		goto out;
 	}
-	if ((rc = store_open(laps_store_conf(&cfg)->url, laps_server_conf(&cfg)->threads + 1, laps_store_conf(&cfg)->history_size, &api.store)) !=
-	    0) {
+	if ((rc = store_open(laps_store_conf(&cfg)->url, laps_server_conf(&cfg)->threads + 1,
+			     laps_store_conf(&cfg)->history_size, &api.store)) != 0) {
 		code = fail(EXIT_STORE, rc, "store");
 		goto out;
 	}

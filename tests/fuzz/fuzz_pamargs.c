@@ -14,8 +14,7 @@
 #include "escrow/err.h"
 
 /* laps.conf as pam_laps reads it (pam/pam_laps.c). */
-static const struct laps_conf_schema schema = {
-    {laps_agent_sections}, NULL, LAPS_CONF_SKIP_UNKNOWN};
+static const struct laps_conf_schema schema = {{laps_agent_sections}, NULL, LAPS_CONF_SKIP_UNKNOWN};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

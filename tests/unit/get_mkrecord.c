@@ -34,7 +34,6 @@ static const char *const foreign[] = {"laps-get", NULL};
 static const struct laps_conf_schema test_schema = {
     {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, foreign, 0};
 
-
 static int
 die(int rc, const char *what)
 {
@@ -110,7 +109,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((ops = laps_backend_lookup(laps_escrow_conf(&cfg)->backend)) == NULL) {
-		fprintf(stderr, "get_mkrecord: unknown backend %s\n", laps_escrow_conf(&cfg)->backend);
+		fprintf(stderr, "get_mkrecord: unknown backend %s\n",
+			laps_escrow_conf(&cfg)->backend);
 		goto out;
 	}
 	if ((rc = laps_backend_open(ops, &cfg, LAPS_ROLE_AGENT, NULL, &b)) != 0) {
@@ -134,8 +134,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < laps_escrow_conf(&cfg)->n_recipients; i++) {
-		if ((rc = laps_pubkey_load_file(laps_escrow_conf(&cfg)->recipients[i], keys, LAPS_MAX_RECIPIENTS,
-						&nkeys)) != 0) {
+		if ((rc = laps_pubkey_load_file(laps_escrow_conf(&cfg)->recipients[i], keys,
+						LAPS_MAX_RECIPIENTS, &nkeys)) != 0) {
 			ret = die(rc, "recipients");
 			goto out;
 		}

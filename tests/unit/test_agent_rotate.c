@@ -42,7 +42,6 @@
 static const struct laps_conf_schema test_schema = {
     {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, NULL, 0};
 
-
 /* the suite's temporary directory (laps_test_suite_init, from setup) */
 static const char *const dir = laps_test_dir;
 static struct laps_privkey admin;
@@ -56,8 +55,8 @@ static struct {
 } mock;
 
 static int
-m_open(const struct laps_conf *cfg, enum laps_backend_role role,
-       const struct laps_backend_env *env, void **ctx)
+m_open(const struct laps_conf *cfg, enum laps_backend_role role, const struct laps_backend_env *env,
+       void **ctx)
 {
 	return laps_backend_file.open(cfg, role, env, ctx);
 }

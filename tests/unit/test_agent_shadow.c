@@ -306,7 +306,8 @@ test_set_with_job(void)
 	CU_ASSERT_EQUAL_FATAL(
 	    laps_account_shadow.set(&cfg, "lapsadmin", pw, LAPS_LOCK_WANT_KEEP, job, &info), 0);
 	/* set() took it: nothing is left to take */
-	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash, laps_agent_conf(&cfg)->hash_cost, pw, &hash),
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash,
+					  laps_agent_conf(&cfg)->hash_cost, pw, &hash),
 			LAPS_ERR_INVALID);
 	laps_hashjob_free(job);
 	now = slurp(root, "/etc/shadow", &nlen);
@@ -323,7 +324,9 @@ test_set_with_job(void)
 	CU_ASSERT_EQUAL_FATAL(laps_account_shadow.set(&cfg, "lapsadmin", "Inline-pw-2",
 						      LAPS_LOCK_WANT_KEEP, job, &info),
 			      0);
-	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash, laps_agent_conf(&cfg)->hash_cost, other, &hash), 0);
+	CU_ASSERT_EQUAL(laps_hashjob_take(job, laps_agent_conf(&cfg)->hash,
+					  laps_agent_conf(&cfg)->hash_cost, other, &hash),
+			0);
 	CU_ASSERT_PTR_NOT_NULL(hash);
 	now = slurp(root, "/etc/shadow", &nlen);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(now);

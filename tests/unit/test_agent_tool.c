@@ -46,7 +46,6 @@ static const char *const foreign[] = {"laps-get", NULL};
 static const struct laps_conf_schema test_schema = {
     {laps_agent_sections, laps_escrow_sections, laps_backend_sections}, foreign, 0};
 
-
 static int
 die(const char *what, int rc)
 {
@@ -272,7 +271,8 @@ cmd_simple(const char *what, const char *conf, const char *account, const char *
 		snprintf(m.tty, sizeof m.tty, "pts/0");
 		snprintf(path, sizeof path, "%s/used", laps_agent_conf(&cfg)->state_dir);
 		if ((rc = laps_mkdir_p(path, 0700)) != 0 ||
-		    (rc = laps_marker_path(laps_agent_conf(&cfg)->state_dir, account, path, sizeof path)) != 0 ||
+		    (rc = laps_marker_path(laps_agent_conf(&cfg)->state_dir, account, path,
+					   sizeof path)) != 0 ||
 		    (rc = laps_marker_store(path, &m)) != 0)
 			die("marker", rc);
 		else

@@ -61,7 +61,6 @@ test_env(const struct laps_conf *c)
 	return &env;
 }
 
-
 static const char *
 env(const char *name)
 {
@@ -116,8 +115,10 @@ mkcfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris, en
 		if (sp == NULL)
 			sp = p + strlen(p);
 		if (sp > p) {
-			laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] = strndup(p, (size_t)(sp - p));
-			CU_ASSERT_FATAL(laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] != NULL);
+			laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] =
+			    strndup(p, (size_t)(sp - p));
+			CU_ASSERT_FATAL(laps_ldap_conf(cfg)->uri[laps_ldap_conf(cfg)->n_uri] !=
+					NULL);
 			laps_ldap_conf(cfg)->n_uri++;
 		}
 		p = *sp ? sp + 1 : sp;
@@ -136,7 +137,8 @@ mkcfg(enum laps_ldap_schema schema, enum laps_ldap_tls tls, const char *uris, en
 
 		(void)snprintf(dn, sizeof(dn), "cn=%s,%s", who_name(w), env("LDAP_DEVICES_BASE"));
 		laps_ldap_conf(cfg)->bind_dn = xstrdup(dn);
-		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(slapd_path("secrets", who_name(w), ".secret"));
+		laps_ldap_conf(cfg)->bind_secret_file =
+		    xstrdup(slapd_path("secrets", who_name(w), ".secret"));
 	}
 	laps_ldap_conf(cfg)->base = xstrdup(env("LDAP_DEVICES_BASE"));
 	laps_ldap_conf(cfg)->filter = xstrdup("(|(cn=%h)(dNSHostName=%f))");
@@ -436,7 +438,8 @@ t_laps_cas_race(void)
 
 			close(pfd[0]);
 			laps_test_random_reseed((uint64_t)getpid() * 7919u);
-			if (laps_backend_open(&laps_backend_ldap, cfg, LAPS_ROLE_AGENT, test_env(cfg), &cb) != 0)
+			if (laps_backend_open(&laps_backend_ldap, cfg, LAPS_ROLE_AGENT,
+					      test_env(cfg), &cb) != 0)
 				_exit(3);
 			mkrec(&r, "host3", "race", 2000 + i, NULL);
 			rc = laps_backend_write(cb, &r, NULL, &nv, &cv);
@@ -580,8 +583,7 @@ t_no_sasl_plugins(void)
 static void
 t_ldaps(void)
 {
-	struct laps_conf *cfg =
-	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
+	struct laps_conf *cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
 	struct laps_backend *b = open_as(cfg, LAPS_ROLE_AGENT);
 	struct laps_record got;
 	struct laps_version v;
@@ -682,8 +684,7 @@ t_bad_secret(void)
 static void
 t_external_cert(void)
 {
-	struct laps_conf *cfg =
-	    mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
+	struct laps_conf *cfg = mkcfg(LAPS_SCHEMA_LAPS, LAPS_TLS_LDAPS, env("LDAPS_URI"), AS_HOST1);
 	struct laps_backend *b;
 	struct laps_record r, got;
 	struct laps_version none = {""}, nv, v;
@@ -934,7 +935,8 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 		free(laps_ldap_conf(cfg)->bind_dn);
 		free(laps_ldap_conf(cfg)->bind_secret_file);
 		laps_ldap_conf(cfg)->bind_dn = xstrdup(dn);
-		laps_ldap_conf(cfg)->bind_secret_file = xstrdup(slapd_path("secrets", device, ".secret"));
+		laps_ldap_conf(cfg)->bind_secret_file =
+		    xstrdup(slapd_path("secrets", device, ".secret"));
 	}
 	b = open_as(cfg, LAPS_ROLE_AGENT);
 	caps = laps_backend_caps(b);
@@ -1034,8 +1036,8 @@ ms_end_to_end(enum laps_ldap_schema schema, const char *device, const char *pass
 		char *sec = NULL;
 		size_t slen = 0;
 
-		if (laps_file_read(laps_ldap_conf(cfg)->bind_secret_file, 4096, LAPS_FILE_SECRET, &sec,
-				   &slen) == 0) {
+		if (laps_file_read(laps_ldap_conf(cfg)->bind_secret_file, 4096, LAPS_FILE_SECRET,
+				   &sec, &slen) == 0) {
 			while (slen > 0 && (sec[slen - 1] == '\n' || sec[slen - 1] == '\r'))
 				sec[--slen] = '\0';
 			CU_ASSERT(slen > 0 && strstr(ms_log, sec) == NULL);
@@ -1541,9 +1543,9 @@ t_hostile_huge_value(void)
 	size_t i;
 
 	for (i = 0; i < 6; i++) {
-		struct laps_conf *cfg = hostile_cfg(
-		    all_schemas[i % 3], LAPS_TLS_NONE,
-		    env(i < 3 ? "HOSTILE_HUGE_URI" : "HOSTILE_BIG_URI"));
+		struct laps_conf *cfg =
+		    hostile_cfg(all_schemas[i % 3], LAPS_TLS_NONE,
+				env(i < 3 ? "HOSTILE_HUGE_URI" : "HOSTILE_BIG_URI"));
 		struct laps_backend *b = open_as(cfg, LAPS_ROLE_ADMIN);
 		struct laps_record got;
 		struct laps_version v;
