@@ -160,6 +160,11 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 	}
 	if (laps_backend_check_files(cfg, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
+	if (a->ops->check != NULL && (rc = a->ops->check(cfg)) != 0) {
+		fprintf(stderr, "laps-agent: backend %s: %s\n", a->ops->name,
+			laps_errstr(rc, err, sizeof err));
+		return EXIT_CONFIG;
+	}
 	/* a backend whose open contacts nothing checks the rest itself (rest:
 	 * the client certificate and its key are a pair) */
 	if ((a->ops->caps & LAPS_BCAP_LOCALOPEN) && (rc = laps_agent_open_backend(a)) != 0) {

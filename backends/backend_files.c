@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/backend_files.h"
+#include "backends/graph_conf.h"
 #include "backends/ldap_conf.h"
 #include "backends/rest_conf.h"
 #include "escrow/err.h"
@@ -40,6 +41,7 @@ laps_backend_check_files(const struct laps_conf *cfg, laps_backend_file_cb cb, v
 	const char *backend = laps_escrow_conf(cfg)->backend;
 	bool ldap = backend != NULL && strcmp(backend, "ldap") == 0;
 	bool rest = backend != NULL && strcmp(backend, "rest") == 0;
+	bool graph = backend != NULL && strcmp(backend, "graph") == 0;
 	const struct {
 		bool used;
 		const char *what, *path;
@@ -55,6 +57,9 @@ laps_backend_check_files(const struct laps_conf *cfg, laps_backend_file_cb cb, v
 	    {rest, "[rest] client_secret_file", laps_rest_conf(cfg)->client_secret_file, true,
 	     false},
 	    {rest, "[rest] bearer_file", laps_rest_conf(cfg)->bearer_file, true, false},
+	    {graph, "[graph] ca_file", laps_graph_conf(cfg)->ca_file, false, true},
+	    {graph, "[graph] client_secret_file", laps_graph_conf(cfg)->client_secret_file, true,
+	     false},
 	};
 	size_t i;
 	int rc, first = 0;

@@ -316,6 +316,7 @@ const struct laps_backend_ops laps_backend_ldap = {
     .set_expiry = backend_set_expiry,
     .find = backend_find,
     .report = backend_report,
+    .check = lcheck_tls_files,
     .caps_of = backend_caps_of,
     .describe = backend_describe,
 };

@@ -127,6 +127,13 @@ extern const struct lschema lschema_laps, lschema_mslaps, lschema_legacy;
 /* Before the process's first libldap call: keep Cyrus SASL from loading
  * its plugins unless the bind is GSSAPI. */
 void lconn_sasl_prepare(const struct laps_conf *cfg);
+
+/* ldap_check.c: check-config's checks of [ldap] ca_file, cert_file and
+ * key_file with GnuTLS (the library libldap uses here): each parses, the CA
+ * file holds a CA certificate, the certificate and the key are a pair.
+ * Contacts nothing.  0 or LAPS_ERR_CONFIG naming the key and the file. */
+int lcheck_tls_files(const struct laps_conf *cfg);
+
 /* Try every URI in order; the first that connects and binds wins. */
 int lconn_connect(struct lctx *c) __attribute__((warn_unused_result));
 void lconn_close(struct lctx *c);

@@ -132,6 +132,13 @@ struct laps_backend_ops {
 
 	/* optional: "ldap (schema mslaps)" etc., for laps-get's "source". */
 	const char *(*describe)(void *ctx);
+
+	/* optional: check-config's checks of what the backend reads locally,
+	 * contacting nothing: certificates parse, a client certificate and its
+	 * key are a pair, a CA file holds a CA (ldap; rest does the same in its
+	 * open, LAPS_BCAP_LOCALOPEN).  0 or LAPS_ERR_CONFIG naming the key and
+	 * the file. */
+	int (*check)(const struct laps_conf *cfg);
 };
 
 /* An open backend. */

@@ -781,9 +781,13 @@ check_command(const struct opts *o, struct session *s)
 	bool prot = false;
 	int rc, bad = 0;
 
-	if (laps_backend_check_files(&s->cfg, print_refused_file, NULL) != 0)
+	if (laps_backend_check_files(&s->cfg, print_refused_file, NULL) != 0) {
 		bad++;
-	else if (s->ops->caps & LAPS_BCAP_LOCALOPEN) {
+	} else if (s->ops->check != NULL && (rc = s->ops->check(&s->cfg)) != 0) {
+		fprintf(stderr, PROG ": check-config: backend %s: %s\n", s->ops->name,
+			laps_errstr(rc, buf, sizeof buf));
+		bad++;
+	} else if (s->ops->caps & LAPS_BCAP_LOCALOPEN) {
 		/* its open contacts nothing: the module's own checks (rest: the
 		 * client certificate and its key are a pair) */
 		struct laps_backend_env env;

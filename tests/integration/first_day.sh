@@ -173,6 +173,34 @@ CONF
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca \
 		-keyout "$T/cc/ca.key" -out "$T/cc/ca.pem" >/dev/null 2>&1 || exit 99
 	expect 0 "agent check-config: every file opens" "$AGENT" -c "$T/cc/laps.conf" check-config
+	# the files parse as GnuTLS (libldap) will load them: a CA file with
+	# no CA in it, a client certificate with another certificate's key
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=leaf \
+		-addext basicConstraints=critical,CA:FALSE -keyout "$T/cc/leaf.key" \
+		-out "$T/cc/leaf.pem" >/dev/null 2>&1 || exit 99
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+		-keyout "$T/cc/other.key" -out "$T/cc/other.pem" >/dev/null 2>&1 || exit 99
+	chmod 600 "$T/cc/leaf.key" "$T/cc/other.key"
+	sed "s|$T/cc/ca.pem|$T/cc/leaf.pem|" "$T/cc/laps.conf" >"$T/cc/noca.conf"
+	chmod 600 "$T/cc/noca.conf"
+	expect 2 "agent check-config: a CA file whose certificate is no CA" "$AGENT" -c "$T/cc/noca.conf" check-config
+	err_has "[ldap] ca_file"
+	err_has "no CA certificate"
+	check "no OK printed" ! -s "$T/out"
+	{ cat "$T/cc/laps.conf"; printf 'cert_file = %s\nkey_file = %s\n' "$T/cc/leaf.pem" "$T/cc/other.key"; } >"$T/cc/pair.conf"
+	chmod 600 "$T/cc/pair.conf"
+	expect 2 "agent check-config: [ldap] certificate and key that do not match" "$AGENT" -c "$T/cc/pair.conf" check-config
+	err_has "$T/cc/leaf.pem"
+	err_has "$T/cc/other.key"
+	err_has "do not match"
+	sed -i "s|$T/cc/other.key|$T/cc/leaf.key|" "$T/cc/pair.conf"
+	expect 0 "agent check-config: [ldap] certificate with its own key" "$AGENT" -c "$T/cc/pair.conf" check-config
+	if [ -x "$LAPS_GET" ]; then
+		sed "s|$T/cc/leaf.key|$T/cc/other.key|; s|^dn = .*|base = dc=example,dc=test|" "$T/cc/pair.conf" >"$T/cc/get-pair.conf"
+		chmod 600 "$T/cc/get-pair.conf"
+		expect 2 "laps-get check-config: [ldap] certificate and key that do not match" "$LAPS_GET" -c "$T/cc/get-pair.conf" check-config -k "$T/admin.key"
+		err_has "do not match"
+	fi
 fi
 
 # ---- REST: missing CA file, certificate and key that do not match
