@@ -402,16 +402,95 @@ gkdi_key_id_pack(const struct gkdi_key_id *k, uint8_t **out, size_t *outlen)
 
 /* ---- GroupKeyEnvelope ---- */
 
+/* The envelope's fixed header (GKE_HEADER_BYTES at h) into e and the ten
+ * field lengths into cb. */
+static int
+envelope_header(const uint8_t *h, struct gkdi_envelope *e, uint32_t cb[10])
+{
+	size_t i;
+
+	e->version = rd32(h);
+	if (memcmp(h + 4, GKDI_MAGIC, 4) != 0)
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: group key envelope: magic is not KDSK");
+	if (e->version != 1)
+		return laps_seterr(LAPS_ERR_VERSION, "gkdi: group key envelope: version %u",
+				   e->version);
+	e->flags = rd32(h + 8);
+	e->l0 = (int32_t)rd32(h + 12);
+	e->l1 = (int32_t)rd32(h + 16);
+	e->l2 = (int32_t)rd32(h + 20);
+	if (e->l0 < 0 || e->l1 < 0 || e->l1 > 31 || e->l2 < 0 || e->l2 > 31)
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: group key envelope: index (%d, %d, %d)",
+				   e->l0, e->l1, e->l2);
+	memcpy(e->root_key_id, h + 24, GKDI_GUID_BYTES);
+	for (i = 0; i < 10; i++)
+		cb[i] = rd32(h + 40 + 4 * i);
+	e->private_key_bits = cb[4];
+	e->public_key_bits = cb[5];
+	return 0;
+}
+
+/* The algorithms by name, their parameters, and the keys' lengths as the
+ * algorithms want them (the fields were taken: kdf_alg, sec_alg, l1, l2 point
+ * into the envelope, cb holds their lengths). */
+static int
+envelope_algorithms(struct gkdi_envelope *e, const uint32_t cb[10], const uint8_t *kdf_alg,
+		    const uint8_t *sec_alg, const uint8_t *l1, const uint8_t *l2)
+{
+	const uint8_t *dp = NULL, *dg = NULL;
+	char name[GKDI_ALG_NAME_MAX];
+	size_t dl = 0;
+	int rc;
+
+	if ((rc = utf16_ascii(kdf_alg, cb[0], name, sizeof name, "KDF algorithm")) != 0)
+		return rc;
+	if (strcmp(name, KDF_ALG_NAME) != 0)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "gkdi: KDF algorithm '%s'", name);
+	if ((rc = kdf_params_parse(e->kdf_params, e->kdf_params_len, &e->hash)) != 0)
+		return rc;
+	if ((rc = utf16_ascii(sec_alg, cb[2], name, sizeof name, "secret agreement algorithm")) !=
+	    0)
+		return rc;
+	if ((e->secret = secret_from_name(name)) == GKDI_SECRET_NONE)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED, "gkdi: secret agreement algorithm '%s'",
+				   name);
+	if (e->secret == GKDI_SECRET_DH) {
+		if ((rc = dh_params_parse(e->secret_params, e->secret_params_len, &dp, &dg, &dl)) !=
+		    0)
+			return rc;
+	} else if (e->secret_params_len != 0) {
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: ECDH with secret agreement parameters");
+	}
+	if (e->private_key_bits == 0 || e->private_key_bits > 8 * PRIV_MAX_BYTES)
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: private key length %u bits",
+				   e->private_key_bits);
+	if (ec_bytes(e->secret) != 0 && e->private_key_bits != 8 * ec_bytes(e->secret))
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: private key length %u bits for %s",
+				   e->private_key_bits, secret_name(e->secret));
+	if (cb[6] != 0 && cb[6] != GKDI_SEED_BYTES)
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: L1 key of %u bytes", cb[6]);
+	e->l1_key = cb[6] ? l1 : NULL;
+	e->l2_key = cb[7] ? l2 : NULL;
+	e->l2_key_len = cb[7];
+	if (e->flags & GKDI_FLAG_PUBLIC_KEY) {
+		if (cb[6] != 0)
+			return laps_seterr(LAPS_ERR_FORMAT,
+					   "gkdi: public key envelope with L1 key");
+		if ((rc = pubkey_check(e->secret, l2, cb[7], dp, dg, dl)) != 0)
+			return laps_seterr_prefix(rc, "gkdi: group public key");
+	} else if (cb[7] != 0 && cb[7] != GKDI_SEED_BYTES) {
+		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: L2 key of %u bytes", cb[7]);
+	}
+	return 0;
+}
+
 int
 gkdi_envelope_parse(const uint8_t *buf, size_t len, struct gkdi_envelope *out)
 {
 	struct gkdi_envelope e;
 	struct cur c = {buf, len, 0};
-	const uint8_t *h = NULL, *kdf_alg = NULL, *sec_alg = NULL, *l1 = NULL, *l2 = NULL;
-	const uint8_t *dp = NULL, *dg = NULL;
+	const uint8_t *kdf_alg = NULL, *sec_alg = NULL, *l1 = NULL, *l2 = NULL;
 	uint32_t cb[10];
-	char name[GKDI_ALG_NAME_MAX];
-	size_t i, dl = 0;
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -421,26 +500,9 @@ gkdi_envelope_parse(const uint8_t *buf, size_t len, struct gkdi_envelope *out)
 				   len, GKDI_ENVELOPE_MAX);
 	if (buf == NULL || len < GKE_HEADER_BYTES)
 		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: group key envelope: %zu bytes", len);
-	h = buf;
+	if ((rc = envelope_header(buf, &e, cb)) != 0)
+		return rc;
 	c.off = GKE_HEADER_BYTES;
-	e.version = rd32(h);
-	if (memcmp(h + 4, GKDI_MAGIC, 4) != 0)
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: group key envelope: magic is not KDSK");
-	if (e.version != 1)
-		return laps_seterr(LAPS_ERR_VERSION, "gkdi: group key envelope: version %u",
-				   e.version);
-	e.flags = rd32(h + 8);
-	e.l0 = (int32_t)rd32(h + 12);
-	e.l1 = (int32_t)rd32(h + 16);
-	e.l2 = (int32_t)rd32(h + 20);
-	if (e.l0 < 0 || e.l1 < 0 || e.l1 > 31 || e.l2 < 0 || e.l2 > 31)
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: group key envelope: index (%d, %d, %d)",
-				   e.l0, e.l1, e.l2);
-	memcpy(e.root_key_id, h + 24, GKDI_GUID_BYTES);
-	for (i = 0; i < 10; i++)
-		cb[i] = rd32(h + 40 + 4 * i);
-	e.private_key_bits = cb[4];
-	e.public_key_bits = cb[5];
 	if ((rc = take(&c, cb[0], &kdf_alg, "KDF algorithm")) != 0 ||
 	    (rc = take(&c, cb[1], &e.kdf_params, "KDF parameters")) != 0 ||
 	    (rc = take(&c, cb[2], &sec_alg, "secret agreement algorithm")) != 0 ||
@@ -458,47 +520,9 @@ gkdi_envelope_parse(const uint8_t *buf, size_t len, struct gkdi_envelope *out)
 	e.domain_len = cb[8];
 	e.forest_len = cb[9];
 	if ((rc = check_utf16_name(e.domain, e.domain_len, GKDI_NAME_MAX, "domain name")) != 0 ||
-	    (rc = check_utf16_name(e.forest, e.forest_len, GKDI_NAME_MAX, "forest name")) != 0)
+	    (rc = check_utf16_name(e.forest, e.forest_len, GKDI_NAME_MAX, "forest name")) != 0 ||
+	    (rc = envelope_algorithms(&e, cb, kdf_alg, sec_alg, l1, l2)) != 0)
 		return rc;
-	if ((rc = utf16_ascii(kdf_alg, cb[0], name, sizeof name, "KDF algorithm")) != 0)
-		return rc;
-	if (strcmp(name, KDF_ALG_NAME) != 0)
-		return laps_seterr(LAPS_ERR_UNSUPPORTED, "gkdi: KDF algorithm '%s'", name);
-	if ((rc = kdf_params_parse(e.kdf_params, e.kdf_params_len, &e.hash)) != 0)
-		return rc;
-	if ((rc = utf16_ascii(sec_alg, cb[2], name, sizeof name, "secret agreement algorithm")) !=
-	    0)
-		return rc;
-	if ((e.secret = secret_from_name(name)) == GKDI_SECRET_NONE)
-		return laps_seterr(LAPS_ERR_UNSUPPORTED, "gkdi: secret agreement algorithm '%s'",
-				   name);
-	if (e.secret == GKDI_SECRET_DH) {
-		if ((rc = dh_params_parse(e.secret_params, e.secret_params_len, &dp, &dg, &dl)) !=
-		    0)
-			return rc;
-	} else if (e.secret_params_len != 0) {
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: ECDH with secret agreement parameters");
-	}
-	if (e.private_key_bits == 0 || e.private_key_bits > 8 * PRIV_MAX_BYTES)
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: private key length %u bits",
-				   e.private_key_bits);
-	if (ec_bytes(e.secret) != 0 && e.private_key_bits != 8 * ec_bytes(e.secret))
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: private key length %u bits for %s",
-				   e.private_key_bits, secret_name(e.secret));
-	if (cb[6] != 0 && cb[6] != GKDI_SEED_BYTES)
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: L1 key of %u bytes", cb[6]);
-	e.l1_key = cb[6] ? l1 : NULL;
-	e.l2_key = cb[7] ? l2 : NULL;
-	e.l2_key_len = cb[7];
-	if (e.flags & GKDI_FLAG_PUBLIC_KEY) {
-		if (cb[6] != 0)
-			return laps_seterr(LAPS_ERR_FORMAT,
-					   "gkdi: public key envelope with L1 key");
-		if ((rc = pubkey_check(e.secret, l2, cb[7], dp, dg, dl)) != 0)
-			return laps_seterr_prefix(rc, "gkdi: group public key");
-	} else if (cb[7] != 0 && cb[7] != GKDI_SEED_BYTES) {
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi: L2 key of %u bytes", cb[7]);
-	}
 	*out = e;
 	return 0;
 }
