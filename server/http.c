@@ -37,6 +37,11 @@
 #define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
 #define PEM_MAX (256 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* An announced body over the route's cap but not over this is read and
+ * dropped, then answered 413: answered before the body, the connection
+ * closes with the client's bytes unread, the kernel resets it, and a
+ * client still sending (curl: "Send failure: Broken pipe") loses the 413. */
+#define DRAIN_MAX (1024 * 1024)
 
 /* One accepted connection, for the request deadline (see watchdog()).
  * Linked into http_server.conns from libmicrohttpd's connection-started
@@ -73,6 +78,7 @@ struct hreq {
 	char *body;
 	size_t len, max;
 	bool too_big;
+	bool draining; /* an announced oversized body, read and dropped (DRAIN_MAX) */
 	bool answered;
 	bool begun;	 /* the access handler has seen the request */
 	bool bad_target; /* an encoded '/' or NUL where none may be (uri_seen) */
@@ -466,7 +472,8 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 }
 
 /* The first call: state (from uri_seen(), or here if that failed), and a
- * bad request target or an announced oversized body refused at once. */
+ * bad request target refused at once; an announced oversized body is
+ * refused at once when over DRAIN_MAX, else read, dropped and refused. */
 static enum MHD_Result
 begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
       void **con_cls)
@@ -507,6 +514,10 @@ begin(struct http_server *srv, struct MHD_Connection *c, const char *url, const 
 	}
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (cl != NULL && laps_parse_int64(cl, 0, INT64_MAX, &n) == 0 && (size_t)n > h->max) {
+		if (n <= DRAIN_MAX) {
+			h->draining = true;
+			return MHD_YES;
+		}
 		api_problem(&resp, 413, "body_too_large", "the request body is too large");
 		return queue(c, h, &resp);
 	}
@@ -547,6 +558,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (h->answered) {
 		*upload_size = 0; /* answered early (413): drop the rest */
 		return MHD_YES;
+	}
+	if (h->draining) { /* the announced length bounds what is read */
+		if (*upload_size != 0) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		return too_big(c, h);
 	}
 	if (*upload_size != 0) {
 		if (h->len + *upload_size > h->max) {

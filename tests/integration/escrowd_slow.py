@@ -11,6 +11,13 @@ escrowd_slow.sh.  Prints one line of results; the shell side asserts.
   chunked    : an anonymous chunked PUT of 4 KiB chunks every 10 ms for up
                to 12 s.  Prints "answered SECONDS STATUS SENT_BYTES" (STATUS 0
                when the server closed without an answer), or "never".
+  announced N: a PUT announcing Content-Length N (over the record cap);
+               the headers, a 0.3 s pause, then the body in 8 KiB pieces
+               every 20 ms, then the answer is read.  Prints "answered
+               STATUS"; 0 when a send failed (the connection was reset
+               under the body): curl then gives up without reading.
+  early N    : the same headers, then the answer is read without sending
+               the body.  Prints "answered STATUS SECONDS" or "never".
 """
 import select
 import socket
@@ -140,7 +147,54 @@ def chunked():
     print("never")
 
 
+def put_headers(n):
+    s = connect("127.0.0.1")
+    s.sendall(b"PUT /v1/devices/ws01.example.test/accounts/lapsadmin/record HTTP/1.1\r\n"
+              b"Host: x\r\nContent-Type: application/json\r\nIf-None-Match: *\r\n"
+              b"Content-Length: %d\r\n\r\n" % n)
+    return s
+
+
+def read_status(s):
+    buf = b""
+    try:
+        while b"\r\n" not in buf:
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+    except OSError:
+        pass
+    return int(buf.split(b" ")[1]) if buf.startswith(b"HTTP/1.1 ") else 0
+
+
+def announced(n):
+    s = put_headers(n)
+    time.sleep(0.3)  # an answer sent before the body has been sent by now
+    s.settimeout(5)
+    try:
+        for off in range(0, n, 8192):  # paced, so a reset is seen mid-body
+            s.sendall(b"x" * min(8192, n - off))
+            time.sleep(0.02)
+    except OSError:
+        print("answered 0")  # as curl does: a send failure ends the request
+        return
+    print("answered %d" % read_status(s))
+
+
+def early(n):
+    s = put_headers(n)
+    s.settimeout(5)
+    t0 = time.monotonic()
+    st = read_status(s)
+    print("answered %d %.1f" % (st, time.monotonic() - t0) if st else "never")
+
+
 if mode == "trickle":
     trickle(float(sys.argv[5]))
+elif mode == "announced":
+    announced(int(sys.argv[5]))
+elif mode == "early":
+    early(int(sys.argv[5]))
 else:
     chunked()
