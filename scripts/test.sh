@@ -48,7 +48,11 @@ run_check() { # $1 = build dir, $2 = stage name, rest = make args
 	if [ "$rc" -ne 0 ]; then
 		echo "=== $name: make check FAILED (exit $rc); failing logs:"
 		grep -l -E '^:test-result: (FAIL|ERROR)' "$b"/tests/*.trs "$b"/tests/*/*.trs 2>/dev/null |
-			while read -r trs; do echo "--- ${trs%.trs}.log"; tail -n 60 "${trs%.trs}.log"; done
+			while read -r trs; do
+				echo "--- ${trs%.trs}.log"
+				grep -E '^not ok' "${trs%.trs}.log" | head -n 20 | sed 's/^/FAILED: /'
+				tail -n 60 "${trs%.trs}.log"
+			done
 		tail -n 30 "$b/check.out"
 		exit 1
 	fi
