@@ -27,9 +27,10 @@
 
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "tests/unit/conftest.h"
 #include "tests/unit/testutil.h"
 
-#define NAME "t.conf"
+#define NAME LAPS_CONFTEST_NAME
 
 /* ------------------------------------------------------------------ */
 /* The test table: [alpha] has a key of every type and flag, [beta] is a
@@ -167,64 +168,13 @@ parse(const char *text)
 	return laps_conf_parse(&cfg, NAME, text, strlen(text));
 }
 
-static bool
-detail_has(const char *needle)
-{
-	const char *d = laps_errdetail();
-
-	if (strstr(d, needle) != NULL)
-		return true;
-	fprintf(stderr, "\n  detail \"%s\" lacks \"%s\"\n", d, needle);
-	return false;
-}
-
-/* text must fail with LAPS_ERR_CONFIG and a detail containing each needle. */
-static void
-expect_err_at(unsigned srcline, const struct laps_conf_schema *sch, const char *text, size_t len,
-	      const char *n1, const char *n2, const char *n3)
-{
-	struct laps_conf c;
-	int rc;
-
-	CU_ASSERT_FATAL(laps_conf_init(&c, sch) == 0);
-	laps_clearerr();
-	rc = laps_conf_parse(&c, NAME, text, len);
-	if (rc != LAPS_ERR_CONFIG)
-		fprintf(stderr, "\n  test line %u: rc %d, detail \"%s\"\n", srcline, rc,
-			laps_errdetail());
-	CU_ASSERT_EQUAL(rc, LAPS_ERR_CONFIG);
-	if (n1 != NULL)
-		CU_ASSERT(detail_has(n1));
-	if (n2 != NULL)
-		CU_ASSERT(detail_has(n2));
-	if (n3 != NULL)
-		CU_ASSERT(detail_has(n3));
-	laps_conf_free(&c);
-}
-
-#define EXPECT_ERR(text, n1, n2, n3)                                                               \
-	expect_err_at(__LINE__, &schema, text, strlen(text), n1, n2, n3)
-#define EXPECT_ERRN(text, len, n1, n2, n3) expect_err_at(__LINE__, &schema, text, len, n1, n2, n3)
+#define detail_has conftest_detail_has
+#define EXPECT_ERR(text, n1, n2, n3) conftest_err(__LINE__, &schema, text, strlen(text), n1, n2, n3)
+#define EXPECT_ERRN(text, len, n1, n2, n3) conftest_err(__LINE__, &schema, text, len, n1, n2, n3)
 #define EXPECT_ERR_S(sch, text, n1, n2, n3)                                                        \
-	expect_err_at(__LINE__, sch, text, strlen(text), n1, n2, n3)
-
-static void
-expect_ok_at(unsigned srcline, const struct laps_conf_schema *sch, const char *text)
-{
-	struct laps_conf c;
-	int rc;
-
-	CU_ASSERT_FATAL(laps_conf_init(&c, sch) == 0);
-	rc = laps_conf_parse(&c, NAME, text, strlen(text));
-	if (rc != 0)
-		fprintf(stderr, "\n  test line %u: rc %d, detail \"%s\"\n", srcline, rc,
-			laps_errdetail());
-	CU_ASSERT_EQUAL(rc, 0);
-	laps_conf_free(&c);
-}
-
-#define EXPECT_OK(text) expect_ok_at(__LINE__, &schema, text)
-#define EXPECT_OK_S(sch, text) expect_ok_at(__LINE__, sch, text)
+	conftest_err(__LINE__, sch, text, strlen(text), n1, n2, n3)
+#define EXPECT_OK(text) conftest_ok(__LINE__, &schema, text)
+#define EXPECT_OK_S(sch, text) conftest_ok(__LINE__, sch, text)
 
 static int
 setup(void)
