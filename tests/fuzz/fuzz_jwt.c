@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include "server/jwt.h"
+#include "tests/fuzz/jwt_signer.h"
 
 #include <sodium.h>
 #include <stdint.h>
@@ -40,25 +41,15 @@ static const char fixed_jwks[] =
 
 static struct jwt_keyset *fixed;
 static struct jwt_keyset *signing_ks;
-static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 
 #define SIGN_MAX 16384
 
 static void
 signing_init(void)
 {
-	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
-	char x[64], jwks[512];
+	char jwks[512];
 
-	if (sodium_init() < 0)
-		abort();
-	memset(seed, 0x5a, sizeof seed);
-	crypto_sign_seed_keypair(pk, sign_sk, seed);
-	sodium_bin2base64(x, sizeof x, pk, sizeof pk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(jwks, sizeof jwks,
-		 "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"fz\","
-		 "\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
-		 x);
+	fuzz_sign_init(jwks, sizeof jwks);
 	if (jwt_jwks_parse(jwks, strlen(jwks), &signing_ks) != 0)
 		abort();
 }
@@ -79,7 +70,6 @@ sign_and_verify(unsigned opts, const char *hdr, size_t hlen, const char *pay, si
 					  .leeway = (opts & 0x08) ? 0 : 60,
 					  .require_at_jwt = (opts & 0x10) == 0};
 	static char tok[3 * SIGN_MAX];
-	unsigned char sig[crypto_sign_BYTES];
 	struct jwt_claims *c = NULL;
 	size_t n;
 
@@ -87,18 +77,7 @@ sign_and_verify(unsigned opts, const char *hdr, size_t hlen, const char *pay, si
 		hdr = headers[opts & 3];
 		hlen = strlen(hdr);
 	}
-	sodium_bin2base64(tok, sizeof tok, (const unsigned char *)hdr, hlen,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n = strlen(tok);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, (const unsigned char *)pay, plen,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
-	crypto_sign_detached(sig, NULL, (const unsigned char *)tok, n, sign_sk);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, sig, sizeof sig,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
+	n = fuzz_sign_token(hdr, hlen, pay, plen, tok, sizeof tok);
 	if (jwt_verify_keyset(signing_ks, &cfg, tok, n, 1800000100, &c) == 0) {
 		if (c == NULL)
 			abort();

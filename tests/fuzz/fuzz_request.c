@@ -33,6 +33,7 @@
 #include "server/api.h"
 #include "server/auth_token.h"
 #include "server/escrowd_conf.h"
+#include "tests/fuzz/jwt_signer.h"
 
 /* ---- a store holding records ---------------------------------------- */
 
@@ -387,26 +388,13 @@ static struct laps_conf cfg;
 static struct store mem_store = {&mem_ops, NULL};
 static struct api api;
 static struct auth_token *tokens;
-static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 
 static void
 setup(void)
 {
-	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
-	char dir[] = "/tmp/fuzz_request.XXXXXX", path[64], x[64], text[2048], jwks[512];
+	char dir[] = "/tmp/fuzz_request.XXXXXX", path[64], text[2048];
 
-	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
-		abort();
-	memset(seed, 0x5a, sizeof seed);
-	crypto_sign_seed_keypair(pk, sign_sk, seed);
-	sodium_bin2base64(x, sizeof x, pk, sizeof pk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(jwks, sizeof jwks,
-		 "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"fz\","
-		 "\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
-		 x);
-	snprintf(path, sizeof path, "%s/jwks.json", dir);
-	if (laps_file_write_atomic(path, jwks, strlen(jwks), 0600) != 0)
-		abort();
+	fuzz_sign_jwks_file(dir, path, sizeof path);
 	snprintf(text, sizeof text,
 		 "[oidc]\nissuer = https://issuer.test\naudience = https://laps-escrowd.test\n"
 		 "jwks_file = %s\n"
@@ -430,8 +418,6 @@ static int
 identity(const char *line, struct identity *id)
 {
 	static char tok[8192];
-	static const char hdr[] = "{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"fz\"}";
-	unsigned char sig[crypto_sign_BYTES];
 	char why[256];
 	size_t n, l;
 
@@ -444,18 +430,7 @@ identity(const char *line, struct identity *id)
 	l = strlen(line);
 	if (l > 2048)
 		return -1;
-	sodium_bin2base64(tok, sizeof tok, (const unsigned char *)hdr, sizeof hdr - 1,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n = strlen(tok);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, (const unsigned char *)line, l,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
-	crypto_sign_detached(sig, NULL, (const unsigned char *)tok, n, sign_sk);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, sig, sizeof sig,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
+	n = fuzz_sign_token(FUZZ_SIGN_HEADER, strlen(FUZZ_SIGN_HEADER), line, l, tok, sizeof tok);
 	return auth_token_verify(tokens, tok, n, 1700000000, id, why, sizeof why);
 }
 

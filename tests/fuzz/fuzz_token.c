@@ -24,6 +24,7 @@
 #include "escrow/fileio.h"
 #include "escrow/record.h"
 #include "server/escrowd_conf.h"
+#include "tests/fuzz/jwt_signer.h"
 #include "server/auth_token.h"
 #include "server/authz.h"
 
@@ -33,7 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct laps_conf cfgs[CONFIGS];
 static struct authz authz[CONFIGS];
 static struct auth_token *tokens[CONFIGS];
-static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 
 static void
 setup(void)
@@ -44,22 +44,10 @@ setup(void)
 	    "device_value = laps-device\nsecret_value = laps-secret\n"
 	    "units = eu:*.eu.example.test lab:lab-*\n",
 	};
-	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
-	char dir[] = "/tmp/fuzz_token.XXXXXX", path[64], x[64], text[2048], jwks[512];
+	char dir[] = "/tmp/fuzz_token.XXXXXX", path[64], text[2048];
 	unsigned i;
 
-	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
-		abort();
-	memset(seed, 0x5a, sizeof seed);
-	crypto_sign_seed_keypair(pk, sign_sk, seed);
-	sodium_bin2base64(x, sizeof x, pk, sizeof pk, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	snprintf(jwks, sizeof jwks,
-		 "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"fz\","
-		 "\"alg\":\"EdDSA\",\"use\":\"sig\"}]}",
-		 x);
-	snprintf(path, sizeof path, "%s/jwks.json", dir);
-	if (laps_file_write_atomic(path, jwks, strlen(jwks), 0600) != 0)
-		abort();
+	fuzz_sign_jwks_file(dir, path, sizeof path);
 	for (i = 0; i < CONFIGS; i++) {
 		snprintf(
 		    text, sizeof text,
@@ -77,9 +65,7 @@ setup(void)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char hdr[] = "{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"fz\"}";
 	static char tok[3 * 8192];
-	unsigned char sig[crypto_sign_BYTES];
 	struct identity id;
 	char why[256];
 	size_t n;
@@ -89,18 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1 || size > 8192)
 		return 0;
-	sodium_bin2base64(tok, sizeof tok, (const unsigned char *)hdr, sizeof hdr - 1,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n = strlen(tok);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, data + 1, size - 1,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
-	crypto_sign_detached(sig, NULL, (const unsigned char *)tok, n, sign_sk);
-	tok[n++] = '.';
-	sodium_bin2base64(tok + n, sizeof tok - n, sig, sizeof sig,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	n += strlen(tok + n);
+	n = fuzz_sign_token(FUZZ_SIGN_HEADER, strlen(FUZZ_SIGN_HEADER), data + 1, size - 1, tok,
+			    sizeof tok);
 	why[0] = '\0';
 	rc = auth_token_verify(tokens[data[0] % CONFIGS], tok, n, 1800000000, &id, why, sizeof why);
 	if (rc == 0) {
