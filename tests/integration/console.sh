@@ -152,7 +152,8 @@ mkdir -p "$T/app" && cp "$top_srcdir/tests/integration/console_browser.mjs" "$T/
 	ln -sfn "$NM" "$T/app/node_modules" || exit 99
 export T ESCROWD_URL OIDC_ISSUER CHROMIUM XSS_USER
 export SHOTS=${LAPS_CONSOLE_SHOTS:-$(cd "$top_builddir" && pwd)}
-browser() { # PHASE
+browser() { # PHASE (LAPS_CONSOLE_PHASES="xss eu" runs only those: for development)
+	case " ${LAPS_CONSOLE_PHASES:-$1} " in *" $1 "*) ;; *) return 0 ;; esac
 	node "$T/app/console_browser.mjs" "$1" >"$T/b.$1" 2>&1
 	local rc=$?
 	cat "$T/b.$1"
@@ -160,8 +161,9 @@ browser() { # PHASE
 	[ $rc -eq 0 ] || fail "browser phase $1 exited $rc"
 }
 : >"$T/reveals"
+f0=$fails
 browser helpdesk
-[ "$fails" -eq 0 ] || finish
+[ "$fails" -eq "$f0" ] || finish # signing in or the fleet failed: the rest would time out
 r0=$(record_of)
 agent run >"$T/out" 2>&1; rc=$?
 [ $rc -eq 0 ] && [ "$(record_of)" != "$r0" ] && [ "$(check_rest_invariant)" = "ok current confirmed" ] &&
