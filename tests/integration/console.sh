@@ -103,6 +103,13 @@ esac
 n_sri=$(grep -c 'integrity="sha384-' "$T/index.html")
 [ "$n_sri" = 4 ] && ! grep -qi '<script>' "$T/index.html" &&
 	pass "index.html: 4 SRI hashes, no inline script" || fail "index.html SRI: $n_sri"
+# each SRI hash is the hash of the file laps-escrowd serves under that name
+sri_ok=0
+while read -r f h; do
+	got=sha384-$(curl -sS --cacert "$T/pki/ca.crt" "$ESCROWD_URL/console/$f" | openssl dgst -sha384 -binary | openssl base64 -A)
+	[ "$got" = "$h" ] && sri_ok=$((sri_ok + 1))
+done < <(grep -o '\(href\|src\)="[^"]*" integrity="[^"]*"' "$T/index.html" | sed 's/^[a-z]*="\([^"]*\)" integrity="\([^"]*\)"/\1 \2/')
+[ "$sri_ok" = 4 ] && pass "the 4 SRI hashes match the files served" || fail "SRI: $sri_ok of 4 match"
 # every console answer carries them: a 404, the redirect, a 405
 for t in "GET /console/nope.js 404" "GET /console 301" "POST /console/ 405" "GET /console/config.json 200"; do
 	set -- $t
