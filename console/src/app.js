@@ -412,7 +412,7 @@ function acceptKey(k, sk) {
 
 function unlockKey(k, passphrase) {
   const pw = new TextEncoder().encode(passphrase); // exact bytes: no normalisation, no trimming
-  if (pw.length < 1 || pw.length > 256) throw new Error('the passphrase must be 1..256 bytes');
+  if (pw.length < 1 || pw.length > 256 || pw.includes(0)) throw new Error('the passphrase must be 1..256 bytes without NUL');
   const kek = sodium.crypto_pwhash(32, pw, k.salt, k.opslimit, k.memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
   sodium.memzero(pw);
   let sk;

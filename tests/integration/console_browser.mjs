@@ -230,6 +230,19 @@ async function phaseViewer(s) {
   await signIn(page, 'viewer');
   const rows = await fleetRows(page);
   check(rows.length === 5, 'read right: the fleet', rows.length);
+  // keyboard only: Tab from the top of the page to the first device link, Enter opens it
+  await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
+  let reached = false;
+  for (let i = 0; i < 30 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement.matches('#fleet tbody tr:first-child a'));
+  }
+  if (reached) {
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#meta', { timeout: 10000 }).catch(() => {});
+  }
+  check(reached && /#\/device\/testhost\/lapsadmin$/.test(page.url()) && await page.$('#meta') !== null,
+    'keyboard: Tab reaches the first device, Enter opens it', page.url());
   await gotoDevice(page, 'testhost');
   check(await page.$('#reveal') === null && await page.$('#expire-now') === null, 'no secret right: no Reveal, no Expire');
   check(!await shown(page, '#keybar') && !await shown(page, '#nav-audit') && await shown(page, '#nav-fleet'), 'no key bar, no audit page');
