@@ -14,7 +14,8 @@
 #     expire now → the next agent run rotates, a pending record shows both
 #     passwords, rights and units, the audit page counts every reveal once,
 #     HTML in a user name or problem detail stays text, the CSP blocks an
-#     injected inline script, and no request leaves the two 127.0.0.1 origins
+#     injected inline script, sign-out at the token's expiry (its timers
+#     compressed), and no request leaves the two 127.0.0.1 origins
 #   - screenshots of the three pages in the build directory (console-*.png)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -187,6 +188,7 @@ fi
 browser viewer
 browser eu
 browser xss
+browser expiry
 export REVEALS=$(awk '{n += $1} END {print n + 0}' "$T/reveals")
 browser auditor
 finish
