@@ -1284,7 +1284,12 @@ static const char escrowd_every_key[] = "[server]\n"
 					"cert_admins = ops=laps.read,laps.secret\n"
 					"[limits]\n"
 					"rate = 5\n"
-					"burst = 5\n";
+					"burst = 5\n"
+					"[console]\n"
+					"enable = yes\n"
+					"dir = /srv/console\n"
+					"client_id = helpdesk-web\n"
+					"scope = openid laps.read\n";
 
 static void
 test_escrowd_every_key(void)
@@ -1331,6 +1336,10 @@ test_escrowd_every_key(void)
 	CU_ASSERT_STRING_EQUAL(z->cert_admins[0], "ops=laps.read,laps.secret");
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 5);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->burst, 5);
+	CU_ASSERT_EQUAL(laps_console_conf(&cfg)->enable, LAPS_YES);
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->dir, "/srv/console");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->client_id, "helpdesk-web");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->scope, "openid laps.read");
 	CU_ASSERT_EQUAL(laps_escrowd_conf_validate(&cfg), 0);
 
 	/* value checks */
