@@ -1414,7 +1414,8 @@ test_validate_server(void)
 	V_OK(SRV "[store]\nurl = postgresql:dbname=laps\n", USE_SERVER);
 	V_ERR(SRV "[oidc]\nissuer = https://i/\n", USE_SERVER, "[oidc] audience", "together");
 	V_ERR(SRV "[console]\nenable = yes\n", USE_SERVER, "[console] enable", "[oidc] issuer");
-	V_OK(SRV "[console]\nenable = yes\n[oidc]\nissuer = https://i/\naudience = a\n", USE_SERVER);
+	V_OK(SRV "[console]\nenable = yes\n[oidc]\nissuer = https://i/\naudience = a\n",
+	     USE_SERVER);
 	V_OK(SRV "[console]\nenable = no\ndir = /srv/console\n", USE_SERVER);
 	V_ERR(SRV "[oidc]\naudience = a\n", USE_SERVER, "[oidc] issuer", "together");
 	V_ERR("[server]\ncert_file = /c\nkey_file = /k\n", USE_SERVER, "[server] client_ca",
