@@ -592,7 +592,7 @@ async function showDevice(device, account) {
   try {
     meta = await api(base);
   } catch (e) {
-    page(`${device} / ${account}`, h('p', { class: 'error' }, e.message));
+    if (e.message !== 'signed out') page(`${device} / ${account}`, h('p', { class: 'error' }, e.message));
     return;
   }
   const now = Date.now() / 1000;

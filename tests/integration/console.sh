@@ -15,7 +15,7 @@
 #     passwords, rights and units, the audit page counts every reveal once,
 #     HTML in a user name or problem detail stays text, the CSP blocks an
 #     injected inline script, sign-out at the token's expiry (its timers
-#     compressed), and no request leaves the two 127.0.0.1 origins
+#     compressed) and on a 401 from /v1, and no request leaves the two 127.0.0.1 origins
 #   - screenshots of the three pages in the build directory (console-*.png)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -189,6 +189,7 @@ browser viewer
 browser eu
 browser xss
 browser expiry
+browser refused
 export REVEALS=$(awk '{n += $1} END {print n + 0}' "$T/reveals")
 browser auditor
 finish

@@ -328,7 +328,28 @@ async function phaseExpiry(s) {
     'signed out when the access token expires', st);
 }
 
-const phases = { helpdesk: phaseHelpdesk, after: phaseAfter, pending: phasePending, viewer: phaseViewer, eu: phaseEu, xss: phaseXss, auditor: phaseAuditor, expiry: phaseExpiry };
+// laps-escrowd stops accepting the token (here: the driver answers 401 for
+// /v1, as laps-escrowd does for a revoked or foreign token): the console
+// signs out and says why.
+async function phaseRefused(s) {
+  const { page } = s;
+  await signIn(page, 'viewer');
+  await page.waitForSelector('#fleet tbody tr', { timeout: 10000 });
+  await page.setRequestInterception(true);
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/v1/')) {
+      r.respond({ status: 401, contentType: 'application/problem+json', headers: { 'WWW-Authenticate': 'Bearer realm="laps", error="invalid_token"' },
+        body: '{"type":"https://laps.invalid/problems/unauthenticated","title":"Unauthorized","status":401,"detail":"token expired","code":"unauthenticated"}' });
+    } else r.continue();
+  });
+  await page.evaluate(() => { location.hash = '#/device/testhost/lapsadmin'; });
+  await page.waitForSelector('#signin', { timeout: 10000 }).catch(() => {});
+  const st = await statusText(page);
+  check(await page.$('#signin') !== null && /no longer accepts/.test(st) && !await shown(page, '#who'),
+    'a 401 from laps-escrowd signs the console out', st);
+}
+
+const phases = { helpdesk: phaseHelpdesk, after: phaseAfter, pending: phasePending, viewer: phaseViewer, eu: phaseEu, xss: phaseXss, auditor: phaseAuditor, expiry: phaseExpiry, refused: phaseRefused };
 const s = await launch();
 try {
   await phases[phase](s);
