@@ -17,10 +17,22 @@
 #   browser), reads the password back, and it is checked against the hash;
 #   the server's audit log names her.
 #
+#   At the end of the cloud path it prints the URL of the admin web console
+#   (docs/CONSOLE.md) that laps-escrowd serves; with --serve it keeps
+#   slapd, laps-escrowd and the issuer up until Ctrl-C so that a person can
+#   open it (sign in as any name on the issuer's page, open
+#   WORKDIR/admin.key, reveal host1.example.test's password).
+#
 # Everything lives in a temporary directory removed at the end, and every
 # server is stopped (LAPS_DEMO_KEEP=1 keeps the directory;
 # LAPS_DEMO_BUILD=DIR uses that existing build directory instead of building).
 set -euo pipefail
+serve=0
+case ${1:-} in
+--serve) serve=1 ;;
+"") ;;
+*) echo "usage: $0 [--serve]" >&2; exit 2 ;;
+esac
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$top/scripts/deps.sh"
@@ -191,6 +203,16 @@ mkdir -m 700 "$pki"
 	chmod 600 ./*.key
 ) || { cat "$pki/openssl.log" >&2; exit 1; }
 cat "$pki/ca.crt" "$OIDC_CA" >"$work/etc/cas.pem"
+# the web console's files: libsodium from npm (console/package-lock.json)
+console_dir=
+if (mkdir -p "$work/console-npm" && cp "$top/console/package.json" "$top/console/package-lock.json" \
+	"$work/console-npm/" && cd "$work/console-npm" &&
+	npm ci --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error >npm.log 2>&1) &&
+	sh "$top/console/build.sh" "$top/console/src" "$work/console-npm/node_modules" "$work/console"; then
+	console_dir=$work/console
+else
+	echo "(npm ci for the console failed: the demo goes on without it)"
+fi
 cat >"$work/etc/escrowd.conf" <<CONF
 [server]
 listen = 127.0.0.1:0
@@ -206,6 +228,8 @@ issuer = $OIDC_ISSUER
 audience = $OIDC_AUDIENCE
 ca_file = $OIDC_CA
 CONF
+[ -z "$console_dir" ] || printf '%s\n' "" "[console]" "enable = yes" "dir = $console_dir" \
+	"scope = openid laps.read laps.secret laps.expire" >>"$work/etc/escrowd.conf"
 chmod 600 "$work/etc/escrowd.conf"
 "$escrowd" -c "$work/etc/escrowd.conf" --port-file "$work/escrowd.port" 2>"$work/escrowd.log" &
 escrowd_pid=$!
@@ -281,6 +305,21 @@ step "the server's audit log names the person who read it"
 if command -v sqlite3 >/dev/null; then
 	sqlite3 -readonly "$work/escrow.db" \
 		"SELECT datetime(time, 'unixepoch'), actor, action, device FROM audit WHERE action = 'read_secret'"
+fi
+
+if [ -n "$console_dir" ]; then
+	oidc_add_client "{\"client_id\":\"laps-console\",\"client_name\":\"laps console\",\
+\"grant_types\":[\"authorization_code\"],\"response_types\":[\"code\"],\
+\"redirect_uris\":[\"$escrow_url/console/\"],\"token_endpoint_auth_method\":\"none\",\
+\"scope\":\"openid laps.read laps.secret laps.expire\"}"
+	step "the admin web console: $escrow_url/console/"
+	echo "(test CA: $pki/ca.crt and $OIDC_CA; sign in as any name, then open $work/admin.key)"
+	if [ "$serve" = 1 ]; then
+		LAPS_DEMO_KEEP=1
+		echo "servers stay up until Ctrl-C (--serve); $work is kept"
+		trap 'exit 0' INT TERM
+		while kill -0 "$escrowd_pid" 2>/dev/null; do sleep 1; done
+	fi
 fi
 
 step "done: slapd, laps-escrowd and the issuer stopped, $work removed"

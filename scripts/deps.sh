@@ -15,7 +15,10 @@ LAPS_DEPS=(
 	postgresql libpq-dev sqlite3
 	softhsm2 libengine-pkcs11-openssl
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian blhc mmdebstrap gpg debian-archive-keyring
+	chromium
 )
+# chromium (large: about 100 MB with its libraries) runs the web console's
+# browser tests (tests/integration/console.sh) through npm puppeteer-core.
 # The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js
 # from elsewhere (e.g. NodeSource, which bundles npm) is used when present;
 # otherwise Debian's.

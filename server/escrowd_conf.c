@@ -68,6 +68,14 @@ static const struct laps_conf_key limits_keys[] = {
     LAPS_CONF_KEY_UINT("burst", S, burst, 1, 1000000),
 };
 #undef S
+#define S struct laps_console_conf
+static const struct laps_conf_key console_keys[] = {
+    LAPS_CONF_KEY_YESNO("enable", S, enable),
+    LAPS_CONF_KEY_STR("dir", LAPS_CONF_PATH, S, dir, NULL),
+    LAPS_CONF_KEY_STR("client_id", LAPS_CONF_STRING, S, client_id, NULL),
+    LAPS_CONF_KEY_STR("scope", LAPS_CONF_STRING, S, scope, NULL),
+};
+#undef S
 /* clang-format on */
 
 static int
@@ -131,6 +139,19 @@ limits_defaults(void *p)
 	return 0;
 }
 
+static int
+console_defaults(void *p)
+{
+	struct laps_console_conf *k = p;
+
+	k->enable = LAPS_NO;
+	if ((k->dir = strdup(PKGDATADIR "/console")) == NULL ||
+	    (k->client_id = strdup("laps-console")) == NULL ||
+	    (k->scope = strdup("openid")) == NULL)
+		return LAPS_ERR_NOMEM;
+	return 0;
+}
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 const struct laps_conf_section laps_server_section = {
     "server", server_keys, N(server_keys), sizeof(struct laps_server_conf), server_defaults};
@@ -142,10 +163,16 @@ const struct laps_conf_section laps_authz_section = {
     "authz", authz_keys, N(authz_keys), sizeof(struct laps_authz_conf), authz_defaults};
 const struct laps_conf_section laps_limits_section = {
     "limits", limits_keys, N(limits_keys), sizeof(struct laps_limits_conf), limits_defaults};
+const struct laps_conf_section laps_console_section = {
+    "console", console_keys, N(console_keys), sizeof(struct laps_console_conf), console_defaults};
 
-const struct laps_conf_section *const laps_escrowd_sections[] = {
-    &laps_server_section, &laps_store_section,	&laps_oidc_section,
-    &laps_authz_section,  &laps_limits_section, NULL};
+const struct laps_conf_section *const laps_escrowd_sections[] = {&laps_server_section,
+								 &laps_store_section,
+								 &laps_oidc_section,
+								 &laps_authz_section,
+								 &laps_limits_section,
+								 &laps_console_section,
+								 NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
 
@@ -210,6 +237,10 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "server", "client_ca",
 				     "no way to authenticate anyone: set [server] client_ca or "
 				     "[oidc] issuer");
+	if (laps_console_conf(c) != NULL && laps_console_conf(c)->enable == LAPS_YES &&
+	    o->issuer == NULL)
+		return laps_conf_err(c, "console", "enable",
+				     "the console signs in through [oidc] issuer: set it");
 	if (l->burst < l->rate)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
 	return validate_units(c, laps_authz_conf(c));

@@ -1,6 +1,6 @@
 /*
  * escrowd_conf.h — laps-escrowd.conf: [server], [store], [oidc], [authz],
- * [limits] (escrowd_conf.c declares their keys and rules; man/laps-escrowd.8
+ * [limits], [console] (escrowd_conf.c declares their keys and rules; man/laps-escrowd.8
  * documents them).
  */
 #ifndef LAPS_ESCROWD_CONF_H
@@ -65,8 +65,16 @@ struct laps_limits_conf {
 	unsigned burst; /* 1..1000000 (default 100) */
 };
 
+/* [console] (server/console.c serves it) */
+struct laps_console_conf {
+	enum laps_yesno enable; /* serve /console/ (default no) */
+	char *dir;		/* its files (default PKGDATADIR/console) */
+	char *client_id;	/* the console's public client at the issuer (laps-console) */
+	char *scope;		/* scope it asks for (default "openid") */
+};
+
 extern const struct laps_conf_section laps_server_section, laps_store_section, laps_oidc_section,
-    laps_authz_section, laps_limits_section;
+    laps_authz_section, laps_limits_section, laps_console_section;
 /* laps-escrowd.conf's sections, NULL-terminated. */
 extern const struct laps_conf_section *const laps_escrowd_sections[];
 /* Its schema (these sections, nothing else). */
@@ -100,6 +108,12 @@ static inline struct laps_limits_conf *
 laps_limits_conf(const struct laps_conf *c)
 {
 	return (struct laps_limits_conf *)laps_conf_get(c, &laps_limits_section);
+}
+
+static inline struct laps_console_conf *
+laps_console_conf(const struct laps_conf *c)
+{
+	return (struct laps_console_conf *)laps_conf_get(c, &laps_console_section);
 }
 
 /*

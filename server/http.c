@@ -31,6 +31,7 @@
 #include "escrow/log.h"
 #include "escrow/secret.h"
 #include "server/api_impl.h"
+#include "server/console.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
 
@@ -71,6 +72,7 @@ struct http_server {
 	size_t key_len;
 	int active; /* requests in flight (atomic) */
 	struct sockaddr_storage addr;
+	struct console *console; /* [console] enable = yes, else NULL */
 };
 
 struct hreq {
@@ -439,6 +441,35 @@ queue(struct MHD_Connection *c, struct hreq *h, struct api_response *resp)
 	return ret;
 }
 
+/* A console file (console.c): public, before any authentication. */
+static enum MHD_Result
+queue_console(struct http_server *srv, struct MHD_Connection *c, const char *url,
+	      const char *method, struct hreq *h)
+{
+	const char *const *hd = console_headers(srv->console);
+	struct console_answer a;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	console_answer(srv->console, method, url, &a);
+	r = MHD_create_response_from_buffer(a.len, (void *)a.body, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	for (; *hd != NULL; hd += 2)
+		MHD_add_response_header(r, hd[0], hd[1]);
+	MHD_add_response_header(r, "Content-Type", a.content_type);
+	if (a.location != NULL)
+		MHD_add_response_header(r, "Location", a.location);
+	if (a.allow != NULL)
+		MHD_add_response_header(r, "Allow", a.allow);
+	h->status = (int)a.status;
+	h->answered = true;
+	hconn_busy(srv, c, true);
+	ret = MHD_queue_response(c, a.status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result
 respond(struct http_server *srv, struct MHD_Connection *c, const char *url, const char *method,
 	struct hreq *h)
@@ -449,6 +480,8 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	struct timespec now;
 	char peer[64], why[512];
 
+	if (srv->console != NULL && console_path(url))
+		return queue_console(srv, c, url, method, h);
 	memset(&req, 0, sizeof req);
 	clock_gettime(CLOCK_REALTIME, &now);
 	req.now = now.tv_sec;
@@ -689,6 +722,7 @@ server_free(struct http_server *srv)
 	}
 	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
+	console_free(srv->console);
 	free(srv->cert);
 	free(srv->ca);
 	if (srv->key != NULL)
@@ -717,7 +751,7 @@ http_start(const struct laps_conf *cfg, struct api *api, http_token_fn token_fn,
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->wake, NULL);
 	if ((rc = parse_listen(laps_server_conf(cfg)->listen, &srv->addr, &v6)) != 0 ||
-	    (rc = load_pems(srv, cfg)) != 0)
+	    (rc = load_pems(srv, cfg)) != 0 || (rc = console_load(cfg, &srv->console)) != 0)
 		goto fail;
 	if (v6)
 		flags |= MHD_USE_IPv6;

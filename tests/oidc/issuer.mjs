@@ -146,6 +146,10 @@ function configuration(keys) {
     scopes: ['openid', 'offline_access', ...LAPS_SCOPES],
     claims: { openid: ['sub'], groups: ['groups'] },
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    // Browser clients (the laps console): CORS on the token endpoint for the
+    // origins of the client's own redirect URIs, and no other.
+    clientBasedCORS: (ctx, origin, client) => (client.redirectUris || [])
+      .some((u) => new URL(u).origin === origin),
     extraClientMetadata: {
       properties: ['laps_at_alg', 'laps_groups'],
       validator(ctx, key, value) {
@@ -226,6 +230,16 @@ server.listen(Number.parseInt(process.env.OIDC_PORT || '0', 10), '127.0.0.1', ()
   writeAtomic('jwks.json', `${JSON.stringify(publicJwks(keys), null, 1)}\n`);
   const provider = new Provider(issuer, configuration(keys));
   provider.proxy = false;
+  // The development login and consent pages link a web font from
+  // fonts.googleapis.com: drop it, so that a browser test sees requests to
+  // 127.0.0.1 only (tests/integration/console.sh checks that).
+  provider.use(async (ctx, next) => {
+    await next();
+    if (typeof ctx.body === 'string' && /html/.test(ctx.type)) {
+      ctx.body = ctx.body.replace(/<link[^>]*fonts\.googleapis\.com[^>]*>/g, '')
+        .replace(/@import url\([^)]*fonts\.googleapis\.com[^)]*\);?/g, '');
+    }
+  });
   provider.on('server_error', (ctx, err) => console.error('issuer: server_error', err));
   handler = provider.callback();
   writeAtomic('port', `${port}\n`);

@@ -808,7 +808,7 @@ test_schemas(void)
 		EXPECT_OK_S(&laps_get_schema, laps_conf_sections[i]);
 		EXPECT_ERR_S(&laps_escrowd_schema, laps_conf_sections[i],
 			     NAME ":1:", "unknown section",
-			     "(known: server, store, oidc, authz, limits)");
+			     "(known: server, store, oidc, authz, limits, console)");
 	}
 
 	/* [laps-get] is another program's section in the agent's laps.conf:
@@ -1161,7 +1161,7 @@ test_escrowd_defaults(void)
 	const struct laps_authz_conf *z;
 
 	reset_with(&laps_escrowd_schema);
-	CU_ASSERT_EQUAL(cfg.n, 5);
+	CU_ASSERT_EQUAL(cfg.n, 6);
 	CU_ASSERT_STRING_EQUAL(laps_server_conf(&cfg)->listen, "127.0.0.1:8443");
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->cert_file);
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->key_file);
@@ -1192,6 +1192,11 @@ test_escrowd_defaults(void)
 	CU_ASSERT_EQUAL(z->n_cert_admins, 0);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 20);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->burst, 100);
+	/* [console]: off unless asked for. */
+	CU_ASSERT_EQUAL(laps_console_conf(&cfg)->enable, LAPS_NO);
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->dir, PKGDATADIR "/console");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->client_id, "laps-console");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->scope, "openid");
 	/* None of laps.conf's sections. */
 	CU_ASSERT_PTR_NULL(laps_agent_conf(&cfg));
 	CU_ASSERT_PTR_NULL(laps_escrow_conf(&cfg));
@@ -1232,7 +1237,12 @@ static const char escrowd_every_key[] = "[server]\n"
 					"cert_admins = ops=laps.read,laps.secret\n"
 					"[limits]\n"
 					"rate = 5\n"
-					"burst = 5\n";
+					"burst = 5\n"
+					"[console]\n"
+					"enable = yes\n"
+					"dir = /srv/console\n"
+					"client_id = helpdesk-web\n"
+					"scope = openid laps.read\n";
 
 static void
 test_escrowd_every_key(void)
@@ -1279,6 +1289,10 @@ test_escrowd_every_key(void)
 	CU_ASSERT_STRING_EQUAL(z->cert_admins[0], "ops=laps.read,laps.secret");
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 5);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->burst, 5);
+	CU_ASSERT_EQUAL(laps_console_conf(&cfg)->enable, LAPS_YES);
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->dir, "/srv/console");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->client_id, "helpdesk-web");
+	CU_ASSERT_STRING_EQUAL(laps_console_conf(&cfg)->scope, "openid laps.read");
 	CU_ASSERT_EQUAL(laps_escrowd_conf_validate(&cfg), 0);
 
 	/* value checks */
@@ -1352,6 +1366,10 @@ test_validate_server(void)
 	V_ERR(SRV "[store]\nurl = sqlite:relative.db\n", USE_SERVER, "[store] url", "postgresql:");
 	V_OK(SRV "[store]\nurl = postgresql:dbname=laps\n", USE_SERVER);
 	V_ERR(SRV "[oidc]\nissuer = https://i/\n", USE_SERVER, "[oidc] audience", "together");
+	V_ERR(SRV "[console]\nenable = yes\n", USE_SERVER, "[console] enable", "[oidc] issuer");
+	V_OK(SRV "[console]\nenable = yes\n[oidc]\nissuer = https://i/\naudience = a\n",
+	     USE_SERVER);
+	V_OK(SRV "[console]\nenable = no\ndir = /srv/console\n", USE_SERVER);
 	V_ERR(SRV "[oidc]\naudience = a\n", USE_SERVER, "[oidc] issuer", "together");
 	V_ERR("[server]\ncert_file = /c\nkey_file = /k\n", USE_SERVER, "[server] client_ca",
 	      "[oidc] issuer");
