@@ -23,6 +23,8 @@
 #include "escrow/record.h"
 #include "server/api.h"
 #include "server/api_impl.h"
+#include "server/est.h"
+#include "server/est_api.h"
 
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
@@ -104,6 +106,8 @@ api_body_cap(const char *method, const char *path)
 {
 	if (strcmp(method, "PUT") == 0 && api_route_of(path) == MR_RECORD)
 		return API_BODY_MAX_RECORD;
+	if (est_path(path))
+		return EST_BODY_MAX;
 	return API_BODY_MAX_OTHER;
 }
 
@@ -287,6 +291,10 @@ api_handle(struct api *api, const struct api_request *req, struct api_response *
 
 	memset(resp, 0, sizeof *resp);
 	laps_clearerr();
+	if (est_path(req->path)) {
+		est_handle(api, req, resp);
+		return;
+	}
 	r = find_route(req->path);
 	resp->route = r != NULL ? r->route : MR_UNKNOWN;
 	if (r == NULL) {

@@ -33,6 +33,7 @@
 #include "server/api_impl.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
+#include "server/est.h"
 
 #define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
 #define PEM_MAX (256 * 1024)
@@ -656,6 +657,23 @@ bad:
 			   "[server] listen: '%.64s' is not ADDRESS:PORT (numeric address)", s);
 }
 
+/* The EST issuing CA joins the client certificate trust list: the
+ * certificates laps-escrowd issues authenticate their devices. */
+static int
+trust_est_ca(struct http_server *srv)
+{
+	const char *pem = est_ca_pem(srv->api->est_ca);
+	size_t have = srv->ca != NULL ? strlen(srv->ca) : 0, add = strlen(pem);
+	char *ca;
+
+	if (have + add + 2 > 2 * PEM_MAX || (ca = realloc(srv->ca, have + add + 2)) == NULL)
+		return laps_seterr(LAPS_ERR_NOMEM, "client CA list too large");
+	ca[have] = '\n';
+	memcpy(ca + have + 1, pem, add + 1);
+	srv->ca = ca;
+	return 0;
+}
+
 static int
 load_pems(struct http_server *srv, const struct laps_conf *cfg)
 {
@@ -672,7 +690,7 @@ load_pems(struct http_server *srv, const struct laps_conf *cfg)
 	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) !=
 		0)
 		return rc;
-	return 0;
+	return srv->api->est_ca != NULL ? trust_est_ca(srv) : 0;
 }
 
 static void
