@@ -393,8 +393,11 @@ set_extensions(const struct est_ca *ca, X509 *x, const char *device, bool rsa)
 			: "critical,digitalSignature") != 0 ||
 	    add_ext(x, &ctx, NID_ext_key_usage, "clientAuth") != 0 ||
 	    add_ext(x, &ctx, NID_subject_key_identifier, "hash") != 0 ||
-	    add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
 	    add_ext(x, &ctx, NID_subject_alt_name, san) != 0)
+		return LAPS_ERR_INTERNAL;
+	/* an authority key id only when the CA certificate has a key id */
+	if (X509_get0_subject_key_id(ca->cert) != NULL &&
+	    add_ext(x, &ctx, NID_authority_key_identifier, "keyid") != 0)
 		return LAPS_ERR_INTERNAL;
 	return 0;
 }
