@@ -75,6 +75,11 @@ CONF
 chmod 600 "$T/escrowd.conf"
 "$ESCROWD" -c "$T/escrowd.conf" check-config >/dev/null 2>&1
 check "check-config accepts [est]" 0 $?
+cp "$T/escrowd.conf" "$T/wrongkey.conf"
+sed -i "s|^ca_key = .*|ca_key = $T/server.key|" "$T/wrongkey.conf"
+out=$("$ESCROWD" -c "$T/wrongkey.conf" check-config 2>&1)
+case $out in *"does not match [est] ca_cert"*) ok "check-config: a CA key that is not the certificate's is refused" ;;
+	*) not_ok "check-config with a wrong [est] ca_key: $out" ;; esac
 grep -v '^ca_key' "$T/escrowd.conf" >"$T/bad.conf"
 out=$("$ESCROWD" -c "$T/bad.conf" check-config 2>&1)
 case $out in *"[est] ca_key"*) ok "ca_cert without ca_key is refused, naming the key" ;;
@@ -119,8 +124,9 @@ api() { # api CERTPREFIX PATH: status of a GET on /v1
 	curl -sS --cacert "$T/ca.crt" --cert "$1.crt" --key "$1.key" -o "$T/api.body" \
 		-w '%{http_code}' "$URL$2" 2>/dev/null
 }
-audit_rows() { # audit_rows ACTION OUTCOME: count in the SQLite store
-	python3 -c 'import sqlite3,sys; db=sqlite3.connect(sys.argv[1]); print(db.execute("SELECT count(*) FROM audit WHERE action=? AND outcome=?", (sys.argv[2], sys.argv[3])).fetchone()[0])' "$T/escrow.db" "$1" "$2"
+audit_rows() { # audit_rows ACTION OUTCOME: rows read back through GET /v1/audit (any store)
+	[ "$(api "$T/reader" "/v1/audit?action=$1&page_size=500")" = 200 ] || { echo "audit query failed"; return; }
+	python3 -c 'import json,sys; print(sum(1 for e in json.load(open(sys.argv[1]))["entries"] if e["outcome"] == sys.argv[2]))' "$T/api.body" "$2"
 }
 
 # --- /cacerts ------------------------------------------------------------------
