@@ -25,6 +25,7 @@
 #include "server/api_impl.h"
 #include "server/est.h"
 #include "server/est_api.h"
+#include "server/enroll_api.h"
 
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
@@ -293,6 +294,11 @@ api_handle(struct api *api, const struct api_request *req, struct api_response *
 	laps_clearerr();
 	if (est_path(req->path)) {
 		est_handle(api, req, resp);
+		return;
+	}
+	if (enroll_path(req->path)) {
+		if (gate(api, req, resp) == 0)
+			enroll_handle(api, req, resp);
 		return;
 	}
 	r = find_route(req->path);

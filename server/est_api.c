@@ -17,12 +17,16 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "escrow/err.h"
+#include "escrow/secret.h"
 #include "escrow/events.h"
 #include "escrow/log.h"
 #include "escrow/record.h"
@@ -31,6 +35,8 @@
 #include "server/est.h"
 #include "server/est_api.h"
 #include "server/est_conf.h"
+#include "server/enroll_api.h"
+#include "server/store_enroll.h"
 #include "server/fmt.h"
 
 #define EST_PREFIX "/.well-known/est/"
@@ -96,13 +102,25 @@ is_cert_admin(const struct api *api, const char *name)
 	return false;
 }
 
-/* simpleenroll: may req->id have name?  0 to go on (else answered). */
+/* Held by an enrolled device whose re-enrollment no admin allowed? */
 static int
-may_enroll(struct api *api, const struct api_request *req, const char *name,
-	   struct api_response *resp)
+enrolled_held(struct api *api, const char *name, bool *held)
+{
+	struct enrolled_device d;
+	int rc = store_enrolled_get(api->store, name, &d);
+
+	*held = rc == 0 && !d.reenroll_allowed;
+	return rc == LAPS_ERR_NOTFOUND ? 0 : rc;
+}
+
+/* simpleenroll: may req->id (tok: its enrollment token, or NULL) have
+ * name?  0 to go on (else answered). */
+static int
+may_enroll(struct api *api, const struct api_request *req, const struct enroll_token *tok,
+	   const char *name, struct api_response *resp)
 {
 	const char *action = "est_enroll";
-	bool taken = false;
+	bool taken = false, held = false;
 	int rc;
 
 	if (req->id->kind == ID_DEVICE) {
@@ -115,14 +133,21 @@ may_enroll(struct api *api, const struct api_request *req, const char *name,
 		       action, name, resp);
 		return -1;
 	}
+	if (tok != NULL && tok->pattern[0] != '\0' &&
+	    fnmatch(tok->pattern, name, FNM_CASEFOLD) != 0) {
+		refuse(api, req, 403, "forbidden",
+		       "the name does not match the token's name pattern", action, name, resp);
+		return -1;
+	}
 	if (is_cert_admin(api, name)) {
 		refuse(api, req, 403, "forbidden",
 		       "the name is an administrator's ([authz] cert_admins)", action, name, resp);
 		return -1;
 	}
-	if ((rc = name_taken(api, name, &taken)) != 0)
+	if ((rc = name_taken(api, name, &taken)) != 0 ||
+	    (rc = enrolled_held(api, name, &held)) != 0)
 		return api_store_problem(resp, rc);
-	if (taken) {
+	if (taken || held) {
 		refuse(api, req, 409, "name_taken",
 		       "a device already holds this name; it renews with its own certificate",
 		       action, name, resp);
@@ -154,8 +179,10 @@ may_reenroll(struct api *api, const struct api_request *req, const char *name,
 /* Issue, audit, answer. */
 static void
 issue(struct api *api, const struct api_request *req, const struct est_csr *csr, const char *name,
-      const char *action, struct api_response *resp)
+      bool re, struct api_response *resp)
 {
+	const char *action = re ? "est_reenroll" : "est_enroll";
+	struct enrolled_device d;
 	struct est_issued out;
 	struct store_audit a;
 	char detail[96];
@@ -169,11 +196,24 @@ issue(struct api *api, const struct api_request *req, const struct est_csr *csr,
 	fmt_trunc(detail, sizeof detail, "serial=%s not_after=%lld", out.serial,
 		  (long long)out.not_after);
 	api_audit_fill(req, action, "allowed", name, NULL, 200, detail, &a);
-	rc = api->store->ops->audit_append(api->store->ctx, &a);
+	memset(&d, 0, sizeof d);
+	fmt_trunc(d.device, sizeof d.device, "%s", name);
+	fmt_trunc(d.serial, sizeof d.serial, "%s", out.serial);
+	fmt_trunc(d.via, sizeof d.via, "%s", req->id->jti[0] != '\0' ? req->id->jti : "admin");
+	d.enrolled_at = req->now;
+	d.not_after = out.not_after;
+	rc = re ? store_enrolled_renew(api->store, &d, &a) : store_enrolled_new(api->store, &d, &a);
 	metrics_audit_write(rc == 0);
 	if (rc != 0) {
 		est_issued_clear(&out);
-		api_store_problem(resp, rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_BACKEND : rc);
+		if (rc == LAPS_ERR_CONFLICT && re)
+			refuse(api, req, 403, "device_disabled", "the device is disabled", action,
+			       name, resp);
+		else if (rc == LAPS_ERR_CONFLICT)
+			refuse(api, req, 409, "name_taken", "a device already holds this name",
+			       action, name, resp);
+		else
+			api_store_problem(resp, rc == LAPS_ERR_NOTFOUND ? LAPS_ERR_BACKEND : rc);
 		return;
 	}
 	api_audit_log(&a);
@@ -184,13 +224,88 @@ issue(struct api *api, const struct api_request *req, const struct est_csr *csr,
 	resp->content_type = PKCS7_CT;
 }
 
+/* The identity of an enrollment token: the enroll right on its unit. */
 static void
-enroll(struct api *api, const struct api_request *req, bool re, struct api_response *resp)
+token_identity(const struct api *api, const struct enroll_token *t, struct identity *id)
+{
+	size_t u;
+
+	memset(id, 0, sizeof *id);
+	id->kind = ID_ADMIN;
+	fmt_trunc(id->actor, sizeof id->actor, "enroll-token:%s", t->id);
+	fmt_trunc(id->jti, sizeof id->jti, "enroll-token:%s", t->id);
+	for (u = 0; u < api->authz.n_units; u++)
+		if (strcmp(api->authz.unit_names[u], t->unit) == 0)
+			id->unit_rights[u] = AUTHZ_ENROLL;
+}
+
+/* An enrollment token in Authorization (simpleenroll only): r is req with
+ * the token's identity.  0 to go on with *tok filled, 1 when there is no
+ * token, -1 when answered. */
+static int
+token_auth(struct api *api, const struct api_request *req, struct api_request *r,
+	   struct identity *id, struct enroll_token *tok, struct api_response *resp)
+{
+	char token[ENROLL_TOKEN_MAX + 1], why[200];
+	int rc;
+
+	if (!enroll_token_of(req->authorization, token))
+		return 1;
+	rc = enroll_token_check(api, token, req->now, tok, why, sizeof why);
+	sodium_memzero(token, sizeof token);
+	*r = *req;
+	if (rc == LAPS_ERR_AUTH) {
+		r->id = NULL;
+		r->auth_kind = "enrollment token";
+		r->auth_error = why;
+		return api_unauthenticated(api, r, resp);
+	}
+	if (rc != 0)
+		return api_store_problem(resp, rc);
+	token_identity(api, tok, id);
+	r->id = id;
+	r->auth_error = NULL;
+	return 0;
+}
+
+/* Take one use of the token (the last check: two instances racing for
+ * the last use cannot both win).  0 to go on. */
+static int
+take_use(struct api *api, const struct api_request *req, const struct enroll_token *tok,
+	 const char *name, struct api_response *resp)
+{
+	int rc = store_enroll_token_use(api->store, tok->id, req->now);
+
+	if (rc == LAPS_ERR_CONFLICT) {
+		refuse(api, req, 403, "token_exhausted",
+		       "the enrollment token is used up, expired or revoked", "est_enroll", name,
+		       resp);
+		return -1;
+	}
+	if (rc != 0)
+		return api_store_problem(resp, rc);
+	return 0;
+}
+
+static void
+enroll(struct api *api, const struct api_request *req0, bool re, struct api_response *resp)
 {
 	const char *action = re ? "est_reenroll" : "est_enroll";
 	char name[LAPS_DEVICE_MAX + 1], detail[300];
+	const struct api_request *req = req0;
+	struct enroll_token tok, *tokp = NULL;
 	struct est_csr *csr = NULL;
+	struct api_request r;
+	struct identity id;
+	int rc;
 
+	memset(&id, 0, sizeof id);
+	if (!re && (rc = token_auth(api, req0, &r, &id, &tok, resp)) <= 0) {
+		if (rc < 0)
+			return;
+		req = &r;
+		tokp = &tok;
+	}
 	if (req->id == NULL) {
 		api_unauthenticated(api, req, resp);
 		return;
@@ -213,11 +328,13 @@ enroll(struct api *api, const struct api_request *req, bool re, struct api_respo
 	if (!laps_record_device_ok(name)) {
 		refuse(api, req, 400, "invalid_request",
 		       "the request's common name is not a valid device name", action, NULL, resp);
-	} else if ((re ? may_reenroll(api, req, name, resp) : may_enroll(api, req, name, resp)) ==
-		   0) {
-		issue(api, req, csr, name, action, resp);
+	} else if ((re ? may_reenroll(api, req, name, resp)
+		       : may_enroll(api, req, tokp, name, resp)) == 0) {
+		if (tokp == NULL || take_use(api, req, tokp, name, resp) == 0)
+			issue(api, req, csr, name, re, resp);
 	}
 	est_csr_free(csr);
+	laps_wipe(&id, sizeof id);
 }
 
 static void

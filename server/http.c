@@ -462,6 +462,7 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	req.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
 	req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.body = h->body != NULL ? h->body : "";
 	req.body_len = h->len;
 	req.body_too_big = h->too_big;
