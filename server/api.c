@@ -26,6 +26,7 @@
 #include "server/est.h"
 #include "server/est_api.h"
 #include "server/enroll_api.h"
+#include "server/device_api.h"
 
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
@@ -237,6 +238,8 @@ gate(struct api *api, const struct api_request *req, struct api_response *resp)
 	}
 	if (req->id == NULL)
 		return api_unauthenticated(api, req, resp);
+	if (device_gate(api, req, resp) != 0)
+		return -1;
 	if (req->too_many_params)
 		return api_problem(resp, 400, "invalid_parameter", "too many query parameters");
 	if (req->body_too_big)
@@ -296,9 +299,13 @@ api_handle(struct api *api, const struct api_request *req, struct api_response *
 		est_handle(api, req, resp);
 		return;
 	}
-	if (enroll_path(req->path)) {
-		if (gate(api, req, resp) == 0)
+	if (enroll_path(req->path) || device_path(req->path)) {
+		if (gate(api, req, resp) != 0)
+			return;
+		if (enroll_path(req->path))
 			enroll_handle(api, req, resp);
+		else
+			device_handle(api, req, resp);
 		return;
 	}
 	r = find_route(req->path);

@@ -102,14 +102,16 @@ is_cert_admin(const struct api *api, const char *name)
 	return false;
 }
 
-/* Held by an enrolled device whose re-enrollment no admin allowed? */
+/* Held by an enrolled device whose re-enrollment no admin allowed
+ * (*held), or permitted by an admin's reenroll (*permit)? */
 static int
-enrolled_held(struct api *api, const char *name, bool *held)
+enrolled_held(struct api *api, const char *name, bool *held, bool *permit)
 {
 	struct enrolled_device d;
 	int rc = store_enrolled_get(api->store, name, &d);
 
 	*held = rc == 0 && !d.reenroll_allowed;
+	*permit = rc == 0 && d.reenroll_allowed;
 	return rc == LAPS_ERR_NOTFOUND ? 0 : rc;
 }
 
@@ -120,7 +122,7 @@ may_enroll(struct api *api, const struct api_request *req, const struct enroll_t
 	   const char *name, struct api_response *resp)
 {
 	const char *action = "est_enroll";
-	bool taken = false, held = false;
+	bool taken = false, held = false, permit = false;
 	int rc;
 
 	if (req->id->kind == ID_DEVICE) {
@@ -145,9 +147,9 @@ may_enroll(struct api *api, const struct api_request *req, const struct enroll_t
 		return -1;
 	}
 	if ((rc = name_taken(api, name, &taken)) != 0 ||
-	    (rc = enrolled_held(api, name, &held)) != 0)
+	    (rc = enrolled_held(api, name, &held, &permit)) != 0)
 		return api_store_problem(resp, rc);
-	if (taken || held) {
+	if ((taken && !permit) || held) { /* a re-imaged device keeps its records */
 		refuse(api, req, 409, "name_taken",
 		       "a device already holds this name; it renews with its own certificate",
 		       action, name, resp);

@@ -161,6 +161,24 @@ store_enroll_token_revoke(struct store *s, const char *id, int64_t now, const st
 	return rc;
 }
 
+#define DEVICE_COLS                                                                                \
+	"device, serial, via, enrolled_at, renewed_at, not_after, disabled_at,"                    \
+	" reenroll_allowed"
+
+static void
+device_of(char *const *c, struct enrolled_device *d)
+{
+	memset(d, 0, sizeof *d);
+	cpy(d->device, sizeof d->device, c[0]);
+	cpy(d->serial, sizeof d->serial, c[1]);
+	cpy(d->via, sizeof d->via, c[2]);
+	d->enrolled_at = num(c[3]);
+	d->renewed_at = num(c[4]);
+	d->not_after = num(c[5]);
+	d->disabled_at = num(c[6]);
+	d->reenroll_allowed = num(c[7]) != 0;
+}
+
 int
 store_enrolled_get(struct store *s, const char *device, struct enrolled_device *d)
 {
@@ -168,24 +186,65 @@ store_enrolled_get(struct store *s, const char *device, struct enrolled_device *
 	const char *p[] = {device};
 	int rc;
 
-	if ((rc = q(s,
-		    "SELECT device, serial, via, enrolled_at, renewed_at, not_after, disabled_at,"
-		    " reenroll_allowed FROM enrolled_devices WHERE device = $1",
-		    1, p, NULL, &r)) != 0)
+	if ((rc = q(s, "SELECT " DEVICE_COLS " FROM enrolled_devices WHERE device = $1", 1, p, NULL,
+		    &r)) != 0)
 		return rc;
-	if (r.rows == 1 && r.cols == 8) {
-		memset(d, 0, sizeof *d);
-		cpy(d->device, sizeof d->device, r.cell[0]);
-		cpy(d->serial, sizeof d->serial, r.cell[1]);
-		cpy(d->via, sizeof d->via, r.cell[2]);
-		d->enrolled_at = num(r.cell[3]);
-		d->renewed_at = num(r.cell[4]);
-		d->not_after = num(r.cell[5]);
-		d->disabled_at = num(r.cell[6]);
-		d->reenroll_allowed = num(r.cell[7]) != 0;
-	} else {
+	if (r.rows == 1 && r.cols == 8)
+		device_of(r.cell, d);
+	else
 		rc = LAPS_ERR_NOTFOUND;
-	}
+	store_rows_free(&r);
+	return rc;
+}
+
+int
+store_enrolled_list(struct store *s, const char *after, size_t max, struct enrolled_device **v,
+		    size_t *n)
+{
+	struct store_rows r;
+	char m[24];
+	const char *p[] = {after, I64(m, max)};
+	size_t i;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	if ((rc = q(s,
+		    "SELECT " DEVICE_COLS " FROM enrolled_devices WHERE (CAST($1 AS TEXT) IS NULL "
+					  "OR device > CAST($1 AS TEXT))"
+		    " ORDER BY device LIMIT CAST($2 AS BIGINT)",
+		    2, p, NULL, &r)) != 0)
+		return rc;
+	if (r.rows > 0 && r.cols == 8 && (*v = calloc(r.rows, sizeof **v)) == NULL)
+		rc = LAPS_ERR_NOMEM;
+	for (i = 0; rc == 0 && *v != NULL && i < r.rows; i++)
+		device_of(r.cell + i * 8, &(*v)[i]);
+	if (rc == 0 && *v != NULL)
+		*n = r.rows;
+	store_rows_free(&r);
+	return rc;
+}
+
+int
+store_enrolled_change(struct store *s, const char *device, enum enrolled_change what, int64_t now,
+		      const struct store_audit *a)
+{
+	static const char *const sql[] = {
+	    "UPDATE enrolled_devices SET disabled_at = COALESCE(disabled_at, CAST($2 AS BIGINT))"
+	    " WHERE device = $1",
+	    "UPDATE enrolled_devices SET disabled_at = NULL WHERE device = $1 AND CAST($2 AS "
+	    "BIGINT) IS NOT NULL",
+	    "UPDATE enrolled_devices SET reenroll_allowed = 1 WHERE device = $1 AND CAST($2 AS "
+	    "BIGINT) IS NOT NULL"};
+	struct store_rows r;
+	char n[24];
+	const char *p[] = {device, I64(n, now)};
+	int rc;
+
+	if ((rc = q(s, sql[what], 2, p, a, &r)) != 0)
+		return rc;
+	if (r.changed != 1)
+		rc = LAPS_ERR_NOTFOUND; /* callers check the device first; rows are never deleted */
 	store_rows_free(&r);
 	return rc;
 }

@@ -64,4 +64,15 @@ int store_enrolled_new(struct store *s, const struct enrolled_device *d,
 int store_enrolled_renew(struct store *s, const struct enrolled_device *d,
 			 const struct store_audit *a) __attribute__((warn_unused_result));
 
+enum enrolled_change { ENROLLED_DISABLE = 0, ENROLLED_ENABLE, ENROLLED_REENROLL };
+/* Disable / enable a device, or allow its next simpleenroll (a re-imaged
+ * machine).  LAPS_ERR_NOTFOUND when the device never enrolled. */
+int store_enrolled_change(struct store *s, const char *device, enum enrolled_change what,
+			  int64_t now, const struct store_audit *a)
+    __attribute__((warn_unused_result));
+/* Enrolled devices after `after` (NULL: from the start), by name, at most
+ * max; *v malloc'd. */
+int store_enrolled_list(struct store *s, const char *after, size_t max, struct enrolled_device **v,
+			size_t *n) __attribute__((warn_unused_result));
+
 #endif
