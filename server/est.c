@@ -133,6 +133,21 @@ est_ca_pem(const struct est_ca *ca)
 	return ca->pem;
 }
 
+bool
+est_ca_issued(const struct est_ca *ca, const void *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x;
+	bool yes;
+
+	if (len > EST_DER_MAX * 4 || (x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		return false;
+	yes = X509_check_issued(ca->cert, x) == X509_V_OK &&
+	      X509_verify(x, X509_get0_pubkey(ca->cert)) == 1;
+	X509_free(x);
+	return yes;
+}
+
 /* ------------------------------------------------------------------ */
 /* base64 and PKCS#7                                                   */
 

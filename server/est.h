@@ -9,6 +9,7 @@
 #ifndef LAPS_SERVER_EST_H
 #define LAPS_SERVER_EST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ int est_ca_load(const char *cert_file, const char *key_file, struct est_ca **out
 void est_ca_free(struct est_ca *ca);
 /* The certificates of cert_file as PEM (for the TLS trust list); borrowed. */
 const char *est_ca_pem(const struct est_ca *ca);
+
+/* Was the certificate der (already verified by the TLS layer) issued and
+ * signed by this CA?  False for anything unreadable. */
+bool est_ca_issued(const struct est_ca *ca, const void *der, size_t len);
 
 /* The body of GET /cacerts: base64 certs-only PKCS#7 of the CA chain.
  * *out malloc'd, NUL-terminated. */

@@ -352,6 +352,19 @@ peer_of(struct MHD_Connection *c, char *buf, size_t len)
 		fmt_trunc(buf, len, "-");
 }
 
+/* Was the client certificate issued by our EST CA?  Such a certificate
+ * names a device, never an admin, even when [authz] cert_admins later
+ * lists its name. */
+static bool
+est_admin(const struct http_server *srv, void *tls_session)
+{
+	const void *der;
+	size_t len;
+
+	return srv->api->est_ca != NULL && http_tls_peer_der(tls_session, &der, &len) &&
+	       est_ca_issued(srv->api->est_ca, der, len);
+}
+
 /* Bearer token or client certificate -> req->id / req->auth_error. */
 static void
 authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_request *req,
@@ -381,6 +394,12 @@ authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_reque
 				   whylen);
 		if (rc == 1)
 			return; /* no credential at all */
+		if (rc == 0 && id->kind == ID_ADMIN && est_admin(srv, ci->tls_session)) {
+			fmt_trunc(why, whylen,
+				  "a certificate laps-escrowd issued (EST) is never an "
+				  "administrator's");
+			rc = LAPS_ERR_AUTH;
+		}
 		req->auth_kind = "certificate";
 		req->auth_error = why;
 	}

@@ -226,6 +226,17 @@ grep -q 'BEGIN\|MII' "$T/body" && not_ok "  a certificate came back" || ok "  no
 est "$R/lab-01" POST simplereenroll "${P10[@]}" --data-binary @"$T/thief/lab-01.b64"
 check "  the device itself still renews" 200 "$S"
 
+# a certificate of the EST CA whose name an admin later lists in cert_admins
+# (made here by hand, as simpleenroll refuses such names) stays no admin
+printf 'extendedKeyUsage=clientAuth\n' >"$T/x/boss.ext"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=lab-boss \
+	-keyout "$T/x/lab-boss.key" -out "$T/x/boss.csr" >/dev/null 2>&1
+openssl x509 -req -in "$T/x/boss.csr" -CA "$T/estca.crt" -CAkey "$T/estca.key" -CAcreateserial \
+	-days 1 -extfile "$T/x/boss.ext" -out "$T/x/lab-boss.crt" >/dev/null 2>&1
+check "an EST-CA certificate named like an admin is refused (401)" 401 \
+	"$(api "$T/x/lab-boss" /v1/devices/lab-01/accounts/root)"
+check "  while the admin's own certificate works" 200 "$(api "$T/lab-boss" /v1/devices/lab-01/accounts/root)"
+
 # --- audit and events ------------------------------------------------------------
 check "audit: est_enroll allowed rows" 1 "$(audit_rows est_enroll allowed)"
 check "audit: est_reenroll allowed rows" 2 "$(audit_rows est_reenroll allowed)"
