@@ -23,6 +23,10 @@
 #include "escrow/record.h"
 #include "server/api.h"
 #include "server/api_impl.h"
+#include "server/est.h"
+#include "server/est_api.h"
+#include "server/enroll_api.h"
+#include "server/device_api.h"
 
 /* ------------------------------------------------------------------ */
 /* Routing                                                             */
@@ -104,6 +108,8 @@ api_body_cap(const char *method, const char *path)
 {
 	if (strcmp(method, "PUT") == 0 && api_route_of(path) == MR_RECORD)
 		return API_BODY_MAX_RECORD;
+	if (est_path(path))
+		return EST_BODY_MAX;
 	return API_BODY_MAX_OTHER;
 }
 
@@ -232,6 +238,8 @@ gate(struct api *api, const struct api_request *req, struct api_response *resp)
 	}
 	if (req->id == NULL)
 		return api_unauthenticated(api, req, resp);
+	if (device_gate(api, req, resp) != 0)
+		return -1;
 	if (req->too_many_params)
 		return api_problem(resp, 400, "invalid_parameter", "too many query parameters");
 	if (req->body_too_big)
@@ -287,6 +295,19 @@ api_handle(struct api *api, const struct api_request *req, struct api_response *
 
 	memset(resp, 0, sizeof *resp);
 	laps_clearerr();
+	if (est_path(req->path)) {
+		est_handle(api, req, resp);
+		return;
+	}
+	if (enroll_path(req->path) || device_path(req->path)) {
+		if (gate(api, req, resp) != 0)
+			return;
+		if (enroll_path(req->path))
+			enroll_handle(api, req, resp);
+		else
+			device_handle(api, req, resp);
+		return;
+	}
 	r = find_route(req->path);
 	resp->route = r != NULL ? r->route : MR_UNKNOWN;
 	if (r == NULL) {

@@ -25,6 +25,8 @@
 #define API_PAGE_DEFAULT 100
 #define API_HISTORY_DEFAULT 10
 
+struct est_ca;
+
 struct api_param {
 	const char *key, *value;
 };
@@ -36,6 +38,7 @@ struct api_request {
 	size_t n_params;
 	bool too_many_params;
 	const char *if_match, *if_none_match, *content_type;
+	const char *authorization; /* the raw header (EST enrollment tokens), NULL: none */
 	const char *body;
 	size_t body_len;
 	bool body_too_big;
@@ -68,6 +71,7 @@ struct api {
 	struct authz authz;
 	struct ratelimit *rl; /* NULL: no rate limit */
 	bool metrics;         /* serve /metrics */
+	struct est_ca *est_ca; /* NULL: no EST service (server/est_api.c) */
 };
 
 /* Which route (and so which body cap) a method+path is; MR_UNKNOWN if none. */

@@ -242,9 +242,13 @@ audit_params(const struct api_request *req, struct store_audit_query *q, long lo
 	static const char *const allowed[] = {"device", "actor", "action", "since", "until",
 					      "page_size", "page_token", NULL};
 	/* the actions of docs/REST-API.md §6: a typo is refused, not an empty list */
+	/* clang-format off */
 	static const char *const actions[] = {
-	    "read_metadata", "write",  "confirm", "find",	  "report", "read_secret",
-	    "read_history",  "expire", "audit",	  "authenticate", NULL};
+	    "read_metadata", "write",	     "confirm", "find",	 "report",
+	    "read_secret",   "read_history", "expire",	"audit", "authenticate",
+	    "est_enroll", "est_reenroll", "enroll_token_create", "enroll_token_revoke",
+	    "device_disable", "device_enable", "device_reenroll", NULL};
+	/* clang-format on */
 	long long since, until, token;
 	const char *action;
 	size_t i;

@@ -161,8 +161,13 @@ api_audit_fill(const struct api_request *req, const char *action, const char *ou
 static unsigned
 audit_event(const struct store_audit *a)
 {
+	bool est = strncmp(a->action, "est_", 4) == 0;
+
 	if (strcmp(a->outcome, "allowed") != 0)
-		return LAPS_EV_ACCESS_DENIED;
+		return est ? LAPS_EV_EST_REFUSED : LAPS_EV_ACCESS_DENIED;
+	if (est)
+		return strcmp(a->action, "est_reenroll") == 0 ? LAPS_EV_EST_RENEWED
+							      : LAPS_EV_EST_ENROLLED;
 	if (strcmp(a->action, "read_secret") == 0 || strcmp(a->action, "read_history") == 0)
 		return LAPS_EV_SECRET_READ;
 	if (strcmp(a->action, "expire") == 0)

@@ -19,6 +19,7 @@
 #define AUTHZ_SECRET 0x2
 #define AUTHZ_EXPIRE 0x4
 #define AUTHZ_AUDIT 0x8
+#define AUTHZ_ENROLL 0x10 /* EST simpleenroll for another device (server/est_api.c) */
 #define AUTHZ_MAX_GRANTS LAPS_CONFIG_MAX_LIST
 #define AUTHZ_NAME_MAX 256
 

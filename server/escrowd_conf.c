@@ -10,6 +10,7 @@
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "server/escrowd_conf.h"
+#include "server/est_conf.h"
 
 _Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
 
@@ -58,6 +59,7 @@ static const struct laps_conf_key authz_keys[] = {
     LAPS_CONF_KEY_STR("secret_value", LAPS_CONF_STRING, S, secret_value, NULL),
     LAPS_CONF_KEY_STR("expire_value", LAPS_CONF_STRING, S, expire_value, NULL),
     LAPS_CONF_KEY_STR("audit_value", LAPS_CONF_STRING, S, audit_value, NULL),
+    LAPS_CONF_KEY_STR("enroll_value", LAPS_CONF_STRING, S, enroll_value, NULL),
     LAPS_CONF_KEY_LIST("units", S, units, n_units, NULL),
     LAPS_CONF_KEY_LIST("cert_admins", S, cert_admins, n_cert_admins, NULL),
 };
@@ -124,7 +126,8 @@ authz_defaults(void *p)
 	    (a->read_value = strdup("laps.read")) == NULL ||
 	    (a->secret_value = strdup("laps.secret")) == NULL ||
 	    (a->expire_value = strdup("laps.expire")) == NULL ||
-	    (a->audit_value = strdup("laps.audit")) == NULL)
+	    (a->audit_value = strdup("laps.audit")) == NULL ||
+	    (a->enroll_value = strdup("laps.enroll")) == NULL)
 		return LAPS_ERR_NOMEM;
 	return 0;
 }
@@ -172,6 +175,7 @@ const struct laps_conf_section *const laps_escrowd_sections[] = {&laps_server_se
 								 &laps_authz_section,
 								 &laps_limits_section,
 								 &laps_console_section,
+								 &laps_est_section,
 								 NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
@@ -233,7 +237,7 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 	if ((o->issuer == NULL) != (o->audience == NULL))
 		return laps_conf_err(c, "oidc", o->issuer == NULL ? "issuer" : "audience",
 				     "issuer and audience go together");
-	if (o->issuer == NULL && s->client_ca == NULL)
+	if (o->issuer == NULL && s->client_ca == NULL && laps_est_conf(c)->ca_cert == NULL)
 		return laps_conf_err(c, "server", "client_ca",
 				     "no way to authenticate anyone: set [server] client_ca or "
 				     "[oidc] issuer");
@@ -243,6 +247,8 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 				     "the console signs in through [oidc] issuer: set it");
 	if (l->burst < l->rate)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
+	if (laps_est_conf_validate(c) != 0)
+		return LAPS_ERR_CONFIG;
 	return validate_units(c, laps_authz_conf(c));
 }
 

@@ -53,6 +53,7 @@ struct laps_authz_conf {
 	char *secret_value;		   /* default laps.secret */
 	char *expire_value;		   /* default laps.expire */
 	char *audit_value;		   /* default laps.audit */
+	char *enroll_value;		   /* default laps.enroll (EST, server/est_api.c) */
 	char *units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
 	size_t n_units;
 	char *cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */

@@ -34,6 +34,7 @@
 #include "server/console.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
+#include "server/est.h"
 
 #define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
 #define PEM_MAX (256 * 1024)
@@ -353,6 +354,19 @@ peer_of(struct MHD_Connection *c, char *buf, size_t len)
 		fmt_trunc(buf, len, "-");
 }
 
+/* Was the client certificate issued by our EST CA?  Such a certificate
+ * names a device, never an admin, even when [authz] cert_admins later
+ * lists its name. */
+static bool
+est_admin(const struct http_server *srv, void *tls_session)
+{
+	const void *der;
+	size_t len;
+
+	return srv->api->est_ca != NULL && http_tls_peer_der(tls_session, &der, &len) &&
+	       est_ca_issued(srv->api->est_ca, der, len);
+}
+
 /* Bearer token or client certificate -> req->id / req->auth_error. */
 static void
 authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_request *req,
@@ -382,6 +396,12 @@ authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_reque
 				   whylen);
 		if (rc == 1)
 			return; /* no credential at all */
+		if (rc == 0 && id->kind == ID_ADMIN && est_admin(srv, ci->tls_session)) {
+			fmt_trunc(why, whylen,
+				  "a certificate laps-escrowd issued (EST) is never an "
+				  "administrator's");
+			rc = LAPS_ERR_AUTH;
+		}
 		req->auth_kind = "certificate";
 		req->auth_error = why;
 	}
@@ -494,6 +514,7 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	req.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
 	req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.body = h->body != NULL ? h->body : "";
 	req.body_len = h->len;
 	req.body_too_big = h->too_big;
@@ -689,6 +710,23 @@ bad:
 			   "[server] listen: '%.64s' is not ADDRESS:PORT (numeric address)", s);
 }
 
+/* The EST issuing CA joins the client certificate trust list: the
+ * certificates laps-escrowd issues authenticate their devices. */
+static int
+trust_est_ca(struct http_server *srv)
+{
+	const char *pem = est_ca_pem(srv->api->est_ca);
+	size_t have = srv->ca != NULL ? strlen(srv->ca) : 0, add = strlen(pem);
+	char *ca;
+
+	if (have + add + 2 > 2 * PEM_MAX || (ca = realloc(srv->ca, have + add + 2)) == NULL)
+		return laps_seterr(LAPS_ERR_NOMEM, "client CA list too large");
+	ca[have] = '\n';
+	memcpy(ca + have + 1, pem, add + 1);
+	srv->ca = ca;
+	return 0;
+}
+
 static int
 load_pems(struct http_server *srv, const struct laps_conf *cfg)
 {
@@ -705,7 +743,7 @@ load_pems(struct http_server *srv, const struct laps_conf *cfg)
 	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) !=
 		0)
 		return rc;
-	return 0;
+	return srv->api->est_ca != NULL ? trust_est_ca(srv) : 0;
 }
 
 static void

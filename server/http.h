@@ -48,6 +48,9 @@ const char *http_bearer(const char *authz);
  * or maps to no identity.  (http_tls.c) */
 int http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
 		  size_t whylen);
+/* The connection's client certificate (DER, borrowed from the session);
+ * false when there is none.  (http_tls.c) */
+bool http_tls_peer_der(void *tls_session, const void **der, size_t *len);
 /* The identity of an already verified client certificate (DER): the
  * configured name (CN or DNS subjectAltName) mapped by authz_from_cert().
  * 0 or LAPS_ERR_AUTH (reason in why).  (http_tls.c; the fuzzer calls it.) */

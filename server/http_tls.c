@@ -109,6 +109,20 @@ out:
 	return rc;
 }
 
+bool
+http_tls_peer_der(void *tls_session, const void **der, size_t *len)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (tls_session == NULL ||
+	    (certs = gnutls_certificate_get_peers(tls_session, &n)) == NULL || n == 0)
+		return false;
+	*der = certs[0].data;
+	*len = certs[0].size;
+	return true;
+}
+
 int
 http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
 	      size_t whylen)

@@ -27,6 +27,8 @@
 #include "server/auth_token.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
+#include "server/est.h"
+#include "server/est_conf.h"
 
 #define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
 #define GRACE_MS 10000
@@ -195,8 +197,15 @@ main(int argc, char **argv)
 		code = fail(EXIT_STORE, rc, "store");
 		goto out;
 	}
+	if (laps_est_conf(&cfg)->ca_cert != NULL &&
+	    (rc = est_ca_load(laps_est_conf(&cfg)->ca_cert, laps_est_conf(&cfg)->ca_key,
+			      &api.est_ca)) != 0) {
+		code = fail(EXIT_CONFIG, rc, "[est]");
+		goto out;
+	}
 	code = serve(&o, &cfg, &api);
 out:
+	est_ca_free(api.est_ca);
 	store_close(api.store);
 	ratelimit_free(api.rl);
 	laps_conf_free(&cfg);

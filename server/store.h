@@ -41,6 +41,7 @@
 
 #define STORE_PAGE_MAX 1000
 #define STORE_HISTORY_MAX 100
+#define STORE_QUERY_ROWS 1000 /* rows of store_ops.query kept */
 
 /* One audit row.  Strings may be NULL (stored as NULL) except actor, kind,
  * action and outcome. */
@@ -109,6 +110,14 @@ struct store_audit_query {
 	int64_t before_id;                   /* paging: rows with id < before_id; 0 = from the newest */
 };
 
+/* The answer of store_ops.query: rows x cols text cells, row-major
+ * (a cell NULL for SQL NULL), and the rows a command changed. */
+struct store_rows {
+	char **cell;
+	size_t rows, cols;
+	int64_t changed;
+};
+
 struct store_ops {
 	const char *scheme; /* "sqlite", "postgresql" */
 
@@ -165,6 +174,14 @@ struct store_ops {
 	/* required: audit rows newest first (id descending), at most max. */
 	int (*audit_query)(void *ctx, const struct store_audit_query *q,
 			   struct store_audit_row *out, size_t max, size_t *n);
+
+	/* optional: one parameterised statement of SQL common to both
+	 * dialects (parameters $1..$n, text, NULL = SQL NULL), then the audit
+	 * row if any, in one transaction.  For tables of later migrations
+	 * whose logic lives beside its user (server/store_enroll.c).  out
+	 * freed with store_rows_free. */
+	int (*query)(void *ctx, const char *sql, size_t n, const char *const *params,
+		     const struct store_audit *audit, struct store_rows *out);
 };
 
 /* An open store. */
@@ -183,6 +200,7 @@ void store_close(struct store *s);
 void store_entry_clear(struct store_entry *e);
 void store_entry_list_free(struct store_entry_list *l);
 void store_audit_row_clear(struct store_audit_row *r);
+void store_rows_free(struct store_rows *r);
 
 /* Helpers shared by implementations. */
 /* The canonical JSON of json's record with state confirmed/expiry changed.

@@ -960,6 +960,53 @@ pg_audit_query(void *ctx, const struct store_audit_query *q, struct store_audit_
 	return rc;
 }
 
+static int
+query_rows(const PGresult *res, struct store_rows *out)
+{
+	size_t r, c, rows = (size_t)PQntuples(res), cols = (size_t)PQnfields(res);
+
+	if (rows > STORE_QUERY_ROWS)
+		rows = STORE_QUERY_ROWS;
+	out->cols = cols;
+	if (rows == 0 || cols == 0)
+		return 0;
+	if ((out->cell = calloc(rows * cols, sizeof *out->cell)) == NULL)
+		return LAPS_ERR_NOMEM;
+	out->rows = rows;
+	for (r = 0; r < rows; r++)
+		for (c = 0; c < cols; c++)
+			out->cell[r * cols + c] = valdup(res, (int)r, (int)c);
+	return 0;
+}
+
+static int
+pg_query(void *ctx, const char *sql, size_t n, const char *const *params,
+	 const struct store_audit *audit, struct store_rows *out)
+{
+	struct pg *s = ctx;
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	PGresult *res = NULL;
+	long changed = 0;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = begin(db)) == 0) {
+		rc = run(db, "query", sql, (int)n, params, &res, &changed);
+		if (rc == 0 && res != NULL)
+			rc = query_rows(res, out);
+		out->changed = changed;
+		PQclear(res);
+		if (rc == 0 && audit != NULL)
+			rc = audit_insert(db, audit);
+		rc = finish(db, rc);
+	}
+	if (rc != 0)
+		store_rows_free(out);
+	release(s, slot);
+	return rc;
+}
+
 const struct store_ops store_pg_ops = {
     .scheme = "postgresql",
     .open = pg_open,
@@ -974,4 +1021,5 @@ const struct store_ops store_pg_ops = {
     .report = pg_report,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
+    .query = pg_query,
 };

@@ -35,6 +35,19 @@
 	"CREATE INDEX audit_device ON audit (device, id);" \
 	"CREATE INDEX audit_actor ON audit (actor, id);"
 
+/* Enrollment (server/store_enroll.c): tokens stored as SHA-256 only, and
+ * the devices laps-escrowd has issued certificates to. */
+#define V_ENROLL \
+	"CREATE TABLE enroll_tokens (" \
+	" id TEXT PRIMARY KEY, hash TEXT NOT NULL, unit TEXT NOT NULL," \
+	" name_pattern TEXT, uses_max BIGINT NOT NULL, uses_left BIGINT NOT NULL," \
+	" expires_at BIGINT NOT NULL, created_at BIGINT NOT NULL, created_by TEXT NOT NULL," \
+	" revoked_at BIGINT);" \
+	"CREATE TABLE enrolled_devices (" \
+	" device TEXT PRIMARY KEY, enrolled_at BIGINT NOT NULL, renewed_at BIGINT NOT NULL," \
+	" serial TEXT NOT NULL, not_after BIGINT NOT NULL, via TEXT NOT NULL," \
+	" disabled_at BIGINT, reenroll_allowed BIGINT NOT NULL);"
+
 const struct store_migration store_migrations[] = {
     {1,
      V1_TABLES
@@ -50,6 +63,7 @@ const struct store_migration store_migrations[] = {
      " $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
      "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit"
      " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"},
+    {2, V_ENROLL, V_ENROLL},
 };
 /* clang-format on */
 

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -841,6 +842,66 @@ out:
 	return rc;
 }
 
+/* Rows of a stepped statement into out (at most STORE_QUERY_ROWS). */
+static int
+query_rows(sqlite3 *db, sqlite3_stmt *st, struct store_rows *out)
+{
+	size_t c, cols = (size_t)sqlite3_column_count(st);
+	char **cell;
+	int src;
+
+	out->cols = cols;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->rows == STORE_QUERY_ROWS)
+			continue;
+		if ((cell = realloc(out->cell,
+				    (out->rows + 1) * (cols ? cols : 1) * sizeof *cell)) == NULL)
+			return LAPS_ERR_NOMEM;
+		out->cell = cell;
+		for (c = 0; c < cols; c++)
+			cell[out->rows * cols + c] = col_dup(st, (int)c);
+		out->rows++;
+	}
+	if (src != SQLITE_DONE)
+		return sqerr(db, src, "query");
+	out->changed = sqlite3_changes(db);
+	return 0;
+}
+
+static int
+sq_query(void *ctx, const char *sql, size_t n, const char *const *params,
+	 const struct store_audit *audit, struct store_rows *out)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	char name[32];
+	size_t i;
+	int rc, idx;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) != 0)
+		goto out;
+	if ((rc = prep(db, sql, &st)) == 0) {
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof name, "$%zu", i + 1);
+			if ((idx = sqlite3_bind_parameter_index(st, name)) > 0)
+				bind_text(st, idx, params[i]);
+		}
+		rc = query_rows(db, st, out);
+	}
+	sqlite3_finalize(st);
+	if (rc == 0 && audit != NULL)
+		rc = audit_insert(db, audit);
+	rc = finish(db, rc);
+out:
+	if (rc != 0)
+		store_rows_free(out);
+	release(s, slot);
+	return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sq_open,
@@ -855,4 +916,5 @@ const struct store_ops store_sqlite_ops = {
     .report = sq_report,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
+    .query = sq_query,
 };

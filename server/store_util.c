@@ -36,6 +36,19 @@ store_entry_list_free(struct store_entry_list *l)
 }
 
 void
+store_rows_free(struct store_rows *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; r->cell != NULL && i < r->rows * r->cols; i++)
+		free(r->cell[i]);
+	free(r->cell);
+	memset(r, 0, sizeof *r);
+}
+
+void
 store_audit_row_clear(struct store_audit_row *r)
 {
 	if (r == NULL)

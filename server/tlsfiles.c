@@ -16,6 +16,8 @@
 #include "escrow/fileio.h"
 #include "server/escrowd_conf.h"
 #include "server/tlsfiles.h"
+#include "server/est.h"
+#include "server/est_conf.h"
 
 #define PEM_MAX (256 * 1024)
 #define CERTS_MAX 64
@@ -152,6 +154,20 @@ check_store(const char *url)
 	return 0;
 }
 
+/* [est]: the issuing CA loads as laps-escrowd will load it. */
+static int
+check_est(const struct laps_est_conf *e)
+{
+	struct est_ca *ca = NULL;
+	int rc;
+
+	if (e == NULL || e->ca_cert == NULL)
+		return 0;
+	rc = est_ca_load(e->ca_cert, e->ca_key, &ca);
+	est_ca_free(ca);
+	return rc;
+}
+
 int
 escrowd_check_files(const struct laps_conf *cfg, escrowd_check_cb cb, void *arg)
 {
@@ -173,6 +189,7 @@ escrowd_check_files(const struct laps_conf *cfg, escrowd_check_cb cb, void *arg)
 	if (laps_oidc_conf(cfg)->ca_file != NULL)
 		STEP(check_ca("[oidc] ca_file", laps_oidc_conf(cfg)->ca_file));
 	STEP(check_store(laps_store_conf(cfg)->url));
+	STEP(check_est(laps_est_conf(cfg)));
 #undef STEP
 	return first;
 }

@@ -40,6 +40,7 @@
 #include "laps-get/lapsget_conf.h"
 #include "server/escrowd_conf.h"
 #include "tests/unit/conftest.h"
+#include "server/est_conf.h"
 #include "tests/unit/testutil.h"
 
 #define NAME LAPS_CONFTEST_NAME
@@ -808,7 +809,7 @@ test_schemas(void)
 		EXPECT_OK_S(&laps_get_schema, laps_conf_sections[i]);
 		EXPECT_ERR_S(&laps_escrowd_schema, laps_conf_sections[i],
 			     NAME ":1:", "unknown section",
-			     "(known: server, store, oidc, authz, limits, console)");
+			     "(known: server, store, oidc, authz, limits, console, est)");
 	}
 
 	/* [laps-get] is another program's section in the agent's laps.conf:
@@ -1162,6 +1163,8 @@ test_escrowd_defaults(void)
 
 	reset_with(&laps_escrowd_schema);
 	CU_ASSERT_EQUAL(cfg.n, 6);
+	CU_ASSERT_PTR_NULL(laps_est_conf(&cfg)->ca_cert); /* EST off by default */
+	CU_ASSERT_EQUAL(laps_est_conf(&cfg)->lifetime, 30 * 86400);
 	CU_ASSERT_STRING_EQUAL(laps_server_conf(&cfg)->listen, "127.0.0.1:8443");
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->cert_file);
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->key_file);
@@ -1188,6 +1191,7 @@ test_escrowd_defaults(void)
 	CU_ASSERT_STRING_EQUAL(z->secret_value, "laps.secret");
 	CU_ASSERT_STRING_EQUAL(z->expire_value, "laps.expire");
 	CU_ASSERT_STRING_EQUAL(z->audit_value, "laps.audit");
+	CU_ASSERT_STRING_EQUAL(z->enroll_value, "laps.enroll");
 	CU_ASSERT_EQUAL(z->n_units, 0);
 	CU_ASSERT_EQUAL(z->n_cert_admins, 0);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 20);
