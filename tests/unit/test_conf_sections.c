@@ -1162,7 +1162,7 @@ test_escrowd_defaults(void)
 	const struct laps_authz_conf *z;
 
 	reset_with(&laps_escrowd_schema);
-	CU_ASSERT_EQUAL(cfg.n, 6);
+	CU_ASSERT_EQUAL(cfg.n, 7);
 	CU_ASSERT_PTR_NULL(laps_est_conf(&cfg)->ca_cert); /* EST off by default */
 	CU_ASSERT_EQUAL(laps_est_conf(&cfg)->lifetime, 30 * 86400);
 	CU_ASSERT_STRING_EQUAL(laps_server_conf(&cfg)->listen, "127.0.0.1:8443");
