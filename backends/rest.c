@@ -198,6 +198,21 @@ take_etag(const char *what, const struct rest_resp *r, struct laps_version *ver)
 	return 0;
 }
 
+/* Laps-Rotate-By: unix seconds (digits only, FORMAT.md's range), else 0. */
+static int64_t
+rotate_by_of(const struct rest_resp *r)
+{
+	int64_t v = 0;
+	size_t i;
+
+	for (i = 0; r->rotate_by[i] != '\0'; i++) {
+		if (r->rotate_by[i] < '0' || r->rotate_by[i] > '9' || i >= 12)
+			return 0;
+		v = v * 10 + (r->rotate_by[i] - '0');
+	}
+	return v <= 253402300799LL ? v : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Slots                                                                */
 
@@ -238,6 +253,7 @@ read_record(struct rest_ctx *c, const char *device, const char *account,
 	}
 	/* that the record is the one asked for is checked once for every
 	 * backend, in laps_backend_read (escrow/backend.c) */
+	out->rotate_by = rotate_by_of(&r);
 	rc = take_etag(t.what, &r, ver);
 out:
 	rest_resp_clear(&r);
@@ -354,7 +370,7 @@ slot_history(void *ctx, const char *device, const char *account, size_t n,
 	struct rest_resp r;
 	struct target t;
 	char suffix[40];
-	size_t lim = n == 0 ? 1 : (n > HISTORY_MAX_N ? HISTORY_MAX_N : n);
+	size_t lim = n == 0 ? 1 : (n > HISTORY_MAX_N ? HISTORY_MAX_N : n), i;
 	int rc;
 
 	if (n == 0)
@@ -364,7 +380,9 @@ slot_history(void *ctx, const char *device, const char *account, size_t n,
 	    (rc = target_account(c, &t, "GET", device, account, suffix)) != 0 ||
 	    (rc = get(c, &t, (lim + 1) * RECORD_BODY_MAX, &r)) != 0)
 		goto out;
-	rc = rest_parse_history(r.body, r.len, t.what, lim, out);
+	if ((rc = rest_parse_history(r.body, r.len, t.what, lim, out)) == 0)
+		for (i = 0; i < out->n; i++)
+			out->v[i].rotate_by = rotate_by_of(&r);
 out:
 	rest_resp_clear(&r);
 	return rc;

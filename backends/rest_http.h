@@ -61,6 +61,7 @@ struct rest_resp {
 	char ctype[128];	     /* Content-Type without parameters, lower-case */
 	char retry_after[80];
 	char location[256];
+	char rotate_by[24]; /* Laps-Rotate-By (rotate after read), "" when absent */
 	unsigned attempts; /* how many attempts rest_http_send made */
 	size_t cap;	   /* internal: body allocation */
 	size_t max;	   /* internal: the request's cap */

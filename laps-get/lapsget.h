@@ -30,6 +30,7 @@ struct lg_entry {
 	char error[512]; /* message for open_rc (no secret) */
 	int64_t rotated; /* unix seconds; 0 = unknown */
 	int64_t expires; /* unix seconds; 0 = unknown */
+	int64_t rotate_by; /* the server rotates it by then after this read; 0 = no */
 	bool pending;	 /* state pending (else confirmed) */
 	char source[LG_SOURCE_MAX];
 	char key_id[LAPS_KEYID_MAX + 1]; /* admin key that opened it; "" = clear text */
@@ -143,6 +144,11 @@ int lg_report(struct laps_backend *b, const struct lg_report_opts *o, struct lg_
 
 struct json_object;
 /* Plain text: the password alone (stdout) + notes (stderr). */
+/* laps-get/policy.c: the earliest "rotated by" a read of res announced
+ * (rotate after read), 0 = none; and its notice on stderr in text mode. */
+int64_t lg_rotate_by(const struct lg_result *res);
+void lg_print_rotate_notice(const struct lg_result *res, const char *progname);
+
 int lg_print_text(const struct lg_result *res, const char *progname)
     __attribute__((warn_unused_result));
 /* JSON on stdout; the serialised buffer is wiped after writing. */

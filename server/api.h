@@ -55,6 +55,7 @@ struct api_response {
 	char etag[48];
 	char location[600];
 	char seq[24];
+	char rotate_by[24];    /* Laps-Rotate-By (rotate after read); "" = none */
 	unsigned retry_after;  /* 0: none */
 	const char *allow;     /* 405 */
 	bool www_authenticate; /* 401 */

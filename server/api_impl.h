@@ -49,6 +49,16 @@ int api_param_int(const struct api_request *req, const char *key, long long lo, 
 /* Metadata JSON (§4.1) of a stored record. */
 int api_metadata(const struct store_entry *e, char **out) __attribute__((warn_unused_result));
 
+/* Escrow policies (api_policy.c).  The expiry a secret/history read of t
+ * moves the record to (struct store_audit.expire_by), 0 = none. */
+int64_t api_policy_expire_by(struct api *api, const struct api_request *req,
+			     const struct api_target *t);
+/* Laps-Rotate-By on the answer when expire_by > 0. */
+void api_policy_announce(struct api_response *resp, int64_t expire_by);
+/* The history body with "rotate_by" added when expire_by > 0 (body is
+ * taken; NULL when out of memory). */
+char *api_policy_history_body(char *body, int64_t expire_by);
+
 /* Handlers (api_routes.c) */
 void api_h_meta(struct api *api, const struct api_request *req, const struct api_target *t,
 		struct api_response *resp);

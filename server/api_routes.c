@@ -294,6 +294,7 @@ api_h_record(struct api *api, const struct api_request *req, const struct api_ta
 	    need_right(api, req, t, AUTHZ_SECRET, "read_secret", resp) != 0)
 		return;
 	api_audit_fill(req, "read_secret", "allowed", t->device, t->account, 200, NULL, &a);
+	a.expire_by = api_policy_expire_by(api, req, t);
 	if ((rc = api->store->ops->get(api->store->ctx, t->device, t->account, &a, &e)) != 0) {
 		api_store_problem(resp, rc);
 		return;
@@ -304,6 +305,7 @@ api_h_record(struct api *api, const struct api_request *req, const struct api_ta
 	e.json = NULL;
 	api_set_etag(resp, e.version);
 	fmt_trunc(resp->seq, sizeof resp->seq, "%lld", (long long)e.seq);
+	api_policy_announce(resp, a.expire_by);
 }
 
 static char *
@@ -344,6 +346,7 @@ api_h_history(struct api *api, const struct api_request *req, const struct api_t
 	    need_right(api, req, t, AUTHZ_SECRET, "read_history", resp) != 0)
 		return;
 	api_audit_fill(req, "read_history", "allowed", t->device, t->account, 200, NULL, &a);
+	a.expire_by = api_policy_expire_by(api, req, t);
 	rc = api->store->ops->history(api->store->ctx, t->device, t->account, (size_t)limit, &a, &h);
 	if (rc != 0) {
 		api_store_problem(resp, rc);
@@ -351,7 +354,8 @@ api_h_history(struct api *api, const struct api_request *req, const struct api_t
 	}
 	metrics_audit_write(1);
 	api_audit_log(&a);
-	api_take_body(resp, 200, join_history(&h));
+	api_take_body(resp, 200, api_policy_history_body(join_history(&h), a.expire_by));
+	api_policy_announce(resp, a.expire_by);
 	store_entry_list_free(&h);
 }
 

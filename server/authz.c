@@ -160,6 +160,17 @@ in_unit(const struct authz *a, size_t u, const char *device)
 	return false;
 }
 
+bool
+authz_device_in_unit(const struct authz *a, const char *unit, const char *device)
+{
+	size_t u;
+
+	for (u = 0; u < a->n_units; u++)
+		if (strcmp(a->unit_names[u], unit) == 0)
+			return in_unit(a, u, device);
+	return false;
+}
+
 unsigned
 authz_rights_on(const struct authz *a, const struct identity *id, const char *device)
 {

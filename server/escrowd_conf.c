@@ -10,6 +10,7 @@
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "server/escrowd_conf.h"
+#include "server/policy.h"
 
 _Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
 
@@ -145,7 +146,7 @@ const struct laps_conf_section laps_limits_section = {
 
 const struct laps_conf_section *const laps_escrowd_sections[] = {
     &laps_server_section, &laps_store_section,	&laps_oidc_section,
-    &laps_authz_section,  &laps_limits_section, NULL};
+    &laps_authz_section,  &laps_limits_section, &laps_policy_section, NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
 
@@ -212,7 +213,9 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 				     "[oidc] issuer");
 	if (l->burst < l->rate)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
-	return validate_units(c, laps_authz_conf(c));
+	if (validate_units(c, laps_authz_conf(c)) != 0)
+		return LAPS_ERR_CONFIG;
+	return policy_conf_validate(c);
 }
 
 const char *

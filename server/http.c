@@ -405,6 +405,8 @@ add_headers(struct MHD_Response *r, const struct api_response *resp)
 		MHD_add_response_header(r, "Location", resp->location);
 	if (resp->seq[0] != '\0')
 		MHD_add_response_header(r, "Laps-Seq", resp->seq);
+	if (resp->rotate_by[0] != '\0')
+		MHD_add_response_header(r, "Laps-Rotate-By", resp->rotate_by);
 	if (resp->allow != NULL)
 		MHD_add_response_header(r, "Allow", resp->allow);
 	if (resp->retry_after > 0) {

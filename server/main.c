@@ -27,6 +27,7 @@
 #include "server/auth_token.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
+#include "server/policy.h"
 
 #define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
 #define GRACE_MS 10000
@@ -178,6 +179,7 @@ main(int argc, char **argv)
 			code = EXIT_CONFIG;
 			goto out;
 		}
+		policy_describe(&cfg, stdout);
 		printf("%s: OK\n", o.config);
 		code = EXIT_OK;
 		goto out;

@@ -56,6 +56,11 @@ struct store_audit {
 	const char *peer;    /* peer address */
 	const char *jti;     /* token id */
 	const char *detail;  /* short reason for denials; never a secret */
+	/* get/history only (rotate after read, server/policy.c): > 0 = in the
+	 * same transaction, before the audit row, the current record's
+	 * expires_at becomes min(expires_at, expire_by) (a change bumps the
+	 * version); the entry returned is the record after that. */
+	int64_t expire_by;
 };
 
 /* The current record (or a history record). */
@@ -192,8 +197,23 @@ int store_record_confirm(const char *json, size_t len, const char *rotation_id,
     __attribute__((warn_unused_result));
 int store_record_expire(const char *json, size_t len, int64_t expires_at, char **out)
     __attribute__((warn_unused_result));
+/* The canonical JSON with expires_at lowered to expire_by, or *out NULL when
+ * the record already expires by then (nothing to change). */
+int store_record_cap(const char *json, size_t len, int64_t expire_by, char **out)
+    __attribute__((warn_unused_result));
 /* True when the two records have the same envelope and key ids. */
 bool store_record_same_secret(const struct laps_record *a, const struct laps_record *b);
+
+/* server/escrowd_fault.c: with ./configure --enable-fault-injection,
+ * LAPS_ESCROWD_FAULT=STEP:kill|fail makes store_fault(STEP) raise SIGKILL
+ * or return LAPS_ERR_FAULT (tests only; the variable holds no secret);
+ * otherwise store_fault is 0.  Steps: "read_before_commit" (a secret or
+ * history read, its expiry move and audit row written, not committed). */
+#ifdef LAPS_FAULT_INJECTION
+int store_fault(const char *step) __attribute__((warn_unused_result));
+#else
+#define store_fault(step) ((void)(step), 0)
+#endif
 
 /* The implementations (registered in store.c). */
 extern const struct store_ops store_sqlite_ops;

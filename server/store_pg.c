@@ -476,6 +476,38 @@ pg_ping(void *ctx)
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 
+static int update_current(PGconn *db, const char *device, const char *account, const char *json,
+			  int64_t version);
+
+/* Rotate after read (audit->expire_by): lower the current record's expiry
+ * inside the read's transaction (the row was selected FOR UPDATE); cur
+ * becomes the record after it. */
+static int
+cap_expiry(PGconn *db, const char *device, const char *account, const struct store_audit *audit,
+	   struct store_entry *cur)
+{
+	char *json = NULL;
+	int rc;
+
+	if (audit == NULL || audit->expire_by <= 0)
+		return 0;
+	if ((rc = store_record_cap(cur->json, cur->json_len, audit->expire_by, &json)) != 0 ||
+	    json == NULL)
+		return rc;
+	if ((rc = update_current(db, device, account, json, cur->version)) == 0) {
+		store_entry_clear(cur);
+		rc = select_current(db, device, account, false, cur);
+	}
+	free(json);
+	return rc;
+}
+
+static bool
+caps(const struct store_audit *audit)
+{
+	return audit != NULL && audit->expire_by > 0;
+}
+
 static int
 pg_get(void *ctx, const char *device, const char *account, const struct store_audit *audit,
        struct store_entry *out)
@@ -492,9 +524,13 @@ pg_get(void *ctx, const char *device, const char *account, const struct store_au
 		if (rc != 0 && PQstatus(db) != CONNECTION_OK && reconnect(db))
 			rc = select_current(db, device, account, false, out);
 	} else if ((rc = begin(db)) == 0) {
-		rc = select_current(db, device, account, false, out);
+		rc = select_current(db, device, account, caps(audit), out);
+		if (rc == 0)
+			rc = cap_expiry(db, device, account, audit, out);
 		if (rc == 0)
 			rc = audit_insert(db, audit);
+		if (rc == 0)
+			rc = store_fault("read_before_commit");
 		rc = finish(db, rc);
 	}
 	if (rc != 0)
@@ -798,9 +834,11 @@ pg_history(void *ctx, const char *device, const char *account, size_t limit,
 	memset(out, 0, sizeof *out);
 	if ((rc = begin(db)) != 0)
 		goto out;
-	if ((rc = select_current(db, device, account, false, &cur)) == 0 &&
-	    (rc = history_rows(db, device, account, limit, out)) == 0)
-		rc = audit_insert(db, audit);
+	if ((rc = select_current(db, device, account, caps(audit), &cur)) == 0 &&
+	    (rc = cap_expiry(db, device, account, audit, &cur)) == 0 &&
+	    (rc = history_rows(db, device, account, limit, out)) == 0 &&
+	    (rc = audit_insert(db, audit)) == 0)
+		rc = store_fault("read_before_commit");
 	rc = finish(db, rc);
 out:
 	if (rc != 0)

@@ -345,6 +345,31 @@ sq_ping(void *ctx)
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 
+static int update_current(sqlite3 *db, const char *device, const char *account, const char *json,
+			  int64_t version);
+
+/* Rotate after read (audit->expire_by): lower the current record's expiry
+ * inside the read's transaction; cur becomes the record after it. */
+static int
+cap_expiry(sqlite3 *db, const char *device, const char *account, const struct store_audit *audit,
+	   struct store_entry *cur)
+{
+	char *json = NULL;
+	int rc;
+
+	if (audit == NULL || audit->expire_by <= 0)
+		return 0;
+	if ((rc = store_record_cap(cur->json, cur->json_len, audit->expire_by, &json)) != 0 ||
+	    json == NULL)
+		return rc;
+	if ((rc = update_current(db, device, account, json, cur->version)) == 0) {
+		store_entry_clear(cur);
+		rc = select_current(db, device, account, cur);
+	}
+	free(json);
+	return rc;
+}
+
 static int
 sq_get(void *ctx, const char *device, const char *account, const struct store_audit *audit,
        struct store_entry *out)
@@ -360,7 +385,11 @@ sq_get(void *ctx, const char *device, const char *account, const struct store_au
 	} else if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
 		rc = select_current(db, device, account, out);
 		if (rc == 0)
+			rc = cap_expiry(db, device, account, audit, out);
+		if (rc == 0)
 			rc = audit_insert(db, audit);
+		if (rc == 0)
+			rc = store_fault("read_before_commit");
 		rc = finish(db, rc);
 	}
 	if (rc != 0)
@@ -662,8 +691,10 @@ sq_history(void *ctx, const char *device, const char *account, size_t limit,
 	if ((rc = exec(db, "BEGIN IMMEDIATE")) != 0)
 		goto out;
 	if ((rc = select_current(db, device, account, &cur)) == 0 &&
-	    (rc = history_rows(db, device, account, limit, out)) == 0)
-		rc = audit_insert(db, audit);
+	    (rc = cap_expiry(db, device, account, audit, &cur)) == 0 &&
+	    (rc = history_rows(db, device, account, limit, out)) == 0 &&
+	    (rc = audit_insert(db, audit)) == 0)
+		rc = store_fault("read_before_commit");
 	rc = finish(db, rc);
 out:
 	if (rc != 0)
