@@ -523,6 +523,89 @@ slot_report(void *ctx, laps_report_cb cb, void *arg)
 	return rc;
 }
 
+/* A filter string the server accepts as it is (no JSON escaping needed). */
+static bool
+filter_word(const char *v, const char *extra)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || strchr(extra, v[i]) != NULL))
+			return false;
+	return i > 0 && i <= LAPS_DEVICE_MAX;
+}
+
+/* {"filter":{...},"dry_run":B[,"expires_at":N]} into buf. */
+static int
+expire_body(const struct laps_expire_filter *f, char *buf, size_t len)
+{
+	char fb[700] = "", part[300];
+	const char *keys[4] = {"unit", "name", "account", "status"};
+	const char *vals[4] = {f->unit, f->name, f->account, f->status};
+	const char *extra[4] = {"_-", ".-_*?[]!", "._-", ""};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 4; i++) {
+		if (vals[i] == NULL)
+			continue;
+		if (!filter_word(vals[i], extra[i]))
+			return laps_seterr(LAPS_ERR_INVALID, "expire filter: bad %s '%.64s'",
+					   keys[i], vals[i]);
+		if ((rc = laps_snprintf(part, sizeof part, "%s\"%s\":\"%s\"", fb[0] ? "," : "",
+					keys[i], vals[i])) != 0 ||
+		    (rc = laps_snprintf(fb + strlen(fb), sizeof fb - strlen(fb), "%s", part)) != 0)
+			return rc;
+	}
+	if (f->rotated_before > 0 &&
+	    (rc =
+		 laps_snprintf(fb + strlen(fb), sizeof fb - strlen(fb), "%s\"rotated_before\":%lld",
+			       fb[0] ? "," : "", (long long)f->rotated_before)) != 0)
+		return rc;
+	if (fb[0] == '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "expire: give at least one filter");
+	if (f->expires_at > 0)
+		return laps_snprintf(buf, len,
+				     "{\"filter\":{%s},\"dry_run\":%s,\"expires_at\":%lld}", fb,
+				     f->dry_run ? "true" : "false", (long long)f->expires_at);
+	return laps_snprintf(buf, len, "{\"filter\":{%s},\"dry_run\":%s}", fb,
+			     f->dry_run ? "true" : "false");
+}
+
+static int
+slot_expire_many(void *ctx, const struct laps_expire_filter *f, laps_report_cb cb, void *arg,
+		 size_t *count)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_req q = {"POST", NULL, NULL, NULL,	"application/json",
+			     NULL,   0,	   NULL, false, 4 * 1024 * 1024};
+	struct rest_resp r;
+	struct target t;
+	char body[1024];
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = expire_body(f, body, sizeof body)) != 0 ||
+	    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/expire", c->base)) != 0 ||
+	    (rc = laps_snprintf(t.what, sizeof t.what, "POST /v1/expire")) != 0)
+		goto out;
+	q.url = t.url;
+	q.what = t.what;
+	q.body = body;
+	q.body_len = strlen(body);
+	if ((rc = call(c, &q, &r)) != 0)
+		goto out;
+	if (r.status != 200) {
+		rc = fail_status(t.what, &r);
+		goto out;
+	}
+	rc = rest_parse_expire_many(r.body, r.len, t.what, cb, arg, count);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -715,6 +798,7 @@ const struct laps_backend_ops laps_backend_rest = {
     .set_expiry = slot_set_expiry,
     .find = slot_find,
     .report = slot_report,
+    .expire_many = slot_expire_many,
     .caps_of = slot_caps_of,
     .describe = slot_describe,
 };

@@ -285,3 +285,17 @@ laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
 				   b->ops->name);
 	return b->ops->report(b->ctx, cb, arg);
 }
+
+int
+laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,
+			 laps_report_cb cb, void *arg, size_t *count)
+{
+	if (b == NULL || f == NULL || cb == NULL || count == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend expire_many: bad arguments");
+	*count = 0;
+	if (b->ops->expire_many == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "backend %s cannot expire accounts in bulk (only rest can)",
+				   b->ops->name);
+	return b->ops->expire_many(b->ctx, f, cb, arg, count);
+}

@@ -64,6 +64,18 @@ struct laps_report_row {
 /* Called once per row; return 0 to go on, a LAPS_ERR_* to stop (returned by report()). */
 typedef int (*laps_report_cb)(void *arg, const struct laps_report_row *row);
 
+/* A bulk expiry's filter (laps-get expire; laps-escrowd's POST /v1/expire).
+ * Strings NULL = any. */
+struct laps_expire_filter {
+	const char *unit;	/* an administrative unit of the server */
+	const char *name;	/* device name pattern (fnmatch, case-insensitive) */
+	const char *account;	/* exact account name */
+	const char *status;	/* "pending" | "confirmed" | "overdue" */
+	int64_t rotated_before; /* rotated before (unix seconds); 0 = any */
+	int64_t expires_at;	/* the new expiry; 0 = now */
+	bool dry_run;		/* only list what would be expired */
+};
+
 /* Who is opening: the agent on a device, or an admin tool (laps-get). */
 enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
 
@@ -139,6 +151,12 @@ struct laps_backend_ops {
 	 * open, LAPS_BCAP_LOCALOPEN).  0 or LAPS_ERR_CONFIG naming the key and
 	 * the file. */
 	int (*check)(const struct laps_conf *cfg);
+
+	/* optional: expire every account f matches in one audited step (a
+	 * dry run only lists them); each matched row through cb, *count
+	 * their number. */
+	int (*expire_many)(void *ctx, const struct laps_expire_filter *f, laps_report_cb cb,
+			   void *arg, size_t *count);
 };
 
 /* An open backend. */
@@ -186,6 +204,10 @@ int laps_backend_find(struct laps_backend *b, const char *name,
 /* Every row of the source, in the source's order, through cb (see the
  * report slot).  LAPS_ERR_UNSUPPORTED without the slot; cb's error stops it. */
 int laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
+    __attribute__((warn_unused_result));
+/* The expire_many slot (LAPS_ERR_UNSUPPORTED without it). */
+int laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,
+			     laps_report_cb cb, void *arg, size_t *count)
     __attribute__((warn_unused_result));
 
 #endif

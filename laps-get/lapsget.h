@@ -149,6 +149,20 @@ struct json_object;
 int64_t lg_rotate_by(const struct lg_result *res);
 void lg_print_rotate_notice(const struct lg_result *res, const char *progname);
 
+/* laps-get expire --filter KEY=VALUE ... [--status S] [--dry-run] [--yes]
+ * (policy.c): the filter's strings are borrowed from argv. */
+struct lg_bulk_opts {
+	struct laps_expire_filter f;
+	bool dry_run, yes;
+};
+/* One --filter KEY=VALUE (name, unit, account, rotated-before). */
+int lg_bulk_filter(struct lg_bulk_opts *b, const char *arg) __attribute__((warn_unused_result));
+/* List what matches (a dry run on the server), then unless --dry-run ask
+ * (a terminal) or take --yes, and expire them in one server step.  A
+ * non-terminal standard input without --yes is refused. */
+int lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *progname)
+    __attribute__((warn_unused_result));
+
 int lg_print_text(const struct lg_result *res, const char *progname)
     __attribute__((warn_unused_result));
 /* JSON on stdout; the serialised buffer is wiped after writing. */

@@ -101,12 +101,15 @@ exit_status(int rc)
 static void
 usage(FILE *f)
 {
+	/* clang-format off */
 	fprintf(f, "usage: " PROG " [-c FILE] [--key FILE] [--passphrase-fd N] [--account A]\n"
 		   "                [--history[=N]] [--json] [--source NAME] HOST\n"
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
 		   "       " PROG " keygen [-o FILE] [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
 		   "       " PROG " [-c FILE] check-config [--source NAME] [--key FILE]\n"
+		   "       " PROG " [-c FILE] expire --filter KEY=VALUE... [--status S] [--dry-run] "
+		   "[--yes]\n"
 		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
@@ -126,6 +129,7 @@ usage(FILE *f)
 		   "  -V, --version          print the version\n"
 		   "  -h, --help             this help\n"
 		   "See laps-get(1) for the exit statuses.\n");
+	/* clang-format on */
 }
 
 static void
@@ -242,7 +246,10 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* --- the command line --- */
 
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION };
+/* clang-format off */
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION,
+	      CMD_BULK };
+/* clang-format on */
 
 struct opts {
 	enum lg_cmd cmd;
@@ -253,6 +260,7 @@ struct opts {
 	size_t history_n;  /* 0 = default */
 	struct lg_keygen_opts keygen;
 	struct lg_report_opts report;
+	struct lg_bulk_opts bulk; /* laps-get expire (policy.c) */
 };
 
 static bool
@@ -391,6 +399,47 @@ parse_report(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* laps-get expire --filter KEY=VALUE... [--status S] [--dry-run] [--yes] */
+static int
+parse_bulk(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+	    {"filter", required_argument, NULL, 'f'}, {"status", required_argument, NULL, 'S'},
+	    {"dry-run", no_argument, NULL, 'n'},      {"yes", no_argument, NULL, 'y'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+
+	o->cmd = CMD_BULK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:f:S:nyh", lopts, NULL)) != -1) {
+		if (c == 'c')
+			o->config = optarg;
+		else if (c == 's')
+			o->source = optarg;
+		else if (c == 'f' && (rc = lg_bulk_filter(&o->bulk, optarg)) != 0)
+			return rc;
+		else if (c == 'S')
+			o->bulk.f.status = optarg;
+		else if (c == 'n')
+			o->bulk.dry_run = true;
+		else if (c == 'y')
+			o->bulk.yes = true;
+		else if (c == 'h')
+			return (o->cmd = CMD_HELP, 0);
+		else if (c != 'f')
+			return LAPS_ERR_INVALID;
+	}
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "expire takes no HOST (use --expire HOST for one)");
+	if (o->bulk.f.name == NULL && o->bulk.f.unit == NULL && o->bulk.f.account == NULL &&
+	    o->bulk.f.status == NULL && o->bulk.f.rotated_before == 0)
+		return laps_seterr(LAPS_ERR_INVALID, "expire needs --filter or --status");
+	return 0;
+}
+
 /* One option of the read/expire command line. */
 static int
 read_option(int c, struct opts *o)
@@ -518,7 +567,7 @@ subcommand_at(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
-		    strcmp(a, "check-config") == 0)
+		    strcmp(a, "check-config") == 0 || strcmp(a, "expire") == 0)
 			return i;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
 		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
@@ -576,6 +625,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		return parse_report(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "check-config") == 0)
 		return parse_check(argc - 1, argv + 1, o);
+	if (argc > 1 && strcmp(argv[1], "expire") == 0)
+		return parse_bulk(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -626,7 +677,7 @@ configure(const struct opts *o, struct session *s)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if ((rc = laps_backend_conf_validate(&s->cfg, LAPS_ROLE_ADMIN)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	if (o->cmd == CMD_REPORT)
+	if (o->cmd == CMD_REPORT || o->cmd == CMD_BULK)
 		s->account = NULL; /* every account */
 	else if (o->account != NULL)
 		s->account = o->account;
@@ -762,6 +813,24 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	return 0;
 }
 
+/* laps-get expire (bulk): metadata only, no key is loaded. */
+static int
+bulk_command(const struct opts *o, struct session *s)
+{
+	struct laps_backend_env env;
+	int rc;
+
+	s->what = s->ops->name;
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
+		return rc;
+	s->what = "expire";
+	if ((rc = lg_bulk_run(s->b, &o->bulk, PROG)) != 0)
+		return rc;
+	s->what = NULL;
+	return 0;
+}
+
 /* laps_backend_check_files callback: one line per refused file. */
 static void
 print_refused_file(void *arg, const char *what, int rc)
@@ -840,6 +909,10 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 	if (o->cmd == CMD_CHECK) {
 		s.what = "check-config";
 		rc = check_command(o, &s);
+		goto out;
+	}
+	if (o->cmd == CMD_BULK) {
+		rc = bulk_command(o, &s);
 		goto out;
 	}
 	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)

@@ -34,6 +34,7 @@ struct route_def {
 	const char *path;
 };
 
+/* clang-format off */
 static const struct route_def routes[] = {
     {MR_HEALTHZ, "GET", NULL, "/healthz"},
     {MR_READYZ, "GET", NULL, "/readyz"},
@@ -41,12 +42,14 @@ static const struct route_def routes[] = {
     {MR_DEVICES, "GET", NULL, "/v1/devices"},
     {MR_REPORT, "GET", NULL, "/v1/report"},
     {MR_AUDIT, "GET", NULL, "/v1/audit"},
+    {MR_BULK_EXPIRE, "POST", NULL, "/v1/expire"},
     {MR_META, "GET", "", NULL},
     {MR_RECORD, "GET, PUT", "/record", NULL},
     {MR_HISTORY, "GET", "/history", NULL},
     {MR_CONFIRM, "POST", "/confirm", NULL},
     {MR_EXPIRE, "POST", "/expire", NULL},
 };
+/* clang-format on */
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
 /* Split "/v1/devices/D/accounts/A[SUFFIX]": D and A (raw, not checked). */
@@ -259,6 +262,9 @@ dispatch(struct api *api, const struct api_request *req, enum metrics_route rout
 		return;
 	case MR_AUDIT:
 		api_h_audit(api, req, resp);
+		return;
+	case MR_BULK_EXPIRE:
+		api_h_bulk_expire(api, req, resp);
 		return;
 	default:
 		break;

@@ -59,6 +59,13 @@ void api_policy_announce(struct api_response *resp, int64_t expire_by);
  * taken; NULL when out of memory). */
 char *api_policy_history_body(char *body, int64_t expire_by);
 
+/* POST /v1/expire (api_bulk.c) */
+void api_h_bulk_expire(struct api *api, const struct api_request *req, struct api_response *resp);
+/* A body that is one JSON object, depth-capped (api_parse.c). */
+struct json_object;
+int api_parse_json_object(const char *body, size_t len, struct json_object **out)
+    __attribute__((warn_unused_result));
+
 /* Handlers (api_routes.c) */
 void api_h_meta(struct api *api, const struct api_request *req, const struct api_target *t,
 		struct api_response *resp);

@@ -24,6 +24,7 @@ static const char *const route_names[MR_COUNT_] = {
     [MR_EXPIRE] = "/v1/devices/{device}/accounts/{account}/expire",
     [MR_REPORT] = "/v1/report",
     [MR_AUDIT] = "/v1/audit",
+    [MR_BULK_EXPIRE] = "/v1/expire",
 };
 static const char *const method_names[MM_COUNT_] = {"GET", "PUT", "POST", "OTHER"};
 /* statuses counted; anything else counts as 0 ("other") */

@@ -164,6 +164,13 @@ struct store_ops {
 		      const char *after_device, const char *after_account,
 		      struct store_summary *out, size_t max, size_t *n);
 
+	/* required (bulk expiry, POST /v1/expire): in ONE transaction, set
+	 * expires_at of the current record of every audits[i].device /
+	 * .account and insert audits[i]; n >= 1.  Any failure (a record that
+	 * is gone included: LAPS_ERR_NOTFOUND) rolls all of it back. */
+	int (*expire_many)(void *ctx, const struct store_audit *audits, size_t n,
+			   int64_t expires_at);
+
 	/* required: append one audit row in its own transaction. */
 	int (*audit_append)(void *ctx, const struct store_audit *audit);
 

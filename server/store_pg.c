@@ -821,6 +821,42 @@ history_rows(PGconn *db, const char *device, const char *account, size_t limit,
 	return rc;
 }
 
+/* One device of a bulk expiry, inside the caller's transaction. */
+static int
+expire_one(PGconn *db, const struct store_audit *a, int64_t expires_at)
+{
+	struct store_entry cur = {0};
+	char *json = NULL;
+	int rc;
+
+	if ((rc = select_current(db, a->device, a->account, true, &cur)) == 0 &&
+	    (rc = store_record_expire(cur.json, cur.json_len, expires_at, &json)) == 0 &&
+	    (strcmp(json, cur.json) == 0 ||
+	     (rc = update_current(db, a->device, a->account, json, cur.version)) == 0))
+		rc = audit_insert(db, a);
+	free(json);
+	store_entry_clear(&cur);
+	return rc;
+}
+
+static int
+pg_expire_many(void *ctx, const struct store_audit *audits, size_t n, int64_t expires_at)
+{
+	struct pg *s = ctx;
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	size_t i;
+	int rc;
+
+	if ((rc = begin(db)) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			rc = expire_one(db, &audits[i], expires_at);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
 static int
 pg_history(void *ctx, const char *device, const char *account, size_t limit,
 	   const struct store_audit *audit, struct store_entry_list *out)
@@ -1010,6 +1046,7 @@ const struct store_ops store_pg_ops = {
     .history = pg_history,
     .find = pg_find,
     .report = pg_report,
+    .expire_many = pg_expire_many,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
 };

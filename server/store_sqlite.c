@@ -643,6 +643,42 @@ sq_expire(void *ctx, const char *device, const char *account, int64_t expires_at
 		      out);
 }
 
+/* One device of a bulk expiry, inside the caller's transaction. */
+static int
+expire_one(sqlite3 *db, const struct store_audit *a, int64_t expires_at)
+{
+	struct store_entry cur = {0};
+	char *json = NULL;
+	int rc;
+
+	if ((rc = select_current(db, a->device, a->account, &cur)) == 0 &&
+	    (rc = store_record_expire(cur.json, cur.json_len, expires_at, &json)) == 0 &&
+	    (strcmp(json, cur.json) == 0 ||
+	     (rc = update_current(db, a->device, a->account, json, cur.version)) == 0))
+		rc = audit_insert(db, a);
+	free(json);
+	store_entry_clear(&cur);
+	return rc;
+}
+
+static int
+sq_expire_many(void *ctx, const struct store_audit *audits, size_t n, int64_t expires_at)
+{
+	struct sq *s = ctx;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	size_t i;
+	int rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			rc = expire_one(db, &audits[i], expires_at);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
 static int
 history_rows(sqlite3 *db, const char *device, const char *account, size_t limit,
 	     struct store_entry_list *out)
@@ -884,6 +920,7 @@ const struct store_ops store_sqlite_ops = {
     .history = sq_history,
     .find = sq_find,
     .report = sq_report,
+    .expire_many = sq_expire_many,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
 };

@@ -362,6 +362,24 @@ m_query(void *c, const struct store_audit_query *q, struct store_audit_row *o, s
 }
 
 static int
+m_expire_many(void *c, const struct store_audit *a, size_t n, int64_t expires_at)
+{
+	size_t i;
+
+	(void)c;
+	for (i = 0; i < n; i++) {
+		struct mem_rec *m = mem_find(a[i].device, a[i].account);
+
+		if (m == NULL)
+			return LAPS_ERR_NOTFOUND;
+		if (audited(&a[i]) != 0)
+			return LAPS_ERR_BACKEND;
+	}
+	(void)expires_at;
+	return 0;
+}
+
+static int
 m_ping(void *c)
 {
 	return 0;
@@ -377,6 +395,7 @@ static const struct store_ops mem_ops = {
     .history = m_history,
     .find = m_find,
     .report = m_report,
+    .expire_many = m_expire_many,
     .audit_append = m_append,
     .audit_query = m_query,
 };
