@@ -64,6 +64,7 @@ struct rest_ctx {
 	bool curl_init;
 	char base[URL_MAX]; /* [rest] url without a trailing '/' */
 	char describe[96];
+	char break_glass[240]; /* "Laps-Break-Glass: REASON" or "" */
 };
 
 /* One request's URL and its name for messages. */
@@ -152,6 +153,8 @@ call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
 	const char *hdr;
 	int rc, round;
 
+	if (c->break_glass[0] != '\0')
+		q->extra = c->break_glass;
 	for (round = 0; round < 2; round++) {
 		if ((rc = rest_auth_header(c->auth, &hdr)) != 0)
 			return rc;
@@ -734,6 +737,88 @@ open_http(struct rest_ctx *c)
 	return rest_http_new(&o, &c->http);
 }
 
+/* A reason (break-glass, approval request): printable ASCII without quotes
+ * or backslashes, 1..200 characters (laps-escrowd's rule). */
+static int
+reason_check(const char *reason)
+{
+	size_t i;
+
+	for (i = 0; reason[i] != '\0'; i++)
+		if ((unsigned char)reason[i] < 0x20 || (unsigned char)reason[i] > 0x7e ||
+		    reason[i] == '"' || reason[i] == '\\')
+			break;
+	if (i == 0 || i > 200 || reason[i] != '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "--reason: printable text without quotes, "
+						     "1 to 200 characters");
+	return 0;
+}
+
+static int
+break_glass_header(struct rest_ctx *c, const char *reason)
+{
+	int rc;
+
+	if ((rc = reason_check(reason)) != 0)
+		return rc;
+	return laps_snprintf(c->break_glass, sizeof c->break_glass, "Laps-Break-Glass: %s", reason);
+}
+
+/* POST body to url (201 or 200 expected); the answer's body into *answer. */
+static int
+approval_post(struct rest_ctx *c, struct target *t, const char *body, char **answer)
+{
+	struct rest_req q = {"POST", t->url,	   t->what, NULL,  "application/json",
+			     body,   strlen(body), NULL,    false, REST_SMALL_BODY};
+	struct rest_resp r;
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = call(c, &q, &r)) == 0 && r.status != 200 && r.status != 201)
+		rc = fail_status(t->what, &r);
+	if (rc == 0 && (*answer = strdup(r.body != NULL ? r.body : "{}")) == NULL)
+		rc = LAPS_ERR_NOMEM;
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_approval(void *ctx, const struct laps_approval_op *op, char **answer)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char body[300];
+	int rc;
+
+	if (strcmp(op->verb, "request") == 0) {
+		if ((rc = target_account(c, &t, "POST", op->device, op->account,
+					 "/approval-request")) != 0 ||
+		    (rc = reason_check(op->reason != NULL ? op->reason : "")) != 0)
+			return rc;
+		if ((rc = laps_snprintf(body, sizeof body, "{\"reason\":\"%s\"}", op->reason)) != 0)
+			return rc;
+		return approval_post(c, &t, body, answer);
+	}
+	if (strcmp(op->verb, "approve") == 0 || strcmp(op->verb, "deny") == 0) {
+		if ((rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/approvals/%lld/%s", c->base,
+					(long long)op->id, op->verb)) != 0 ||
+		    (rc = laps_snprintf(t.what, sizeof t.what, "POST /v1/approvals/%lld/%s",
+					(long long)op->id, op->verb)) != 0)
+			return rc;
+		return approval_post(c, &t, "{}", answer);
+	}
+	if ((rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/approvals", c->base)) != 0 ||
+	    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/approvals")) != 0)
+		return rc;
+	rest_resp_init(&r);
+	if ((rc = get(c, &t, REPORT_BODY_MAX, &r)) == 0 &&
+	    (*answer = strdup(r.body != NULL ? r.body : "{}")) == NULL)
+		rc = LAPS_ERR_NOMEM;
+	rest_resp_clear(&r);
+	return rc;
+}
+
 static int
 slot_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	  const struct laps_backend_env *env, void **ctx)
@@ -743,11 +828,12 @@ slot_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	int rc;
 
 	*ctx = NULL;
-	(void)env;
 	if ((rc = laps_rest_backend_conf.validate(cfg, role)) != 0) /* [rest] keys */
 		return rc;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "rest: out of memory");
+	if (env->break_glass != NULL && (rc = break_glass_header(c, env->break_glass)) != 0)
+		goto fail;
 	c->cfg = cfg;
 	c->role = role;
 	if ((rc = rest_http_global_init()) != 0)
@@ -799,6 +885,7 @@ const struct laps_backend_ops laps_backend_rest = {
     .find = slot_find,
     .report = slot_report,
     .expire_many = slot_expire_many,
+    .approval = slot_approval,
     .caps_of = slot_caps_of,
     .describe = slot_describe,
 };

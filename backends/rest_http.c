@@ -382,6 +382,8 @@ set_request(struct rest_http *h, const struct rest_req *q, struct rest_resp *r,
 			goto nomem;
 		l = curl_slist_append(l, line);
 	}
+	if (l != NULL && q->extra != NULL)
+		l = curl_slist_append(l, q->extra);
 	if (l != NULL && q->auth != NULL && (t = curl_slist_append(l, q->auth)) != NULL)
 		l = t;
 	else if (q->auth != NULL)

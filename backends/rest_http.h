@@ -51,6 +51,7 @@ struct rest_req {
 	const char *if_match; /* ETag, "*" for If-None-Match, or NULL */
 	bool if_none_match;   /* send if_match as If-None-Match */
 	size_t max;           /* response body cap */
+	const char *extra;    /* one more whole header line, or NULL */
 };
 
 struct rest_resp {

@@ -299,3 +299,16 @@ laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter
 				   b->ops->name);
 	return b->ops->expire_many(b->ctx, f, cb, arg, count);
 }
+
+int
+laps_backend_approval(struct laps_backend *b, const struct laps_approval_op *op, char **answer)
+{
+	if (b == NULL || op == NULL || op->verb == NULL || answer == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend approval: bad arguments");
+	*answer = NULL;
+	if (b->ops->approval == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "backend %s has no approvals (only rest against laps-escrowd)",
+				   b->ops->name);
+	return b->ops->approval(b->ctx, op, answer);
+}

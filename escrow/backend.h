@@ -76,6 +76,14 @@ struct laps_expire_filter {
 	bool dry_run;		/* only list what would be expired */
 };
 
+/* An approval operation (laps-get request|approvals|approve|deny;
+ * laps-escrowd's two-person rule). */
+struct laps_approval_op {
+	const char *verb;		       /* "request" | "list" | "approve" | "deny" */
+	const char *device, *account, *reason; /* request */
+	int64_t id;			       /* approve, deny */
+};
+
 /* Who is opening: the agent on a device, or an admin tool (laps-get). */
 enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
 
@@ -91,6 +99,9 @@ struct laps_backend_env {
 	const char *state_dir; /* NULL = LAPS_STATE_DIR_DEFAULT */
 	char *const *accounts; /* NULL when n_accounts is 0 */
 	size_t n_accounts;
+	/* laps-get --break-glass --reason R: the reason, sent with an admin's
+	 * reads (rest: Laps-Break-Glass); NULL = an ordinary read */
+	const char *break_glass;
 };
 
 struct laps_backend_ops {
@@ -157,6 +168,10 @@ struct laps_backend_ops {
 	 * their number. */
 	int (*expire_many)(void *ctx, const struct laps_expire_filter *f, laps_report_cb cb,
 			   void *arg, size_t *count);
+
+	/* optional: an approval operation; *answer (malloc'd) the server's
+	 * JSON answer: the request ({"id",...}) or {"approvals":[...]}. */
+	int (*approval)(void *ctx, const struct laps_approval_op *op, char **answer);
 };
 
 /* An open backend. */
@@ -204,6 +219,9 @@ int laps_backend_find(struct laps_backend *b, const char *name,
 /* Every row of the source, in the source's order, through cb (see the
  * report slot).  LAPS_ERR_UNSUPPORTED without the slot; cb's error stops it. */
 int laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
+    __attribute__((warn_unused_result));
+/* The approval slot (LAPS_ERR_UNSUPPORTED without it). */
+int laps_backend_approval(struct laps_backend *b, const struct laps_approval_op *op, char **answer)
     __attribute__((warn_unused_result));
 /* The expire_many slot (LAPS_ERR_UNSUPPORTED without it). */
 int laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,

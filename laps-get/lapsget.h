@@ -163,6 +163,17 @@ int lg_bulk_filter(struct lg_bulk_opts *b, const char *arg) __attribute__((warn_
 int lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *progname)
     __attribute__((warn_unused_result));
 
+/* laps-get request HOST --reason R | approvals | approve ID | deny ID
+ * (policy.c; laps-escrowd's two-person rule). */
+struct lg_approval_opts {
+	const char *verb;   /* "request" | "list" | "approve" | "deny" */
+	const char *reason; /* request */
+	int64_t id;	    /* approve, deny */
+	bool json;	    /* print the server's JSON answer as it is */
+};
+int lg_approval_run(struct laps_backend *b, const struct lg_approval_opts *o, const char *device,
+		    const char *account, const char *progname) __attribute__((warn_unused_result));
+
 int lg_print_text(const struct lg_result *res, const char *progname)
     __attribute__((warn_unused_result));
 /* JSON on stdout; the serialised buffer is wiped after writing. */

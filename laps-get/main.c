@@ -110,6 +110,9 @@ usage(FILE *f)
 		   "       " PROG " [-c FILE] check-config [--source NAME] [--key FILE]\n"
 		   "       " PROG " [-c FILE] expire --filter KEY=VALUE... [--status S] [--dry-run] "
 		   "[--yes]\n"
+		   "       " PROG " [-c FILE] request HOST --reason R | approvals | approve ID | "
+		   "deny ID\n"
+		   "       " PROG " [-c FILE] --break-glass --reason R HOST\n"
 		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
@@ -248,7 +251,7 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* clang-format off */
 enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION,
-	      CMD_BULK };
+	      CMD_BULK, CMD_APPROVAL };
 /* clang-format on */
 
 struct opts {
@@ -261,6 +264,9 @@ struct opts {
 	struct lg_keygen_opts keygen;
 	struct lg_report_opts report;
 	struct lg_bulk_opts bulk; /* laps-get expire (policy.c) */
+	struct lg_approval_opts approval; /* request, approvals, approve, deny (policy.c) */
+	const char *reason;		  /* --reason (with --break-glass) */
+	bool break_glass;
 };
 
 static bool
@@ -440,6 +446,64 @@ parse_bulk(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* laps-get request HOST --reason R [-a A] | approvals | approve ID | deny ID */
+static int
+parse_approval(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"source", required_argument, NULL, 's'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"reason", required_argument, NULL, 'R'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *verb = argv[0];
+	long long id;
+	int c;
+
+	o->cmd = CMD_APPROVAL;
+	o->approval.verb = strcmp(verb, "approvals") == 0 ? "list" : verb;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:a:jh", lopts, NULL)) != -1) {
+		if (c == 'c')
+			o->config = optarg;
+		else if (c == 's')
+			o->source = optarg;
+		else if (c == 'a')
+			o->account = optarg;
+		else if (c == 'R')
+			o->approval.reason = optarg;
+		else if (c == 'j')
+			o->approval.json = true;
+		else if (c == 'h')
+			return (o->cmd = CMD_HELP, 0);
+		else
+			return LAPS_ERR_INVALID;
+	}
+	if (strcmp(verb, "approvals") == 0)
+		return optind == argc ? 0
+				      : laps_seterr(LAPS_ERR_INVALID, "approvals takes nothing");
+	if (optind + 1 != argc)
+		return laps_seterr(LAPS_ERR_INVALID, "%s takes one %s", verb,
+				   strcmp(verb, "request") == 0 ? "HOST" : "request ID");
+	if (strcmp(verb, "request") == 0) {
+		o->host = argv[optind];
+		if (o->approval.reason == NULL)
+			return laps_seterr(LAPS_ERR_INVALID,
+					   "request needs --reason (e.g. a ticket)");
+		return o->host[0] != '\0' && strlen(o->host) <= LAPS_DEVICE_MAX
+			   ? 0
+			   : laps_seterr(LAPS_ERR_INVALID, "bad HOST");
+	}
+	if (laps_parse_int64(argv[optind], 1, INT64_MAX, &id) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "%s: '%s' is not a request ID", verb,
+				   argv[optind]);
+	o->approval.id = id;
+	return 0;
+}
+
 /* One option of the read/expire command line. */
 static int
 read_option(int c, struct opts *o)
@@ -475,6 +539,12 @@ read_option(int c, struct opts *o)
 	case 'V':
 		o->cmd = CMD_VERSION;
 		return 0;
+	case 'B':
+		o->break_glass = true;
+		return 0;
+	case 'R':
+		o->reason = optarg;
+		return 0;
 	case 'h':
 		o->cmd = CMD_HELP;
 		return 0;
@@ -504,6 +574,9 @@ read_operands(int argc, char **argv, struct opts *o)
 		return laps_seterr(LAPS_ERR_INVALID, "bad HOST");
 	if (o->account != NULL && (o->account[0] == '\0' || strlen(o->account) > LAPS_ACCOUNT_MAX))
 		return laps_seterr(LAPS_ERR_INVALID, "bad account name");
+	if (o->break_glass != (o->reason != NULL) || (o->break_glass && o->cmd == CMD_EXPIRE))
+		return laps_seterr(LAPS_ERR_INVALID, "--break-glass and --reason go together, "
+						     "with a read");
 	if (o->cmd == CMD_EXPIRE && (o->json || o->history))
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "--expire does not combine with --json or --history");
@@ -567,7 +640,9 @@ subcommand_at(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
-		    strcmp(a, "check-config") == 0 || strcmp(a, "expire") == 0)
+		    strcmp(a, "check-config") == 0 || strcmp(a, "expire") == 0 ||
+		    strcmp(a, "request") == 0 || strcmp(a, "approvals") == 0 ||
+		    strcmp(a, "approve") == 0 || strcmp(a, "deny") == 0)
 			return i;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
 		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
@@ -610,6 +685,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"break-glass", no_argument, NULL, 'B'},
+	    {"reason", required_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, rc, sub;
@@ -627,6 +704,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		return parse_check(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "expire") == 0)
 		return parse_bulk(argc - 1, argv + 1, o);
+	if (argc > 1 && (strcmp(argv[1], "request") == 0 || strcmp(argv[1], "approvals") == 0 ||
+			 strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "deny") == 0))
+		return parse_approval(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -762,6 +842,7 @@ backend_command(const struct opts *o, struct session *s)
 
 	s->what = s->ops->name; /* static: cfg is freed before main prints it */
 	laps_agent_backend_env(&s->cfg, &env);
+	env.break_glass = o->break_glass ? o->reason : NULL;
 	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
@@ -809,6 +890,29 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	if ((rc = lg_report(s->b, &ro, &sum)) != 0)
 		return rc;
 	*problems = sum.count[LG_STATUS_OVERDUE] + sum.count[LG_STATUS_STUCK] > 0;
+	s->what = NULL;
+	return 0;
+}
+
+/* laps-get request|approvals|approve|deny: no key is loaded. */
+static int
+approval_command(const struct opts *o, struct session *s)
+{
+	char device[LAPS_DEVICE_MAX + 1] = "";
+	struct laps_backend_env env;
+	int rc;
+
+	s->what = s->ops->name;
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
+		return rc;
+	s->what = o->approval.verb;
+	if (o->host != NULL && !lg_host_exact(s->b, o->host, device, sizeof device) &&
+	    (rc = lg_resolve_host(s->b, o->host, device, sizeof device)) != 0)
+		return rc;
+	if ((rc = lg_approval_run(s->b, &o->approval, device,
+				  s->account != NULL ? s->account : "lapsadmin", PROG)) != 0)
+		return rc;
 	s->what = NULL;
 	return 0;
 }
@@ -913,6 +1017,10 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 	}
 	if (o->cmd == CMD_BULK) {
 		rc = bulk_command(o, &s);
+		goto out;
+	}
+	if (o->cmd == CMD_APPROVAL) {
+		rc = approval_command(o, &s);
 		goto out;
 	}
 	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)

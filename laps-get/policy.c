@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "escrow/err.h"
 #include "laps-get/lapsget.h"
 
@@ -167,5 +169,117 @@ lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *pr
 	       count == 1 ? "" : "s");
 out:
 	free(rows.v);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* laps-get request HOST --reason R | approvals | approve ID | deny ID */
+
+#define ANSWER_MAX (4 * 1024 * 1024)
+
+/* s for a terminal: non-printable bytes become '?'. */
+static void
+put_clean(const char *s, int width)
+{
+	int n = 0;
+
+	for (; s != NULL && *s != '\0'; s++, n++)
+		putchar((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?');
+	for (; n < width; n++)
+		putchar(' ');
+}
+
+static const char *
+str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return "?";
+	return json_object_get_string(v);
+}
+
+static int64_t
+int_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	return json_object_get_int64(v);
+}
+
+static void
+print_request(json_object *a, const char *progname)
+{
+	char t[32];
+
+	printf("%lld  ", (long long)int_of(a, "id"));
+	put_clean(str_of(a, "device"), 0);
+	putchar('/');
+	put_clean(str_of(a, "account"), 0);
+	printf("  %s  by ", str_of(a, "state"));
+	put_clean(str_of(a, "requester"), 0);
+	printf("  until %s  reason: ", lg_format_time(int_of(a, "expires_at"), t, sizeof t));
+	put_clean(str_of(a, "reason"), 0);
+	putchar('\n');
+	(void)progname;
+}
+
+static int
+print_answer(const char *verb, const char *answer, const char *progname)
+{
+	struct json_tokener *tok = json_tokener_new_ex(8);
+	json_object *o = NULL, *arr;
+	size_t i, n;
+	int rc = 0;
+
+	if (tok == NULL)
+		return LAPS_ERR_NOMEM;
+	if (strlen(answer) < ANSWER_MAX)
+		o = json_tokener_parse_ex(tok, answer, (int)strlen(answer));
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: the server's answer is not a JSON object",
+				   verb);
+	}
+	if (strcmp(verb, "list") != 0) {
+		print_request(o, progname);
+		if (strcmp(verb, "request") == 0)
+			fprintf(stderr,
+				"%s: another administrator with the approve right decides it: "
+				"laps-get approve %lld\n",
+				progname, (long long)int_of(o, "id"));
+	} else if (json_object_object_get_ex(o, "approvals", &arr) &&
+		   json_object_is_type(arr, json_type_array)) {
+		n = json_object_array_length(arr);
+		if (n == 0)
+			printf("no pending requests\n");
+		for (i = 0; i < n; i++)
+			print_request(json_object_array_get_idx(arr, i), progname);
+	} else {
+		rc = laps_seterr(LAPS_ERR_FORMAT, "approvals: no \"approvals\" list in the answer");
+	}
+	fflush(stdout);
+	json_object_put(o);
+	return rc;
+}
+
+int
+lg_approval_run(struct laps_backend *b, const struct lg_approval_opts *o, const char *device,
+		const char *account, const char *progname)
+{
+	struct laps_approval_op op = {o->verb, device, account, o->reason, o->id};
+	char *answer = NULL;
+	int rc;
+
+	if ((rc = laps_backend_approval(b, &op, &answer)) != 0)
+		return rc;
+	if (o->json)
+		printf("%s\n", answer);
+	else
+		rc = print_answer(o->verb, answer, progname);
+	free(answer);
 	return rc;
 }

@@ -36,6 +36,7 @@ struct api_request {
 	size_t n_params;
 	bool too_many_params;
 	const char *if_match, *if_none_match, *content_type;
+	const char *break_glass; /* Laps-Break-Glass: REASON (server/api_approval.c) */
 	const char *body;
 	size_t body_len;
 	bool body_too_big;

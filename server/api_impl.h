@@ -59,6 +59,17 @@ void api_policy_announce(struct api_response *resp, int64_t expire_by);
  * taken; NULL when out of memory). */
 char *api_policy_history_body(char *body, int64_t expire_by);
 
+/* The two-person rule (api_approval.c).  The gate before a secret or
+ * history read: 0 to go on (*action becomes "break_glass_read" for a
+ * break-glass read), else a 403/400 answered and audited. */
+int api_approval_gate(struct api *api, const struct api_request *req, const struct api_target *t,
+		      const char **action, struct api_response *resp);
+void api_h_approval_request(struct api *api, const struct api_request *req,
+			    const struct api_target *t, struct api_response *resp);
+void api_h_approvals(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_h_approval_decide(struct api *api, const struct api_request *req,
+			   struct api_response *resp);
+
 /* POST /v1/expire (api_bulk.c) */
 void api_h_bulk_expire(struct api *api, const struct api_request *req, struct api_response *resp);
 /* A body that is one JSON object, depth-capped (api_parse.c). */

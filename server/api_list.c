@@ -244,7 +244,10 @@ audit_params(const struct api_request *req, struct store_audit_query *q, long lo
 	/* the actions of docs/REST-API.md §6: a typo is refused, not an empty list */
 	static const char *const actions[] = {
 	    "read_metadata", "write",  "confirm", "find",	  "report", "read_secret",
-	    "read_history",  "expire", "audit",	  "authenticate", NULL};
+	    "read_history",  "expire", "audit",	  "authenticate",
+	    /* escrow policies (server/api_approval.c) */
+	    "approval_request", "approval_approve", "approval_deny", "approvals",
+	    "break_glass_read", NULL};
 	long long since, until, token;
 	const char *action;
 	size_t i;

@@ -49,8 +49,10 @@ bool
 authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct identity *id)
 {
 	const struct laps_authz_conf *c = laps_authz_conf(a->cfg);
-	const char *values[4] = {c->read_value, c->secret_value, c->expire_value, c->audit_value};
-	const unsigned bits[4] = {AUTHZ_READ, AUTHZ_SECRET, AUTHZ_EXPIRE, AUTHZ_AUDIT};
+	const char *values[5] = {c->read_value, c->secret_value, c->expire_value, c->audit_value,
+				 c->approve_value};
+	const unsigned bits[5] = {AUTHZ_READ, AUTHZ_SECRET, AUTHZ_EXPIRE, AUTHZ_AUDIT,
+				  AUTHZ_APPROVE};
 	char v[AUTHZ_NAME_MAX];
 	size_t i, u;
 
@@ -58,7 +60,7 @@ authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct ide
 	memset(id->unit_rights, 0, sizeof id->unit_rights);
 	if (c->device_value != NULL && has(ctx, c->device_value))
 		return true;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		if (values[i] == NULL)
 			continue;
 		if (has(ctx, values[i]))

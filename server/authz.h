@@ -19,6 +19,7 @@
 #define AUTHZ_SECRET 0x2
 #define AUTHZ_EXPIRE 0x4
 #define AUTHZ_AUDIT 0x8
+#define AUTHZ_APPROVE 0x10 /* decide approval requests (server/policy.h) */
 #define AUTHZ_MAX_GRANTS LAPS_CONFIG_MAX_LIST
 #define AUTHZ_NAME_MAX 256
 

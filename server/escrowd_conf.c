@@ -59,6 +59,7 @@ static const struct laps_conf_key authz_keys[] = {
     LAPS_CONF_KEY_STR("secret_value", LAPS_CONF_STRING, S, secret_value, NULL),
     LAPS_CONF_KEY_STR("expire_value", LAPS_CONF_STRING, S, expire_value, NULL),
     LAPS_CONF_KEY_STR("audit_value", LAPS_CONF_STRING, S, audit_value, NULL),
+    LAPS_CONF_KEY_STR("approve_value", LAPS_CONF_STRING, S, approve_value, NULL),
     LAPS_CONF_KEY_LIST("units", S, units, n_units, NULL),
     LAPS_CONF_KEY_LIST("cert_admins", S, cert_admins, n_cert_admins, NULL),
 };
@@ -117,7 +118,8 @@ authz_defaults(void *p)
 	    (a->read_value = strdup("laps.read")) == NULL ||
 	    (a->secret_value = strdup("laps.secret")) == NULL ||
 	    (a->expire_value = strdup("laps.expire")) == NULL ||
-	    (a->audit_value = strdup("laps.audit")) == NULL)
+	    (a->audit_value = strdup("laps.audit")) == NULL ||
+	    (a->approve_value = strdup("laps.approve")) == NULL)
 		return LAPS_ERR_NOMEM;
 	return 0;
 }

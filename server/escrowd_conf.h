@@ -53,6 +53,7 @@ struct laps_authz_conf {
 	char *secret_value;		   /* default laps.secret */
 	char *expire_value;		   /* default laps.expire */
 	char *audit_value;		   /* default laps.audit */
+	char *approve_value;		   /* default laps.approve (server/policy.h) */
 	char *units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
 	size_t n_units;
 	char *cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */

@@ -462,6 +462,7 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &req);
 	req.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
 	req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+	req.break_glass = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Laps-Break-Glass");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	req.body = h->body != NULL ? h->body : "";
 	req.body_len = h->len;

@@ -25,6 +25,9 @@ static const char *const route_names[MR_COUNT_] = {
     [MR_REPORT] = "/v1/report",
     [MR_AUDIT] = "/v1/audit",
     [MR_BULK_EXPIRE] = "/v1/expire",
+    [MR_APPROVAL_REQUEST] = "/v1/devices/{device}/accounts/{account}/approval-request",
+    [MR_APPROVALS] = "/v1/approvals",
+    [MR_APPROVAL_DECIDE] = "/v1/approvals/{id}/{decision}",
 };
 static const char *const method_names[MM_COUNT_] = {"GET", "PUT", "POST", "OTHER"};
 /* statuses counted; anything else counts as 0 ("other") */

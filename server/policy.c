@@ -22,6 +22,9 @@ static const struct laps_conf_key policy_keys[] = {
     LAPS_CONF_KEY_DURATION("rotate_after_read", S, rotate_after_read, 0, POLICY_GRACE_MAX),
     LAPS_CONF_KEY_LIST("rotate_after_read_units", S, read_units, n_read_units,
 		       check_unit_duration),
+    LAPS_CONF_KEY_LIST("approval", S, approval, n_approval, NULL),
+    LAPS_CONF_KEY_DURATION("approval_ttl", S, approval_ttl, 60, 7 * 86400),
+    LAPS_CONF_KEY_YESNO("break_glass", S, break_glass),
 };
 #undef S
 /* clang-format on */
@@ -32,6 +35,8 @@ policy_defaults(void *p)
 	struct laps_policy_conf *c = p;
 
 	c->rotate_after_read = -1;
+	c->approval_ttl = 3600;
+	c->break_glass = LAPS_NO;
 	return 0;
 }
 
@@ -98,7 +103,27 @@ policy_conf_validate(const struct laps_conf *c)
 			return laps_conf_err(c, "policy", "rotate_after_read_units",
 					     "names a unit that [authz] units does not define");
 	}
+	for (i = 0; i < p->n_approval; i++)
+		if (strcmp(p->approval[i], "*") != 0 && !unit_known(c, p->approval[i]))
+			return laps_conf_err(c, "policy", "approval",
+					     "names a unit that [authz] units does not define "
+					     "(or * for every device)");
 	return 0;
+}
+
+bool
+policy_needs_approval(const struct authz *a, const char *device)
+{
+	const struct laps_policy_conf *p = laps_policy_conf(a->cfg);
+	size_t i;
+
+	if (p == NULL)
+		return false;
+	for (i = 0; i < p->n_approval; i++)
+		if (strcmp(p->approval[i], "*") == 0 ||
+		    authz_device_in_unit(a, p->approval[i], device))
+			return true;
+	return false;
 }
 
 int64_t
@@ -141,4 +166,13 @@ policy_describe(const struct laps_conf *c, FILE *f)
 		fprintf(f, "policy: rotate_after_read in unit %.*s: %s\n",
 			(int)strcspn(p->read_units[i], ":"), p->read_units[i],
 			strchr(p->read_units[i], ':') + 1);
+	if (p->n_approval == 0)
+		fprintf(f, "policy: approval off (no unit needs a second person)\n");
+	for (i = 0; i < p->n_approval; i++)
+		fprintf(f, "policy: approval needed in %s%s\n",
+			strcmp(p->approval[i], "*") == 0 ? "every device" : "unit ",
+			strcmp(p->approval[i], "*") == 0 ? "" : p->approval[i]);
+	laps_conf_format_duration(p->approval_ttl, buf, sizeof buf);
+	fprintf(f, "policy: approval_ttl %s\n", buf);
+	fprintf(f, "policy: break_glass %s\n", p->break_glass == LAPS_YES ? "yes" : "no");
 }

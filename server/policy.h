@@ -14,6 +14,7 @@
 #ifndef LAPS_SERVER_POLICY_H
 #define LAPS_SERVER_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,11 @@ struct laps_policy_conf {
 	int64_t rotate_after_read; /* 0..30d; unset = off (0 = at the next agent run) */
 	char *read_units[LAPS_CONFIG_MAX_LIST]; /* rotate_after_read_units: UNIT:DURATION */
 	size_t n_read_units;
+	char
+	    *approval[LAPS_CONFIG_MAX_LIST]; /* units whose secret reads need approval; "*" = all */
+	size_t n_approval;
+	int64_t approval_ttl;	     /* 1m..7d (default 1h) */
+	enum laps_yesno break_glass; /* yes | no (default no) */
 };
 
 extern const struct laps_conf_section laps_policy_section;
@@ -44,6 +50,9 @@ int policy_conf_validate(const struct laps_conf *c) __attribute__((warn_unused_r
 /* The rotate-after-read grace of device in seconds, or -1 when no policy
  * applies to it.  a->cfg holds [policy]. */
 int64_t policy_read_grace(const struct authz *a, const char *device);
+
+/* Does a secret read of device need an approval (two-person rule)? */
+bool policy_needs_approval(const struct authz *a, const char *device);
 
 /* The effective policy, one "policy: ..." line per setting (check-config). */
 void policy_describe(const struct laps_conf *c, FILE *f);

@@ -114,6 +114,20 @@ struct store_audit_query {
 	int64_t before_id;                   /* paging: rows with id < before_id; 0 = from the newest */
 };
 
+/* An approval request (two-person rule, server/policy.h). */
+#define STORE_REASON_MAX 200
+#define STORE_ACTOR_MAX 255
+struct store_approval {
+	int64_t id;
+	char device[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1];
+	char requester[STORE_ACTOR_MAX + 1];
+	char reason[STORE_REASON_MAX + 1];
+	char state[12];			      /* pending | approved | denied */
+	char decided_by[STORE_ACTOR_MAX + 1]; /* "" while pending */
+	int64_t created_at, expires_at, decided_at;
+};
+
 struct store_ops {
 	const char *scheme; /* "sqlite", "postgresql" */
 
@@ -170,6 +184,26 @@ struct store_ops {
 	 * is gone included: LAPS_ERR_NOTFOUND) rolls all of it back. */
 	int (*expire_many)(void *ctx, const struct store_audit *audits, size_t n,
 			   int64_t expires_at);
+
+	/* required (approvals): a new pending request (a->id set) with its
+	 * audit row, one transaction. */
+	int (*approval_create)(void *ctx, struct store_approval *a,
+			       const struct store_audit *audit);
+	/* required: one request by id.  LAPS_ERR_NOTFOUND. */
+	int (*approval_get)(void *ctx, int64_t id, struct store_approval *out);
+	/* required: pending requests with expires_at > now, oldest first, at most max. */
+	int (*approval_list)(void *ctx, int64_t now, struct store_approval *out, size_t max,
+			     size_t *n);
+	/* required: decide a pending, unexpired request (state "approved" or
+	 * "denied", by, expires_at the read window) with its audit row, one
+	 * transaction; LAPS_ERR_CONFLICT when it is no longer pending or has
+	 * expired (nothing written). */
+	int (*approval_decide)(void *ctx, int64_t id, const char *state, const char *by,
+			       int64_t now, int64_t expires_at, const struct store_audit *audit);
+	/* required: 0 when requester holds an approved request for (device,
+	 * account) whose expires_at > now, else LAPS_ERR_NOTFOUND. */
+	int (*approval_valid)(void *ctx, const char *device, const char *account,
+			      const char *requester, int64_t now);
 
 	/* required: append one audit row in its own transaction. */
 	int (*audit_append)(void *ctx, const struct store_audit *audit);

@@ -35,6 +35,13 @@
 	"CREATE INDEX audit_device ON audit (device, id);" \
 	"CREATE INDEX audit_actor ON audit (actor, id);"
 
+#define V2_APPROVAL_COLUMNS \
+	" device TEXT NOT NULL, account TEXT NOT NULL, requester TEXT NOT NULL," \
+	" reason TEXT NOT NULL, state TEXT NOT NULL, decided_by TEXT," \
+	" created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, decided_at BIGINT);" \
+	"CREATE INDEX approvals_state ON approvals (state, expires_at);" \
+	"CREATE INDEX approvals_device ON approvals (device, account, requester);"
+
 const struct store_migration store_migrations[] = {
     {1,
      V1_TABLES
@@ -50,6 +57,11 @@ const struct store_migration store_migrations[] = {
      " $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
      "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit"
      " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"},
+    /* escrow policies (issue 24): approval requests (two-person rule) */
+    {2,
+     "CREATE TABLE approvals (id INTEGER PRIMARY KEY AUTOINCREMENT," V2_APPROVAL_COLUMNS,
+     "CREATE TABLE approvals (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     V2_APPROVAL_COLUMNS},
 };
 /* clang-format on */
 
