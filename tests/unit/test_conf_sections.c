@@ -39,6 +39,7 @@
 #include "escrow/escrow_conf.h"
 #include "laps-get/lapsget_conf.h"
 #include "server/escrowd_conf.h"
+#include "server/policy.h"
 #include "tests/unit/testutil.h"
 
 #define NAME "t.conf"
@@ -855,7 +856,7 @@ test_schemas(void)
 		EXPECT_OK_S(&laps_get_schema, laps_conf_sections[i]);
 		EXPECT_ERR_S(&laps_escrowd_schema, laps_conf_sections[i],
 			     NAME ":1:", "unknown section",
-			     "(known: server, store, oidc, authz, limits)");
+			     "(known: server, store, oidc, authz, limits, policy)");
 	}
 
 	/* [laps-get] is another program's section in the agent's laps.conf:
@@ -1208,7 +1209,12 @@ test_escrowd_defaults(void)
 	const struct laps_authz_conf *z;
 
 	reset_with(&laps_escrowd_schema);
-	CU_ASSERT_EQUAL(cfg.n, 5);
+	CU_ASSERT_EQUAL(cfg.n, 6); /* with [policy] (server/policy.c) */
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->rotate_after_read, -1);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_read_units, 0);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_approval, 0);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->approval_ttl, 3600);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->break_glass, LAPS_NO);
 	CU_ASSERT_STRING_EQUAL(laps_server_conf(&cfg)->listen, "127.0.0.1:8443");
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->cert_file);
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->key_file);
@@ -1235,6 +1241,7 @@ test_escrowd_defaults(void)
 	CU_ASSERT_STRING_EQUAL(z->secret_value, "laps.secret");
 	CU_ASSERT_STRING_EQUAL(z->expire_value, "laps.expire");
 	CU_ASSERT_STRING_EQUAL(z->audit_value, "laps.audit");
+	CU_ASSERT_STRING_EQUAL(z->approve_value, "laps.approve");
 	CU_ASSERT_EQUAL(z->n_units, 0);
 	CU_ASSERT_EQUAL(z->n_cert_admins, 0);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 20);
