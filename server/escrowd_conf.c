@@ -10,6 +10,7 @@
 #include "escrow/conf.h"
 #include "escrow/err.h"
 #include "server/escrowd_conf.h"
+#include "server/notify.h"
 #include "server/policy.h"
 
 _Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
@@ -147,8 +148,8 @@ const struct laps_conf_section laps_limits_section = {
     "limits", limits_keys, N(limits_keys), sizeof(struct laps_limits_conf), limits_defaults};
 
 const struct laps_conf_section *const laps_escrowd_sections[] = {
-    &laps_server_section, &laps_store_section,	&laps_oidc_section,
-    &laps_authz_section,  &laps_limits_section, &laps_policy_section, NULL};
+    &laps_server_section, &laps_store_section,	&laps_oidc_section,   &laps_authz_section,
+    &laps_limits_section, &laps_policy_section, &laps_notify_section, NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
 
@@ -217,7 +218,9 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
 	if (validate_units(c, laps_authz_conf(c)) != 0)
 		return LAPS_ERR_CONFIG;
-	return policy_conf_validate(c);
+	if (policy_conf_validate(c) != 0)
+		return LAPS_ERR_CONFIG;
+	return notify_conf_validate(c);
 }
 
 const char *

@@ -27,6 +27,7 @@
 #include "server/auth_token.h"
 #include "server/http.h"
 #include "server/escrowd_conf.h"
+#include "server/notify.h"
 #include "server/policy.h"
 
 #define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
@@ -131,11 +132,17 @@ serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	signal(SIGPIPE, SIG_IGN);
+	/* the webhook sender: after the mask, so that it never takes SIGTERM */
+	if ((rc = notify_start(cfg)) != 0)
+		return fail(EXIT_CONFIG, rc, "notify");
 	if (laps_oidc_conf(cfg)->issuer != NULL &&
-	    (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
+	    (rc = auth_token_new(cfg, &api->authz, &tok)) != 0) {
+		notify_stop(0);
 		return fail(EXIT_CONFIG, rc, "oidc");
+	}
 	if ((rc = http_start(cfg, api, tok != NULL ? auth_token_verify : NULL, tok, &srv)) != 0) {
 		auth_token_free(tok);
+		notify_stop(0);
 		return fail(EXIT_LISTEN, rc, "listen");
 	}
 	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s",
@@ -147,6 +154,7 @@ serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 		log_event(LAPS_EV_RELOAD_IGNORED, "SIGHUP ignored: restart to reload the configuration");
 	log_event(LAPS_EV_SERVER_STOPPING, "signal %d: finishing requests in flight", sig);
 	http_stop(srv, GRACE_MS);
+	notify_stop(GRACE_MS);
 	auth_token_free(tok);
 	return EXIT_OK;
 }
@@ -179,7 +187,13 @@ main(int argc, char **argv)
 			code = EXIT_CONFIG;
 			goto out;
 		}
+		if ((rc = notify_check(&cfg)) != 0) {
+			print_refused(NULL, rc);
+			code = EXIT_CONFIG;
+			goto out;
+		}
 		policy_describe(&cfg, stdout);
+		notify_describe(&cfg, stdout);
 		printf("%s: OK\n", o.config);
 		code = EXIT_OK;
 		goto out;

@@ -39,6 +39,7 @@
 #include "escrow/escrow_conf.h"
 #include "laps-get/lapsget_conf.h"
 #include "server/escrowd_conf.h"
+#include "server/notify.h"
 #include "server/policy.h"
 #include "tests/unit/testutil.h"
 
@@ -856,7 +857,7 @@ test_schemas(void)
 		EXPECT_OK_S(&laps_get_schema, laps_conf_sections[i]);
 		EXPECT_ERR_S(&laps_escrowd_schema, laps_conf_sections[i],
 			     NAME ":1:", "unknown section",
-			     "(known: server, store, oidc, authz, limits, policy)");
+			     "(known: server, store, oidc, authz, limits, policy, notify)");
 	}
 
 	/* [laps-get] is another program's section in the agent's laps.conf:
@@ -1209,7 +1210,11 @@ test_escrowd_defaults(void)
 	const struct laps_authz_conf *z;
 
 	reset_with(&laps_escrowd_schema);
-	CU_ASSERT_EQUAL(cfg.n, 6); /* with [policy] (server/policy.c) */
+	CU_ASSERT_EQUAL(cfg.n, 7); /* with [policy] and [notify] (server/policy.c, notify.c) */
+	CU_ASSERT_PTR_NULL(laps_notify_conf(&cfg)->webhook);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->queue, 1000);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->retries, 5);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->timeout, 5);
 	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->rotate_after_read, -1);
 	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_read_units, 0);
 	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_approval, 0);
