@@ -37,6 +37,8 @@ static const struct laps_conf_key server_keys[] = {
 static const struct laps_conf_key store_keys[] = {
     LAPS_CONF_KEY_STR("url", LAPS_CONF_STRING, S, url, NULL),
     LAPS_CONF_KEY_UINT("history_size", S, history_size, 0, 100),
+    LAPS_CONF_KEY_UINT("history_keep", S, history_keep, 0, 100),
+    LAPS_CONF_KEY_DURATION("audit_retention", S, audit_retention, 0, 36500LL * 86400),
 };
 #undef S
 #define S struct laps_oidc_conf
@@ -92,6 +94,7 @@ store_defaults(void *p)
 	struct laps_store_conf *s = p;
 
 	s->history_size = 10;
+	s->history_keep = 101; /* unset: history_size */
 	return (s->url = strdup("sqlite:" LOCALSTATEDIR "/lib/laps-escrowd/escrow.db")) == NULL
 		   ? LAPS_ERR_NOMEM
 		   : 0;
@@ -214,6 +217,9 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "server", "client_ca",
 				     "no way to authenticate anyone: set [server] client_ca or "
 				     "[oidc] issuer");
+	if (st->audit_retention > 0 && st->audit_retention < 86400)
+		return laps_conf_err(c, "store", "audit_retention",
+				     "at least 1d (or 0: keep the audit log forever)");
 	if (l->burst < l->rate)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
 	if (validate_units(c, laps_authz_conf(c)) != 0)

@@ -30,6 +30,8 @@ struct laps_server_conf {
 struct laps_store_conf {
 	char *url;	       /* sqlite:/path | postgresql:CONNINFO */
 	unsigned history_size; /* 0..100 (default 10) */
+	unsigned history_keep; /* 0..100, overrides history_size; 101 = unset */
+	int64_t audit_retention; /* 0 = keep forever (default); else 1d..100y: daily prune */
 };
 
 /* [oidc] (optional) */

@@ -205,6 +205,11 @@ struct store_ops {
 	int (*approval_valid)(void *ctx, const char *device, const char *account,
 			      const char *requester, int64_t now);
 
+	/* required (retention): delete the audit rows older than before (time
+	 * < before), in one transaction that lifts the append-only guard for
+	 * exactly those rows; *n their number. */
+	int (*audit_prune)(void *ctx, int64_t before, int64_t *n);
+
 	/* required: append one audit row in its own transaction. */
 	int (*audit_append)(void *ctx, const struct store_audit *audit);
 

@@ -1120,6 +1120,32 @@ pg_approval_valid(void *ctx, const char *device, const char *account, const char
 }
 
 static int
+pg_audit_prune(void *ctx, int64_t before, int64_t *n)
+{
+	struct pg *s = ctx;
+	char b[24];
+	const char *v[1] = {I64(b, before)};
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	long changed = 0;
+	int rc;
+
+	*n = 0;
+	if ((rc = begin(db)) == 0) {
+		if ((rc = run(db, "audit prune", "UPDATE audit_prune SET cutoff = $1::bigint", 1, v,
+			      NULL, NULL)) == 0 &&
+		    (rc = run(db, "audit prune", "DELETE FROM audit WHERE time < $1::bigint", 1, v,
+			      NULL, &changed)) == 0) {
+			*n = changed;
+			rc = cmd(db, "UPDATE audit_prune SET cutoff = 0");
+		}
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
+static int
 pg_audit_append(void *ctx, const struct store_audit *audit)
 {
 	struct pg *s = ctx;
@@ -1200,6 +1226,7 @@ const struct store_ops store_pg_ops = {
     .approval_list = pg_approval_list,
     .approval_decide = pg_approval_decide,
     .approval_valid = pg_approval_valid,
+    .audit_prune = pg_audit_prune,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
 };

@@ -1026,6 +1026,41 @@ sq_approval_valid(void *ctx, const char *device, const char *account, const char
 }
 
 static int
+prune_step(sqlite3 *db, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prep(db, sql, &st)) == 0) {
+		sqlite3_bind_int64(st, 1, v);
+		rc = step_done(db, st, "audit prune");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sq_audit_prune(void *ctx, int64_t before, int64_t *n)
+{
+	struct sq *s = ctx;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc;
+
+	*n = 0;
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
+		if ((rc = prune_step(db, "UPDATE audit_prune SET cutoff = ?", before)) == 0 &&
+		    (rc = prune_step(db, "DELETE FROM audit WHERE time < ?", before)) == 0) {
+			*n = sqlite3_changes(db);
+			rc = prune_step(db, "UPDATE audit_prune SET cutoff = ?", 0);
+		}
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
+static int
 sq_audit_append(void *ctx, const struct store_audit *audit)
 {
 	struct sq *s = ctx;
@@ -1116,6 +1151,7 @@ const struct store_ops store_sqlite_ops = {
     .approval_list = sq_approval_list,
     .approval_decide = sq_approval_decide,
     .approval_valid = sq_approval_valid,
+    .audit_prune = sq_audit_prune,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
 };

@@ -428,6 +428,14 @@ m_approval_valid(void *c, const char *d, const char *a, const char *r, int64_t n
 }
 
 static int
+m_audit_prune(void *c, int64_t before, int64_t *n)
+{
+	(void)c, (void)before;
+	*n = 0;
+	return 0;
+}
+
+static int
 m_ping(void *c)
 {
 	return 0;
@@ -449,6 +457,7 @@ static const struct store_ops mem_ops = {
     .approval_list = m_approval_list,
     .approval_decide = m_approval_decide,
     .approval_valid = m_approval_valid,
+    .audit_prune = m_audit_prune,
     .audit_append = m_append,
     .audit_query = m_query,
 };
