@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,16 +136,87 @@ bulk_confirm(size_t count, const char *progname)
 	return strcmp(line, "y") == 0 || strcmp(line, "Y") == 0 || strcmp(line, "yes") == 0;
 }
 
+/* Backends without expire_many (ldap, file): the same filter applied to
+ * the report's rows (a paged search for ldap), then set_expiry per
+ * account. */
+struct generic {
+	const struct laps_expire_filter *f;
+	struct bulk_rows *rows;
+	int64_t now;
+};
+
+static int
+generic_keep(void *arg, const struct laps_report_row *row)
+{
+	const struct generic *g = arg;
+	const struct laps_expire_filter *f = g->f;
+
+	if (!row->has_record ||
+	    (f->name != NULL && fnmatch(f->name, row->device, FNM_CASEFOLD) != 0) ||
+	    (f->account != NULL && strcmp(f->account, row->account) != 0) ||
+	    (f->rotated_before > 0 && row->rotated_at >= f->rotated_before))
+		return 0;
+	if (f->status != NULL &&
+	    ((strcmp(f->status, "pending") == 0 && row->state != LAPS_STATE_PENDING) ||
+	     (strcmp(f->status, "confirmed") == 0 && row->state != LAPS_STATE_CONFIRMED) ||
+	     (strcmp(f->status, "overdue") == 0 && row->expires_at >= g->now)))
+		return 0;
+	return bulk_keep(g->rows, row);
+}
+
+/* The matching accounts into rows; *generic when the backend has no
+ * expire_many (laps-get filters its report). */
+static int
+bulk_list(struct laps_backend *b, const struct laps_expire_filter *f, struct bulk_rows *rows,
+	  size_t *count, bool *generic)
+{
+	struct generic g = {f, rows, (int64_t)time(NULL)};
+	int rc;
+
+	*generic = false;
+	rc = laps_backend_expire_many(b, f, bulk_keep, rows, count);
+	if (rc != LAPS_ERR_UNSUPPORTED)
+		return rc;
+	*generic = true;
+	if (f->unit != NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "--filter unit= needs laps-escrowd (rest): %s has no units",
+				   laps_backend_describe(b));
+	if (f->status != NULL && strcmp(f->status, "pending") != 0 &&
+	    strcmp(f->status, "confirmed") != 0 && strcmp(f->status, "overdue") != 0)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "--status must be pending, confirmed or overdue");
+	if ((rc = laps_backend_report(b, generic_keep, &g)) == 0)
+		*count = rows->n;
+	return rc;
+}
+
+/* One set_expiry per account; stops at the first failure, saying how far it got. */
+static int
+generic_apply(struct laps_backend *b, const struct bulk_rows *rows, int64_t when)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < rows->n; i++)
+		if ((rc = laps_backend_set_expiry(b, rows->v[i].device, rows->v[i].account,
+						  when)) != 0)
+			return laps_seterr_prefix(rc, "expired %zu of %zu, then %s/%s", i, rows->n,
+						  rows->v[i].device, rows->v[i].account);
+	return 0;
+}
+
 int
 lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *progname)
 {
 	struct laps_expire_filter f = o->f;
 	struct bulk_rows rows = {NULL, 0, 0};
 	size_t count = 0;
+	bool generic;
 	int rc;
 
 	f.dry_run = true;
-	if ((rc = laps_backend_expire_many(b, &f, bulk_keep, &rows, &count)) != 0)
+	if ((rc = bulk_list(b, &f, &rows, &count, &generic)) != 0)
 		goto out;
 	bulk_print(&rows, count,
 		   o->dry_run ? "would be expired (dry run: nothing changed)" : "match");
@@ -161,12 +233,16 @@ lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *pr
 		fprintf(stderr, "%s: nothing was changed\n", progname);
 		goto out;
 	}
-	rows.n = 0;
 	f.dry_run = false;
-	if ((rc = laps_backend_expire_many(b, &f, bulk_keep, &rows, &count)) != 0)
-		goto out;
-	printf("expired %zu account%s: their agents rotate at their next run\n", count,
-	       count == 1 ? "" : "s");
+	if (generic) {
+		rc = generic_apply(b, &rows, f.expires_at > 0 ? f.expires_at : (int64_t)time(NULL));
+	} else {
+		rows.n = 0;
+		rc = laps_backend_expire_many(b, &f, bulk_keep, &rows, &count);
+	}
+	if (rc == 0)
+		printf("expired %zu account%s: their agents rotate at their next run\n", count,
+		       count == 1 ? "" : "s");
 out:
 	free(rows.v);
 	return rc;
