@@ -64,6 +64,7 @@ struct rest_ctx {
 	bool curl_init;
 	char base[URL_MAX]; /* [rest] url without a trailing '/' */
 	char describe[96];
+	char break_glass[240]; /* "Laps-Break-Glass: REASON" or "" */
 };
 
 /* One request's URL and its name for messages. */
@@ -152,6 +153,8 @@ call(struct rest_ctx *c, struct rest_req *q, struct rest_resp *r)
 	const char *hdr;
 	int rc, round;
 
+	if (c->break_glass[0] != '\0')
+		q->extra = c->break_glass;
 	for (round = 0; round < 2; round++) {
 		if ((rc = rest_auth_header(c->auth, &hdr)) != 0)
 			return rc;
@@ -198,6 +201,21 @@ take_etag(const char *what, const struct rest_resp *r, struct laps_version *ver)
 	return 0;
 }
 
+/* Laps-Rotate-By: unix seconds (digits only, FORMAT.md's range), else 0. */
+static int64_t
+rotate_by_of(const struct rest_resp *r)
+{
+	int64_t v = 0;
+	size_t i;
+
+	for (i = 0; r->rotate_by[i] != '\0'; i++) {
+		if (r->rotate_by[i] < '0' || r->rotate_by[i] > '9' || i >= 12)
+			return 0;
+		v = v * 10 + (r->rotate_by[i] - '0');
+	}
+	return v <= 253402300799LL ? v : 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Slots                                                                */
 
@@ -238,6 +256,7 @@ read_record(struct rest_ctx *c, const char *device, const char *account,
 	}
 	/* that the record is the one asked for is checked once for every
 	 * backend, in laps_backend_read (escrow/backend.c) */
+	out->rotate_by = rotate_by_of(&r);
 	rc = take_etag(t.what, &r, ver);
 out:
 	rest_resp_clear(&r);
@@ -354,7 +373,7 @@ slot_history(void *ctx, const char *device, const char *account, size_t n,
 	struct rest_resp r;
 	struct target t;
 	char suffix[40];
-	size_t lim = n == 0 ? 1 : (n > HISTORY_MAX_N ? HISTORY_MAX_N : n);
+	size_t lim = n == 0 ? 1 : (n > HISTORY_MAX_N ? HISTORY_MAX_N : n), i;
 	int rc;
 
 	if (n == 0)
@@ -364,7 +383,9 @@ slot_history(void *ctx, const char *device, const char *account, size_t n,
 	    (rc = target_account(c, &t, "GET", device, account, suffix)) != 0 ||
 	    (rc = get(c, &t, (lim + 1) * RECORD_BODY_MAX, &r)) != 0)
 		goto out;
-	rc = rest_parse_history(r.body, r.len, t.what, lim, out);
+	if ((rc = rest_parse_history(r.body, r.len, t.what, lim, out)) == 0)
+		for (i = 0; i < out->n; i++)
+			out->v[i].rotate_by = rotate_by_of(&r);
 out:
 	rest_resp_clear(&r);
 	return rc;
@@ -505,6 +526,89 @@ slot_report(void *ctx, laps_report_cb cb, void *arg)
 	return rc;
 }
 
+/* A filter string the server accepts as it is (no JSON escaping needed). */
+static bool
+filter_word(const char *v, const char *extra)
+{
+	size_t i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || strchr(extra, v[i]) != NULL))
+			return false;
+	return i > 0 && i <= LAPS_DEVICE_MAX;
+}
+
+/* {"filter":{...},"dry_run":B[,"expires_at":N]} into buf. */
+static int
+expire_body(const struct laps_expire_filter *f, char *buf, size_t len)
+{
+	char fb[700] = "", part[300];
+	const char *keys[4] = {"unit", "name", "account", "status"};
+	const char *vals[4] = {f->unit, f->name, f->account, f->status};
+	const char *extra[4] = {"_-", ".-_*?[]!", "._-", ""};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < 4; i++) {
+		if (vals[i] == NULL)
+			continue;
+		if (!filter_word(vals[i], extra[i]))
+			return laps_seterr(LAPS_ERR_INVALID, "expire filter: bad %s '%.64s'",
+					   keys[i], vals[i]);
+		if ((rc = laps_snprintf(part, sizeof part, "%s\"%s\":\"%s\"", fb[0] ? "," : "",
+					keys[i], vals[i])) != 0 ||
+		    (rc = laps_snprintf(fb + strlen(fb), sizeof fb - strlen(fb), "%s", part)) != 0)
+			return rc;
+	}
+	if (f->rotated_before > 0 &&
+	    (rc =
+		 laps_snprintf(fb + strlen(fb), sizeof fb - strlen(fb), "%s\"rotated_before\":%lld",
+			       fb[0] ? "," : "", (long long)f->rotated_before)) != 0)
+		return rc;
+	if (fb[0] == '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "expire: give at least one filter");
+	if (f->expires_at > 0)
+		return laps_snprintf(buf, len,
+				     "{\"filter\":{%s},\"dry_run\":%s,\"expires_at\":%lld}", fb,
+				     f->dry_run ? "true" : "false", (long long)f->expires_at);
+	return laps_snprintf(buf, len, "{\"filter\":{%s},\"dry_run\":%s}", fb,
+			     f->dry_run ? "true" : "false");
+}
+
+static int
+slot_expire_many(void *ctx, const struct laps_expire_filter *f, laps_report_cb cb, void *arg,
+		 size_t *count)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_req q = {"POST", NULL, NULL, NULL,	"application/json",
+			     NULL,   0,	   NULL, false, 4 * 1024 * 1024};
+	struct rest_resp r;
+	struct target t;
+	char body[1024];
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = expire_body(f, body, sizeof body)) != 0 ||
+	    (rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/expire", c->base)) != 0 ||
+	    (rc = laps_snprintf(t.what, sizeof t.what, "POST /v1/expire")) != 0)
+		goto out;
+	q.url = t.url;
+	q.what = t.what;
+	q.body = body;
+	q.body_len = strlen(body);
+	if ((rc = call(c, &q, &r)) != 0)
+		goto out;
+	if (r.status != 200) {
+		rc = fail_status(t.what, &r);
+		goto out;
+	}
+	rc = rest_parse_expire_many(r.body, r.len, t.what, cb, arg, count);
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -633,6 +737,88 @@ open_http(struct rest_ctx *c)
 	return rest_http_new(&o, &c->http);
 }
 
+/* A reason (break-glass, approval request): printable ASCII without quotes
+ * or backslashes, 1..200 characters (laps-escrowd's rule). */
+static int
+reason_check(const char *reason)
+{
+	size_t i;
+
+	for (i = 0; reason[i] != '\0'; i++)
+		if ((unsigned char)reason[i] < 0x20 || (unsigned char)reason[i] > 0x7e ||
+		    reason[i] == '"' || reason[i] == '\\')
+			break;
+	if (i == 0 || i > 200 || reason[i] != '\0')
+		return laps_seterr(LAPS_ERR_INVALID, "--reason: printable text without quotes, "
+						     "1 to 200 characters");
+	return 0;
+}
+
+static int
+break_glass_header(struct rest_ctx *c, const char *reason)
+{
+	int rc;
+
+	if ((rc = reason_check(reason)) != 0)
+		return rc;
+	return laps_snprintf(c->break_glass, sizeof c->break_glass, "Laps-Break-Glass: %s", reason);
+}
+
+/* POST body to url (201 or 200 expected); the answer's body into *answer. */
+static int
+approval_post(struct rest_ctx *c, struct target *t, const char *body, char **answer)
+{
+	struct rest_req q = {"POST", t->url,	   t->what, NULL,  "application/json",
+			     body,   strlen(body), NULL,    false, REST_SMALL_BODY};
+	struct rest_resp r;
+	int rc;
+
+	rest_resp_init(&r);
+	if ((rc = call(c, &q, &r)) == 0 && r.status != 200 && r.status != 201)
+		rc = fail_status(t->what, &r);
+	if (rc == 0 && (*answer = strdup(r.body != NULL ? r.body : "{}")) == NULL)
+		rc = LAPS_ERR_NOMEM;
+	rest_resp_clear(&r);
+	return rc;
+}
+
+static int
+slot_approval(void *ctx, const struct laps_approval_op *op, char **answer)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_resp r;
+	struct target t;
+	char body[300];
+	int rc;
+
+	if (strcmp(op->verb, "request") == 0) {
+		if ((rc = target_account(c, &t, "POST", op->device, op->account,
+					 "/approval-request")) != 0 ||
+		    (rc = reason_check(op->reason != NULL ? op->reason : "")) != 0)
+			return rc;
+		if ((rc = laps_snprintf(body, sizeof body, "{\"reason\":\"%s\"}", op->reason)) != 0)
+			return rc;
+		return approval_post(c, &t, body, answer);
+	}
+	if (strcmp(op->verb, "approve") == 0 || strcmp(op->verb, "deny") == 0) {
+		if ((rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/approvals/%lld/%s", c->base,
+					(long long)op->id, op->verb)) != 0 ||
+		    (rc = laps_snprintf(t.what, sizeof t.what, "POST /v1/approvals/%lld/%s",
+					(long long)op->id, op->verb)) != 0)
+			return rc;
+		return approval_post(c, &t, "{}", answer);
+	}
+	if ((rc = laps_snprintf(t.url, sizeof t.url, "%s/v1/approvals", c->base)) != 0 ||
+	    (rc = laps_snprintf(t.what, sizeof t.what, "GET /v1/approvals")) != 0)
+		return rc;
+	rest_resp_init(&r);
+	if ((rc = get(c, &t, REPORT_BODY_MAX, &r)) == 0 &&
+	    (*answer = strdup(r.body != NULL ? r.body : "{}")) == NULL)
+		rc = LAPS_ERR_NOMEM;
+	rest_resp_clear(&r);
+	return rc;
+}
+
 static int
 slot_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	  const struct laps_backend_env *env, void **ctx)
@@ -642,11 +828,12 @@ slot_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	int rc;
 
 	*ctx = NULL;
-	(void)env;
 	if ((rc = laps_rest_backend_conf.validate(cfg, role)) != 0) /* [rest] keys */
 		return rc;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "rest: out of memory");
+	if (env->break_glass != NULL && (rc = break_glass_header(c, env->break_glass)) != 0)
+		goto fail;
 	c->cfg = cfg;
 	c->role = role;
 	if ((rc = rest_http_global_init()) != 0)
@@ -697,6 +884,8 @@ const struct laps_backend_ops laps_backend_rest = {
     .set_expiry = slot_set_expiry,
     .find = slot_find,
     .report = slot_report,
+    .expire_many = slot_expire_many,
+    .approval = slot_approval,
     .caps_of = slot_caps_of,
     .describe = slot_describe,
 };

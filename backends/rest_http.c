@@ -259,6 +259,7 @@ header_cb(char *line, size_t size, size_t nmemb, void *ctx)
 	if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* a new response (after 1xx): forget the previous headers */
 		r->etag[0] = r->ctype[0] = r->retry_after[0] = r->location[0] = '\0';
+		r->rotate_by[0] = '\0';
 	} else if (header_is(line, n, "ETag", &v, &vlen)) {
 		header_value(v, vlen, r->etag, sizeof r->etag);
 	} else if (header_is(line, n, "Content-Type", &v, &vlen)) {
@@ -270,6 +271,8 @@ header_cb(char *line, size_t size, size_t nmemb, void *ctx)
 		header_value(v, vlen, r->retry_after, sizeof r->retry_after);
 	} else if (header_is(line, n, "Location", &v, &vlen)) {
 		header_value(v, vlen, r->location, sizeof r->location);
+	} else if (header_is(line, n, "Laps-Rotate-By", &v, &vlen)) {
+		header_value(v, vlen, r->rotate_by, sizeof r->rotate_by);
 	}
 	return n;
 }
@@ -379,6 +382,8 @@ set_request(struct rest_http *h, const struct rest_req *q, struct rest_resp *r,
 			goto nomem;
 		l = curl_slist_append(l, line);
 	}
+	if (l != NULL && q->extra != NULL)
+		l = curl_slist_append(l, q->extra);
 	if (l != NULL && q->auth != NULL && (t = curl_slist_append(l, q->auth)) != NULL)
 		l = t;
 	else if (q->auth != NULL)

@@ -51,6 +51,7 @@ struct rest_req {
 	const char *if_match; /* ETag, "*" for If-None-Match, or NULL */
 	bool if_none_match;   /* send if_match as If-None-Match */
 	size_t max;           /* response body cap */
+	const char *extra;    /* one more whole header line, or NULL */
 };
 
 struct rest_resp {
@@ -61,6 +62,7 @@ struct rest_resp {
 	char ctype[128];	     /* Content-Type without parameters, lower-case */
 	char retry_after[80];
 	char location[256];
+	char rotate_by[24]; /* Laps-Rotate-By (rotate after read), "" when absent */
 	unsigned attempts; /* how many attempts rest_http_send made */
 	size_t cap;	   /* internal: body allocation */
 	size_t max;	   /* internal: the request's cap */

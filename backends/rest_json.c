@@ -333,6 +333,42 @@ out:
 }
 
 int
+rest_parse_expire_many(const char *json, size_t len, const char *what, laps_report_cb cb, void *arg,
+		       size_t *count)
+{
+	struct json_object *o = NULL, *a;
+	struct laps_report_row row;
+	char ew[640];
+	int64_t cnt;
+	size_t i;
+	int rc;
+
+	*count = 0;
+	if ((rc = parse(json, len, PAGE_BODY_MAX, what, &o)) != 0)
+		return rc;
+	if ((a = member(o, "entries", json_type_array)) == NULL ||
+	    (rc = get_int(o, what, "count", 0, 1000000, &cnt)) != 0 ||
+	    (size_t)cnt != json_object_array_length(a)) {
+		rc = laps_seterr(LAPS_ERR_FORMAT,
+				 "%s: answer without \"entries\" and a matching "
+				 "\"count\"",
+				 what);
+		goto out;
+	}
+	for (i = 0; i < (size_t)cnt; i++) {
+		snprintf(ew, sizeof ew, "%.600s: entries[%zu]", what, i);
+		if ((rc = report_entry(json_object_array_get_idx(a, i), ew, &row)) != 0 ||
+		    (rc = cb(arg, &row)) != 0)
+			goto out;
+	}
+	*count = (size_t)cnt;
+	rc = 0;
+out:
+	json_object_put(o);
+	return rc;
+}
+
+int
 rest_parse_history(const char *json, size_t len, const char *what, size_t max,
 		   struct laps_record_list *out)
 {

@@ -62,6 +62,12 @@ int rest_parse_report(const char *json, size_t len, const char *what, laps_repor
 		      void *arg, size_t *n, char next[REST_PAGE_TOKEN_MAX + 1])
     __attribute__((warn_unused_result));
 
+/* The answer of POST /v1/expire (REST-API.md 5.7): {"count":N,
+ * "entries":[report entries],...}; each entry through cb, *count = N
+ * (which must equal the entries' number). */
+int rest_parse_expire_many(const char *json, size_t len, const char *what, laps_report_cb cb,
+			   void *arg, size_t *count) __attribute__((warn_unused_result));
+
 /* {"records":[REC,...]}: each REC parsed with laps_record_parse; at most
  * max records are kept (newest first as the server sends them). */
 int rest_parse_history(const char *json, size_t len, const char *what, size_t max,

@@ -15,7 +15,7 @@ _laps_get()
 	fi
 
 	local opts="--config --key --passphrase-fd --account --history --json
-		--source --expire --verbose --version --help"
+		--source --expire --break-glass --reason --verbose --version --help"
 	local keygen_opts="--output --comment --passphrase-fd --no-passphrase --help"
 	local report_opts="--config --source --grace --status --json --csv --verbose --help"
 	local statuses="ok due overdue stuck never"
@@ -46,6 +46,26 @@ _laps_get()
 		COMPREPLY=($(compgen -W "--config --source --key --verbose --help" -- "$cur"))
 		return
 	fi
+
+	# escrow policies: bulk expiry and approvals (laps-escrowd)
+	case ${words[1]} in
+	expire)
+		case $prev in
+		-f|--filter)
+			COMPREPLY=($(compgen -W "name= unit= account= rotated-before=" -- "$cur"))
+			compopt -o nospace 2>/dev/null
+			return;;
+		-S|--status)
+			COMPREPLY=($(compgen -W "pending confirmed overdue" -- "$cur"))
+			return;;
+		esac
+		COMPREPLY=($(compgen -W "--config --source --filter --status --dry-run --yes --help" -- "$cur"))
+		return;;
+	request|approvals|approve|deny)
+		[[ $cur == -* ]] && COMPREPLY=($(compgen -W "--config --source --account --reason --json --help" -- "$cur"))
+		[[ ${words[1]} == request && $cur != -* ]] && COMPREPLY=($(compgen -A hostname -- "$cur"))
+		return;;
+	esac
 
 	if [[ ${words[1]} == report ]]; then
 		case $prev in
@@ -94,7 +114,7 @@ _laps_get()
 	esac
 
 	if [[ $cword -eq 1 ]]; then
-		COMPREPLY=($(compgen -W "keygen report check-config" -A hostname -- "$cur"))
+		COMPREPLY=($(compgen -W "keygen report check-config expire request approvals approve deny" -A hostname -- "$cur"))
 	else
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 	fi

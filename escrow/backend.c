@@ -285,3 +285,30 @@ laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
 				   b->ops->name);
 	return b->ops->report(b->ctx, cb, arg);
 }
+
+int
+laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,
+			 laps_report_cb cb, void *arg, size_t *count)
+{
+	if (b == NULL || f == NULL || cb == NULL || count == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend expire_many: bad arguments");
+	*count = 0;
+	if (b->ops->expire_many == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "backend %s cannot expire accounts in bulk (only rest can)",
+				   b->ops->name);
+	return b->ops->expire_many(b->ctx, f, cb, arg, count);
+}
+
+int
+laps_backend_approval(struct laps_backend *b, const struct laps_approval_op *op, char **answer)
+{
+	if (b == NULL || op == NULL || op->verb == NULL || answer == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend approval: bad arguments");
+	*answer = NULL;
+	if (b->ops->approval == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "backend %s has no approvals (only rest against laps-escrowd)",
+				   b->ops->name);
+	return b->ops->approval(b->ctx, op, answer);
+}

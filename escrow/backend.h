@@ -64,6 +64,26 @@ struct laps_report_row {
 /* Called once per row; return 0 to go on, a LAPS_ERR_* to stop (returned by report()). */
 typedef int (*laps_report_cb)(void *arg, const struct laps_report_row *row);
 
+/* A bulk expiry's filter (laps-get expire; laps-escrowd's POST /v1/expire).
+ * Strings NULL = any. */
+struct laps_expire_filter {
+	const char *unit;	/* an administrative unit of the server */
+	const char *name;	/* device name pattern (fnmatch, case-insensitive) */
+	const char *account;	/* exact account name */
+	const char *status;	/* "pending" | "confirmed" | "overdue" */
+	int64_t rotated_before; /* rotated before (unix seconds); 0 = any */
+	int64_t expires_at;	/* the new expiry; 0 = now */
+	bool dry_run;		/* only list what would be expired */
+};
+
+/* An approval operation (laps-get request|approvals|approve|deny;
+ * laps-escrowd's two-person rule). */
+struct laps_approval_op {
+	const char *verb;		       /* "request" | "list" | "approve" | "deny" */
+	const char *device, *account, *reason; /* request */
+	int64_t id;			       /* approve, deny */
+};
+
 /* Who is opening: the agent on a device, or an admin tool (laps-get). */
 enum laps_backend_role { LAPS_ROLE_AGENT = 0, LAPS_ROLE_ADMIN };
 
@@ -79,6 +99,9 @@ struct laps_backend_env {
 	const char *state_dir; /* NULL = LAPS_STATE_DIR_DEFAULT */
 	char *const *accounts; /* NULL when n_accounts is 0 */
 	size_t n_accounts;
+	/* laps-get --break-glass --reason R: the reason, sent with an admin's
+	 * reads (rest: Laps-Break-Glass); NULL = an ordinary read */
+	const char *break_glass;
 };
 
 struct laps_backend_ops {
@@ -139,6 +162,16 @@ struct laps_backend_ops {
 	 * open, LAPS_BCAP_LOCALOPEN).  0 or LAPS_ERR_CONFIG naming the key and
 	 * the file. */
 	int (*check)(const struct laps_conf *cfg);
+
+	/* optional: expire every account f matches in one audited step (a
+	 * dry run only lists them); each matched row through cb, *count
+	 * their number. */
+	int (*expire_many)(void *ctx, const struct laps_expire_filter *f, laps_report_cb cb,
+			   void *arg, size_t *count);
+
+	/* optional: an approval operation; *answer (malloc'd) the server's
+	 * JSON answer: the request ({"id",...}) or {"approvals":[...]}. */
+	int (*approval)(void *ctx, const struct laps_approval_op *op, char **answer);
 };
 
 /* An open backend. */
@@ -186,6 +219,13 @@ int laps_backend_find(struct laps_backend *b, const char *name,
 /* Every row of the source, in the source's order, through cb (see the
  * report slot).  LAPS_ERR_UNSUPPORTED without the slot; cb's error stops it. */
 int laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
+    __attribute__((warn_unused_result));
+/* The approval slot (LAPS_ERR_UNSUPPORTED without it). */
+int laps_backend_approval(struct laps_backend *b, const struct laps_approval_op *op, char **answer)
+    __attribute__((warn_unused_result));
+/* The expire_many slot (LAPS_ERR_UNSUPPORTED without it). */
+int laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,
+			     laps_report_cb cb, void *arg, size_t *count)
     __attribute__((warn_unused_result));
 
 #endif

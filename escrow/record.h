@@ -47,6 +47,9 @@ struct laps_record {
 	char *password; /* clear text in locked memory (laps_secret_*): only set when
 			 * a clear-text schema (mslaps/legacy) was read back; NULL otherwise */
 	char source[64]; /* filled by backends on read: e.g. "ldap (schema mslaps)" */
+	int64_t rotate_by; /* not serialised: set on an admin read when the server
+			    * announced that this read makes the password rotate by
+			    * then (laps-escrowd's Laps-Rotate-By); 0 = none */
 };
 
 struct laps_record_list {

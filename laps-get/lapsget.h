@@ -30,6 +30,7 @@ struct lg_entry {
 	char error[512]; /* message for open_rc (no secret) */
 	int64_t rotated; /* unix seconds; 0 = unknown */
 	int64_t expires; /* unix seconds; 0 = unknown */
+	int64_t rotate_by; /* the server rotates it by then after this read; 0 = no */
 	bool pending;	 /* state pending (else confirmed) */
 	char source[LG_SOURCE_MAX];
 	char key_id[LAPS_KEYID_MAX + 1]; /* admin key that opened it; "" = clear text */
@@ -143,6 +144,36 @@ int lg_report(struct laps_backend *b, const struct lg_report_opts *o, struct lg_
 
 struct json_object;
 /* Plain text: the password alone (stdout) + notes (stderr). */
+/* laps-get/policy.c: the earliest "rotated by" a read of res announced
+ * (rotate after read), 0 = none; and its notice on stderr in text mode. */
+int64_t lg_rotate_by(const struct lg_result *res);
+void lg_print_rotate_notice(const struct lg_result *res, const char *progname);
+
+/* laps-get expire --filter KEY=VALUE ... [--status S] [--dry-run] [--yes]
+ * (policy.c): the filter's strings are borrowed from argv. */
+struct lg_bulk_opts {
+	struct laps_expire_filter f;
+	bool dry_run, yes;
+};
+/* One --filter KEY=VALUE (name, unit, account, rotated-before). */
+int lg_bulk_filter(struct lg_bulk_opts *b, const char *arg) __attribute__((warn_unused_result));
+/* List what matches (a dry run on the server), then unless --dry-run ask
+ * (a terminal) or take --yes, and expire them in one server step.  A
+ * non-terminal standard input without --yes is refused. */
+int lg_bulk_run(struct laps_backend *b, const struct lg_bulk_opts *o, const char *progname)
+    __attribute__((warn_unused_result));
+
+/* laps-get request HOST --reason R | approvals | approve ID | deny ID
+ * (policy.c; laps-escrowd's two-person rule). */
+struct lg_approval_opts {
+	const char *verb;   /* "request" | "list" | "approve" | "deny" */
+	const char *reason; /* request */
+	int64_t id;	    /* approve, deny */
+	bool json;	    /* print the server's JSON answer as it is */
+};
+int lg_approval_run(struct laps_backend *b, const struct lg_approval_opts *o, const char *device,
+		    const char *account, const char *progname) __attribute__((warn_unused_result));
+
 int lg_print_text(const struct lg_result *res, const char *progname)
     __attribute__((warn_unused_result));
 /* JSON on stdout; the serialised buffer is wiped after writing. */

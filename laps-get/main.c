@@ -101,12 +101,18 @@ exit_status(int rc)
 static void
 usage(FILE *f)
 {
+	/* clang-format off */
 	fprintf(f, "usage: " PROG " [-c FILE] [--key FILE] [--passphrase-fd N] [--account A]\n"
 		   "                [--history[=N]] [--json] [--source NAME] HOST\n"
 		   "       " PROG " [-c FILE] [--account A] [--source NAME] --expire[=WHEN] HOST\n"
 		   "       " PROG " keygen [-o FILE] [--comment C] [--passphrase-fd N | "
 		   "--no-passphrase]\n"
 		   "       " PROG " [-c FILE] check-config [--source NAME] [--key FILE]\n"
+		   "       " PROG " [-c FILE] expire --filter KEY=VALUE... [--status S] [--dry-run] "
+		   "[--yes]\n"
+		   "       " PROG " [-c FILE] request HOST --reason R | approvals | approve ID | "
+		   "deny ID\n"
+		   "       " PROG " [-c FILE] --break-glass --reason R HOST\n"
 		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
 		   "\n"
@@ -126,6 +132,7 @@ usage(FILE *f)
 		   "  -V, --version          print the version\n"
 		   "  -h, --help             this help\n"
 		   "See laps-get(1) for the exit statuses.\n");
+	/* clang-format on */
 }
 
 static void
@@ -242,7 +249,10 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* --- the command line --- */
 
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION };
+/* clang-format off */
+enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION,
+	      CMD_BULK, CMD_APPROVAL };
+/* clang-format on */
 
 struct opts {
 	enum lg_cmd cmd;
@@ -253,6 +263,10 @@ struct opts {
 	size_t history_n;  /* 0 = default */
 	struct lg_keygen_opts keygen;
 	struct lg_report_opts report;
+	struct lg_bulk_opts bulk; /* laps-get expire (policy.c) */
+	struct lg_approval_opts approval; /* request, approvals, approve, deny (policy.c) */
+	const char *reason;		  /* --reason (with --break-glass) */
+	bool break_glass;
 };
 
 static bool
@@ -391,6 +405,105 @@ parse_report(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* laps-get expire --filter KEY=VALUE... [--status S] [--dry-run] [--yes] */
+static int
+parse_bulk(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'}, {"source", required_argument, NULL, 's'},
+	    {"filter", required_argument, NULL, 'f'}, {"status", required_argument, NULL, 'S'},
+	    {"dry-run", no_argument, NULL, 'n'},      {"yes", no_argument, NULL, 'y'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	};
+	int c, rc;
+
+	o->cmd = CMD_BULK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:f:S:nyh", lopts, NULL)) != -1) {
+		if (c == 'c')
+			o->config = optarg;
+		else if (c == 's')
+			o->source = optarg;
+		else if (c == 'f' && (rc = lg_bulk_filter(&o->bulk, optarg)) != 0)
+			return rc;
+		else if (c == 'S')
+			o->bulk.f.status = optarg;
+		else if (c == 'n')
+			o->bulk.dry_run = true;
+		else if (c == 'y')
+			o->bulk.yes = true;
+		else if (c == 'h')
+			return (o->cmd = CMD_HELP, 0);
+		else if (c != 'f')
+			return LAPS_ERR_INVALID;
+	}
+	if (optind != argc)
+		return laps_seterr(LAPS_ERR_INVALID,
+				   "expire takes no HOST (use --expire HOST for one)");
+	if (o->bulk.f.name == NULL && o->bulk.f.unit == NULL && o->bulk.f.account == NULL &&
+	    o->bulk.f.status == NULL && o->bulk.f.rotated_before == 0)
+		return laps_seterr(LAPS_ERR_INVALID, "expire needs --filter or --status");
+	return 0;
+}
+
+/* laps-get request HOST --reason R [-a A] | approvals | approve ID | deny ID */
+static int
+parse_approval(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"source", required_argument, NULL, 's'},
+	    {"account", required_argument, NULL, 'a'},
+	    {"reason", required_argument, NULL, 'R'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *verb = argv[0];
+	long long id;
+	int c;
+
+	o->cmd = CMD_APPROVAL;
+	o->approval.verb = strcmp(verb, "approvals") == 0 ? "list" : verb;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:s:a:jh", lopts, NULL)) != -1) {
+		if (c == 'c')
+			o->config = optarg;
+		else if (c == 's')
+			o->source = optarg;
+		else if (c == 'a')
+			o->account = optarg;
+		else if (c == 'R')
+			o->approval.reason = optarg;
+		else if (c == 'j')
+			o->approval.json = true;
+		else if (c == 'h')
+			return (o->cmd = CMD_HELP, 0);
+		else
+			return LAPS_ERR_INVALID;
+	}
+	if (strcmp(verb, "approvals") == 0)
+		return optind == argc ? 0
+				      : laps_seterr(LAPS_ERR_INVALID, "approvals takes nothing");
+	if (optind + 1 != argc)
+		return laps_seterr(LAPS_ERR_INVALID, "%s takes one %s", verb,
+				   strcmp(verb, "request") == 0 ? "HOST" : "request ID");
+	if (strcmp(verb, "request") == 0) {
+		o->host = argv[optind];
+		if (o->approval.reason == NULL)
+			return laps_seterr(LAPS_ERR_INVALID,
+					   "request needs --reason (e.g. a ticket)");
+		return o->host[0] != '\0' && strlen(o->host) <= LAPS_DEVICE_MAX
+			   ? 0
+			   : laps_seterr(LAPS_ERR_INVALID, "bad HOST");
+	}
+	if (laps_parse_int64(argv[optind], 1, INT64_MAX, &id) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "%s: '%s' is not a request ID", verb,
+				   argv[optind]);
+	o->approval.id = id;
+	return 0;
+}
+
 /* One option of the read/expire command line. */
 static int
 read_option(int c, struct opts *o)
@@ -426,6 +539,12 @@ read_option(int c, struct opts *o)
 	case 'V':
 		o->cmd = CMD_VERSION;
 		return 0;
+	case 'B':
+		o->break_glass = true;
+		return 0;
+	case 'R':
+		o->reason = optarg;
+		return 0;
 	case 'h':
 		o->cmd = CMD_HELP;
 		return 0;
@@ -455,6 +574,9 @@ read_operands(int argc, char **argv, struct opts *o)
 		return laps_seterr(LAPS_ERR_INVALID, "bad HOST");
 	if (o->account != NULL && (o->account[0] == '\0' || strlen(o->account) > LAPS_ACCOUNT_MAX))
 		return laps_seterr(LAPS_ERR_INVALID, "bad account name");
+	if (o->break_glass != (o->reason != NULL) || (o->break_glass && o->cmd == CMD_EXPIRE))
+		return laps_seterr(LAPS_ERR_INVALID, "--break-glass and --reason go together, "
+						     "with a read");
 	if (o->cmd == CMD_EXPIRE && (o->json || o->history))
 		return laps_seterr(LAPS_ERR_INVALID,
 				   "--expire does not combine with --json or --history");
@@ -518,7 +640,9 @@ subcommand_at(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
-		    strcmp(a, "check-config") == 0)
+		    strcmp(a, "check-config") == 0 || strcmp(a, "expire") == 0 ||
+		    strcmp(a, "request") == 0 || strcmp(a, "approvals") == 0 ||
+		    strcmp(a, "approve") == 0 || strcmp(a, "deny") == 0)
 			return i;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
 		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
@@ -561,6 +685,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"break-glass", no_argument, NULL, 'B'},
+	    {"reason", required_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c, rc, sub;
@@ -576,6 +702,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		return parse_report(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "check-config") == 0)
 		return parse_check(argc - 1, argv + 1, o);
+	if (argc > 1 && strcmp(argv[1], "expire") == 0)
+		return parse_bulk(argc - 1, argv + 1, o);
+	if (argc > 1 && (strcmp(argv[1], "request") == 0 || strcmp(argv[1], "approvals") == 0 ||
+			 strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "deny") == 0))
+		return parse_approval(argc - 1, argv + 1, o);
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -626,7 +757,7 @@ configure(const struct opts *o, struct session *s)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if ((rc = laps_backend_conf_validate(&s->cfg, LAPS_ROLE_ADMIN)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	if (o->cmd == CMD_REPORT)
+	if (o->cmd == CMD_REPORT || o->cmd == CMD_BULK)
 		s->account = NULL; /* every account */
 	else if (o->account != NULL)
 		s->account = o->account;
@@ -711,6 +842,7 @@ backend_command(const struct opts *o, struct session *s)
 
 	s->what = s->ops->name; /* static: cfg is freed before main prints it */
 	laps_agent_backend_env(&s->cfg, &env);
+	env.break_glass = o->break_glass ? o->reason : NULL;
 	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
 		return rc;
 	s->what = NULL;
@@ -758,6 +890,47 @@ report_command(const struct opts *o, struct session *s, bool *problems)
 	if ((rc = lg_report(s->b, &ro, &sum)) != 0)
 		return rc;
 	*problems = sum.count[LG_STATUS_OVERDUE] + sum.count[LG_STATUS_STUCK] > 0;
+	s->what = NULL;
+	return 0;
+}
+
+/* laps-get request|approvals|approve|deny: no key is loaded. */
+static int
+approval_command(const struct opts *o, struct session *s)
+{
+	char device[LAPS_DEVICE_MAX + 1] = "";
+	struct laps_backend_env env;
+	int rc;
+
+	s->what = s->ops->name;
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
+		return rc;
+	s->what = o->approval.verb;
+	if (o->host != NULL && !lg_host_exact(s->b, o->host, device, sizeof device) &&
+	    (rc = lg_resolve_host(s->b, o->host, device, sizeof device)) != 0)
+		return rc;
+	if ((rc = lg_approval_run(s->b, &o->approval, device,
+				  s->account != NULL ? s->account : "lapsadmin", PROG)) != 0)
+		return rc;
+	s->what = NULL;
+	return 0;
+}
+
+/* laps-get expire (bulk): metadata only, no key is loaded. */
+static int
+bulk_command(const struct opts *o, struct session *s)
+{
+	struct laps_backend_env env;
+	int rc;
+
+	s->what = s->ops->name;
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
+		return rc;
+	s->what = "expire";
+	if ((rc = lg_bulk_run(s->b, &o->bulk, PROG)) != 0)
+		return rc;
 	s->what = NULL;
 	return 0;
 }
@@ -840,6 +1013,14 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 	if (o->cmd == CMD_CHECK) {
 		s.what = "check-config";
 		rc = check_command(o, &s);
+		goto out;
+	}
+	if (o->cmd == CMD_BULK) {
+		rc = bulk_command(o, &s);
+		goto out;
+	}
+	if (o->cmd == CMD_APPROVAL) {
+		rc = approval_command(o, &s);
 		goto out;
 	}
 	if ((rc = backend_command(o, &s)) != 0 || o->cmd == CMD_EXPIRE)

@@ -281,7 +281,8 @@ lg_json_string(const struct lg_result *res, char **out)
 	sl.cap = res->n_hist + 2;
 	if ((sl.pw = calloc(sl.cap, sizeof *sl.pw)) == NULL)
 		return LAPS_ERR_NOMEM;
-	if ((rc = entry_json(&res->cur, &sl, &root)) != 0)
+	if ((rc = entry_json(&res->cur, &sl, &root)) != 0 ||
+	    (rc = add_nullable(root, "rotate_by", time_or_null(lg_rotate_by(res)))) != 0)
 		goto out;
 	if (res->has_prev) {
 		if (res->prev.host[0] != '\0') {
@@ -386,6 +387,7 @@ lg_print_text(const struct lg_result *res, const char *progname)
 	size_t i;
 	int rc;
 
+	lg_print_rotate_notice(res, progname);
 	if (res->want_history) {
 		if ((rc = print_row(c)) != 0)
 			return rc;

@@ -167,6 +167,7 @@ lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *
 		       rec->source[0] ? rec->source : (source ? source : ""));
 	e->rotated = rec->rotated_at;
 	e->expires = rec->expires_at;
+	e->rotate_by = rec->rotate_by;
 	e->pending = rec->state == LAPS_STATE_PENDING;
 
 	if (rec->password != NULL) { /* clear-text schema modes */

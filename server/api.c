@@ -38,6 +38,7 @@ struct route_def {
 	const char *path;
 };
 
+/* clang-format off */
 static const struct route_def routes[] = {
     {MR_HEALTHZ, "GET", NULL, "/healthz"},
     {MR_READYZ, "GET", NULL, "/readyz"},
@@ -45,13 +46,19 @@ static const struct route_def routes[] = {
     {MR_DEVICES, "GET", NULL, "/v1/devices"},
     {MR_REPORT, "GET", NULL, "/v1/report"},
     {MR_AUDIT, "GET", NULL, "/v1/audit"},
+    {MR_BULK_EXPIRE, "POST", NULL, "/v1/expire"},
+    {MR_APPROVALS, "GET", NULL, "/v1/approvals"},
+    {MR_APPROVAL_REQUEST, "POST", "/approval-request", NULL},
     {MR_META, "GET", "", NULL},
     {MR_RECORD, "GET, PUT", "/record", NULL},
     {MR_HISTORY, "GET", "/history", NULL},
     {MR_CONFIRM, "POST", "/confirm", NULL},
     {MR_EXPIRE, "POST", "/expire", NULL},
 };
+/* clang-format on */
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+/* POST /v1/approvals/{id}/approve|deny (api_approval.c checks the rest) */
+static const struct route_def approval_decide_route = {MR_APPROVAL_DECIDE, "POST", NULL, NULL};
 
 /* Split "/v1/devices/D/accounts/A[SUFFIX]": D and A (raw, not checked). */
 static bool
@@ -87,6 +94,8 @@ find_route(const char *path)
 	for (i = 0; i < N_ROUTES; i++)
 		if (routes[i].path != NULL && strcmp(routes[i].path, path) == 0)
 			return &routes[i];
+	if (strncmp(path, "/v1/approvals/", 14) == 0)
+		return &approval_decide_route;
 	if (!split_device_path(path, &d, &dlen, &a, &alen, &suffix))
 		return NULL;
 	for (i = 0; i < N_ROUTES; i++)
@@ -268,6 +277,15 @@ dispatch(struct api *api, const struct api_request *req, enum metrics_route rout
 	case MR_AUDIT:
 		api_h_audit(api, req, resp);
 		return;
+	case MR_BULK_EXPIRE:
+		api_h_bulk_expire(api, req, resp);
+		return;
+	case MR_APPROVALS:
+		api_h_approvals(api, req, resp);
+		return;
+	case MR_APPROVAL_DECIDE:
+		api_h_approval_decide(api, req, resp);
+		return;
 	default:
 		break;
 	}
@@ -276,6 +294,8 @@ dispatch(struct api *api, const struct api_request *req, enum metrics_route rout
 		return;
 	if (route == MR_META)
 		api_h_meta(api, req, &t, resp);
+	else if (route == MR_APPROVAL_REQUEST)
+		api_h_approval_request(api, req, &t, resp);
 	else if (route == MR_RECORD && strcmp(req->method, "PUT") == 0)
 		api_h_put(api, req, &t, resp);
 	else if (route == MR_RECORD)

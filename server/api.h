@@ -39,6 +39,7 @@ struct api_request {
 	bool too_many_params;
 	const char *if_match, *if_none_match, *content_type;
 	const char *authorization; /* the raw header (EST enrollment tokens), NULL: none */
+	const char *break_glass; /* Laps-Break-Glass: REASON (server/api_approval.c) */
 	const char *body;
 	size_t body_len;
 	bool body_too_big;
@@ -58,6 +59,7 @@ struct api_response {
 	char etag[48];
 	char location[600];
 	char seq[24];
+	char rotate_by[24];    /* Laps-Rotate-By (rotate after read); "" = none */
 	unsigned retry_after;  /* 0: none */
 	const char *allow;     /* 405 */
 	bool www_authenticate; /* 401 */

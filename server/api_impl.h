@@ -49,6 +49,34 @@ int api_param_int(const struct api_request *req, const char *key, long long lo, 
 /* Metadata JSON (§4.1) of a stored record. */
 int api_metadata(const struct store_entry *e, char **out) __attribute__((warn_unused_result));
 
+/* Escrow policies (api_policy.c).  The expiry a secret/history read of t
+ * moves the record to (struct store_audit.expire_by), 0 = none. */
+int64_t api_policy_expire_by(struct api *api, const struct api_request *req,
+			     const struct api_target *t);
+/* Laps-Rotate-By on the answer when expire_by > 0. */
+void api_policy_announce(struct api_response *resp, int64_t expire_by);
+/* The history body with "rotate_by" added when expire_by > 0 (body is
+ * taken; NULL when out of memory). */
+char *api_policy_history_body(char *body, int64_t expire_by);
+
+/* The two-person rule (api_approval.c).  The gate before a secret or
+ * history read: 0 to go on (*action becomes "break_glass_read" for a
+ * break-glass read), else a 403/400 answered and audited. */
+int api_approval_gate(struct api *api, const struct api_request *req, const struct api_target *t,
+		      const char **action, struct api_response *resp);
+void api_h_approval_request(struct api *api, const struct api_request *req,
+			    const struct api_target *t, struct api_response *resp);
+void api_h_approvals(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_h_approval_decide(struct api *api, const struct api_request *req,
+			   struct api_response *resp);
+
+/* POST /v1/expire (api_bulk.c) */
+void api_h_bulk_expire(struct api *api, const struct api_request *req, struct api_response *resp);
+/* A body that is one JSON object, depth-capped (api_parse.c). */
+struct json_object;
+int api_parse_json_object(const char *body, size_t len, struct json_object **out)
+    __attribute__((warn_unused_result));
+
 /* Handlers (api_routes.c) */
 void api_h_meta(struct api *api, const struct api_request *req, const struct api_target *t,
 		struct api_response *resp);

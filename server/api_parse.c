@@ -16,6 +16,7 @@
 #include "escrow/fileio.h"
 #include "escrow/record.h"
 #include "server/api.h"
+#include "server/api_impl.h"
 
 /* Parse a small JSON object body (depth-capped, nothing after it). */
 static int
@@ -45,6 +46,12 @@ parse_object(const char *body, size_t len, json_object **out)
 	json_object_put(o);
 	json_tokener_free(tok);
 	return laps_seterr(LAPS_ERR_FORMAT, "the body is not a JSON object");
+}
+
+int
+api_parse_json_object(const char *body, size_t len, json_object **out)
+{
+	return parse_object(body, len, out);
 }
 
 static int

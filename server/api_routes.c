@@ -286,14 +286,18 @@ void
 api_h_record(struct api *api, const struct api_request *req, const struct api_target *t,
 	     struct api_response *resp)
 {
+	const char *action = "read_secret";
 	struct store_audit a;
 	struct store_entry e = {0};
 	int rc;
 
 	if (api_params_check(req, no_params, resp) != 0 ||
-	    need_right(api, req, t, AUTHZ_SECRET, "read_secret", resp) != 0)
+	    need_right(api, req, t, AUTHZ_SECRET, "read_secret", resp) != 0 ||
+	    api_approval_gate(api, req, t, &action, resp) != 0)
 		return;
-	api_audit_fill(req, "read_secret", "allowed", t->device, t->account, 200, NULL, &a);
+	api_audit_fill(req, action, "allowed", t->device, t->account, 200,
+		       strcmp(action, "break_glass_read") == 0 ? req->break_glass : NULL, &a);
+	a.expire_by = api_policy_expire_by(api, req, t);
 	if ((rc = api->store->ops->get(api->store->ctx, t->device, t->account, &a, &e)) != 0) {
 		api_store_problem(resp, rc);
 		return;
@@ -304,6 +308,7 @@ api_h_record(struct api *api, const struct api_request *req, const struct api_ta
 	e.json = NULL;
 	api_set_etag(resp, e.version);
 	fmt_trunc(resp->seq, sizeof resp->seq, "%lld", (long long)e.seq);
+	api_policy_announce(resp, a.expire_by);
 }
 
 static char *
@@ -334,6 +339,7 @@ api_h_history(struct api *api, const struct api_request *req, const struct api_t
 	      struct api_response *resp)
 {
 	static const char *const allowed[] = {"limit", NULL};
+	const char *action = "read_history";
 	struct store_entry_list h = {0};
 	struct store_audit a;
 	long long limit;
@@ -341,9 +347,12 @@ api_h_history(struct api *api, const struct api_request *req, const struct api_t
 
 	if (api_params_check(req, allowed, resp) != 0 ||
 	    api_param_int(req, "limit", 1, STORE_HISTORY_MAX, API_HISTORY_DEFAULT, &limit, resp) != 0 ||
-	    need_right(api, req, t, AUTHZ_SECRET, "read_history", resp) != 0)
+	    need_right(api, req, t, AUTHZ_SECRET, "read_history", resp) != 0 ||
+	    api_approval_gate(api, req, t, &action, resp) != 0)
 		return;
-	api_audit_fill(req, "read_history", "allowed", t->device, t->account, 200, NULL, &a);
+	api_audit_fill(req, action, "allowed", t->device, t->account, 200,
+		       strcmp(action, "break_glass_read") == 0 ? req->break_glass : NULL, &a);
+	a.expire_by = api_policy_expire_by(api, req, t);
 	rc = api->store->ops->history(api->store->ctx, t->device, t->account, (size_t)limit, &a, &h);
 	if (rc != 0) {
 		api_store_problem(resp, rc);
@@ -351,7 +360,8 @@ api_h_history(struct api *api, const struct api_request *req, const struct api_t
 	}
 	metrics_audit_write(1);
 	api_audit_log(&a);
-	api_take_body(resp, 200, join_history(&h));
+	api_take_body(resp, 200, api_policy_history_body(join_history(&h), a.expire_by));
+	api_policy_announce(resp, a.expire_by);
 	store_entry_list_free(&h);
 }
 

@@ -16,6 +16,7 @@
 #include "escrow/log.h"
 #include "escrow/record.h"
 #include "server/api_impl.h"
+#include "server/notify.h"
 
 static const struct {
 	int status;
@@ -178,6 +179,7 @@ audit_event(const struct store_audit *a)
 void
 api_audit_log(const struct store_audit *a)
 {
+	notify_audit(a);
 	laps_log_event(audit_event(a), "audit",
 		     "actor=%s kind=%s action=%s device=%s account=%s outcome=%s status=%d "
 		     "peer=%s jti=%s%s%s",

@@ -50,9 +50,9 @@ authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct ide
 {
 	const struct laps_authz_conf *c = laps_authz_conf(a->cfg);
 	const char *values[5] = {c->read_value, c->secret_value, c->expire_value, c->audit_value,
-				 c->enroll_value};
-	const unsigned bits[5] = {AUTHZ_READ, AUTHZ_SECRET, AUTHZ_EXPIRE, AUTHZ_AUDIT,
-				  AUTHZ_ENROLL};
+				 c->enroll_value, c->approve_value};
+	const unsigned bits[6] = {AUTHZ_READ,	AUTHZ_SECRET, AUTHZ_EXPIRE,
+				  AUTHZ_AUDIT, AUTHZ_ENROLL, AUTHZ_APPROVE};
 	char v[AUTHZ_NAME_MAX];
 	size_t i, u;
 
@@ -159,6 +159,17 @@ in_unit(const struct authz *a, size_t u, const char *device)
 		    fnmatch(item + n + 1, device, FNM_CASEFOLD) == 0)
 			return true;
 	}
+	return false;
+}
+
+bool
+authz_device_in_unit(const struct authz *a, const char *unit, const char *device)
+{
+	size_t u;
+
+	for (u = 0; u < a->n_units; u++)
+		if (strcmp(a->unit_names[u], unit) == 0)
+			return in_unit(a, u, device);
 	return false;
 }
 

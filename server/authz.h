@@ -20,6 +20,7 @@
 #define AUTHZ_EXPIRE 0x4
 #define AUTHZ_AUDIT 0x8
 #define AUTHZ_ENROLL 0x10 /* EST simpleenroll for another device (server/est_api.c) */
+#define AUTHZ_APPROVE 0x20 /* decide approval requests (server/policy.h) */
 #define AUTHZ_MAX_GRANTS LAPS_CONFIG_MAX_LIST
 #define AUTHZ_NAME_MAX 256
 
@@ -65,6 +66,8 @@ int authz_from_cert(const struct authz *a, const char *name, const char *subject
 
 /* Rights of an admin on device (secret and expire imply read). */
 unsigned authz_rights_on(const struct authz *a, const struct identity *id, const char *device);
+/* Is device in the unit named unit (one of its [authz] units patterns)? */
+bool authz_device_in_unit(const struct authz *a, const char *unit, const char *device);
 /* Rights an admin holds anywhere (global or in some unit). */
 unsigned authz_rights_any(const struct identity *id, size_t n_units);
 

@@ -11,6 +11,8 @@
 #include "escrow/err.h"
 #include "server/escrowd_conf.h"
 #include "server/est_conf.h"
+#include "server/notify.h"
+#include "server/policy.h"
 
 _Static_assert(sizeof(enum laps_cert_name) == sizeof(int), "enum size");
 
@@ -36,6 +38,8 @@ static const struct laps_conf_key server_keys[] = {
 static const struct laps_conf_key store_keys[] = {
     LAPS_CONF_KEY_STR("url", LAPS_CONF_STRING, S, url, NULL),
     LAPS_CONF_KEY_UINT("history_size", S, history_size, 0, 100),
+    LAPS_CONF_KEY_UINT("history_keep", S, history_keep, 0, 100),
+    LAPS_CONF_KEY_DURATION("audit_retention", S, audit_retention, 0, 36500LL * 86400),
 };
 #undef S
 #define S struct laps_oidc_conf
@@ -60,6 +64,7 @@ static const struct laps_conf_key authz_keys[] = {
     LAPS_CONF_KEY_STR("expire_value", LAPS_CONF_STRING, S, expire_value, NULL),
     LAPS_CONF_KEY_STR("audit_value", LAPS_CONF_STRING, S, audit_value, NULL),
     LAPS_CONF_KEY_STR("enroll_value", LAPS_CONF_STRING, S, enroll_value, NULL),
+    LAPS_CONF_KEY_STR("approve_value", LAPS_CONF_STRING, S, approve_value, NULL),
     LAPS_CONF_KEY_LIST("units", S, units, n_units, NULL),
     LAPS_CONF_KEY_LIST("cert_admins", S, cert_admins, n_cert_admins, NULL),
 };
@@ -99,6 +104,7 @@ store_defaults(void *p)
 	struct laps_store_conf *s = p;
 
 	s->history_size = 10;
+	s->history_keep = 101; /* unset: history_size */
 	return (s->url = strdup("sqlite:" LOCALSTATEDIR "/lib/laps-escrowd/escrow.db")) == NULL
 		   ? LAPS_ERR_NOMEM
 		   : 0;
@@ -127,7 +133,8 @@ authz_defaults(void *p)
 	    (a->secret_value = strdup("laps.secret")) == NULL ||
 	    (a->expire_value = strdup("laps.expire")) == NULL ||
 	    (a->audit_value = strdup("laps.audit")) == NULL ||
-	    (a->enroll_value = strdup("laps.enroll")) == NULL)
+	    (a->enroll_value = strdup("laps.enroll")) == NULL ||
+	    (a->approve_value = strdup("laps.approve")) == NULL)
 		return LAPS_ERR_NOMEM;
 	return 0;
 }
@@ -176,6 +183,8 @@ const struct laps_conf_section *const laps_escrowd_sections[] = {&laps_server_se
 								 &laps_limits_section,
 								 &laps_console_section,
 								 &laps_est_section,
+								 &laps_policy_section,
+								 &laps_notify_section,
 								 NULL};
 
 const struct laps_conf_schema laps_escrowd_schema = {{laps_escrowd_sections}, NULL, 0};
@@ -241,6 +250,9 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "server", "client_ca",
 				     "no way to authenticate anyone: set [server] client_ca or "
 				     "[oidc] issuer");
+	if (st->audit_retention > 0 && st->audit_retention < 86400)
+		return laps_conf_err(c, "store", "audit_retention",
+				     "at least 1d (or 0: keep the audit log forever)");
 	if (laps_console_conf(c) != NULL && laps_console_conf(c)->enable == LAPS_YES &&
 	    o->issuer == NULL)
 		return laps_conf_err(c, "console", "enable",
@@ -249,7 +261,11 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "limits", "burst", "must be at least [limits] rate");
 	if (laps_est_conf_validate(c) != 0)
 		return LAPS_ERR_CONFIG;
-	return validate_units(c, laps_authz_conf(c));
+	if (validate_units(c, laps_authz_conf(c)) != 0)
+		return LAPS_ERR_CONFIG;
+	if (policy_conf_validate(c) != 0)
+		return LAPS_ERR_CONFIG;
+	return notify_conf_validate(c);
 }
 
 const char *

@@ -30,6 +30,8 @@ struct laps_server_conf {
 struct laps_store_conf {
 	char *url;	       /* sqlite:/path | postgresql:CONNINFO */
 	unsigned history_size; /* 0..100 (default 10) */
+	unsigned history_keep; /* 0..100, overrides history_size; 101 = unset */
+	int64_t audit_retention; /* 0 = keep forever (default); else 1d..100y: daily prune */
 };
 
 /* [oidc] (optional) */
@@ -54,6 +56,7 @@ struct laps_authz_conf {
 	char *expire_value;		   /* default laps.expire */
 	char *audit_value;		   /* default laps.audit */
 	char *enroll_value;		   /* default laps.enroll (EST, server/est_api.c) */
+	char *approve_value;		   /* default laps.approve (server/policy.h) */
 	char *units[LAPS_CONFIG_MAX_LIST]; /* NAME:PATTERN items */
 	size_t n_units;
 	char *cert_admins[LAPS_CONFIG_MAX_LIST]; /* CERTNAME=VALUE,VALUE items */

@@ -427,6 +427,8 @@ add_headers(struct MHD_Response *r, const struct api_response *resp)
 		MHD_add_response_header(r, "Location", resp->location);
 	if (resp->seq[0] != '\0')
 		MHD_add_response_header(r, "Laps-Seq", resp->seq);
+	if (resp->rotate_by[0] != '\0')
+		MHD_add_response_header(r, "Laps-Rotate-By", resp->rotate_by);
 	if (resp->allow != NULL)
 		MHD_add_response_header(r, "Allow", resp->allow);
 	if (resp->retry_after > 0) {
@@ -513,6 +515,7 @@ respond(struct http_server *srv, struct MHD_Connection *c, const char *url, cons
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &req);
 	req.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match");
 	req.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+	req.break_glass = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Laps-Break-Glass");
 	req.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	req.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	req.body = h->body != NULL ? h->body : "";

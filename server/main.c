@@ -29,6 +29,9 @@
 #include "server/escrowd_conf.h"
 #include "server/est.h"
 #include "server/est_conf.h"
+#include "server/notify.h"
+#include "server/policy.h"
+#include "server/retention.h"
 
 #define CONFIG_DEFAULT SYSCONFDIR "/laps/laps-escrowd.conf"
 #define GRACE_MS 10000
@@ -132,11 +135,24 @@ serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts */
 	signal(SIGPIPE, SIG_IGN);
+	/* the webhook sender and the audit pruner: after the mask, so that
+	 * they never take SIGTERM */
+	if ((rc = notify_start(cfg)) != 0)
+		return fail(EXIT_CONFIG, rc, "notify");
+	if ((rc = retention_start(cfg, api->store)) != 0) {
+		notify_stop(0);
+		return fail(EXIT_INTERNAL, rc, "retention");
+	}
 	if (laps_oidc_conf(cfg)->issuer != NULL &&
-	    (rc = auth_token_new(cfg, &api->authz, &tok)) != 0)
+	    (rc = auth_token_new(cfg, &api->authz, &tok)) != 0) {
+		retention_stop();
+		notify_stop(0);
 		return fail(EXIT_CONFIG, rc, "oidc");
+	}
 	if ((rc = http_start(cfg, api, tok != NULL ? auth_token_verify : NULL, tok, &srv)) != 0) {
 		auth_token_free(tok);
+		retention_stop();
+		notify_stop(0);
 		return fail(EXIT_LISTEN, rc, "listen");
 	}
 	log_event(LAPS_EV_SERVER_STARTED, "listening on %s (port %u), store %.*s",
@@ -148,6 +164,8 @@ serve(const struct opts *o, const struct laps_conf *cfg, struct api *api)
 		log_event(LAPS_EV_RELOAD_IGNORED, "SIGHUP ignored: restart to reload the configuration");
 	log_event(LAPS_EV_SERVER_STOPPING, "signal %d: finishing requests in flight", sig);
 	http_stop(srv, GRACE_MS);
+	retention_stop();
+	notify_stop(GRACE_MS);
 	auth_token_free(tok);
 	return EXIT_OK;
 }
@@ -180,6 +198,14 @@ main(int argc, char **argv)
 			code = EXIT_CONFIG;
 			goto out;
 		}
+		if ((rc = notify_check(&cfg)) != 0) {
+			print_refused(NULL, rc);
+			code = EXIT_CONFIG;
+			goto out;
+		}
+		policy_describe(&cfg, stdout);
+		notify_describe(&cfg, stdout);
+		retention_describe(&cfg, stdout);
 		printf("%s: OK\n", o.config);
 		code = EXIT_OK;
 		goto out;
@@ -193,7 +219,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((rc = store_open(laps_store_conf(&cfg)->url, laps_server_conf(&cfg)->threads + 1,
-			     laps_store_conf(&cfg)->history_size, &api.store)) != 0) {
+			     retention_history(&cfg), &api.store)) != 0) {
 		code = fail(EXIT_STORE, rc, "store");
 		goto out;
 	}

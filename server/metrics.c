@@ -10,6 +10,7 @@
 
 #include "escrow/err.h"
 #include "server/metrics.h"
+#include "server/notify.h"
 
 static const char *const route_names[MR_COUNT_] = {
     [MR_UNKNOWN] = "unknown",
@@ -24,6 +25,10 @@ static const char *const route_names[MR_COUNT_] = {
     [MR_EXPIRE] = "/v1/devices/{device}/accounts/{account}/expire",
     [MR_REPORT] = "/v1/report",
     [MR_AUDIT] = "/v1/audit",
+    [MR_BULK_EXPIRE] = "/v1/expire",
+    [MR_APPROVAL_REQUEST] = "/v1/devices/{device}/accounts/{account}/approval-request",
+    [MR_APPROVALS] = "/v1/approvals",
+    [MR_APPROVAL_DECIDE] = "/v1/approvals/{id}/{decision}",
 };
 static const char *const method_names[MM_COUNT_] = {"GET", "PUT", "POST", "OTHER"};
 /* statuses counted; anything else counts as 0 ("other") */
@@ -187,6 +192,7 @@ int
 metrics_render(char **out, size_t *len)
 {
 	struct buf b = {malloc(4096), 0, 4096, 0};
+	char nbuf[1024];
 
 	if (b.p == NULL)
 		return LAPS_ERR_NOMEM;
@@ -210,6 +216,8 @@ metrics_render(char **out, size_t *len)
 	    "laps_escrowd_rate_limited_total %llu\n",
 	    GET(store_errors), GET(audit_ok), GET(audit_failed), GET(auth_fail_token),
 	    GET(auth_fail_cert), GET(auth_fail_identity), GET(rate_limited));
+	notify_metrics(nbuf, sizeof nbuf);
+	put(&b, "%s", nbuf);
 	if (b.err != 0) {
 		free(b.p);
 		return b.err;

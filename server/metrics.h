@@ -8,10 +8,13 @@
 
 #include <stddef.h>
 
+/* clang-format off */
 enum metrics_route {
 	MR_UNKNOWN = 0, MR_HEALTHZ, MR_READYZ, MR_METRICS, MR_DEVICES, MR_META, MR_RECORD,
-	MR_HISTORY, MR_CONFIRM, MR_EXPIRE, MR_REPORT, MR_AUDIT, MR_COUNT_
+	MR_HISTORY, MR_CONFIRM, MR_EXPIRE, MR_REPORT, MR_AUDIT, MR_BULK_EXPIRE,
+	MR_APPROVAL_REQUEST, MR_APPROVALS, MR_APPROVAL_DECIDE, MR_COUNT_
 };
+/* clang-format on */
 enum metrics_method { MM_GET = 0, MM_PUT, MM_POST, MM_OTHER, MM_COUNT_ };
 
 const char *metrics_route_name(enum metrics_route r);

@@ -57,6 +57,11 @@ struct store_audit {
 	const char *peer;    /* peer address */
 	const char *jti;     /* token id */
 	const char *detail;  /* short reason for denials; never a secret */
+	/* get/history only (rotate after read, server/policy.c): > 0 = in the
+	 * same transaction, before the audit row, the current record's
+	 * expires_at becomes min(expires_at, expire_by) (a change bumps the
+	 * version); the entry returned is the record after that. */
+	int64_t expire_by;
 };
 
 /* The current record (or a history record). */
@@ -118,6 +123,20 @@ struct store_rows {
 	int64_t changed;
 };
 
+/* An approval request (two-person rule, server/policy.h). */
+#define STORE_REASON_MAX 200
+#define STORE_ACTOR_MAX 255
+struct store_approval {
+	int64_t id;
+	char device[LAPS_DEVICE_MAX + 1];
+	char account[LAPS_ACCOUNT_MAX + 1];
+	char requester[STORE_ACTOR_MAX + 1];
+	char reason[STORE_REASON_MAX + 1];
+	char state[12];			      /* pending | approved | denied */
+	char decided_by[STORE_ACTOR_MAX + 1]; /* "" while pending */
+	int64_t created_at, expires_at, decided_at;
+};
+
 struct store_ops {
 	const char *scheme; /* "sqlite", "postgresql" */
 
@@ -168,6 +187,38 @@ struct store_ops {
 		      const char *after_device, const char *after_account,
 		      struct store_summary *out, size_t max, size_t *n);
 
+	/* required (bulk expiry, POST /v1/expire): in ONE transaction, set
+	 * expires_at of the current record of every audits[i].device /
+	 * .account and insert audits[i]; n >= 1.  Any failure (a record that
+	 * is gone included: LAPS_ERR_NOTFOUND) rolls all of it back. */
+	int (*expire_many)(void *ctx, const struct store_audit *audits, size_t n,
+			   int64_t expires_at);
+
+	/* required (approvals): a new pending request (a->id set) with its
+	 * audit row, one transaction. */
+	int (*approval_create)(void *ctx, struct store_approval *a,
+			       const struct store_audit *audit);
+	/* required: one request by id.  LAPS_ERR_NOTFOUND. */
+	int (*approval_get)(void *ctx, int64_t id, struct store_approval *out);
+	/* required: pending requests with expires_at > now, oldest first, at most max. */
+	int (*approval_list)(void *ctx, int64_t now, struct store_approval *out, size_t max,
+			     size_t *n);
+	/* required: decide a pending, unexpired request (state "approved" or
+	 * "denied", by, expires_at the read window) with its audit row, one
+	 * transaction; LAPS_ERR_CONFLICT when it is no longer pending or has
+	 * expired (nothing written). */
+	int (*approval_decide)(void *ctx, int64_t id, const char *state, const char *by,
+			       int64_t now, int64_t expires_at, const struct store_audit *audit);
+	/* required: 0 when requester holds an approved request for (device,
+	 * account) whose expires_at > now, else LAPS_ERR_NOTFOUND. */
+	int (*approval_valid)(void *ctx, const char *device, const char *account,
+			      const char *requester, int64_t now);
+
+	/* required (retention): delete the audit rows older than before (time
+	 * < before), in one transaction that lifts the append-only guard for
+	 * exactly those rows; *n their number. */
+	int (*audit_prune)(void *ctx, int64_t before, int64_t *n);
+
 	/* required: append one audit row in its own transaction. */
 	int (*audit_append)(void *ctx, const struct store_audit *audit);
 
@@ -210,8 +261,23 @@ int store_record_confirm(const char *json, size_t len, const char *rotation_id,
     __attribute__((warn_unused_result));
 int store_record_expire(const char *json, size_t len, int64_t expires_at, char **out)
     __attribute__((warn_unused_result));
+/* The canonical JSON with expires_at lowered to expire_by, or *out NULL when
+ * the record already expires by then (nothing to change). */
+int store_record_cap(const char *json, size_t len, int64_t expire_by, char **out)
+    __attribute__((warn_unused_result));
 /* True when the two records have the same envelope and key ids. */
 bool store_record_same_secret(const struct laps_record *a, const struct laps_record *b);
+
+/* server/escrowd_fault.c: with ./configure --enable-fault-injection,
+ * LAPS_ESCROWD_FAULT=STEP:kill|fail makes store_fault(STEP) raise SIGKILL
+ * or return LAPS_ERR_FAULT (tests only; the variable holds no secret);
+ * otherwise store_fault is 0.  Steps: "read_before_commit" (a secret or
+ * history read, its expiry move and audit row written, not committed). */
+#ifdef LAPS_FAULT_INJECTION
+int store_fault(const char *step) __attribute__((warn_unused_result));
+#else
+#define store_fault(step) ((void)(step), 0)
+#endif
 
 /* The implementations (registered in store.c). */
 extern const struct store_ops store_sqlite_ops;

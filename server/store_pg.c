@@ -476,6 +476,38 @@ pg_ping(void *ctx)
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 
+static int update_current(PGconn *db, const char *device, const char *account, const char *json,
+			  int64_t version);
+
+/* Rotate after read (audit->expire_by): lower the current record's expiry
+ * inside the read's transaction (the row was selected FOR UPDATE); cur
+ * becomes the record after it. */
+static int
+cap_expiry(PGconn *db, const char *device, const char *account, const struct store_audit *audit,
+	   struct store_entry *cur)
+{
+	char *json = NULL;
+	int rc;
+
+	if (audit == NULL || audit->expire_by <= 0)
+		return 0;
+	if ((rc = store_record_cap(cur->json, cur->json_len, audit->expire_by, &json)) != 0 ||
+	    json == NULL)
+		return rc;
+	if ((rc = update_current(db, device, account, json, cur->version)) == 0) {
+		store_entry_clear(cur);
+		rc = select_current(db, device, account, false, cur);
+	}
+	free(json);
+	return rc;
+}
+
+static bool
+caps(const struct store_audit *audit)
+{
+	return audit != NULL && audit->expire_by > 0;
+}
+
 static int
 pg_get(void *ctx, const char *device, const char *account, const struct store_audit *audit,
        struct store_entry *out)
@@ -492,9 +524,13 @@ pg_get(void *ctx, const char *device, const char *account, const struct store_au
 		if (rc != 0 && PQstatus(db) != CONNECTION_OK && reconnect(db))
 			rc = select_current(db, device, account, false, out);
 	} else if ((rc = begin(db)) == 0) {
-		rc = select_current(db, device, account, false, out);
+		rc = select_current(db, device, account, caps(audit), out);
+		if (rc == 0)
+			rc = cap_expiry(db, device, account, audit, out);
 		if (rc == 0)
 			rc = audit_insert(db, audit);
+		if (rc == 0)
+			rc = store_fault("read_before_commit");
 		rc = finish(db, rc);
 	}
 	if (rc != 0)
@@ -785,6 +821,42 @@ history_rows(PGconn *db, const char *device, const char *account, size_t limit,
 	return rc;
 }
 
+/* One device of a bulk expiry, inside the caller's transaction. */
+static int
+expire_one(PGconn *db, const struct store_audit *a, int64_t expires_at)
+{
+	struct store_entry cur = {0};
+	char *json = NULL;
+	int rc;
+
+	if ((rc = select_current(db, a->device, a->account, true, &cur)) == 0 &&
+	    (rc = store_record_expire(cur.json, cur.json_len, expires_at, &json)) == 0 &&
+	    (strcmp(json, cur.json) == 0 ||
+	     (rc = update_current(db, a->device, a->account, json, cur.version)) == 0))
+		rc = audit_insert(db, a);
+	free(json);
+	store_entry_clear(&cur);
+	return rc;
+}
+
+static int
+pg_expire_many(void *ctx, const struct store_audit *audits, size_t n, int64_t expires_at)
+{
+	struct pg *s = ctx;
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	size_t i;
+	int rc;
+
+	if ((rc = begin(db)) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			rc = expire_one(db, &audits[i], expires_at);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
 static int
 pg_history(void *ctx, const char *device, const char *account, size_t limit,
 	   const struct store_audit *audit, struct store_entry_list *out)
@@ -798,9 +870,11 @@ pg_history(void *ctx, const char *device, const char *account, size_t limit,
 	memset(out, 0, sizeof *out);
 	if ((rc = begin(db)) != 0)
 		goto out;
-	if ((rc = select_current(db, device, account, false, &cur)) == 0 &&
-	    (rc = history_rows(db, device, account, limit, out)) == 0)
-		rc = audit_insert(db, audit);
+	if ((rc = select_current(db, device, account, caps(audit), &cur)) == 0 &&
+	    (rc = cap_expiry(db, device, account, audit, &cur)) == 0 &&
+	    (rc = history_rows(db, device, account, limit, out)) == 0 &&
+	    (rc = audit_insert(db, audit)) == 0)
+		rc = store_fault("read_before_commit");
 	rc = finish(db, rc);
 out:
 	if (rc != 0)
@@ -895,6 +969,180 @@ pg_report(void *ctx, enum store_report_filter filter, int64_t now, const char *a
 		summary_row(res, i, &out[(*n)++]);
 	PQclear(res);
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Approvals (two-person rule)                                         */
+
+#define APPROVAL_COLS                                                                              \
+	"id, device, account, requester, reason, state, coalesce(decided_by, ''), created_at,"     \
+	" expires_at, coalesce(decided_at, 0)"
+
+static void
+approval_row(const PGresult *res, int i, struct store_approval *a)
+{
+	memset(a, 0, sizeof *a);
+	a->id = val64(res, i, 0);
+	valcpy(res, i, 1, a->device, sizeof a->device);
+	valcpy(res, i, 2, a->account, sizeof a->account);
+	valcpy(res, i, 3, a->requester, sizeof a->requester);
+	valcpy(res, i, 4, a->reason, sizeof a->reason);
+	valcpy(res, i, 5, a->state, sizeof a->state);
+	valcpy(res, i, 6, a->decided_by, sizeof a->decided_by);
+	a->created_at = val64(res, i, 7);
+	a->expires_at = val64(res, i, 8);
+	a->decided_at = val64(res, i, 9);
+}
+
+static int
+pg_approval_create(void *ctx, struct store_approval *a, const struct store_audit *audit)
+{
+	struct pg *s = ctx;
+	char c[24], e[24];
+	const char *v[6] = {a->device,
+			    a->account,
+			    a->requester,
+			    a->reason,
+			    I64(c, a->created_at),
+			    I64(e, a->expires_at)};
+	PGresult *res = NULL;
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	int rc;
+
+	if ((rc = begin(db)) == 0) {
+		rc = run(db, "insert approval",
+			 "INSERT INTO approvals (device, account, requester, reason, state,"
+			 " created_at, expires_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6)"
+			 " RETURNING id",
+			 6, v, &res, NULL);
+		if (rc == 0 && PQntuples(res) == 1) {
+			a->id = val64(res, 0, 0);
+			rc = audit_insert(db, audit);
+		} else if (rc == 0) {
+			rc = laps_seterr(LAPS_ERR_BACKEND, "postgresql: insert approval: no id");
+		}
+		PQclear(res);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
+static int
+pg_approval_get(void *ctx, int64_t id, struct store_approval *out)
+{
+	char i64[24];
+	const char *v[1] = {I64(i64, id)};
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc = query(ctx, "select approval",
+			"SELECT " APPROVAL_COLS " FROM approvals WHERE id = $1", 1, v, &res)) != 0)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = laps_seterr(LAPS_ERR_NOTFOUND, "no approval request %lld", (long long)id);
+	else
+		approval_row(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_approval_list(void *ctx, int64_t now, struct store_approval *out, size_t max, size_t *n)
+{
+	char t[24], m[24];
+	const char *v[2] = {I64(t, now), I64(m, max)};
+	PGresult *res = NULL;
+	int i, rc;
+
+	*n = 0;
+	if ((rc = query(ctx, "select approvals",
+			"SELECT " APPROVAL_COLS " FROM approvals WHERE state = 'pending' AND"
+			" expires_at > $1::bigint ORDER BY id LIMIT $2::bigint",
+			2, v, &res)) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res) && *n < max; i++)
+		approval_row(res, i, &out[(*n)++]);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_approval_decide(void *ctx, int64_t id, const char *state, const char *by, int64_t now,
+		   int64_t expires_at, const struct store_audit *audit)
+{
+	struct pg *s = ctx;
+	char i64[24], t[24], e[24];
+	const char *v[5] = {state, by, I64(t, now), I64(e, expires_at), I64(i64, id)};
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	long changed = 0;
+	int rc;
+
+	if ((rc = begin(db)) == 0) {
+		rc =
+		    run(db, "decide approval",
+			"UPDATE approvals SET state = $1, decided_by = $2, decided_at = $3::bigint,"
+			" expires_at = $4::bigint WHERE id = $5::bigint AND state = 'pending' AND"
+			" expires_at > $3::bigint",
+			5, v, NULL, &changed);
+		if (rc == 0 && changed == 0)
+			rc = laps_seterr(LAPS_ERR_CONFLICT,
+					 "the request is no longer pending or has expired");
+		if (rc == 0)
+			rc = audit_insert(db, audit);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
+static int
+pg_approval_valid(void *ctx, const char *device, const char *account, const char *requester,
+		  int64_t now)
+{
+	char t[24];
+	const char *v[4] = {device, account, requester, I64(t, now)};
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc =
+		 query(ctx, "select approval",
+		       "SELECT 1 FROM approvals WHERE device = $1 AND account = $2 AND"
+		       " requester = $3 AND state = 'approved' AND expires_at > $4::bigint LIMIT 1",
+		       4, v, &res)) != 0)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = laps_seterr(LAPS_ERR_NOTFOUND, "no valid approval");
+	PQclear(res);
+	return rc;
+}
+
+static int
+pg_audit_prune(void *ctx, int64_t before, int64_t *n)
+{
+	struct pg *s = ctx;
+	char b[24];
+	const char *v[1] = {I64(b, before)};
+	unsigned slot;
+	PGconn *db = acquire(s, &slot);
+	long changed = 0;
+	int rc;
+
+	*n = 0;
+	if ((rc = begin(db)) == 0) {
+		if ((rc = run(db, "audit prune", "UPDATE audit_prune SET cutoff = $1::bigint", 1, v,
+			      NULL, NULL)) == 0 &&
+		    (rc = run(db, "audit prune", "DELETE FROM audit WHERE time < $1::bigint", 1, v,
+			      NULL, &changed)) == 0) {
+			*n = changed;
+			rc = cmd(db, "UPDATE audit_prune SET cutoff = 0");
+		}
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
 }
 
 static int
@@ -1019,6 +1267,13 @@ const struct store_ops store_pg_ops = {
     .history = pg_history,
     .find = pg_find,
     .report = pg_report,
+    .expire_many = pg_expire_many,
+    .approval_create = pg_approval_create,
+    .approval_get = pg_approval_get,
+    .approval_list = pg_approval_list,
+    .approval_decide = pg_approval_decide,
+    .approval_valid = pg_approval_valid,
+    .audit_prune = pg_audit_prune,
     .audit_append = pg_audit_append,
     .audit_query = pg_audit_query,
     .query = pg_query,

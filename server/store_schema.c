@@ -48,6 +48,18 @@
 	" serial TEXT NOT NULL, not_after BIGINT NOT NULL, via TEXT NOT NULL," \
 	" disabled_at BIGINT, reenroll_allowed BIGINT NOT NULL);"
 
+#define V3_APPROVAL_COLUMNS \
+	" device TEXT NOT NULL, account TEXT NOT NULL, requester TEXT NOT NULL," \
+	" reason TEXT NOT NULL, state TEXT NOT NULL, decided_by TEXT," \
+	" created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, decided_at BIGINT);" \
+	"CREATE INDEX approvals_state ON approvals (state, expires_at);" \
+	"CREATE INDEX approvals_device ON approvals (device, account, requester);"
+
+#define V3_PRUNE_TABLE \
+	"CREATE TABLE audit_prune (cutoff BIGINT NOT NULL);" \
+	"INSERT INTO audit_prune (cutoff) VALUES (0);" \
+	"CREATE INDEX audit_time ON audit (time);"
+
 const struct store_migration store_migrations[] = {
     {1,
      V1_TABLES
@@ -64,6 +76,30 @@ const struct store_migration store_migrations[] = {
      "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit"
      " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"},
     {2, V_ENROLL, V_ENROLL},
+    /* escrow policies (issue 24): approval requests (two-person rule);
+     * audit retention: a row may be deleted only while audit_prune.cutoff
+     * is above its time, and the cutoff is above 0 only inside the prune's
+     * own transaction (store_ops.audit_prune), so the log stays
+     * append-only for everything else */
+    {3,
+     "CREATE TABLE approvals (id INTEGER PRIMARY KEY AUTOINCREMENT," V3_APPROVAL_COLUMNS
+     V3_PRUNE_TABLE
+     "DROP TRIGGER audit_no_delete;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " WHEN old.time >= (SELECT cutoff FROM audit_prune)"
+     " BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+
+     "CREATE TABLE approvals (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+     V3_APPROVAL_COLUMNS
+     V3_PRUNE_TABLE
+     "DROP TRIGGER audit_no_change ON audit;"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR TRUNCATE ON audit"
+     " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"
+     "CREATE FUNCTION audit_delete_guard() RETURNS trigger LANGUAGE plpgsql AS"
+     " $$BEGIN IF OLD.time >= (SELECT cutoff FROM audit_prune) THEN"
+     " RAISE EXCEPTION 'audit is append-only'; END IF; RETURN OLD; END$$;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION audit_delete_guard();"},
 };
 /* clang-format on */
 

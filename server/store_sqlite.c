@@ -346,6 +346,31 @@ sq_ping(void *ctx)
 /* ------------------------------------------------------------------ */
 /* Records                                                             */
 
+static int update_current(sqlite3 *db, const char *device, const char *account, const char *json,
+			  int64_t version);
+
+/* Rotate after read (audit->expire_by): lower the current record's expiry
+ * inside the read's transaction; cur becomes the record after it. */
+static int
+cap_expiry(sqlite3 *db, const char *device, const char *account, const struct store_audit *audit,
+	   struct store_entry *cur)
+{
+	char *json = NULL;
+	int rc;
+
+	if (audit == NULL || audit->expire_by <= 0)
+		return 0;
+	if ((rc = store_record_cap(cur->json, cur->json_len, audit->expire_by, &json)) != 0 ||
+	    json == NULL)
+		return rc;
+	if ((rc = update_current(db, device, account, json, cur->version)) == 0) {
+		store_entry_clear(cur);
+		rc = select_current(db, device, account, cur);
+	}
+	free(json);
+	return rc;
+}
+
 static int
 sq_get(void *ctx, const char *device, const char *account, const struct store_audit *audit,
        struct store_entry *out)
@@ -361,7 +386,11 @@ sq_get(void *ctx, const char *device, const char *account, const struct store_au
 	} else if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
 		rc = select_current(db, device, account, out);
 		if (rc == 0)
+			rc = cap_expiry(db, device, account, audit, out);
+		if (rc == 0)
 			rc = audit_insert(db, audit);
+		if (rc == 0)
+			rc = store_fault("read_before_commit");
 		rc = finish(db, rc);
 	}
 	if (rc != 0)
@@ -615,6 +644,42 @@ sq_expire(void *ctx, const char *device, const char *account, int64_t expires_at
 		      out);
 }
 
+/* One device of a bulk expiry, inside the caller's transaction. */
+static int
+expire_one(sqlite3 *db, const struct store_audit *a, int64_t expires_at)
+{
+	struct store_entry cur = {0};
+	char *json = NULL;
+	int rc;
+
+	if ((rc = select_current(db, a->device, a->account, &cur)) == 0 &&
+	    (rc = store_record_expire(cur.json, cur.json_len, expires_at, &json)) == 0 &&
+	    (strcmp(json, cur.json) == 0 ||
+	     (rc = update_current(db, a->device, a->account, json, cur.version)) == 0))
+		rc = audit_insert(db, a);
+	free(json);
+	store_entry_clear(&cur);
+	return rc;
+}
+
+static int
+sq_expire_many(void *ctx, const struct store_audit *audits, size_t n, int64_t expires_at)
+{
+	struct sq *s = ctx;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	size_t i;
+	int rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
+		for (i = 0; i < n && rc == 0; i++)
+			rc = expire_one(db, &audits[i], expires_at);
+		rc = finish(db, rc);
+	}
+	release(s, slot);
+	return rc;
+}
+
 static int
 history_rows(sqlite3 *db, const char *device, const char *account, size_t limit,
 	     struct store_entry_list *out)
@@ -663,8 +728,10 @@ sq_history(void *ctx, const char *device, const char *account, size_t limit,
 	if ((rc = exec(db, "BEGIN IMMEDIATE")) != 0)
 		goto out;
 	if ((rc = select_current(db, device, account, &cur)) == 0 &&
-	    (rc = history_rows(db, device, account, limit, out)) == 0)
-		rc = audit_insert(db, audit);
+	    (rc = cap_expiry(db, device, account, audit, &cur)) == 0 &&
+	    (rc = history_rows(db, device, account, limit, out)) == 0 &&
+	    (rc = audit_insert(db, audit)) == 0)
+		rc = store_fault("read_before_commit");
 	rc = finish(db, rc);
 out:
 	if (rc != 0)
@@ -765,6 +832,231 @@ sq_report(void *ctx, enum store_report_filter filter, int64_t now, const char *a
 		rc = sqerr(db, src, "report");
 out:
 	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Approvals (two-person rule)                                         */
+
+#define APPROVAL_COLS                                                                              \
+	"id, device, account, requester, reason, state, coalesce(decided_by, ''), created_at,"     \
+	" expires_at, coalesce(decided_at, 0)"
+
+static void
+col_cpy(sqlite3_stmt *st, int i, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t len = t != NULL ? strlen((const char *)t) : 0;
+
+	buf[0] = '\0';
+	if (t != NULL && len < size)
+		memcpy(buf, t, len + 1);
+}
+
+static void
+approval_row(sqlite3_stmt *st, struct store_approval *a)
+{
+	memset(a, 0, sizeof *a);
+	a->id = sqlite3_column_int64(st, 0);
+	col_cpy(st, 1, a->device, sizeof a->device);
+	col_cpy(st, 2, a->account, sizeof a->account);
+	col_cpy(st, 3, a->requester, sizeof a->requester);
+	col_cpy(st, 4, a->reason, sizeof a->reason);
+	col_cpy(st, 5, a->state, sizeof a->state);
+	col_cpy(st, 6, a->decided_by, sizeof a->decided_by);
+	a->created_at = sqlite3_column_int64(st, 7);
+	a->expires_at = sqlite3_column_int64(st, 8);
+	a->decided_at = sqlite3_column_int64(st, 9);
+}
+
+static int
+sq_approval_create(void *ctx, struct store_approval *a, const struct store_audit *audit)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) != 0)
+		goto out;
+	if ((rc = prep(db,
+		       "INSERT INTO approvals (device, account, requester, reason, state,"
+		       " created_at, expires_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+		       &st)) == 0) {
+		bind_text(st, 1, a->device);
+		bind_text(st, 2, a->account);
+		bind_text(st, 3, a->requester);
+		bind_text(st, 4, a->reason);
+		sqlite3_bind_int64(st, 5, a->created_at);
+		sqlite3_bind_int64(st, 6, a->expires_at);
+		if ((rc = step_done(db, st, "insert approval")) == 0) {
+			a->id = sqlite3_last_insert_rowid(db);
+			rc = audit_insert(db, audit);
+		}
+	}
+	sqlite3_finalize(st);
+	rc = finish(db, rc);
+out:
+	release(s, slot);
+	return rc;
+}
+
+/* Rows of sql (bound by bind) into out, at most max. */
+static int
+approval_rows(sqlite3 *db, sqlite3_stmt *st, struct store_approval *out, size_t max, size_t *n)
+{
+	int src;
+
+	*n = 0;
+	while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW)
+		approval_row(st, &out[(*n)++]);
+	if (*n < max && src != SQLITE_DONE)
+		return sqerr(db, src, "select approvals");
+	return 0;
+}
+
+static int
+sq_approval_get(void *ctx, int64_t id, struct store_approval *out)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	size_t n = 0;
+	int rc;
+
+	if ((rc = prep(db, "SELECT " APPROVAL_COLS " FROM approvals WHERE id = ?", &st)) == 0) {
+		sqlite3_bind_int64(st, 1, id);
+		rc = approval_rows(db, st, out, 1, &n);
+		if (rc == 0 && n == 0)
+			rc = laps_seterr(LAPS_ERR_NOTFOUND, "no approval request %lld",
+					 (long long)id);
+	}
+	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
+static int
+sq_approval_list(void *ctx, int64_t now, struct store_approval *out, size_t max, size_t *n)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc;
+
+	*n = 0;
+	if ((rc = prep(db,
+		       "SELECT " APPROVAL_COLS " FROM approvals WHERE state = 'pending' AND"
+		       " expires_at > ? ORDER BY id LIMIT ?",
+		       &st)) == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+		rc = approval_rows(db, st, out, max, n);
+	}
+	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
+static int
+sq_approval_decide(void *ctx, int64_t id, const char *state, const char *by, int64_t now,
+		   int64_t expires_at, const struct store_audit *audit)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc;
+
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) != 0)
+		goto out;
+	if ((rc = prep(db,
+		       "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?,"
+		       " expires_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ?",
+		       &st)) == 0) {
+		bind_text(st, 1, state);
+		bind_text(st, 2, by);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, expires_at);
+		sqlite3_bind_int64(st, 5, id);
+		sqlite3_bind_int64(st, 6, now);
+		if ((rc = step_done(db, st, "decide approval")) == 0 && sqlite3_changes(db) == 0)
+			rc = laps_seterr(LAPS_ERR_CONFLICT,
+					 "the request is no longer pending or has expired");
+		if (rc == 0)
+			rc = audit_insert(db, audit);
+	}
+	sqlite3_finalize(st);
+	rc = finish(db, rc);
+out:
+	release(s, slot);
+	return rc;
+}
+
+static int
+sq_approval_valid(void *ctx, const char *device, const char *account, const char *requester,
+		  int64_t now)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc, src;
+
+	if ((rc = prep(db,
+		       "SELECT 1 FROM approvals WHERE device = ? AND account = ? AND"
+		       " requester = ? AND state = 'approved' AND expires_at > ? LIMIT 1",
+		       &st)) == 0) {
+		bind_text(st, 1, device);
+		bind_text(st, 2, account);
+		bind_text(st, 3, requester);
+		sqlite3_bind_int64(st, 4, now);
+		src = sqlite3_step(st);
+		if (src == SQLITE_DONE)
+			rc = laps_seterr(LAPS_ERR_NOTFOUND, "no valid approval");
+		else if (src != SQLITE_ROW)
+			rc = sqerr(db, src, "select approval");
+	}
+	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
+static int
+prune_step(sqlite3 *db, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prep(db, sql, &st)) == 0) {
+		sqlite3_bind_int64(st, 1, v);
+		rc = step_done(db, st, "audit prune");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sq_audit_prune(void *ctx, int64_t before, int64_t *n)
+{
+	struct sq *s = ctx;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc;
+
+	*n = 0;
+	if ((rc = exec(db, "BEGIN IMMEDIATE")) == 0) {
+		if ((rc = prune_step(db, "UPDATE audit_prune SET cutoff = ?", before)) == 0 &&
+		    (rc = prune_step(db, "DELETE FROM audit WHERE time < ?", before)) == 0) {
+			*n = sqlite3_changes(db);
+			rc = prune_step(db, "UPDATE audit_prune SET cutoff = ?", 0);
+		}
+		rc = finish(db, rc);
+	}
 	release(s, slot);
 	return rc;
 }
@@ -914,6 +1206,13 @@ const struct store_ops store_sqlite_ops = {
     .history = sq_history,
     .find = sq_find,
     .report = sq_report,
+    .expire_many = sq_expire_many,
+    .approval_create = sq_approval_create,
+    .approval_get = sq_approval_get,
+    .approval_list = sq_approval_list,
+    .approval_decide = sq_approval_decide,
+    .approval_valid = sq_approval_valid,
+    .audit_prune = sq_audit_prune,
     .audit_append = sq_audit_append,
     .audit_query = sq_audit_query,
     .query = sq_query,

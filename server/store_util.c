@@ -119,3 +119,19 @@ store_record_expire(const char *json, size_t len, int64_t expires_at, char **out
 
 	return record_change(json, len, NULL, false, expires_at, &mismatch, out);
 }
+
+int
+store_record_cap(const char *json, size_t len, int64_t expire_by, char **out)
+{
+	struct laps_record r;
+	int rc;
+
+	*out = NULL;
+	laps_record_init(&r);
+	if ((rc = laps_record_parse(json, len, &r)) == 0 && r.expires_at > expire_by) {
+		r.expires_at = expire_by;
+		rc = laps_record_serialise(&r, out);
+	}
+	laps_record_clear(&r);
+	return rc;
+}

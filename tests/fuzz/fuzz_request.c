@@ -363,6 +363,80 @@ m_query(void *c, const struct store_audit_query *q, struct store_audit_row *o, s
 }
 
 static int
+m_expire_many(void *c, const struct store_audit *a, size_t n, int64_t expires_at)
+{
+	size_t i;
+
+	(void)c;
+	for (i = 0; i < n; i++) {
+		struct mem_rec *m = mem_find(a[i].device, a[i].account);
+
+		if (m == NULL)
+			return LAPS_ERR_NOTFOUND;
+		if (audited(&a[i]) != 0)
+			return LAPS_ERR_BACKEND;
+	}
+	(void)expires_at;
+	return 0;
+}
+
+static int
+m_approval_create(void *c, struct store_approval *a, const struct store_audit *au)
+{
+	(void)c;
+	a->id = 1;
+	return audited(au);
+}
+
+static int
+m_approval_get(void *c, int64_t id, struct store_approval *out)
+{
+	(void)c;
+	memset(out, 0, sizeof *out);
+	if (id != 1)
+		return LAPS_ERR_NOTFOUND;
+	out->id = 1;
+	snprintf(out->device, sizeof out->device, "ws03.eu.example.test");
+	snprintf(out->account, sizeof out->account, "lapsadmin");
+	snprintf(out->requester, sizeof out->requester, "cert:CN=helpdesk-eu");
+	snprintf(out->state, sizeof out->state, "pending");
+	out->expires_at = 4000000000LL;
+	return 0;
+}
+
+static int
+m_approval_list(void *c, int64_t now, struct store_approval *out, size_t max, size_t *n)
+{
+	*n = 0;
+	if (max > 0 && m_approval_get(c, 1, out) == 0 && out->expires_at > now)
+		*n = 1;
+	return 0;
+}
+
+static int
+m_approval_decide(void *c, int64_t id, const char *state, const char *by, int64_t now,
+		  int64_t expires_at, const struct store_audit *au)
+{
+	(void)c, (void)state, (void)by, (void)now, (void)expires_at;
+	return id == 1 ? audited(au) : LAPS_ERR_CONFLICT;
+}
+
+static int
+m_approval_valid(void *c, const char *d, const char *a, const char *r, int64_t now)
+{
+	(void)c, (void)d, (void)a, (void)r, (void)now;
+	return LAPS_ERR_NOTFOUND;
+}
+
+static int
+m_audit_prune(void *c, int64_t before, int64_t *n)
+{
+	(void)c, (void)before;
+	*n = 0;
+	return 0;
+}
+
+static int
 m_ping(void *c)
 {
 	return 0;
@@ -378,6 +452,13 @@ static const struct store_ops mem_ops = {
     .history = m_history,
     .find = m_find,
     .report = m_report,
+    .expire_many = m_expire_many,
+    .approval_create = m_approval_create,
+    .approval_get = m_approval_get,
+    .approval_list = m_approval_list,
+    .approval_decide = m_approval_decide,
+    .approval_valid = m_approval_valid,
+    .audit_prune = m_audit_prune,
     .audit_append = m_append,
     .audit_query = m_query,
 };

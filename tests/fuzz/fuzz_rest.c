@@ -77,6 +77,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rest_parse_report(s, size, "fuzz", report_row, NULL, &n, next) == 0 && n == 0 &&
 	    next[0] != '\0')
 		abort();
+	/* POST /v1/expire's answer (bulk expiry): count must equal the entries */
+	if (rest_parse_expire_many(s, size, "fuzz", report_row, NULL, &n) == 0 && n > size)
+		abort();
 	if (rest_parse_history(s, size, "fuzz", 5, &l) == 0 && l.n > 5)
 		abort();
 	laps_record_list_free(&l);

@@ -37,6 +37,8 @@ check "completes --expire" "$(compl laps-get --exp)" = "--expire"
 check "completes keygen" "$(compl laps-get keyg | grep -c '^keygen$')" -eq 1
 check "completes --source values" "$(compl laps-get --source gr)" = graph
 check "completes keygen options" "$(compl laps-get keygen --no-)" = "--no-passphrase"
+check "completes expire options" "$(compl laps-get expire --dr)" = "--dry-run"
+check "completes the approvals subcommand" "$(compl laps-get approval | grep -c '^approvals$')" -eq 1
 check "registers for laps-get" "$(bash -c '. "$1"; complete -p laps-get' _ "$comp" | grep -c _laps_get)" -eq 1
 
 finish

@@ -41,6 +41,8 @@
 #include "server/escrowd_conf.h"
 #include "tests/unit/conftest.h"
 #include "server/est_conf.h"
+#include "server/notify.h"
+#include "server/policy.h"
 #include "tests/unit/testutil.h"
 
 #define NAME LAPS_CONFTEST_NAME
@@ -809,7 +811,7 @@ test_schemas(void)
 		EXPECT_OK_S(&laps_get_schema, laps_conf_sections[i]);
 		EXPECT_ERR_S(&laps_escrowd_schema, laps_conf_sections[i],
 			     NAME ":1:", "unknown section",
-			     "(known: server, store, oidc, authz, limits, console, est)");
+			     "(known: server, store, oidc, authz, limits, console, est, policy, notify)");
 	}
 
 	/* [laps-get] is another program's section in the agent's laps.conf:
@@ -1162,9 +1164,18 @@ test_escrowd_defaults(void)
 	const struct laps_authz_conf *z;
 
 	reset_with(&laps_escrowd_schema);
-	CU_ASSERT_EQUAL(cfg.n, 7);
+	CU_ASSERT_EQUAL(cfg.n, 9); /* with [console] [est] [policy] [notify] */
 	CU_ASSERT_PTR_NULL(laps_est_conf(&cfg)->ca_cert); /* EST off by default */
 	CU_ASSERT_EQUAL(laps_est_conf(&cfg)->lifetime, 30 * 86400);
+	CU_ASSERT_PTR_NULL(laps_notify_conf(&cfg)->webhook);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->queue, 1000);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->retries, 5);
+	CU_ASSERT_EQUAL(laps_notify_conf(&cfg)->timeout, 5);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->rotate_after_read, -1);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_read_units, 0);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->n_approval, 0);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->approval_ttl, 3600);
+	CU_ASSERT_EQUAL(laps_policy_conf(&cfg)->break_glass, LAPS_NO);
 	CU_ASSERT_STRING_EQUAL(laps_server_conf(&cfg)->listen, "127.0.0.1:8443");
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->cert_file);
 	CU_ASSERT_PTR_NULL(laps_server_conf(&cfg)->key_file);
@@ -1192,6 +1203,7 @@ test_escrowd_defaults(void)
 	CU_ASSERT_STRING_EQUAL(z->expire_value, "laps.expire");
 	CU_ASSERT_STRING_EQUAL(z->audit_value, "laps.audit");
 	CU_ASSERT_STRING_EQUAL(z->enroll_value, "laps.enroll");
+	CU_ASSERT_STRING_EQUAL(z->approve_value, "laps.approve");
 	CU_ASSERT_EQUAL(z->n_units, 0);
 	CU_ASSERT_EQUAL(z->n_cert_admins, 0);
 	CU_ASSERT_EQUAL(laps_limits_conf(&cfg)->rate, 20);

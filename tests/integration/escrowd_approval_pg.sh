@@ -1,0 +1,16 @@
+#!/bin/bash
+# escrowd_approval_pg.sh — escrowd_approval.sh (the two-person rule) with laps-escrowd
+# on a throw-away PostgreSQL (lib/postgres.sh).
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+export top_srcdir top_builddir
+. "$top_srcdir/tests/integration/lib/postgres.sh"
+trap 'pg_cleanup' EXIT
+pg_start --quiet
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+PATH=$PG_BIN:$PATH ESCROWD_STORE_URL="postgresql:$PG_CONNINFO" bash "$top_srcdir/tests/integration/escrowd_approval.sh"
+rc=$?
+[ $rc -eq 0 ] || tail -n 20 "$PG_LOG" >&2
+exit $rc
