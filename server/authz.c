@@ -49,7 +49,7 @@ bool
 authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct identity *id)
 {
 	const struct laps_authz_conf *c = laps_authz_conf(a->cfg);
-	const char *values[5] = {c->read_value, c->secret_value, c->expire_value, c->audit_value,
+	const char *values[6] = {c->read_value, c->secret_value, c->expire_value, c->audit_value,
 				 c->enroll_value, c->approve_value};
 	const unsigned bits[6] = {AUTHZ_READ,	AUTHZ_SECRET, AUTHZ_EXPIRE,
 				  AUTHZ_AUDIT, AUTHZ_ENROLL, AUTHZ_APPROVE};
@@ -60,7 +60,7 @@ authz_rights_from(const struct authz *a, authz_has_fn has, void *ctx, struct ide
 	memset(id->unit_rights, 0, sizeof id->unit_rights);
 	if (c->device_value != NULL && has(ctx, c->device_value))
 		return true;
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < sizeof bits / sizeof bits[0]; i++) {
 		if (values[i] == NULL)
 			continue;
 		if (has(ctx, values[i]))
