@@ -55,6 +55,7 @@ backend_close(void *vctx)
 	if (c == NULL)
 		return;
 	lconn_close(c);
+	lenc_close(c);
 	free(c);
 }
 

@@ -47,6 +47,7 @@ struct laps_record {
 	char *password; /* clear text in locked memory (laps_secret_*): only set when
 			 * a clear-text schema (mslaps/legacy) was read back; NULL otherwise */
 	char source[64]; /* filled by backends on read: e.g. "ldap (schema mslaps)" */
+	bool encrypted;	 /* password was decrypted from msLAPS-EncryptedPassword */
 };
 
 struct laps_record_list {
