@@ -200,6 +200,24 @@ int lenc_decode(struct lctx *c, const struct berval *v, char **json, size_t *jso
     __attribute__((warn_unused_result));
 void lenc_close(struct lctx *c);
 
+/* The history the agent writes (ldap_msenc.c explains the local file):
+ * val[0] is the new value, val[1..n) the previous ones; ptr the
+ * NULL-terminated list of those (an empty list: leave the attribute). */
+#define LENC_HIST_MAX 12 /* Windows LAPS' largest PasswordHistorySize */
+struct lenc_hist {
+	struct berval val[LENC_HIST_MAX + 1];
+	char rid[LENC_HIST_MAX + 1][LAPS_ROTID_HEX + 1];
+	struct berval *ptr[LENC_HIST_MAX + 1];
+	size_t n;
+};
+/* Before the modify: record the new value (dir_has_ours/dir_tag: whether
+ * the directory's expiration value exists and its rotation tag) and plan
+ * the history of at most keep previous values. */
+int lenc_hist_plan(struct lctx *c, const char *account, bool dir_has_ours, uint32_t dir_tag,
+		   const char *rotation_id, const uint8_t *val, size_t len, size_t keep,
+		   struct lenc_hist *h) __attribute__((warn_unused_result));
+void lenc_hist_free(struct lenc_hist *h);
+
 /* ---- ldap_report.c ---- */
 
 /* The report slot: one paged subtree search under [ldap] base. */

@@ -23,6 +23,7 @@
 #include "backends/ldap_int.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "escrow/escrow_conf.h"
 #include "escrow/fileio.h"
 #include "escrow/json_secret.h"
 #include "escrow/log.h"
@@ -511,6 +512,69 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* History (encrypted mode: msLAPS-EncryptedPasswordHistory)             */
+
+/* One history value decrypted into rec. */
+static int
+hist_record(struct lctx *c, const struct lentry *e, const char *device, const char *account,
+	    const struct berval *v, struct laps_record *rec)
+{
+	char *json = NULL;
+	size_t len = 0;
+	uint64_t ft = 0;
+	int rc;
+
+	if ((rc = lenc_decode(c, v, &json, &len)) != 0)
+		return laps_seterr_prefix(rc, "%s: %s", e->dn, AT_MSLAPS_ENC_HIST);
+	rc = mslaps_json_decode(e, AT_MSLAPS_ENC_HIST, json, len, account, rec);
+	laps_secret_free(json);
+	if (rc != 0)
+		return rc;
+	rec->encrypted = true;
+	(void)snprintf(rec->device, sizeof(rec->device), "%s", device);
+	laps_hostname_lower(rec->device);
+	(void)snprintf(rec->account, sizeof(rec->account), "%s", account);
+	if (laps_filetime_from_unix(rec->rotated_at, &ft) != 0)
+		ft = 0;
+	(void)snprintf(rec->rotation_id, sizeof(rec->rotation_id), "%016" PRIx64 "%016" PRIx64,
+		       (uint64_t)0, ft);
+	rec->state = LAPS_STATE_CONFIRMED;
+	(void)snprintf(rec->source, sizeof(rec->source), "%s", c->desc);
+	return 0;
+}
+
+static int
+history_ms(struct lctx *c, const char *device, const char *account, size_t n,
+	   struct laps_record_list *out)
+{
+	struct laps_record rec;
+	struct lentry e;
+	size_t i;
+	int rc;
+
+	if (!(c->caps & LAPS_BCAP_HISTORY) || c->role != LAPS_ROLE_ADMIN)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "ldap: schema %s keeps history only when encrypted "
+				   "(msLAPS-EncryptedPasswordHistory)",
+				   c->schema->name);
+	if ((rc = lentry_fetch(c, device, &e)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < lvals_count(e.hist); i++) {
+		laps_record_init(&rec);
+		if ((rc = hist_record(c, &e, device, account, e.hist[i], &rec)) == 0)
+			rc = laps_record_list_push(out, &rec);
+		laps_record_clear(&rec);
+	}
+	laps_record_list_sort(out);
+	for (i = n; rc == 0 && i < out->n; i++)
+		laps_record_clear(&out->v[i]);
+	if (rc == 0 && out->n > n)
+		out->n = n;
+	lentry_free(&e);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Write                                                                */
 
 /* The compare-and-set precondition on the expiration value; *exists and
@@ -556,6 +620,23 @@ remember_rotation(struct lctx *c, const struct laps_record *rec, bool exists, ui
 				"will not recognise this rotation");
 }
 
+/* Encrypted mode: the history to write with the new value (ldap_msenc.c). */
+static int
+enc_history(struct lctx *c, const struct laps_record *rec, bool exists, uint64_t value,
+	    const uint8_t *val, size_t len, struct lenc_hist *h)
+{
+	size_t keep = laps_escrow_conf(c->cfg)->history;
+	int64_t exp;
+	uint32_t tag = 0;
+	int pending;
+
+	if (keep == 0)
+		return 0;
+	if (exists)
+		laps_ms_expiration_decode(value, &exp, &tag, &pending);
+	return lenc_hist_plan(c, rec->account, exists, tag, rec->rotation_id, val, len, keep, h);
+}
+
 static int
 write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 	 const struct laps_version *expected, struct laps_version *newver)
@@ -567,6 +648,7 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 	char newbuf[LAPS_FILETIME_DEC_MAX], *pwval = NULL;
 	uint8_t *encval = NULL;
 	size_t pwlen = 0, enclen = 0;
+	struct lenc_hist hist = {0};
 	uint64_t value = 0;
 	bool exists = false;
 	int rc;
@@ -590,6 +672,8 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 			goto out;
 		encbv.bv_val = (char *)encval, encbv.bv_len = enclen;
 		v_enc[0] = &encbv, v_enc[1] = NULL;
+		if ((rc = enc_history(c, rec, exists, value, encval, enclen, &hist)) != 0)
+			goto out;
 	}
 	/* pending: the expiry is the rotation time, i.e. due again unless confirmed */
 	(void)laps_filetime_format_dec(
@@ -607,6 +691,9 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 		goto out;
 	/* encrypted: never the clear text, and an older one removed (a replace
 	 * without values deletes the attribute if present) */
+	if (encval != NULL && hist.n > 1 &&
+	    (rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->hist_attr, hist.ptr)) != 0)
+		goto out;
 	if (encval != NULL &&
 	    (rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->enc_attr, v_enc)) == 0)
 		rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->pw_attr, NULL);
@@ -619,6 +706,7 @@ out:
 	if (pwval != NULL)
 		laps_secret_free(pwval);
 	free(encval);
+	lenc_hist_free(&hist);
 	lentry_free(&e);
 	return rc;
 }
@@ -753,12 +841,14 @@ const struct lschema lschema_mslaps = {
     .caps = MS_CAPS,
     .single_account = true,
     .exp_attr = AT_MSLAPS_EXP,
+    .hist_attr = AT_MSLAPS_ENC_HIST,
     .pw_attr = AT_MSLAPS_PW,
     .enc_attr = AT_MSLAPS_ENC,
     .read = read_ms,
     .write = write_ms,
     .confirm_once = confirm_ms,
     .set_expiry_once = set_expiry_ms,
+    .history = history_ms,
     .pw_encode = mslaps_pw_encode,
     .pw_decode = mslaps_pw_decode,
     .report_filter = "(|(objectClass=computer)(objectClass=lapsMsCompat))",

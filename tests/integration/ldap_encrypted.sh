@@ -53,6 +53,7 @@ length = 24
 [escrow]
 backend = ldap
 device = $host
+history = 2
 [ldap]
 uri = $LDAP_URI
 tls = starttls
@@ -117,6 +118,7 @@ printf '%s' "$enc" | base64 -d | grep -qa "lapsadmin" && fail "the account name 
 
 # laps-get decrypts it (with our code) to the password the account has
 "$LAPS_GET" -c "$T/reader.conf" host1 >"$T/pw" 2>"$T/err" || { fail "laps-get"; cat "$T/err"; }
+r1=$(cat "$T/pw")
 matches_shadow "$(cat "$T/pw")" && pass "laps-get: the decrypted password is the account's (shadow hash)" ||
 	fail "laps-get: password does not match the shadow hash"
 "$LAPS_GET" -c "$T/reader.conf" --json host1 >"$T/j" 2>"$T/err" || fail "laps-get --json"
@@ -136,6 +138,36 @@ matches_shadow "$(cat "$T/pw")" && [ "$(attr_plain host1 msLAPS-Password)" = 0 ]
 state=$("$TOOL" show "$T/reader.conf" lapsadmin | cut -d' ' -f1)
 [ "$state" = current ] || [ "$state" = confirmed ] && pass "expiration confirmed as in clear-text mode ($state)" ||
 	fail "state after rotation: $state"
+
+# history (msLAPS-EncryptedPasswordHistory): the previous passwords, newest first; with history = 2 at most the two previous ones; a value
+# whose write failed (slapd down) never becomes history
+p1=$(cat "$T/pw")
+hist_pw() { # -> the history passwords, newest first, one a line
+	"$LAPS_GET" -c "$T/reader.conf" --history=10 --json host1 2>"$T/err" |
+		python3 -c 'import json,sys; [print(h["password"]) for h in json.load(sys.stdin)["history"]]'
+}
+pw_now() { "$LAPS_GET" -c "$T/reader.conf" host1 2>"$T/err"; }
+"$TOOL" expire "$T/reader.conf" lapsadmin || fail "expire h1"
+agent run >"$T/out" 2>&1 || { fail "rotation 3"; cat "$T/out"; }
+p2=$(pw_now)
+[ "$(hist_pw | tr '\n' ' ')" = "$p1 $r1 " ] && pass "history: after rotation 3 the two previous passwords" ||
+	{ fail "history after rotation 3: $(hist_pw | wc -l) values $(cat "$T/err")"; }
+"$TOOL" expire "$T/reader.conf" lapsadmin || fail "expire h2"
+slapd_kill
+agent run >"$T/out" 2>&1 && fail "run with slapd down exited 0"
+slapd_restart || exit 99
+agent run >"$T/out" 2>&1 || { fail "rotation 4"; cat "$T/out"; }
+p3=$(pw_now)
+matches_shadow "$p3" || fail "rotation 4: current password is not the account's"
+[ "$(hist_pw | tr '\n' ' ')" = "$p2 $p1 " ] &&
+	pass "history: newest first (a run with slapd down adds nothing)" ||
+	fail "history after rotation 4: $(hist_pw | tr '\n' ' ') (want $p2 $p1)"
+"$TOOL" expire "$T/reader.conf" lapsadmin || fail "expire h3"
+agent run >"$T/out" 2>&1 || { fail "rotation 5"; cat "$T/out"; }
+[ "$(hist_pw | tr '\n' ' ')" = "$p3 $p2 " ] && [ "$(attr_b64 host1 msLAPS-EncryptedPasswordHistory | wc -l)" = 2 ] &&
+	pass "history: trimmed to [escrow] history = 2" ||
+	fail "history after rotation 5: $(hist_pw | tr '\n' ' ')"
+pw_now >"$T/pw"
 
 # no key: a clear error naming GetKey; another root key: says so
 cp "$T/reader.conf" "$T/reader-ok.conf"
