@@ -152,10 +152,45 @@ gkdi_source_close(struct gkdi_source *s)
 }
 
 int
-gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
+gkdi_source_parse(const char *json, size_t len, struct gkdi_source **out)
 {
+	struct json_tokener *tok;
 	struct gkdi_source *s;
 	json_object *o;
+	int rc;
+
+	*out = NULL;
+	if (len > GKDI_ROOT_KEY_FILE_MAX)
+		return laps_seterr(LAPS_ERR_TOOBIG, "longer than %d bytes", GKDI_ROOT_KEY_FILE_MAX);
+	if ((tok = json_tokener_new_ex(8)) == NULL)
+		return LAPS_ERR_NOMEM;
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (o != NULL && json_tokener_get_parse_end(tok) != len) {
+		json_object_put(o); /* trailing bytes */
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return laps_seterr(LAPS_ERR_FORMAT, "not a JSON object");
+	}
+	if ((s = calloc(1, sizeof *s)) == NULL) {
+		json_object_put(o);
+		return LAPS_ERR_NOMEM;
+	}
+	rc = root_key_parse(o, s);
+	json_object_put(o); /* json-c's copies are not wiped: a test/lab key */
+	if (rc != 0) {
+		gkdi_source_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
+{
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
@@ -169,25 +204,9 @@ gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
 			    LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &buf, &len);
 	if (rc != 0)
 		return laps_seterr_prefix(rc, "gkdi_root_key_file");
-	o = json_tokener_parse(buf); /* buf is NUL-terminated by laps_file_read */
+	rc = gkdi_source_parse(buf, len, out);
 	laps_file_free(buf, len, LAPS_FILE_SECRET);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		return laps_seterr(LAPS_ERR_FORMAT, "gkdi_root_key_file %s: not a JSON object",
-				   root_key_file);
-	}
-	if ((s = calloc(1, sizeof *s)) == NULL) {
-		json_object_put(o);
-		return LAPS_ERR_NOMEM;
-	}
-	rc = root_key_parse(o, s);
-	json_object_put(o); /* json-c copies are not wiped: a test/lab key */
-	if (rc != 0) {
-		gkdi_source_close(s);
-		return laps_seterr_prefix(rc, "gkdi_root_key_file %s", root_key_file);
-	}
-	*out = s;
-	return 0;
+	return rc == 0 ? 0 : laps_seterr_prefix(rc, "gkdi_root_key_file %s", root_key_file);
 }
 
 /* The seed envelope for (sid, l0) parsed into *env over the buffer *buf. */

@@ -37,6 +37,10 @@ struct gkdi_source;
  */
 int gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
     __attribute__((warn_unused_result));
+/* The root key source from the file's text (json, len bytes; exposed for
+ * tests/fuzz/fuzz_gkdi_source.c).  LAPS_ERR_FORMAT / _TOOBIG. */
+int gkdi_source_parse(const char *json, size_t len, struct gkdi_source **out)
+    __attribute__((warn_unused_result));
 void gkdi_source_close(struct gkdi_source *s);
 
 /*
