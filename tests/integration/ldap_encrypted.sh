@@ -204,6 +204,17 @@ agent run >"$T/out" 2>&1 || { fail "clear-text rotation"; cat "$T/out"; }
 [ "$(attr_plain host1 msLAPS-Password)" = 1 ] && pass "without encrypt_to: msLAPS-Password written as before" ||
 	fail "without encrypt_to: no msLAPS-Password"
 
+# configuration errors name file:line
+conf host1
+sed 's/^encrypt_to = .*/encrypt_to = S-1-5-x/' "$T/laps.conf" >"$T/bad.conf"
+"$AGENT" -c "$T/bad.conf" check-config >"$T/out" 2>&1 && fail "bad SID accepted"
+grep -q "bad.conf:[0-9]*: \[ldap\] encrypt_to: .*must be a SID" "$T/out" && pass "a bad SID is refused with file:line" ||
+	fail "bad SID: $(cat "$T/out")"
+sed -e 's/^schema = mslaps/schema = laps/' -e "s|^device = host1|&\nrecipients = $T/none.pub|" "$T/laps.conf" >"$T/bad.conf"
+"$AGENT" -c "$T/bad.conf" check-config >"$T/out" 2>&1 && fail "encrypt_to with schema laps accepted"
+grep -q "encrypt_to.*needs schema = mslaps" "$T/out" && pass "encrypt_to needs schema = mslaps" ||
+	fail "encrypt_to + laps: $(cat "$T/out")"
+
 # a Windows-written blob (the vectors: each decrypts to the byte 0x00, not
 # a LAPS JSON document): laps-get decrypts it (GCM tag verified) and then
 # refuses the payload as not UTF-16 JSON; with a wrong key it cannot decrypt
