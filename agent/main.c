@@ -110,6 +110,10 @@ print_recipients_rule(const struct laps_conf *cfg)
 		printf("recipients: required (backend %s stores sealed records)\n",
 		       laps_escrow_conf(cfg)->backend != NULL ? laps_escrow_conf(cfg)->backend
 							      : "?");
+	else if (laps_ldap_conf(cfg)->encrypt_to != NULL)
+		printf("recipients: optional (ldap schema mslaps encrypts the password to %s "
+		       "with DPAPI-NG)\n",
+		       laps_ldap_conf(cfg)->encrypt_to);
 	else if (laps_escrow_conf(cfg)->n_recipients == 0)
 		printf("recipients: optional, none given (ldap schema %s stores the password in "
 		       "clear; nothing is sealed)\n",

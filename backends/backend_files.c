@@ -51,6 +51,8 @@ laps_backend_check_files(const struct laps_conf *cfg, laps_backend_file_cb cb, v
 	    {ldap, "[ldap] cert_file", laps_ldap_conf(cfg)->cert_file, false, true},
 	    {ldap, "[ldap] key_file", laps_ldap_conf(cfg)->key_file, true, false},
 	    {ldap, "[ldap] bind_secret_file", laps_ldap_conf(cfg)->bind_secret_file, true, false},
+	    {ldap, "[ldap] gkdi_root_key_file", laps_ldap_conf(cfg)->gkdi_root_key_file, true,
+	     false},
 	    {rest, "[rest] ca_file", laps_rest_conf(cfg)->ca_file, false, true},
 	    {rest, "[rest] cert_file", laps_rest_conf(cfg)->cert_file, false, true},
 	    {rest, "[rest] key_file", laps_rest_conf(cfg)->key_file, true, false},

@@ -55,6 +55,7 @@ backend_close(void *vctx)
 	if (c == NULL)
 		return;
 	lconn_close(c);
+	lenc_close(c);
 	free(c);
 }
 
@@ -103,6 +104,10 @@ backend_open(const struct laps_conf *cfg, enum laps_backend_role role,
 	c->tv.tv_sec = laps_ldap_conf(cfg)->timeout > 0 ? (time_t)laps_ldap_conf(cfg)->timeout : 10;
 	c->tv.tv_usec = 0;
 	c->caps = s->caps;
+	/* encrypted Windows LAPS: msLAPS-EncryptedPasswordHistory */
+	if (s->enc_attr != NULL && (laps_ldap_conf(cfg)->encrypt_to != NULL ||
+				    laps_ldap_conf(cfg)->gkdi_root_key_file != NULL))
+		c->caps |= LAPS_BCAP_HISTORY;
 	(void)snprintf(c->desc, sizeof(c->desc), "ldap (schema %s)", s->name);
 	if (laps_ldap_conf(cfg)->tls == LAPS_TLS_NONE)
 		log_warn("ldap: tls = none: the directory connection is not encrypted or "

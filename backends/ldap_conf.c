@@ -67,6 +67,26 @@ check_ldapuri(const char *v)
 	return NULL;
 }
 
+/* A SID "S-1-<authority>-<sub>..." (digits, 1 to 15 sub-authorities). */
+static const char *
+check_sid(const char *v)
+{
+	size_t i, dashes = 0;
+
+	if (strncmp(v, "S-1-", 4) != 0)
+		return "must be a SID like S-1-5-21-...-512";
+	for (i = 4; v[i] != '\0'; i++) {
+		if (v[i] == '-' && v[i - 1] != '-' && v[i + 1] != '\0')
+			dashes++;
+		else if (v[i] < '0' || v[i] > '9')
+			return "must be a SID like S-1-5-21-...-512 (digits and dashes)";
+	}
+	if (i == 4 || dashes < 1 || dashes > 15 || i > 184)
+		return "must be a SID like S-1-5-21-...-512 (an authority and 1 to 15 "
+		       "sub-authorities)";
+	return NULL;
+}
+
 /* clang-format off */
 #define S struct laps_ldap_conf
 static const struct laps_conf_key ldap_keys[] = {
@@ -83,6 +103,8 @@ static const struct laps_conf_key ldap_keys[] = {
     LAPS_CONF_KEY_STR("dn", LAPS_CONF_STRING, S, dn, NULL),
     LAPS_CONF_KEY_ENUM("schema", S, schema, schema_names),
     LAPS_CONF_KEY_DURATION("timeout", S, timeout, 1, 300),
+    LAPS_CONF_KEY_STR("encrypt_to", LAPS_CONF_STRING, S, encrypt_to, check_sid),
+    LAPS_CONF_KEY_STR("gkdi_root_key_file", LAPS_CONF_PATH, S, gkdi_root_key_file, NULL),
 };
 #undef S
 /* clang-format on */
@@ -135,6 +157,9 @@ ldap_validate(const struct laps_conf *c, enum laps_backend_role role)
 			return laps_conf_err(c, "ldap", "bind_secret_file",
 					     "required when bind = simple");
 	}
+	if (l->encrypt_to != NULL && l->schema != LAPS_SCHEMA_MSLAPS)
+		return laps_conf_err(c, "ldap", "encrypt_to",
+				     "needs schema = mslaps (msLAPS-EncryptedPassword)");
 	if ((l->cert_file == NULL) != (l->key_file == NULL))
 		return laps_conf_err(c, "ldap", l->cert_file == NULL ? "cert_file" : "key_file",
 				     "cert_file and key_file must be set together");

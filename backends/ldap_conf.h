@@ -32,6 +32,8 @@ struct laps_ldap_conf {
 	char *dn;		      /* explicit device entry DN */
 	enum laps_ldap_schema schema; /* laps | mslaps | legacy (default laps) */
 	int64_t timeout;	      /* 1s..300s (default 10s) */
+	char *encrypt_to;	      /* mslaps: encrypt to this SID (msLAPS-EncryptedPassword) */
+	char *gkdi_root_key_file;     /* TEST/LAB ONLY: a KDS root key standing in for GetKey */
 };
 
 extern const struct laps_conf_section laps_ldap_section;

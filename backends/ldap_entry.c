@@ -128,6 +128,7 @@ lentry_free(struct lentry *e)
 	lvals_free(e->hist, false);
 	lvals_free(e->exp, false);
 	lvals_free(e->pw, true);
+	lvals_free(e->enc, false);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -160,14 +161,18 @@ modlist_add(struct modlist *ml, int op, const char *attr, struct berval **vals)
 
 /* Attributes to fetch for the mode (the password only for admins). */
 static void
-mode_attrs(const struct lctx *c, const char *attrs[6])
+mode_attrs(const struct lctx *c, const char *attrs[7])
 {
 	const struct lschema *s = c->schema;
-	const char *all[5] = {s->cur_attr, s->rid_attr, s->hist_attr, s->exp_attr,
-			      c->role == LAPS_ROLE_ADMIN ? s->pw_attr : NULL};
+	const char *all[6] = {s->cur_attr,
+			      s->rid_attr,
+			      s->hist_attr,
+			      s->exp_attr,
+			      c->role == LAPS_ROLE_ADMIN ? s->pw_attr : NULL,
+			      c->role == LAPS_ROLE_ADMIN ? s->enc_attr : NULL};
 	size_t i, n = 0;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		if (all[i] != NULL)
 			attrs[n++] = all[i];
 	attrs[n] = NULL;
@@ -298,6 +303,8 @@ lentry_take(struct lctx *c, LDAPMessage *m, struct lentry *e)
 		e->exp = ldap_get_values_len(c->ld, m, s->exp_attr);
 	if (s->pw_attr != NULL && c->role == LAPS_ROLE_ADMIN)
 		e->pw = ldap_get_values_len(c->ld, m, s->pw_attr);
+	if (s->enc_attr != NULL && c->role == LAPS_ROLE_ADMIN)
+		e->enc = ldap_get_values_len(c->ld, m, s->enc_attr);
 	return 0;
 }
 
@@ -334,7 +341,7 @@ int
 lentry_fetch(struct lctx *c, const char *device, struct lentry *e)
 {
 	char filter[LB_FILTER_MAX], base[LB_DN_MAX];
-	const char *attrs[6];
+	const char *attrs[7];
 	LDAPMessage *res = NULL, *m;
 	int scope = LDAP_SCOPE_BASE, msgid, rc, nent = 0, take = 0;
 	bool final = false;

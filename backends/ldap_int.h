@@ -46,6 +46,8 @@
 #define AT_EXPIRY "lapsExpiration"
 #define AT_MSLAPS_PW "msLAPS-Password"
 #define AT_MSLAPS_EXP "msLAPS-PasswordExpirationTime"
+#define AT_MSLAPS_ENC "msLAPS-EncryptedPassword"
+#define AT_MSLAPS_ENC_HIST "msLAPS-EncryptedPasswordHistory"
 #define AT_LEGACY_PW "ms-Mcs-AdmPwd"
 #define AT_LEGACY_EXP "ms-Mcs-AdmPwdExpirationTime"
 
@@ -60,6 +62,7 @@
 #define LB_RACE_LOST 1
 
 struct lschema;
+struct gkdi_source;
 
 /* One open backend. */
 struct lctx {
@@ -72,12 +75,14 @@ struct lctx {
 	struct timeval tv;
 	unsigned caps;
 	char desc[64];
+	struct gkdi_source *gkdi; /* encrypted mode: opened on first use */
 };
 
 /* One fetched device entry: the values of the schema's attributes. */
 struct lentry {
 	char *dn;
 	struct berval **cur, **rid, **hist, **exp, **pw;
+	struct berval **enc; /* encrypted password (admins, schemas with enc_attr) */
 };
 
 /* Up to 16 modifications of one entry. */
@@ -98,6 +103,7 @@ struct lschema {
 	bool single_account; /* one account per device (the Microsoft schemas) */
 	const char *cur_attr, *rid_attr, *hist_attr, *exp_attr;
 	const char *pw_attr; /* clear-text password: fetched for admins only, wiped */
+	const char *enc_attr; /* encrypted password (DPAPI-NG): fetched for admins */
 	int (*read)(struct lctx *c, const char *device, const char *account,
 		    struct laps_record *out, struct laps_version *ver);
 	int (*write)(struct lctx *c, const struct laps_record *rec, const char *password,
@@ -177,6 +183,40 @@ struct laps_ldap_histval {
 };
 /* Sort v[0..n) oldest first and set keep on the newest `keep` of them. */
 void laps_ldap_history_plan(struct laps_ldap_histval *v, size_t n, size_t keep);
+
+/* ---- ldap_msenc.c (encrypted Windows LAPS, docs/LDAP.md) ---- */
+
+/* Whether the agent writes msLAPS-EncryptedPassword ([ldap] encrypt_to). */
+bool lenc_enabled(const struct lctx *c);
+/* The msLAPS-EncryptedPassword value of the msLAPS-Password JSON document
+ * json (len bytes) written at rotated_at: header + DPAPI-NG blob to the
+ * encrypt_to SID (*out malloc'd, not secret). */
+int lenc_encode(struct lctx *c, const char *json, size_t len, int64_t rotated_at, uint8_t **out,
+		size_t *outlen) __attribute__((warn_unused_result));
+/* Decrypt one msLAPS-EncryptedPassword value to its JSON document (*json
+ * from laps_secret_alloc, NUL-terminated).  A clear error when the group
+ * key cannot be obtained. */
+int lenc_decode(struct lctx *c, const struct berval *v, char **json, size_t *jsonlen)
+    __attribute__((warn_unused_result));
+void lenc_close(struct lctx *c);
+
+/* The history the agent writes (ldap_msenc.c explains the local file):
+ * val[0] is the new value, val[1..n) the previous ones; ptr the
+ * NULL-terminated list of those (an empty list: leave the attribute). */
+#define LENC_HIST_MAX 12 /* Windows LAPS' largest PasswordHistorySize */
+struct lenc_hist {
+	struct berval val[LENC_HIST_MAX + 1];
+	char rid[LENC_HIST_MAX + 1][LAPS_ROTID_HEX + 1];
+	struct berval *ptr[LENC_HIST_MAX + 1];
+	size_t n;
+};
+/* Before the modify: record the new value (dir_has_ours/dir_tag: whether
+ * the directory's expiration value exists and its rotation tag) and plan
+ * the history of at most keep previous values. */
+int lenc_hist_plan(struct lctx *c, const char *account, bool dir_has_ours, uint32_t dir_tag,
+		   const char *rotation_id, const uint8_t *val, size_t len, size_t keep,
+		   struct lenc_hist *h) __attribute__((warn_unused_result));
+void lenc_hist_free(struct lenc_hist *h);
 
 /* ---- ldap_report.c ---- */
 

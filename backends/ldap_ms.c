@@ -23,6 +23,7 @@
 #include "backends/ldap_int.h"
 #include "escrow/conf.h"
 #include "escrow/err.h"
+#include "escrow/escrow_conf.h"
 #include "escrow/fileio.h"
 #include "escrow/json_secret.h"
 #include "escrow/log.h"
@@ -341,14 +342,16 @@ legacy_pw_decode(const struct lentry *e, const char *account, struct laps_record
 	return rec->password ? 0 : LAPS_ERR_NOMEM;
 }
 
+/* The msLAPS-Password JSON document json (from attribute attr) into rec. */
 static int
-mslaps_pw_decode(const struct lentry *e, const char *account, struct laps_record *rec)
+mslaps_json_decode(const struct lentry *e, const char *attr, const char *json, size_t len,
+		   const char *account, struct laps_record *rec)
 {
 	char who[LAPS_ACCOUNT_MAX + 1];
 	uint64_t ft = 0;
 	int rc;
 
-	rc = laps_ldap_mslaps_parse(e->pw[0]->bv_val, e->pw[0]->bv_len, who, &ft, &rec->password);
+	rc = laps_ldap_mslaps_parse(json, len, who, &ft, &rec->password);
 	if (rc != 0)
 		return laps_seterr_prefix(rc, "ldap: %s", e->dn);
 	if (strcasecmp(who, account) != 0) {
@@ -357,10 +360,35 @@ mslaps_pw_decode(const struct lentry *e, const char *account, struct laps_record
 		return laps_seterr(LAPS_ERR_NOTFOUND,
 				   "ldap: %s: %s is for account %s, not %s (one account per "
 				   "device in the Microsoft schema modes)",
-				   e->dn, AT_MSLAPS_PW, who, account);
+				   e->dn, attr, who, account);
 	}
 	rec->rotated_at = laps_filetime_to_unix(ft);
 	return 0;
+}
+
+static int
+mslaps_pw_decode(const struct lentry *e, const char *account, struct laps_record *rec)
+{
+	return mslaps_json_decode(e, AT_MSLAPS_PW, e->pw[0]->bv_val, e->pw[0]->bv_len, account,
+				  rec);
+}
+
+/* msLAPS-EncryptedPassword: decrypted with the group key (ldap_msenc.c). */
+static int
+mslaps_enc_decode(struct lctx *c, const struct lentry *e, const char *account,
+		  struct laps_record *rec)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = lenc_decode(c, e->enc[0], &json, &len)) != 0)
+		return laps_seterr_prefix(rc, "%s", e->dn);
+	rc = mslaps_json_decode(e, AT_MSLAPS_ENC, json, len, account, rec);
+	laps_secret_free(json);
+	if (rc == 0)
+		rec->encrypted = true;
+	return rc;
 }
 
 /* JSON string escaping into dst (6 bytes per input byte at most). */
@@ -463,9 +491,13 @@ read_ms(struct lctx *c, const char *device, const char *account, struct laps_rec
 	rotation_id_of(c, account, value, rec.rotation_id);
 	rec.expires_at = exp;
 	rec.state = pending ? LAPS_STATE_PENDING : LAPS_STATE_CONFIRMED;
-	/* admins: the password, when readable and set (else metadata only) */
-	if (c->role == LAPS_ROLE_ADMIN && lvals_count(e.pw) == 1 &&
-	    (rc = c->schema->pw_decode(&e, account, &rec)) != 0)
+	/* admins: the password, when readable and set (else metadata only);
+	 * the encrypted attribute first (Windows LAPS clears the other) */
+	if (c->role == LAPS_ROLE_ADMIN && lvals_count(e.enc) == 1)
+		rc = mslaps_enc_decode(c, &e, account, &rec);
+	else if (c->role == LAPS_ROLE_ADMIN && lvals_count(e.pw) == 1)
+		rc = c->schema->pw_decode(&e, account, &rec);
+	if (rc != 0)
 		goto out;
 	(void)snprintf(rec.source, sizeof(rec.source), "%s", c->desc);
 	(void)snprintf(ver->tag, sizeof(ver->tag), "ft:%" PRIu64, value);
@@ -475,6 +507,69 @@ read_ms(struct lctx *c, const char *device, const char *account, struct laps_rec
 	rc = 0;
 out:
 	laps_record_clear(&rec);
+	lentry_free(&e);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* History (encrypted mode: msLAPS-EncryptedPasswordHistory)             */
+
+/* One history value decrypted into rec. */
+static int
+hist_record(struct lctx *c, const struct lentry *e, const char *device, const char *account,
+	    const struct berval *v, struct laps_record *rec)
+{
+	char *json = NULL;
+	size_t len = 0;
+	uint64_t ft = 0;
+	int rc;
+
+	if ((rc = lenc_decode(c, v, &json, &len)) != 0)
+		return laps_seterr_prefix(rc, "%s: %s", e->dn, AT_MSLAPS_ENC_HIST);
+	rc = mslaps_json_decode(e, AT_MSLAPS_ENC_HIST, json, len, account, rec);
+	laps_secret_free(json);
+	if (rc != 0)
+		return rc;
+	rec->encrypted = true;
+	(void)snprintf(rec->device, sizeof(rec->device), "%s", device);
+	laps_hostname_lower(rec->device);
+	(void)snprintf(rec->account, sizeof(rec->account), "%s", account);
+	if (laps_filetime_from_unix(rec->rotated_at, &ft) != 0)
+		ft = 0;
+	(void)snprintf(rec->rotation_id, sizeof(rec->rotation_id), "%016" PRIx64 "%016" PRIx64,
+		       (uint64_t)0, ft);
+	rec->state = LAPS_STATE_CONFIRMED;
+	(void)snprintf(rec->source, sizeof(rec->source), "%s", c->desc);
+	return 0;
+}
+
+static int
+history_ms(struct lctx *c, const char *device, const char *account, size_t n,
+	   struct laps_record_list *out)
+{
+	struct laps_record rec;
+	struct lentry e;
+	size_t i;
+	int rc;
+
+	if (!(c->caps & LAPS_BCAP_HISTORY) || c->role != LAPS_ROLE_ADMIN)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "ldap: schema %s keeps history only when encrypted "
+				   "(msLAPS-EncryptedPasswordHistory)",
+				   c->schema->name);
+	if ((rc = lentry_fetch(c, device, &e)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < lvals_count(e.hist); i++) {
+		laps_record_init(&rec);
+		if ((rc = hist_record(c, &e, device, account, e.hist[i], &rec)) == 0)
+			rc = laps_record_list_push(out, &rec);
+		laps_record_clear(&rec);
+	}
+	laps_record_list_sort(out);
+	for (i = n; rc == 0 && i < out->n; i++)
+		laps_record_clear(&out->v[i]);
+	if (rc == 0 && out->n > n)
+		out->n = n;
 	lentry_free(&e);
 	return rc;
 }
@@ -525,6 +620,23 @@ remember_rotation(struct lctx *c, const struct laps_record *rec, bool exists, ui
 				"will not recognise this rotation");
 }
 
+/* Encrypted mode: the history to write with the new value (ldap_msenc.c). */
+static int
+enc_history(struct lctx *c, const struct laps_record *rec, bool exists, uint64_t value,
+	    const uint8_t *val, size_t len, struct lenc_hist *h)
+{
+	size_t keep = laps_escrow_conf(c->cfg)->history;
+	int64_t exp;
+	uint32_t tag = 0;
+	int pending;
+
+	if (keep == 0)
+		return 0;
+	if (exists)
+		laps_ms_expiration_decode(value, &exp, &tag, &pending);
+	return lenc_hist_plan(c, rec->account, exists, tag, rec->rotation_id, val, len, keep, h);
+}
+
 static int
 write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 	 const struct laps_version *expected, struct laps_version *newver)
@@ -532,9 +644,11 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 	const char *exp_attr = c->schema->exp_attr;
 	struct lentry e;
 	struct modlist ml;
-	struct berval oldexp, newexp, pwbv, *v_old[2], *v_new[2], *v_pw[2];
+	struct berval oldexp, newexp, pwbv, encbv, *v_old[2], *v_new[2], *v_pw[2], *v_enc[2];
 	char newbuf[LAPS_FILETIME_DEC_MAX], *pwval = NULL;
-	size_t pwlen = 0;
+	uint8_t *encval = NULL;
+	size_t pwlen = 0, enclen = 0;
+	struct lenc_hist hist = {0};
 	uint64_t value = 0;
 	bool exists = false;
 	int rc;
@@ -553,6 +667,14 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 		goto out;
 	pwbv.bv_val = pwval, pwbv.bv_len = pwlen;
 	v_pw[0] = &pwbv, v_pw[1] = NULL;
+	if (lenc_enabled(c)) {
+		if ((rc = lenc_encode(c, pwval, pwlen, rec->rotated_at, &encval, &enclen)) != 0)
+			goto out;
+		encbv.bv_val = (char *)encval, encbv.bv_len = enclen;
+		v_enc[0] = &encbv, v_enc[1] = NULL;
+		if ((rc = enc_history(c, rec, exists, value, encval, enclen, &hist)) != 0)
+			goto out;
+	}
 	/* pending: the expiry is the rotation time, i.e. due again unless confirmed */
 	(void)laps_filetime_format_dec(
 	    laps_ms_expiration_encode(rec->rotated_at, laps_ms_rotation_tag(rec->rotation_id), 1),
@@ -565,14 +687,26 @@ write_ms(struct lctx *c, const struct laps_record *rec, const char *password,
 		if ((rc = modlist_add(&ml, LDAP_MOD_DELETE, exp_attr, v_old)) != 0)
 			goto out;
 	}
-	if ((rc = modlist_add(&ml, LDAP_MOD_ADD, exp_attr, v_new)) != 0 ||
-	    (rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->pw_attr, v_pw)) != 0 ||
-	    (rc = lconn_modify(c, e.dn, &ml, NULL, "write", NULL)) != 0)
+	if ((rc = modlist_add(&ml, LDAP_MOD_ADD, exp_attr, v_new)) != 0)
+		goto out;
+	/* encrypted: never the clear text, and an older one removed (a replace
+	 * without values deletes the attribute if present) */
+	if (encval != NULL && hist.n > 1 &&
+	    (rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->hist_attr, hist.ptr)) != 0)
+		goto out;
+	if (encval != NULL &&
+	    (rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->enc_attr, v_enc)) == 0)
+		rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->pw_attr, NULL);
+	else if (encval == NULL)
+		rc = modlist_add(&ml, LDAP_MOD_REPLACE, c->schema->pw_attr, v_pw);
+	if (rc != 0 || (rc = lconn_modify(c, e.dn, &ml, NULL, "write", NULL)) != 0)
 		goto out;
 	(void)snprintf(newver->tag, sizeof(newver->tag), "ft:%s", newbuf);
 out:
 	if (pwval != NULL)
 		laps_secret_free(pwval);
+	free(encval);
+	lenc_hist_free(&hist);
 	lentry_free(&e);
 	return rc;
 }
@@ -707,11 +841,14 @@ const struct lschema lschema_mslaps = {
     .caps = MS_CAPS,
     .single_account = true,
     .exp_attr = AT_MSLAPS_EXP,
+    .hist_attr = AT_MSLAPS_ENC_HIST,
     .pw_attr = AT_MSLAPS_PW,
+    .enc_attr = AT_MSLAPS_ENC,
     .read = read_ms,
     .write = write_ms,
     .confirm_once = confirm_ms,
     .set_expiry_once = set_expiry_ms,
+    .history = history_ms,
     .pw_encode = mslaps_pw_encode,
     .pw_decode = mslaps_pw_decode,
     .report_filter = "(|(objectClass=computer)(objectClass=lapsMsCompat))",

@@ -50,6 +50,7 @@ struct laps_record {
 	int64_t rotate_by; /* not serialised: set on an admin read when the server
 			    * announced that this read makes the password rotate by
 			    * then (laps-escrowd's Laps-Rotate-By); 0 = none */
+	bool encrypted;	 /* password was decrypted from msLAPS-EncryptedPassword */
 };
 
 struct laps_record_list {

@@ -34,6 +34,7 @@ struct lg_entry {
 	bool pending;	 /* state pending (else confirmed) */
 	char source[LG_SOURCE_MAX];
 	char key_id[LAPS_KEYID_MAX + 1]; /* admin key that opened it; "" = clear text */
+	bool encrypted;			 /* decrypted from msLAPS-EncryptedPassword (DPAPI-NG) */
 };
 
 /* What a read produced. */

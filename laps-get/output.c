@@ -247,6 +247,7 @@ entry_json(const struct lg_entry *e, struct pw_slots *sl, struct json_object **o
 	    (rc = add(o, "state", json_object_new_string(e->pending ? "pending" : "confirmed"))) !=
 		0 ||
 	    (rc = add(o, "source", json_object_new_string(e->source))) != 0 ||
+	    (rc = add(o, "encrypted", json_object_new_boolean(e->encrypted))) != 0 ||
 	    (rc = add_nullable(o, "key_id",
 			       e->key_id[0] ? json_object_new_string(e->key_id) : NULL)) != 0)
 		goto fail;

@@ -169,6 +169,7 @@ lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *
 	e->expires = rec->expires_at;
 	e->rotate_by = rec->rotate_by;
 	e->pending = rec->state == LAPS_STATE_PENDING;
+	e->encrypted = rec->encrypted;
 
 	if (rec->password != NULL) { /* clear-text schema modes */
 		if (strlen(rec->password) > LAPS_PASSWORD_MAX) {

@@ -49,8 +49,15 @@ ldap_conf() {
 			-e '/^\[file\]$/,$d' "$T/laps.conf"
 		printf '%s\n' "[ldap]" "uri = $LDAP_URI" "tls = starttls" "ca_file = $LDAP_CA" \
 			"bind = simple" "bind_dn = $dn" "bind_secret_file = $secret" \
-			"base = $LDAP_DEVICES_BASE" "filter = (cn=%h)" "schema = laps" "timeout = 3s" \
-			>>"$T/laps.conf"
+			"base = $LDAP_DEVICES_BASE" "filter = (cn=%h)" "timeout = 3s" >>"$T/laps.conf"
+		if [ "${FAULT_LDAP_MODE:-}" = encrypted ]; then # agent_faults_ldap_enc.sh
+			[ -e "$T/rootkey.json" ] ||
+				python3 "$top_srcdir/tests/integration/gkdi_rootkey.py" "$T/rootkey.json" || exit 99
+			printf '%s\n' "schema = mslaps" "encrypt_to = S-1-5-21-1-2-3-512" \
+				"gkdi_root_key_file = $T/rootkey.json" >>"$T/laps.conf"
+		else
+			echo "schema = laps" >>"$T/laps.conf"
+		fi
 		[ $who = reader ] && mv "$T/laps.conf" "$f"
 	done
 	chmod 600 "$T/laps.conf" "$T/reader.conf"

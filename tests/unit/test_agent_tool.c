@@ -145,6 +145,8 @@ open_record(const struct laps_privkey *k, const struct laps_record *r, char **pw
 	struct laps_seal_ad ad;
 	size_t n;
 
+	if (r->password != NULL) /* clear-text and encrypted Windows LAPS modes */
+		return (*pw = laps_secret_strdup(r->password)) != NULL ? 0 : LAPS_ERR_NOMEM;
 	laps_seal_ad_from_record(&ad, r);
 	return laps_seal_open(k, &ad, r->envelope, r->envelope_len, pw, &n);
 }
