@@ -139,6 +139,18 @@ struct laps_backend_ops {
 	 * open, LAPS_BCAP_LOCALOPEN).  0 or LAPS_ERR_CONFIG naming the key and
 	 * the file. */
 	int (*check)(const struct laps_conf *cfg);
+
+	/* optional: a request of the server's own administration API
+	 * (laps-escrowd's /v1/enroll-tokens and /v1/enrolled-devices, for
+	 * laps-get enroll-token and device).  method "GET" or "POST"; path
+	 * from the server's root, already percent-encoded; body JSON (a POST
+	 * without one sends "{}").  A 2xx answer: 0 and *answer its body
+	 * (malloc'd, NUL-terminated, may hold a secret: free it with
+	 * laps_freezero(*answer, *len + 1)), NULL when empty.  Any other: the
+	 * LAPS_ERR_* of the status (401 AUTH, 403 ACCESS, 404 NOTFOUND, 409
+	 * CONFLICT ...) with a detail naming the route and the server's reason. */
+	int (*admin)(void *ctx, const char *method, const char *path, const char *body,
+		     char **answer, size_t *len);
 };
 
 /* An open backend. */
@@ -186,6 +198,10 @@ int laps_backend_find(struct laps_backend *b, const char *name,
 /* Every row of the source, in the source's order, through cb (see the
  * report slot).  LAPS_ERR_UNSUPPORTED without the slot; cb's error stops it. */
 int laps_backend_report(struct laps_backend *b, laps_report_cb cb, void *arg)
+    __attribute__((warn_unused_result));
+/* The admin slot (see there).  LAPS_ERR_UNSUPPORTED without it. */
+int laps_backend_admin(struct laps_backend *b, const char *method, const char *path,
+		       const char *body, char **answer, size_t *len)
     __attribute__((warn_unused_result));
 
 #endif
