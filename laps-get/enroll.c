@@ -137,8 +137,10 @@ valid_operand(enum lg_admin_cmd cmd, const char *s)
 static int
 admin_check(int nidx, int argc, char **argv, struct lg_admin_opts *o)
 {
-	const char *name =
-	    verbs[nidx].operand ? verbs[nidx].cmd == LG_TOKEN_REVOKE ? "ID" : "HOST" : NULL;
+	const char *name = NULL;
+
+	if (verbs[nidx].operand)
+		name = verbs[nidx].cmd == LG_TOKEN_REVOKE ? "ID" : "HOST";
 
 	if (name == NULL && optind != argc)
 		return laps_seterr(LAPS_ERR_INVALID, "%s %s takes no argument", verbs[nidx].group,
@@ -485,11 +487,12 @@ explain(int rc, const struct lg_admin_opts *o)
 		return lg_seterr_prefix(rc, dev ? "no enrolled device of that name you may manage"
 						: "no enrollment token of that id you may manage");
 	if (rc == LAPS_ERR_ACCESS)
-		return lg_seterr_prefix(rc, o->cmd == LG_DEVICE_LIST
-						? "refused: this needs the read or the enroll "
-						  "right ([authz] enroll_value, laps.enroll)"
-						: "refused: this needs the enroll right on the "
-						  "unit ([authz] enroll_value, laps.enroll)");
+		return lg_seterr_prefix(rc,
+					o->cmd == LG_DEVICE_LIST
+					    ? "this needs the read or the enroll right "
+					      "(laps.enroll, laps-escrowd's [authz] enroll_value)"
+					    : "this needs the enroll right (laps.enroll, "
+					      "laps-escrowd's [authz] enroll_value) on its unit");
 	return rc;
 }
 
