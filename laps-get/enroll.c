@@ -35,6 +35,8 @@
 #define JSON_DEPTH 8
 #define PATH_MAX_ 512
 #define TOKEN_ID_LEN 16
+/* laps-et-<hex id>.<base64url> */
+#define TOKEN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 #define USES_MAX 1000000
 #define EXPIRES_MAX 31622400 /* laps-escrowd's limit: 366 days */
 #define PATTERN_MAX 128
@@ -216,14 +218,23 @@ member(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-/* A string member, or "-". */
+/* A string member, or "-"; "?" for one a terminal should not see (a
+ * control character, or longer than a device name: the server's text is
+ * outside input). */
 static const char *
 str_of(struct json_object *o, const char *key)
 {
 	struct json_object *v = member(o, key);
+	const unsigned char *p;
 
-	return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-								     : "-";
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return "-";
+	if (json_object_get_string_len(v) > LAPS_DEVICE_MAX)
+		return "?";
+	for (p = (const unsigned char *)json_object_get_string(v); *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "?";
+	return json_object_get_string(v);
 }
 
 static int64_t
@@ -365,7 +376,9 @@ show_created(struct json_object *o, const struct lg_admin_opts *opt, const char 
 	char e[TIMEBUF];
 
 	if (tok == NULL || !json_object_is_type(tok, json_type_string) ||
-	    strncmp(json_object_get_string(tok), "laps-et-", 8) != 0)
+	    strncmp(json_object_get_string(tok), "laps-et-", 8) != 0 ||
+	    strspn(json_object_get_string(tok), TOKEN_CHARS) !=
+		(size_t)json_object_get_string_len(tok))
 		return laps_seterr(LAPS_ERR_FORMAT, "%s: the answer holds no token", what);
 	if (opt->json) {
 		iso_times(o);
