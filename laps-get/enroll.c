@@ -467,9 +467,8 @@ request_of(const struct lg_admin_opts *o, const char **method, char *path, size_
 	}
 }
 
-/* The answer to the command, printed. */
-static int
-show(const char *answer, size_t len, const struct lg_admin_opts *o, const char *what)
+int
+lg_admin_show(const char *answer, size_t len, const struct lg_admin_opts *o, const char *what)
 {
 	struct json_object *j = NULL;
 	int rc;
@@ -525,7 +524,7 @@ lg_admin_run(struct laps_backend *b, const struct lg_admin_opts *o)
 	free(body);
 	if (rc != 0)
 		return explain(rc, o);
-	rc = show(answer, len, o, path);
+	rc = lg_admin_show(answer, len, o, path);
 	if (answer != NULL)
 		laps_freezero(answer, len + 1);
 	return rc;

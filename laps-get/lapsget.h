@@ -217,6 +217,11 @@ struct lg_admin_opts {
  */
 int lg_admin_parse(int argc, char **argv, struct lg_admin_opts *o, const char **config,
 		   const char **source) __attribute__((warn_unused_result));
+/* Print the server's answer to o's command (answer[0..len), JSON, outside
+ * input: parsed with caps and wiped; what names the route in messages).
+ * LAPS_ERR_FORMAT when it is not the answer expected.  (fuzz_get_admin.c) */
+int lg_admin_show(const char *answer, size_t len, const struct lg_admin_opts *o, const char *what)
+    __attribute__((warn_unused_result));
 /* Run it through b's admin slot and print the answer (a new token once,
  * alone on stdout).  403: LAPS_ERR_ACCESS, 404: LAPS_ERR_NOTFOUND ... */
 int lg_admin_run(struct laps_backend *b, const struct lg_admin_opts *o)
