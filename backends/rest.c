@@ -13,6 +13,8 @@
  *   history     GET …/history?limit=N
  *   set_expiry  POST …/expire {"expires_at"}
  *   find        GET /v1/devices?name=Q (every page)
+ *   admin       GET/POST of the administration API (laps-get enroll-token,
+ *               device): the answer's body, or the status as LAPS_ERR_*
  *   report      GET /v1/report?page_size=N, page after page: each page's
  *               rows go to the caller before the next is asked for, so
  *               memory stays at one page whatever the fleet's size
@@ -53,6 +55,7 @@
 #define KEY_FILE_MAX 65536
 #define REPORT_PAGE 500		       /* rows asked for per report page */
 #define REPORT_BODY_MAX (1024 * 1024) /* a page of 500 rows is < 300 KiB */
+#define ADMIN_BODY_MAX (4 * 1024 * 1024) /* admin listings (tokens, enrolled devices) */
 
 struct rest_ctx {
 	const struct laps_conf *cfg;
@@ -611,6 +614,50 @@ out:
 
 /* ------------------------------------------------------------------ */
 
+/* The server's administration API (laps-get enroll-token, device). */
+static int
+slot_admin(void *ctx, const char *method, const char *path, const char *body, char **answer,
+	   size_t *len)
+{
+	struct rest_ctx *c = ctx;
+	struct rest_req q = {method, NULL, NULL, NULL, NULL, NULL, 0, NULL, false, ADMIN_BODY_MAX};
+	struct rest_resp r;
+	struct target t;
+	int rc;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "rest: admin method %s", method);
+	if (laps_snprintf(t.url, sizeof t.url, "%s%s", c->base, path) != 0 ||
+	    laps_snprintf(t.what, sizeof t.what, "%s %s", method, path) != 0)
+		return laps_seterr(LAPS_ERR_INVALID, "rest: admin path too long");
+	q.url = t.url;
+	q.what = t.what;
+	if (strcmp(method, "POST") == 0) {
+		q.ctype = "application/json";
+		q.body = body != NULL ? body : "{}";
+		q.body_len = strlen(q.body);
+	}
+	rest_resp_init(&r);
+	if ((rc = call(c, &q, &r)) != 0)
+		goto out;
+	if (r.status < 200 || r.status > 299) {
+		rc = fail_status(t.what, &r);
+		goto out;
+	}
+	if (r.body != NULL && r.len > 0) {
+		if ((*answer = malloc(r.len + 1)) == NULL) {
+			rc = LAPS_ERR_NOMEM;
+			goto out;
+		}
+		memcpy(*answer, r.body, r.len);
+		(*answer)[r.len] = '\0';
+		*len = r.len;
+	}
+out:
+	rest_resp_clear(&r);
+	return rc;
+}
+
 static void
 slot_close(void *ctx)
 {
@@ -888,4 +935,5 @@ const struct laps_backend_ops laps_backend_rest = {
     .approval = slot_approval,
     .caps_of = slot_caps_of,
     .describe = slot_describe,
+    .admin = slot_admin,
 };

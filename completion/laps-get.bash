@@ -66,6 +66,46 @@ _laps_get()
 		[[ ${words[1]} == request && $cur != -* ]] && COMPREPLY=($(compgen -A hostname -- "$cur"))
 		return;;
 	esac
+	if [[ ${words[1]} == enroll-token || ${words[1]} == device ]]; then
+		case $prev in
+		-c|--config)
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			return;;
+		-S|--status)
+			COMPREPLY=($(compgen -W "enabled disabled" -- "$cur"))
+			return;;
+		-e|--expires)
+			COMPREPLY=($(compgen -W "1h 1d 7d 30d" -- "$cur"))
+			return;;
+		-u|--unit|-n|--uses|-p|--name-pattern)
+			return;;
+		esac
+		if [[ $cword -eq 2 ]]; then
+			if [[ ${words[1]} == device ]]; then
+				COMPREPLY=($(compgen -W "list disable enable reenroll" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -W "create list revoke" -- "$cur"))
+			fi
+			return
+		fi
+		case ${words[1]}/${words[2]} in
+		enroll-token/create)
+			COMPREPLY=($(compgen -W "--config --unit --uses --expires --name-pattern
+				--json --verbose --help" -- "$cur"));;
+		device/list)
+			COMPREPLY=($(compgen -W "--config --status --json --verbose --help" -- "$cur"));;
+		device/*)
+			if [[ $cur == -* ]]; then
+				COMPREPLY=($(compgen -W "--config --json --verbose --help" -- "$cur"))
+			else
+				COMPREPLY=($(compgen -A hostname -- "$cur"))
+			fi;;
+		*)
+			COMPREPLY=($(compgen -W "--config --json --verbose --help" -- "$cur"));;
+		esac
+		return
+	fi
 
 	if [[ ${words[1]} == report ]]; then
 		case $prev in
@@ -114,7 +154,7 @@ _laps_get()
 	esac
 
 	if [[ $cword -eq 1 ]]; then
-		COMPREPLY=($(compgen -W "keygen report check-config expire request approvals approve deny" -A hostname -- "$cur"))
+		COMPREPLY=($(compgen -W "keygen report check-config expire request approvals approve deny enroll-token device" -A hostname -- "$cur"))
 	else
 		COMPREPLY=($(compgen -A hostname -- "$cur"))
 	fi

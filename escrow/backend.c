@@ -312,3 +312,22 @@ laps_backend_approval(struct laps_backend *b, const struct laps_approval_op *op,
 				   b->ops->name);
 	return b->ops->approval(b->ctx, op, answer);
 }
+
+int
+laps_backend_admin(struct laps_backend *b, const char *method, const char *path, const char *body,
+		   char **answer, size_t *len)
+{
+	if (answer != NULL)
+		*answer = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (b == NULL || method == NULL || path == NULL || path[0] != '/' || answer == NULL ||
+	    len == NULL)
+		return laps_seterr(LAPS_ERR_INVALID, "backend admin: bad arguments");
+	if (b->ops->admin == NULL)
+		return laps_seterr(LAPS_ERR_UNSUPPORTED,
+				   "backend %s has no administration API (this command needs "
+				   "[escrow] backend = rest, laps-escrowd)",
+				   b->ops->name);
+	return b->ops->admin(b->ctx, method, path, body, answer, len);
+}

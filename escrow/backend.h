@@ -172,6 +172,18 @@ struct laps_backend_ops {
 	/* optional: an approval operation; *answer (malloc'd) the server's
 	 * JSON answer: the request ({"id",...}) or {"approvals":[...]}. */
 	int (*approval)(void *ctx, const struct laps_approval_op *op, char **answer);
+
+	/* optional: a request of the server's own administration API
+	 * (laps-escrowd's /v1/enroll-tokens and /v1/enrolled-devices, for
+	 * laps-get enroll-token and device).  method "GET" or "POST"; path
+	 * from the server's root, already percent-encoded; body JSON (a POST
+	 * without one sends "{}").  A 2xx answer: 0 and *answer its body
+	 * (malloc'd, NUL-terminated, may hold a secret: free it with
+	 * laps_freezero(*answer, *len + 1)), NULL when empty.  Any other: the
+	 * LAPS_ERR_* of the status (401 AUTH, 403 ACCESS, 404 NOTFOUND, 409
+	 * CONFLICT ...) with a detail naming the route and the server's reason. */
+	int (*admin)(void *ctx, const char *method, const char *path, const char *body,
+		     char **answer, size_t *len);
 };
 
 /* An open backend. */
@@ -226,6 +238,10 @@ int laps_backend_approval(struct laps_backend *b, const struct laps_approval_op 
 /* The expire_many slot (LAPS_ERR_UNSUPPORTED without it). */
 int laps_backend_expire_many(struct laps_backend *b, const struct laps_expire_filter *f,
 			     laps_report_cb cb, void *arg, size_t *count)
+    __attribute__((warn_unused_result));
+/* The admin slot (see there).  LAPS_ERR_UNSUPPORTED without it. */
+int laps_backend_admin(struct laps_backend *b, const char *method, const char *path,
+		       const char *body, char **answer, size_t *len)
     __attribute__((warn_unused_result));
 
 #endif

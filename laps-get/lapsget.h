@@ -221,4 +221,42 @@ struct lg_keygen_opts {
 int lg_keygen(const struct lg_keygen_opts *o, const char *progname)
     __attribute__((warn_unused_result));
 
+/* --- enrollment tokens and enrolled devices (enroll.c) --- */
+
+enum lg_admin_cmd {
+	LG_TOKEN_CREATE = 0,
+	LG_TOKEN_LIST,
+	LG_TOKEN_REVOKE,
+	LG_DEVICE_LIST, /* the device commands come last */
+	LG_DEVICE_DISABLE,
+	LG_DEVICE_ENABLE,
+	LG_DEVICE_REENROLL
+};
+
+struct lg_admin_opts {
+	enum lg_admin_cmd cmd;
+	const char *unit, *name_pattern; /* create */
+	long long uses;			 /* create: 1..1000000 */
+	int64_t expires_in;		 /* create: seconds */
+	const char *status;		 /* device list: NULL, "enabled" or "disabled" */
+	const char *operand;		 /* revoke: token id; disable ...: HOST */
+	bool json, help;
+};
+
+/*
+ * "enroll-token VERB ..." or "device VERB ..." (argv[0] is the group) into
+ * *o; -c/--config and -s/--source into *config, *source.  LAPS_ERR_INVALID.
+ */
+int lg_admin_parse(int argc, char **argv, struct lg_admin_opts *o, const char **config,
+		   const char **source) __attribute__((warn_unused_result));
+/* Print the server's answer to o's command (answer[0..len), JSON, outside
+ * input: parsed with caps and wiped; what names the route in messages).
+ * LAPS_ERR_FORMAT when it is not the answer expected.  (fuzz_get_admin.c) */
+int lg_admin_show(const char *answer, size_t len, const struct lg_admin_opts *o, const char *what)
+    __attribute__((warn_unused_result));
+/* Run it through b's admin slot and print the answer (a new token once,
+ * alone on stdout).  403: LAPS_ERR_ACCESS, 404: LAPS_ERR_NOTFOUND ... */
+int lg_admin_run(struct laps_backend *b, const struct lg_admin_opts *o)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -5,6 +5,7 @@
  *   laps-get [-c FILE] [--account A] --expire[=WHEN] HOST
  *   laps-get keygen -o FILE [--comment C] [--passphrase-fd N | --no-passphrase]
  *   laps-get report [-c FILE] [--source NAME] [--grace D] [--status LIST] [--json|--csv]
+ *   laps-get enroll-token create|list|revoke ..., laps-get device list|disable|enable|reenroll ...
  *
  * This file parses the command line, loads the configuration and opens the
  * source.  Every step returns 0 or a LAPS_ERR_* code; main() alone turns
@@ -115,6 +116,11 @@ usage(FILE *f)
 		   "       " PROG " [-c FILE] --break-glass --reason R HOST\n"
 		   "       " PROG " [-c FILE] report [--source NAME] [--grace DURATION]\n"
 		   "                [--status ok,due,overdue,stuck,never] [--json | --csv]\n"
+		   "       " PROG " [-c FILE] enroll-token create --unit U --uses N --expires D\n"
+		   "                [--name-pattern P] [--json]\n"
+		   "       " PROG " [-c FILE] enroll-token list [--json] | revoke ID\n"
+		   "       " PROG " [-c FILE] device list [--status enabled|disabled] [--json]\n"
+		   "       " PROG " [-c FILE] device disable|enable|reenroll HOST\n"
 		   "\n"
 		   "  -c, --config FILE      configuration (default ~/.config/laps/laps-get.conf,\n"
 		   "                         then " SYSCONFDIR "/laps/laps-get.conf)\n"
@@ -249,10 +255,18 @@ load_config(const char *opt_path, struct laps_conf *cfg)
 
 /* --- the command line --- */
 
-/* clang-format off */
-enum lg_cmd { CMD_READ = 0, CMD_EXPIRE, CMD_KEYGEN, CMD_REPORT, CMD_CHECK, CMD_HELP, CMD_VERSION,
-	      CMD_BULK, CMD_APPROVAL };
-/* clang-format on */
+enum lg_cmd {
+	CMD_READ = 0,
+	CMD_EXPIRE,
+	CMD_KEYGEN,
+	CMD_REPORT,
+	CMD_CHECK,
+	CMD_ADMIN, /* enroll-token, device (enroll.c) */
+	CMD_HELP,
+	CMD_VERSION,
+	CMD_BULK,    /* expire with --filter/--status (policy.c) */
+	CMD_APPROVAL /* request, approvals, approve, deny (policy.c) */
+};
 
 struct opts {
 	enum lg_cmd cmd;
@@ -267,6 +281,7 @@ struct opts {
 	struct lg_approval_opts approval; /* request, approvals, approve, deny (policy.c) */
 	const char *reason;		  /* --reason (with --break-glass) */
 	bool break_glass;
+	struct lg_admin_opts admin;
 };
 
 static bool
@@ -642,7 +657,8 @@ subcommand_at(int argc, char **argv)
 		if (strcmp(a, "keygen") == 0 || strcmp(a, "report") == 0 ||
 		    strcmp(a, "check-config") == 0 || strcmp(a, "expire") == 0 ||
 		    strcmp(a, "request") == 0 || strcmp(a, "approvals") == 0 ||
-		    strcmp(a, "approve") == 0 || strcmp(a, "deny") == 0)
+		    strcmp(a, "approve") == 0 || strcmp(a, "deny") == 0 ||
+		    strcmp(a, "enroll-token") == 0 || strcmp(a, "device") == 0)
 			return i;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0 ||
 		    strncmp(a, "--config=", 9) == 0 || strncmp(a, "--source=", 9) == 0 ||
@@ -696,6 +712,9 @@ parse_args(int argc, char **argv, struct opts *o)
 	sub = subcommand_at(argc, argv);
 	if (sub > 1) /* "-c FILE report": the leading options after the word */
 		rotate_words(argv + 1, sub - 1);
+	if (sub > 1 && sub + 1 < argc &&
+	    (strcmp(argv[1], "enroll-token") == 0 || strcmp(argv[1], "device") == 0))
+		rotate_words(argv + 2, sub - 1); /* and its verb ("device list") */
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return parse_keygen(argc - 1, argv + 1, o);
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
@@ -707,6 +726,13 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (argc > 1 && (strcmp(argv[1], "request") == 0 || strcmp(argv[1], "approvals") == 0 ||
 			 strcmp(argv[1], "approve") == 0 || strcmp(argv[1], "deny") == 0))
 		return parse_approval(argc - 1, argv + 1, o);
+	if (argc > 1 && (strcmp(argv[1], "enroll-token") == 0 || strcmp(argv[1], "device") == 0)) {
+		o->cmd = CMD_ADMIN;
+		rc = lg_admin_parse(argc - 1, argv + 1, &o->admin, &o->config, &o->source);
+		if (rc == 0 && o->admin.help)
+			o->cmd = CMD_HELP;
+		return rc;
+	}
 	while ((c = getopt_long(argc, argv, "c:k:P:a:H::js:e::vVh", lopts, NULL)) != -1) {
 		if ((rc = read_option(c, o)) != 0)
 			return rc;
@@ -757,7 +783,7 @@ configure(const struct opts *o, struct session *s)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
 	if ((rc = laps_backend_conf_validate(&s->cfg, LAPS_ROLE_ADMIN)) != 0)
 		return rc == LAPS_ERR_NOMEM ? rc : lg_seterr_prefix(LAPS_ERR_CONFIG, NULL);
-	if (o->cmd == CMD_REPORT || o->cmd == CMD_BULK)
+	if (o->cmd == CMD_REPORT || o->cmd == CMD_BULK || o->cmd == CMD_ADMIN)
 		s->account = NULL; /* every account */
 	else if (o->account != NULL)
 		s->account = o->account;
@@ -935,6 +961,24 @@ bulk_command(const struct opts *o, struct session *s)
 	return 0;
 }
 
+/* laps-get enroll-token, device: the server's administration API. */
+static int
+admin_command(const struct opts *o, struct session *s)
+{
+	struct laps_backend_env env;
+	int rc;
+
+	s->what = s->ops->name; /* static: cfg is freed before main prints it */
+	laps_agent_backend_env(&s->cfg, &env);
+	if ((rc = laps_backend_open(s->ops, &s->cfg, LAPS_ROLE_ADMIN, &env, &s->b)) != 0)
+		return rc;
+	s->what = o->admin.cmd >= LG_DEVICE_LIST ? "device" : "enroll-token";
+	if ((rc = lg_admin_run(s->b, &o->admin)) != 0)
+		return rc;
+	s->what = NULL;
+	return 0;
+}
+
 /* laps_backend_check_files callback: one line per refused file. */
 static void
 print_refused_file(void *arg, const char *what, int rc)
@@ -1008,6 +1052,10 @@ run(const struct opts *o, char *what, size_t whatlen, bool *problems)
 		goto out;
 	if (o->cmd == CMD_REPORT) {
 		rc = report_command(o, &s, problems);
+		goto out;
+	}
+	if (o->cmd == CMD_ADMIN) {
+		rc = admin_command(o, &s);
 		goto out;
 	}
 	if (o->cmd == CMD_CHECK) {

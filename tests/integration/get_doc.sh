@@ -39,6 +39,10 @@ check "completes --source values" "$(compl laps-get --source gr)" = graph
 check "completes keygen options" "$(compl laps-get keygen --no-)" = "--no-passphrase"
 check "completes expire options" "$(compl laps-get expire --dr)" = "--dry-run"
 check "completes the approvals subcommand" "$(compl laps-get approval | grep -c '^approvals$')" -eq 1
+check "completes enroll-token" "$(compl laps-get enroll-t)" = "enroll-token"
+check "completes device verbs" "$(compl laps-get device re)" = "reenroll"
+check "completes enroll-token create options" "$(compl laps-get enroll-token create --name)" = "--name-pattern"
+check "completes device list --status values" "$(compl laps-get device list --status dis)" = "disabled"
 check "registers for laps-get" "$(bash -c '. "$1"; complete -p laps-get' _ "$comp" | grep -c _laps_get)" -eq 1
 
 finish
