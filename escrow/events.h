@@ -162,6 +162,10 @@
 	  "An administrator set a record's expiry (forced a rotation); audited.", "None.")         \
 	X(3013, RECORD_CHANGED, LAPS_LOG_NOTICE, "9bedc96eccc44b1f8596e2d4ada2a14c",               \
 	  "A device wrote or confirmed its record; audited.", "None.")                             \
+	X(3014, BREAK_GLASS_READ, LAPS_LOG_WARNING, "99ad5b4004b2467eade5a6b4864d905c",            \
+	  "A password was read without the approval [policy] approval requires (break-glass, "     \
+	  "with a reason); audited and sent to the webhook.",                                      \
+	  "Confirm the emergency with the reader; the reason is in the audit row.")                \
 	X(3020, STORE_FAILED, LAPS_LOG_ERR, "23b5573d7bd34bf3995d6905d21c9f00",                    \
 	  "The store (SQLite or PostgreSQL) failed; the request was answered 503 and nothing "     \
 	  "was changed.",                                                                          \

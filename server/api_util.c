@@ -169,6 +169,8 @@ audit_event(const struct store_audit *a)
 	if (est)
 		return strcmp(a->action, "est_reenroll") == 0 ? LAPS_EV_EST_RENEWED
 							      : LAPS_EV_EST_ENROLLED;
+	if (strcmp(a->action, "break_glass_read") == 0)
+		return LAPS_EV_BREAK_GLASS_READ;
 	if (strcmp(a->action, "read_secret") == 0 || strcmp(a->action, "read_history") == 0)
 		return LAPS_EV_SECRET_READ;
 	if (strcmp(a->action, "expire") == 0)

@@ -190,6 +190,8 @@ req alice GET $EU/record -H 'Laps-Break-Glass: INC-9 datacenter fire'
 check "break-glass with break_glass = yes: 200" "200 yes" "$S $(has_envelope)"
 check "  audited as break_glass_read with the reason" 1 \
 	"$(sql "SELECT count(*) FROM audit WHERE action = 'break_glass_read' AND outcome = 'allowed' AND detail = 'INC-9 datacenter fire'")"
+check "  logged as event LAPS-3014 (BREAK_GLASS_READ), not as an ordinary read" 1 \
+	"$(grep -c 'LAPS-3014.*action=break_glass_read.*detail=INC-9 datacenter fire' "$T/escrowd.log")"
 req alice GET $EU/record
 check "  without the header still 403" 403 "$S"
 req carol GET $EU/record -H 'Laps-Break-Glass;'
