@@ -195,6 +195,7 @@ async function api(path, opts = {}) {
     credentials: 'omit',
   });
   const j = await r.json().catch(() => null);
+  if (opts.headers) opts.headers.rotateBy = Number(r.headers.get('Laps-Rotate-By')) || 0;
   if (r.status === 401) {
     signOut('The server no longer accepts your sign-in: sign in again.');
     throw new Error('signed out');
@@ -634,9 +635,14 @@ async function reveal(base, device, account, out) {
   hidePassword();
   if (!S.key) { say('Open your admin key file first (above).', true); $('keyfile').focus(); return; }
   try {
-    const rec = await api(`${base}/record`);
+    const seen = {}; // Laps-Rotate-By: the server's rotate-after-read policy
+    const rec = await api(`${base}/record`, { headers: seen });
     const pw = openRecord(rec, device, account);
     const views = [passwordView(pw, rec.state === 'pending' ? 'New password (pending)' : 'Password')];
+    if (seen.rotateBy > 0) {
+      views.push(h('p', { class: 'note', id: 'rotate-note' },
+        `This password will be rotated by ${fmtTime(seen.rotateBy)}: it has been seen (the server's rotate-after-read policy).`));
+    }
     if (rec.state === 'pending') {
       try {
         const hist = await api(`${base}/history?limit=1`);

@@ -73,6 +73,9 @@ console_conf() {
 	escrowd_conf
 	sed -i 's/^\[authz\]$/[authz]\nrights_claim = groups\nunits = eu:*.eu.example.test/' "$T/escrowd.conf"
 	printf '%s\n' "[console]" "enable = yes" "dir = $T/console" >>"$T/escrowd.conf"
+	# a read moves the expiry to at most now + 28d (still after ws04's 27d:
+	# the fleet sort below is unchanged); the console says so
+	printf '%s\n' "[policy]" "rotate_after_read = 28d" >>"$T/escrowd.conf"
 }
 escrowd_kill
 console_conf

@@ -174,6 +174,8 @@ async function phaseHelpdesk(s) {
   check(/loaded/.test(await text(page, '#key-state')), 'unprotected key file loaded');
   let pws = await revealPasswords(page);
   check(pws.length === 1 && shadowMatches(pws[0]), 'reveal (unprotected key): the password matches the shadow hash');
+  const note = await page.$('#rotate-note') !== null ? await text(page, '#rotate-note') : '';
+  check(/will be rotated by/.test(note), 'rotate after read: the reveal says when the password will be rotated', note);
   const legend = await page.$('#legend');
   const classes = await page.$$eval('#reveal-out .pw span', (sp) => new Set(sp.map((x) => x.className)).size);
   check(legend !== null && classes >= 2, 'character-class legend and per-class colours', classes);
