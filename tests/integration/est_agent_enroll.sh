@@ -109,6 +109,7 @@ agent enroll --token-fd 3 3<"$T/token" >"$T/out" 2>&1; rc=$?
 	pass "enroll after the admin's permit (token from --token-fd): a new pair" ||
 	{ fail "re-enroll: rc $rc"; cat "$T/out"; }
 s1=$(serial); k1=$(openssl pkey -in "$KEY" -pubout 2>/dev/null)
+cp "$CRT" "$T/A.crt"; cp "$KEY" "$T/A.key"
 agent run >"$T/out" 2>&1; rc=$?
 [ $rc -eq 0 ] && pair_matches && [ "$(serial)" != "$s1" ] &&
 	[ "$(openssl pkey -in "$KEY" -pubout 2>/dev/null)" != "$k1" ] &&
@@ -123,6 +124,21 @@ rotate_ok "  the renewed pair rotates (invariant holds)" rotate
 # --- failed renewal ----------------------------------------------------------
 # (rotate renews like run does, and always rotates)
 est_on off # EST off (404); the certificate is still accepted for /v1
+# (with EST off the renewal after the recovery fails, so the pair stays as recovered)
+cp "$CRT" "$T/B.crt"; cp "$KEY" "$T/B.key"
+
+# a crash inside the replacement (rest_est.c): after the key's rename (the
+# commit point) the next run finishes it; before it, the next run undoes it
+cp "$T/B.key" "$KEY"; cp "$T/A.crt" "$CRT"; cp "$T/B.crt" "$CRT.new"
+agent run >"$T/out" 2>&1
+cmp -s "$CRT" "$T/B.crt" && [ ! -e "$CRT.new" ] && pair_matches &&
+	pass "crash after the key's rename: the next run finishes the replacement" ||
+	{ fail "roll forward"; cat "$T/out"; }
+cp "$T/A.crt" "$CRT.new"; cp "$T/A.key" "$KEY.new"
+agent run >"$T/out" 2>&1
+cmp -s "$CRT" "$T/B.crt" && cmp -s "$KEY" "$T/B.key" && [ ! -e "$CRT.new" ] && [ ! -e "$KEY.new" ] &&
+	pass "crash before the key's rename: the next run undoes it, the old pair stays" ||
+	{ fail "roll back"; cat "$T/out"; }
 p0=$(pair)
 rotate_ok "EST off: the renewal fails, the rotation succeeds with the current pair" rotate
 [ "$(pair)" = "$p0" ] && grep -q "renewal failed, keeping the current certificate" "$T/out" &&
