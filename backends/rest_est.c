@@ -418,6 +418,24 @@ out_key:
 	return rc;
 }
 
+int
+laps_est_parse_answer(const char *b64, size_t len, EVP_PKEY *k, const char *device)
+{
+	struct buf b = {(char *)b64, len, false};
+	STACK_OF(X509) * certs;
+	PKCS7 *p7 = NULL;
+	int rc = 0;
+
+	if (len > EST_ANSWER_MAX)
+		return laps_seterr(LAPS_ERR_TOOBIG, "est: answer too big");
+	if ((certs = parse_certs(&b, &p7)) == NULL)
+		return laps_seterr(LAPS_ERR_FORMAT, "est: the answer is not a certs-only PKCS#7");
+	if (pick_cert(certs, k, device) == NULL)
+		rc = LAPS_ERR_FORMAT;
+	PKCS7_free(p7);
+	return rc;
+}
+
 static int
 est_renew(const struct laps_est_req *r, int64_t now, enum laps_est_renewal *out)
 {

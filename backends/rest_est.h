@@ -11,6 +11,7 @@
 #ifndef LAPS_REST_EST_H
 #define LAPS_REST_EST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LAPS_EST_CLIENT_SYMBOL "laps_est_client"
@@ -43,5 +44,11 @@ struct laps_est_client {
 };
 
 extern const struct laps_est_client laps_est_client;
+
+/* The answer check of enroll (tests/fuzz/fuzz_est_answer.c): base64
+ * certs-only PKCS#7 of len bytes holding a certificate for k's public key,
+ * naming device, valid now.  0 or LAPS_ERR_FORMAT / LAPS_ERR_TOOBIG. */
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+int laps_est_parse_answer(const char *b64, size_t len, struct evp_pkey_st *k, const char *device);
 
 #endif
