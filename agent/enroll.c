@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,4 +173,20 @@ fail:
 	log_err("certificate renewal failed, keeping the current certificate: %s",
 		laps_errstr(rc, err, sizeof err));
 	return rc;
+}
+
+int
+laps_agent_enroll_hint(const struct laps_conf *cfg)
+{
+	const struct laps_rest_conf *r = laps_rest_conf(cfg);
+	const char *backend = laps_escrow_conf(cfg)->backend;
+
+	if (backend == NULL || strcmp(backend, "rest") != 0 || r->auth != LAPS_REST_AUTH_MTLS ||
+	    r->cert_file == NULL || r->key_file == NULL || access(r->cert_file, F_OK) == 0)
+		return 0;
+	fprintf(stderr,
+		"laps-agent: [rest] cert_file %s does not exist: enroll this device first "
+		"(laps-agent enroll --token-file FILE)\n",
+		r->cert_file);
+	return -1;
 }

@@ -29,4 +29,8 @@ int laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
  */
 int laps_agent_renew_cert(const struct laps_agent *a, const struct laps_conf *cfg);
 
+/* check-config: -1 (after saying to enroll) when auth = mtls has no
+ * certificate file yet; 0 otherwise. */
+int laps_agent_enroll_hint(const struct laps_conf *cfg);
+
 #endif

@@ -154,6 +154,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 	size_t i;
 	int rc;
 
+	if (laps_agent_enroll_hint(cfg) != 0)
+		return EXIT_CONFIG;
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
 	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home,

@@ -68,6 +68,9 @@ rotate_ok() { # rotate_ok DESC CMD...
 }
 
 # --- enroll ----------------------------------------------------------------
+agent check-config >"$T/out" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "does not exist: enroll this device first (laps-agent enroll" "$T/out" &&
+	pass "check-config before enrollment: exit 2, says to enroll" || { fail "check-config: rc $rc"; cat "$T/out"; }
 agent enroll --token-file "$T/badtoken" >"$T/out" 2>&1; rc=$?
 [ $rc -ne 0 ] && [ -z "$(ls -A "$T/dev")" ] && pass "a wrong token: enroll fails (rc $rc), nothing written" ||
 	{ fail "wrong token: rc $rc, $(ls -A "$T/dev")"; cat "$T/out"; }
@@ -84,6 +87,7 @@ openssl verify -CAfile "$T/pki/estca.crt" -purpose sslclient "$CRT" >/dev/null 2
 grep -rqF "$TOKEN" "$T/out" "$T/dev" "$T/state" 2>/dev/null && fail "  the token appears in output or files" ||
 	pass "  the token is in no output and no file it wrote"
 
+agent check-config >"$T/out" 2>&1 && pass "check-config after enrollment: OK" || { fail "check-config"; cat "$T/out"; }
 first_serial=$(serial)
 rotate_ok "laps-agent run rotates with the enrolled certificate (invariant holds)" run
 [ "$(serial)" = "$first_serial" ] && pass "  a 1h certificate is not renewed yet (before 2/3 of its lifetime)" ||
