@@ -15,6 +15,7 @@
 #include "agent/account.h"
 #include "agent/account_create.h"
 #include "agent/due.h"
+#include "agent/enroll.h"
 #include "agent/fault.h"
 #include "agent/inputs.h"
 #include "agent/journal.h"
@@ -67,6 +68,8 @@ usage(FILE *f)
 		"  rotate [--account NAME]  rotate now\n"
 		"  status [--json]          last rotation, expiry, backend, journal, last error\n"
 		"  check-config             validate the configuration and the recipient keys\n"
+		"  enroll [--server URL] [--ca FILE] (--token-file FILE | --token-fd N)\n"
+		"                           get the [rest] mTLS certificate over EST\n"
 		"  --version                print the version\n");
 }
 
@@ -155,6 +158,8 @@ cmd_check_config(struct laps_agent *a, const struct laps_conf *cfg)
 	size_t i;
 	int rc;
 
+	if (laps_agent_enroll_hint(cfg) != 0)
+		return EXIT_CONFIG;
 	if (laps_agent_check_inputs(cfg, a->state_dir, print_refused_input, NULL) != 0)
 		return EXIT_CONFIG;
 	if ((rc = laps_account_create_check(laps_agent_conf(cfg)->account_home,
@@ -247,6 +252,7 @@ struct agent_opts {
 	const char *account; /* rotate --account */
 	bool postauth_only;  /* run --post-auth-only */
 	bool json;           /* status --json */
+	struct laps_enroll_opts enroll; /* enroll */
 	unsigned lock_wait;
 	int verbose;
 };
@@ -262,6 +268,10 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	static const struct option copts[] = {{"post-auth-only", no_argument, NULL, 'p'},
 					      {"account", required_argument, NULL, 'a'},
 					      {"json", no_argument, NULL, 'j'},
+					      {"server", required_argument, NULL, 's'},
+					      {"ca", required_argument, NULL, 'C'},
+					      {"token-file", required_argument, NULL, 't'},
+					      {"token-fd", required_argument, NULL, 'f'},
 					      {NULL, 0, NULL, 0}};
 	long long v;
 	int ch;
@@ -269,6 +279,7 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	memset(o, 0, sizeof *o);
 	o->cfgpath = LAPS_CONFIG_DEFAULT;
 	o->lock_wait = LAPS_LOCK_WAIT_DEFAULT;
+	o->enroll.token_fd = -1;
 	while ((ch = getopt_long(argc, argv, "+c:vw:Vh", gopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -315,6 +326,22 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 		case 'j':
 			o->json = true;
 			break;
+		case 's':
+			o->enroll.server = optarg;
+			break;
+		case 'C':
+			o->enroll.ca_file = optarg;
+			break;
+		case 't':
+			o->enroll.token_file = optarg;
+			break;
+		case 'f':
+			if (laps_parse_int64(optarg, 0, 65535, &v) != 0) {
+				fprintf(stderr, "laps-agent: --token-fd: a descriptor number\n");
+				return EXIT_USAGE;
+			}
+			o->enroll.token_fd = (int)v;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -322,7 +349,13 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 	}
 	if (optind != argc ||
 	    (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
-	     strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0) ||
+	     strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0 &&
+	     strcmp(o->cmd, "enroll") != 0) ||
+	    (strcmp(o->cmd, "enroll") == 0 &&
+	     (o->enroll.token_file != NULL) == (o->enroll.token_fd >= 0)) ||
+	    (strcmp(o->cmd, "enroll") != 0 &&
+	     (o->enroll.server != NULL || o->enroll.ca_file != NULL ||
+	      o->enroll.token_file != NULL || o->enroll.token_fd >= 0)) ||
 	    (o->postauth_only && strcmp(o->cmd, "run") != 0) ||
 	    (o->account != NULL && strcmp(o->cmd, "rotate") != 0) ||
 	    (o->json && strcmp(o->cmd, "status") != 0)) {
@@ -344,11 +377,21 @@ run_command(const struct agent_opts *o, struct laps_agent *agent, const struct l
 		return cmd_check_config(agent, cfg);
 	if (strcmp(o->cmd, "status") == 0)
 		return cmd_status(agent, cfg, o->json);
+	if (strcmp(o->cmd, "enroll") == 0)
+		return laps_agent_enroll(agent, cfg, &o->enroll) == 0 ? EXIT_OK : EXIT_ESCROW;
 	if (strcmp(o->cmd, "rotate") == 0)
 		flags |= LAPS_RUN_FORCE;
 	if (o->postauth_only)
 		flags |= LAPS_RUN_POSTAUTH_ONLY;
 	laps_metrics_run_begin(&mr);
+	/* run and rotate: the mTLS certificate renewed when due; a failed
+	 * renewal is logged and counted, and the rotation goes on with the
+	 * current certificate */
+	if (!o->postauth_only) {
+		int r = laps_agent_renew_cert(agent, cfg);
+
+		mr.cert_renewal = r > 0 ? 1 : r < 0 ? -1 : 0;
+	}
 	/* every failure has been logged where it happened (rotate.c) */
 	if (laps_agent_run(agent, flags, o->account) != 0)
 		ret = exit_for_stage(agent->stage);

@@ -178,6 +178,12 @@ laps_metrics_render(const struct laps_metrics_run *run, const char *device, cons
 	put(&b, "laps_agent_last_run_exit_code %d\n", run->exit_code);
 	family(&b, "laps_agent_last_run_rotations", "Rotations completed by the last run.");
 	put(&b, "laps_agent_last_run_rotations %u\n", run->rotated);
+	if (run->cert_renewal != 0) { /* only when a renewal was due (rest, mtls) */
+		family(&b, "laps_agent_last_run_cert_renewal",
+		       "The last run's client certificate renewal (result renewed or failed).");
+		put(&b, "laps_agent_last_run_cert_renewal{result=\"%s\"} 1\n",
+		    run->cert_renewal > 0 ? "renewed" : "failed");
+	}
 	AF("last_rotation_timestamp_seconds", "Last rotation this host confirmed (0 = never).",
 	   v_last_rotation);
 	AF("expiry_timestamp_seconds", "Expiry confirmed with the last rotation (0 = none).",

@@ -30,6 +30,7 @@ struct laps_metrics_run {
 	double duration;      /* seconds */
 	int exit_code;	      /* laps-agent's exit status */
 	unsigned rotated;     /* rotations completed */
+	int cert_renewal;     /* 0 none tried, 1 renewed, -1 failed (agent/enroll.h) */
 };
 
 /* One managed account, as the state directory shows it after the run. */

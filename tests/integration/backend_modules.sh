@@ -16,10 +16,13 @@ ldd "$BIN" >"$T/ldd" || exit 99
 check "laps-get does not link libldap" "$(grep -c libldap "$T/ldd")" -eq 0
 check "laps-get does not link libcurl" "$(grep -c libcurl "$T/ldd")" -eq 0
 check "the agent does not link libldap" "$(ldd "$top_builddir/laps-agent" | grep -c libldap)" -eq 0
-for m in ldap graph rest; do
+for m in ldap graph; do
 	check "the $m module exports one symbol" \
 		"$(nm -D --defined-only "$MODDIR/$m.so" | awk '{print $3}' | tr '\n' ' ')" = "laps_backend_module "
 done
+# rest.so also exports the agent's EST client (backends/rest_est.h)
+check "the rest module exports two symbols" \
+	"$(nm -D --defined-only "$MODDIR/rest.so" | awk '{print $3}' | sort | tr '\n' ' ')" = "laps_backend_module laps_est_client "
 check "laps-get does not link libssl" "$(grep -c libssl "$T/ldd")" -eq 0
 check "the agent does not link libcurl" "$(ldd "$top_builddir/laps-agent" | grep -c libcurl)" -eq 0
 check "the rest module links libcurl" "$(ldd "$MODDIR/rest.so" | grep -c libcurl)" -eq 1
