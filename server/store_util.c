@@ -95,9 +95,15 @@ record_change(const char *json, size_t len, const char *rotation_id, bool confir
 		rc = laps_seterr(LAPS_ERR_CONFLICT, "the current record is another rotation");
 		goto out;
 	}
+	/* A pending record's expiry moved earlier while it was pending (an
+	 * admin's expire, or a read under [policy] rotate_after_read, which
+	 * handed out the pending password too) survives the device's confirm:
+	 * the password confirmed now is the one that was seen. */
+	if (!confirm || r.state != LAPS_STATE_PENDING || r.expires_at <= 0 ||
+	    r.expires_at > expires_at)
+		r.expires_at = expires_at;
 	if (confirm)
 		r.state = LAPS_STATE_CONFIRMED;
-	r.expires_at = expires_at;
 	rc = laps_record_serialise(&r, out);
 out:
 	laps_record_clear(&r);

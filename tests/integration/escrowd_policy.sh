@@ -49,7 +49,7 @@ mkcert() { # mkcert CN EXT
 }
 mkcert server 'subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth'
-for n in ws01.example.test ws02.example.test pc1.lab.example.test admin; do
+for n in ws01.example.test ws02.example.test ws05.example.test pc1.lab.example.test admin; do
 	mkcert $n extendedKeyUsage=clientAuth
 done
 
@@ -192,6 +192,22 @@ rb=$(jget 'd["rotate_by"]')
 check "  Laps-Rotate-By agrees" "$rb" "$(hdr Laps-Rotate-By)"
 check "  the history is still there" 2 "$(jget 'len(d["records"])')"
 check "  B sees the moved expiry" "$rb" "$(expiry_on_b ws01.example.test)"
+
+# a read while the rotation is pending (both passwords handed out): the
+# device's confirm keeps the moved expiry, or the password just seen would
+# live a whole password age
+W5=/v1/devices/ws05.example.test/accounts/lapsadmin
+printf '{"v":1,"device":"ws05.example.test","account":"lapsadmin","uid":1001,"rotation_id":"%032x","rotated_at":1700000001,"expires_at":%d,"state":"pending","envelope":"AQIDBAUGBwgJCgsMDQ4PEA==","key_ids":["0011223344556677"]}' \
+	1 $FAR >"$T/rec"
+req "$URLB" ws05.example.test PUT $W5/record "${J[@]}" -H 'If-None-Match: *' --data-binary @"$T/rec"
+check "a pending record: 201" 201 "$S"
+req "$URLA" admin GET $W5/record
+rb=$(hdr Laps-Rotate-By)
+check "  read on A while pending: the expiry moves" "$rb" "$(expiry_on_b ws05.example.test)"
+req "$URLB" ws05.example.test POST $W5/confirm "${J[@]}" \
+	--data "{\"rotation_id\":\"$(printf %032x 1)\",\"expires_at\":$FAR}"
+check "  the device confirms: 200" 200 "$S"
+check "  the confirm keeps the moved expiry (not the device's $FAR)" "$rb" "$(expiry_on_b ws05.example.test)"
 
 # the unit's shorter grace wins
 L=/v1/devices/pc1.lab.example.test/accounts/lapsadmin

@@ -236,9 +236,18 @@ test_confirm_expire(void)
 			0);
 	CU_ASSERT_FALSE(mismatch);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.json, "\"state\":\"confirmed\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(e.json, "\"expires_at\":1800000000"));
+	/* the confirm never pushes the pending record's expiry later: it was
+	 * 1700086401 (mkrec), and may have been moved there by an admin */
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.json, "\"expires_at\":1700086401"));
 	CU_ASSERT_EQUAL(e.seq, 1);
 	CU_ASSERT_NOT_EQUAL(e.version, a.version);
+	/* an earlier expiry in the confirm is taken */
+	store_entry_clear(&e);
+	CU_ASSERT_EQUAL(put("conf2.example.test", "lapsadmin", 1, 1, -1, &b), 0);
+	CU_ASSERT_EQUAL(st->ops->confirm(st->ctx, "conf2.example.test", "lapsadmin", other,
+					 1700000100, 0, NULL, &mismatch, &e),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.json, "\"expires_at\":1700000100"));
 	/* a PUT with the pre-confirm version is stale now */
 	CU_ASSERT_EQUAL(put("conf.example.test", "lapsadmin", 2, 2, a.version, &b),
 			LAPS_ERR_CONFLICT);
