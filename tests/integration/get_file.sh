@@ -107,7 +107,7 @@ check "two rows" "$(wc -l <"$T/out")" -eq 2
 expect 0 "--json --history=2" "$LAPS_GET" -c "$C" --json --history=2 web1
 cp "$T/out" "$T/j2"
 check "json history passwords newest first" "$(json "$T/j2" '",".join(h["password"] for h in j["history"])')" = "pw-old1,pw-old2"
-check "json history entries have every field" "$(json "$T/j2" 'sorted(j["history"][0].keys())')" = "['account', 'expires', 'host', 'key_id', 'password', 'rotated', 'source', 'state']"
+check "json history entries have every field" "$(json "$T/j2" 'sorted(j["history"][0].keys())')" = "['account', 'encrypted', 'expires', 'host', 'key_id', 'password', 'rotated', 'source', 'state']"
 expect 1 "--history=0 is a usage error" "$LAPS_GET" -c "$C" --history=0 web1
 
 # --- a pending record: the new and the previous password
