@@ -21,6 +21,7 @@
 #include "escrow/err.h"
 #include "escrow/escrow_conf.h"
 #include "escrow/fileio.h"
+#include "escrow/events.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
 
@@ -139,10 +140,11 @@ laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
 	laps_wipe(tok, sizeof tok);
 out:
 	if (rc != 0)
-		log_err("enroll: %s", laps_errstr(rc, err, sizeof err));
+		log_event(LAPS_EV_CERT_ENROLL_FAILED, "enroll: %s",
+			  laps_errstr(rc, err, sizeof err));
 	else
-		log_notice("enrolled %s: certificate %s, key %s", a->device, r.cert_file,
-			   r.key_file);
+		log_event(LAPS_EV_CERT_ENROLLED, "enrolled %s: certificate %s, key %s", a->device,
+			  r.cert_file, r.key_file);
 	return rc;
 }
 
@@ -166,12 +168,13 @@ laps_agent_renew_cert(const struct laps_agent *a, const struct laps_conf *cfg)
 	if ((rc = c->renew(&r, (int64_t)time(NULL), &what)) != 0)
 		goto fail;
 	if (what == LAPS_EST_RENEWED)
-		log_notice("renewed the client certificate %s (new key %s)", r.cert_file,
-			   r.key_file);
+		log_event(LAPS_EV_CERT_RENEWED, "renewed the client certificate %s (new key %s)",
+			  r.cert_file, r.key_file);
 	return what == LAPS_EST_RENEWED ? 1 : 0;
 fail:
-	log_err("certificate renewal failed, keeping the current certificate: %s",
-		laps_errstr(rc, err, sizeof err));
+	log_event(LAPS_EV_CERT_RENEWAL_FAILED,
+		  "certificate renewal failed, keeping the current certificate: %s",
+		  laps_errstr(rc, err, sizeof err));
 	return rc;
 }
 

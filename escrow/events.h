@@ -123,6 +123,17 @@
 	X(1071, ACCOUNT_LOCK_CHANGED, LAPS_LOG_NOTICE, "9ac19d69ec024c0a813f2b473c88a3be",         \
 	  "The managed account's password lock was set as [agent] account_state says.",            \
 	  "None; the password and its escrow are unchanged.")                                      \
+	X(1080, CERT_ENROLLED, LAPS_LOG_NOTICE, "fa1648ca595d4ae09b690eabc107df33",                \
+	  "laps-agent enroll got a client certificate over EST and stored it with its new key.",   \
+	  "None.")                                                                                 \
+	X(1081, CERT_ENROLL_FAILED, LAPS_LOG_ERR, "cd1673a1ad7448cb9074ddb46212ddc6",              \
+	  "laps-agent enroll failed; nothing was written (the message names the cause).",          \
+	  "Fix the cause (token, server, CA file) and run laps-agent enroll again.")               \
+	X(1082, CERT_RENEWED, LAPS_LOG_NOTICE, "29a72eac1f34414580408e994ea7e634",                 \
+	  "The client certificate was renewed over EST (simplereenroll) with a new key.", "None.") \
+	X(1083, CERT_RENEWAL_FAILED, LAPS_LOG_WARNING, "7c18691152384706801aa80dde6d3a14",         \
+	  "Renewing the client certificate failed; the current one is kept and the run goes on.",  \
+	  "Check the server; re-enroll before the certificate expires.")                           \
 	/* ---- pam_laps ---- */                                                                   \
 	X(2001, ACCOUNT_USED, LAPS_LOG_NOTICE, "55a8dcd300ac49d0bfae056a8d8f713c",                 \
 	  "A session of a managed account was opened (who, from where); the agent rotates the "    \
@@ -181,7 +192,18 @@
 	X(3032, EST_REFUSED, LAPS_LOG_WARNING, "3e2a0f4f57d14e0c84b3d8f596fa482a",                 \
 	  "An EST enrollment or renewal was refused (bad request, missing right, name taken); "    \
 	  "audited.",                                                                              \
-	  "Investigate repeated refusals, above all name_taken (a possible takeover attempt).")
+	  "Investigate repeated refusals, above all name_taken (a possible takeover attempt).")    \
+	X(3040, WEBHOOK_DROPPED, LAPS_LOG_WARNING, "81801f838fde4f1481bff15436e0bbfa",             \
+	  "A webhook notification was dropped: the queue ([notify] queue) was full.",              \
+	  "Check the receiver; raise [notify] queue if bursts are normal.")                        \
+	X(3041, WEBHOOK_FAILED, LAPS_LOG_WARNING, "cec97c98750240d3a00abe2fb2e774be",              \
+	  "A webhook notification was not delivered after every retry.",                           \
+	  "Check the receiver ([notify] webhook); the audit log still has the row.")               \
+	X(3042, AUDIT_PRUNED, LAPS_LOG_NOTICE, "276b307ecbe64de59cd2bfde686b0843",                 \
+	  "The daily prune deleted audit rows older than [store] audit_retention.", "None.")       \
+	X(3043, AUDIT_PRUNE_FAILED, LAPS_LOG_ERR, "c48e5fba9eb84f8e8c3cbd4520982003",              \
+	  "The audit prune failed; it is retried in a day and nothing was deleted.",               \
+	  "Check the store.")
 
 enum laps_event {
 	LAPS_EV_NONE = 0,

@@ -220,6 +220,19 @@ validate_units(const struct laps_conf *c, const struct laps_authz_conf *a)
 	return 0;
 }
 
+/* Is unit one of [authz] units' names? ([policy] names units.) */
+static bool
+authz_unit_known(const struct laps_conf *c, const char *unit)
+{
+	const struct laps_authz_conf *a = laps_authz_conf(c);
+	size_t i, n = strlen(unit);
+
+	for (i = 0; i < a->n_units; i++)
+		if (strncmp(a->units[i], unit, n) == 0 && a->units[i][n] == ':')
+			return true;
+	return false;
+}
+
 int
 laps_escrowd_conf_validate(const struct laps_conf *c)
 {
@@ -263,7 +276,7 @@ laps_escrowd_conf_validate(const struct laps_conf *c)
 		return LAPS_ERR_CONFIG;
 	if (validate_units(c, laps_authz_conf(c)) != 0)
 		return LAPS_ERR_CONFIG;
-	if (policy_conf_validate(c) != 0)
+	if (policy_conf_validate(c, authz_unit_known) != 0)
 		return LAPS_ERR_CONFIG;
 	return notify_conf_validate(c);
 }

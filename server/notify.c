@@ -16,6 +16,7 @@
 
 #include "escrow/err.h"
 #include "escrow/fileio.h"
+#include "escrow/events.h"
 #include "escrow/log.h"
 #include "escrow/secret.h"
 #include "server/notify.h"
@@ -162,8 +163,8 @@ notify_audit(const struct store_audit *a)
 	if (nq.stopping || nq.n == nq.cap) {
 		pthread_mutex_unlock(&nq.mu);
 		ADD(m_dropped);
-		log_warn("webhook queue full: %s event about %s dropped", name,
-			 a->device != NULL ? a->device : "-");
+		log_event(LAPS_EV_WEBHOOK_DROPPED, "webhook queue full: %s event about %s dropped",
+			  name, a->device != NULL ? a->device : "-");
 		return;
 	}
 	body = event_body(name, a, ++nq.seq);
@@ -273,8 +274,9 @@ deliver(CURL *c, struct event *e)
 		wait_ms = wait_ms * 2 > BACKOFF_MAX_S * 1000 ? BACKOFF_MAX_S * 1000 : wait_ms * 2;
 	}
 	ADD(m_failed);
-	log_warn("webhook: %s event not delivered after %u attempt(s) (last status %ld)", e->name,
-		 attempt + 1, status);
+	log_event(LAPS_EV_WEBHOOK_FAILED,
+		  "webhook: %s event not delivered after %u attempt(s) (last status %ld)", e->name,
+		  attempt + 1, status);
 }
 
 static void *

@@ -45,7 +45,14 @@ laps_policy_conf(const struct laps_conf *c)
 
 /* [policy]'s rules (units named in [authz] units, durations in range).
  * 0 or LAPS_ERR_CONFIG naming the key. */
-int policy_conf_validate(const struct laps_conf *c) __attribute__((warn_unused_result));
+#define POLICY_UNIT_MAX 64
+/* "UNIT:DURATION" -> unit (copied) and seconds.  0 or LAPS_ERR_INVALID. */
+int policy_split_unit_item(const char *item, char unit[POLICY_UNIT_MAX], int64_t *secs);
+
+/* Is unit defined (in [authz] units)?  Asked by policy_conf_validate. */
+typedef bool (*policy_unit_known_fn)(const struct laps_conf *c, const char *unit);
+int policy_conf_validate(const struct laps_conf *c, policy_unit_known_fn unit_known)
+    __attribute__((warn_unused_result));
 
 /* The rotate-after-read grace of device in seconds, or -1 when no policy
  * applies to it.  a->cfg holds [policy]. */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "escrow/err.h"
+#include "escrow/events.h"
 #include "escrow/log.h"
 #include "server/escrowd_conf.h"
 #include "server/retention.h"
@@ -38,11 +39,13 @@ prune_once(void)
 	int rc = rt.store->ops->audit_prune(rt.store->ctx, before, &n);
 
 	if (rc != 0)
-		log_warn_rc(rc, "audit prune (rows older than %lld) failed; retried in a day",
-			    (long long)before);
+		log_event_rc(LAPS_EV_AUDIT_PRUNE_FAILED, rc,
+			     "audit prune (rows older than %lld) failed; retried in a day",
+			     (long long)before);
 	else
-		log_notice("audit prune: %lld row(s) older than %lld s deleted", (long long)n,
-			   (long long)rt.retention);
+		log_event(LAPS_EV_AUDIT_PRUNED,
+			  "audit prune: %lld row(s) older than %lld s deleted", (long long)n,
+			  (long long)rt.retention);
 }
 
 static void *
