@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,20 +158,18 @@ lenc_hist_free(struct lenc_hist *h)
 static int
 unhex(const char *s, size_t n, struct berval *out)
 {
-	size_t i;
+	const char *end = NULL;
+	size_t got = 0;
 	char *b;
 
 	if (n % 2 != 0 || n / 2 > DPAPI_NG_BLOB_MAX + DPAPI_NG_LAPS_HEADER_BYTES ||
 	    (b = malloc(n / 2 + 1)) == NULL)
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-			free(b);
-			return -1;
-		}
-		b[i] = (char)v;
+	/* hex digits only: no sign, space or 0x that sscanf's %x would take */
+	if (sodium_hex2bin((unsigned char *)b, n / 2 + 1, s, n, NULL, &got, &end) != 0 ||
+	    got != n / 2 || end != s + n) {
+		free(b);
+		return -1;
 	}
 	out->bv_val = b;
 	out->bv_len = n / 2;
