@@ -257,29 +257,17 @@ struct agent_opts {
 	int verbose;
 };
 
-/* Parse argv into *o.  Returns -1 to go on, or the exit status. */
+/* The options before the command.  -1 to go on, or the exit status. */
 static int
-parse_args(int argc, char **argv, struct agent_opts *o)
+parse_global(int argc, char **argv, struct agent_opts *o)
 {
 	static const struct option gopts[] = {
 	    {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
 	    {"wait", required_argument, NULL, 'w'},   {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0}};
-	static const struct option copts[] = {{"post-auth-only", no_argument, NULL, 'p'},
-					      {"account", required_argument, NULL, 'a'},
-					      {"json", no_argument, NULL, 'j'},
-					      {"server", required_argument, NULL, 's'},
-					      {"ca", required_argument, NULL, 'C'},
-					      {"token-file", required_argument, NULL, 't'},
-					      {"token-fd", required_argument, NULL, 'f'},
-					      {NULL, 0, NULL, 0}};
 	long long v;
 	int ch;
 
-	memset(o, 0, sizeof *o);
-	o->cfgpath = LAPS_CONFIG_DEFAULT;
-	o->lock_wait = LAPS_LOCK_WAIT_DEFAULT;
-	o->enroll.token_fd = -1;
 	while ((ch = getopt_long(argc, argv, "+c:vw:Vh", gopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -307,13 +295,25 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	o->cmd = argv[optind];
-	argc -= optind;
-	argv += optind;
+	return -1;
+}
+
+/* The command's own options (argv[0] is the command).  -1 to go on, or
+ * the exit status. */
+static int
+parse_command_opts(int argc, char **argv, struct agent_opts *o)
+{
+	static const struct option copts[] = {{"post-auth-only", no_argument, NULL, 'p'},
+					      {"account", required_argument, NULL, 'a'},
+					      {"json", no_argument, NULL, 'j'},
+					      {"server", required_argument, NULL, 's'},
+					      {"ca", required_argument, NULL, 'C'},
+					      {"token-file", required_argument, NULL, 't'},
+					      {"token-fd", required_argument, NULL, 'f'},
+					      {NULL, 0, NULL, 0}};
+	long long v;
+	int ch;
+
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "+", copts, NULL)) != -1) {
 		switch (ch) {
@@ -347,18 +347,52 @@ parse_args(int argc, char **argv, struct agent_opts *o)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc ||
-	    (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
-	     strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0 &&
-	     strcmp(o->cmd, "enroll") != 0) ||
-	    (strcmp(o->cmd, "enroll") == 0 &&
-	     (o->enroll.token_file != NULL) == (o->enroll.token_fd >= 0)) ||
-	    (strcmp(o->cmd, "enroll") != 0 &&
-	     (o->enroll.server != NULL || o->enroll.ca_file != NULL ||
-	      o->enroll.token_file != NULL || o->enroll.token_fd >= 0)) ||
-	    (o->postauth_only && strcmp(o->cmd, "run") != 0) ||
-	    (o->account != NULL && strcmp(o->cmd, "rotate") != 0) ||
-	    (o->json && strcmp(o->cmd, "status") != 0)) {
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Does every option given belong to the command? */
+static bool
+options_fit(const struct agent_opts *o)
+{
+	bool enroll = strcmp(o->cmd, "enroll") == 0;
+
+	if (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
+	    strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0 && !enroll)
+		return false;
+	if (enroll && (o->enroll.token_file != NULL) == (o->enroll.token_fd >= 0))
+		return false; /* exactly one of --token-file, --token-fd */
+	if (!enroll && (o->enroll.server != NULL || o->enroll.ca_file != NULL ||
+			o->enroll.token_file != NULL || o->enroll.token_fd >= 0))
+		return false;
+	return !(o->postauth_only && strcmp(o->cmd, "run") != 0) &&
+	       !(o->account != NULL && strcmp(o->cmd, "rotate") != 0) &&
+	       !(o->json && strcmp(o->cmd, "status") != 0);
+}
+
+/* Parse argv into *o.  Returns -1 to go on, or the exit status. */
+static int
+parse_args(int argc, char **argv, struct agent_opts *o)
+{
+	int rc;
+
+	memset(o, 0, sizeof *o);
+	o->cfgpath = LAPS_CONFIG_DEFAULT;
+	o->lock_wait = LAPS_LOCK_WAIT_DEFAULT;
+	o->enroll.token_fd = -1;
+	if ((rc = parse_global(argc, argv, o)) != -1)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	o->cmd = argv[optind];
+	if ((rc = parse_command_opts(argc - optind, argv + optind, o)) != -1)
+		return rc;
+	if (!options_fit(o)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -151,15 +151,10 @@ recipient_list(const struct laps_record *rec, char *buf, size_t len)
 		(void)snprintf(buf, len, "(none)");
 }
 
-int
-lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *source,
-	       struct lg_entry *e)
+/* e cleared, then the record's metadata (no password) copied in. */
+static void
+entry_meta(struct lg_entry *e, const struct laps_record *rec, const char *source)
 {
-	struct laps_seal_ad ad;
-	char *pw = NULL, ids[LAPS_MAX_RECIPIENTS * (LAPS_KEYID_MAX + 2) + 8];
-	size_t pwlen = 0;
-	int rc;
-
 	lg_entry_clear(e);
 	(void)snprintf(e->host, sizeof e->host, "%s", rec->device);
 	(void)snprintf(e->account, sizeof e->account, "%s", rec->account);
@@ -170,7 +165,18 @@ lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *
 	e->rotate_by = rec->rotate_by;
 	e->pending = rec->state == LAPS_STATE_PENDING;
 	e->encrypted = rec->encrypted;
+}
 
+int
+lg_open_record(const struct laps_record *rec, struct lg_keysrc *ks, const char *source,
+	       struct lg_entry *e)
+{
+	struct laps_seal_ad ad;
+	char *pw = NULL, ids[LAPS_MAX_RECIPIENTS * (LAPS_KEYID_MAX + 2) + 8];
+	size_t pwlen = 0;
+	int rc;
+
+	entry_meta(e, rec, source);
 	if (rec->password != NULL) { /* clear-text schema modes */
 		if (strlen(rec->password) > LAPS_PASSWORD_MAX) {
 			rc = laps_seterr(LAPS_ERR_FORMAT, "record of %s/%s: password too long",
