@@ -9,6 +9,7 @@
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 set -u
 : "${top_builddir:=.}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 ESCROWD=$top_builddir/laps-escrowd
 for t in openssl curl python3; do
 	command -v $t >/dev/null || { echo "$t missing" >&2; exit 77; }
@@ -28,23 +29,8 @@ check() { # check DESC EXPECTED ACTUAL
 ssl() { openssl "$@" >/dev/null 2>&1 || { echo "openssl $* failed" >&2; exit 99; }; }
 
 # --- test PKI: a TLS CA (server, admins) and the EST issuing CA ---------------
-mkca() { # mkca NAME
-	ssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj "/CN=$1" -keyout "$T/$1.key" -out "$T/$1.crt"
-}
-mkcert() { # mkcert CN EXT
-	printf '%s\n' "$2" >"$T/$1.ext"
-	ssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$T/$1.key" -out "$T/$1.csr"
-	ssl x509 -req -in "$T/$1.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial \
-		-days 2 -extfile "$T/$1.ext" -out "$T/$1.crt"
-}
-mkca ca
-mkca estca
-chmod 600 "$T/estca.key"
-mkcert server 'subjectAltName=IP:127.0.0.1
-extendedKeyUsage=serverAuth'
-for n in provisioner lab-boss reader; do mkcert $n 'extendedKeyUsage=clientAuth'; done
+. "$top_srcdir/tests/integration/lib/est.sh"
+est_pki provisioner lab-boss reader
 
 cat >"$T/escrowd.conf" <<CONF
 [server]
