@@ -27,6 +27,13 @@ cd "$top"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 total_pass=0 total_fail=0 total_skip=0
+# banner TEXT: a stage's heading, after the previous one's wall time
+banner_at=
+banner() {
+	[ -n "$banner_at" ] && echo "    (that took $((SECONDS - banner_at)) s)"
+	banner_at=$SECONDS
+	echo "=== $*"
+}
 stage_summary() { # $1 = build dir, $2 = stamp file older than this stage's results
 	local out p f sk
 	out=$(bash "$top/tests/summary.sh" "$1" "$2")
@@ -40,7 +47,7 @@ stage_summary() { # $1 = build dir, $2 = stamp file older than this stage's resu
 run_check() { # $1 = build dir, $2 = stage name, rest = make args
 	local b=$1 name=$2 rc=0
 	shift 2
-	echo "=== $name: make check"
+	banner "$name: make check"
 	touch "$b/.stamp-$name"
 	sleep 1
 	make -C "$b" -j"$jobs" check "$@" >"$b/check.out" 2>&1 || rc=$?
@@ -59,7 +66,7 @@ run_check() { # $1 = build dir, $2 = stage name, rest = make args
 }
 
 # 2. main build
-echo "=== build: gcc, -Werror, fault injection"
+banner "build: gcc, -Werror, fault injection"
 b1="$work/build"
 mkdir -p "$b1"
 (cd "$b1" && "$top/configure" --enable-werror --enable-fault-injection) >"$work/configure.out" 2>&1 ||
@@ -69,13 +76,13 @@ make -C "$b1" -j"$jobs" >"$work/make.out" 2>&1 || { tail -n 60 "$work/make.out";
 run_check "$b1" "main"
 
 # 3. valgrind over the unit tests (CUnit programs)
-echo "=== valgrind: unit tests"
+banner "valgrind: unit tests"
 unit_tests=$(make -s -C "$b1" print-unit-tests)
 vg="valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
 run_check "$b1" "valgrind" TESTS="$unit_tests" LOG_COMPILER="$vg"
 
 # 4. sanitizers
-echo "=== build: gcc, ASan+UBSan"
+banner "build: gcc, ASan+UBSan"
 b2="$work/build-asan"
 mkdir -p "$b2"
 (cd "$b2" && "$top/configure" --enable-werror --enable-sanitizers --enable-fault-injection) \
@@ -85,23 +92,36 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
 	run_check "$b2" "sanitizers"
 
 # 5. fuzzers
-echo "=== build: clang, libFuzzer"
+banner "build: clang, libFuzzer"
 b3="$work/build-fuzz"
 mkdir -p "$b3"
 (cd "$b3" && CC=clang "$top/configure" --enable-fuzzing) >"$work/configure-fuzz.out" 2>&1 ||
 	{ tail -n 40 "$work/configure-fuzz.out"; exit 1; }
 make -C "$b3" -j"$jobs" >"$work/make-fuzz.out" 2>&1 || { tail -n 60 "$work/make-fuzz.out"; exit 1; }
-fuzz_pass=0 fuzz_fail=0
-for f in "$b3"/tests/fuzz/fuzz_*; do
-	[ -x "$f" ] && [ -f "$f" ] || continue
+# One target per core at a time: each run is CPU-bound and independent.
+fuzz_one() { # $1 = target; writes $work/$name.rc
+	local f=$1 name corpus_src corpus rc=0
 	name=$(basename "$f")
 	corpus_src="$top/tests/fuzz/corpus/${name#fuzz_}"
 	corpus="$work/corpus-$name"
 	mkdir -p "$corpus"
 	[ -d "$corpus_src" ] && cp -r "$corpus_src"/. "$corpus"/
-	if "$f" -max_total_time="${LAPS_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -print_final_stats=0 \
-		"$corpus" >"$work/$name.out" 2>&1; then
-		echo "fuzz: $name: clean ($(grep -c . <(ls "$corpus")) corpus inputs)"
+	"$f" -max_total_time="${LAPS_FUZZ_SECONDS:-10}" -rss_limit_mb=2048 -print_final_stats=0 \
+		"$corpus" >"$work/$name.out" 2>&1 || rc=$?
+	echo "$rc" >"$work/$name.rc"
+}
+export -f fuzz_one
+export top work
+targets=()
+for f in "$b3"/tests/fuzz/fuzz_*; do
+	[ -x "$f" ] && [ -f "$f" ] && targets+=("$f")
+done
+printf '%s\0' "${targets[@]}" | xargs -0 -n 1 -P "$jobs" bash -c 'fuzz_one "$1"' _
+fuzz_pass=0 fuzz_fail=0
+for f in "${targets[@]}"; do
+	name=$(basename "$f")
+	if [ "$(cat "$work/$name.rc" 2>/dev/null)" = 0 ]; then
+		echo "fuzz: $name: clean ($(find "$work/corpus-$name" -type f | wc -l) corpus inputs)"
 		fuzz_pass=$((fuzz_pass + 1))
 	else
 		echo "fuzz: $name: FAILED"
@@ -115,7 +135,7 @@ total_fail=$((total_fail + fuzz_fail))
 [ "$fuzz_fail" -eq 0 ] || exit 1
 
 # 6. distcheck
-echo "=== make distcheck"
+banner "make distcheck"
 # The full suite already ran twice above; inside distcheck the unit tests
 # prove the tarball builds and works (build, install, uninstall, VPATH).
 make -C "$b1" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" TESTS="$unit_tests" \
@@ -124,7 +144,7 @@ make -C "$b1" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror" TESTS="$unit
 grep -E 'archives ready for distribution|^laps-.*\.tar' "$work/distcheck.out" | head -n 3
 
 # 7. Debian packages (its own summary line: "debian: N passed, N failed, N skipped")
-echo "=== Debian packages"
+banner "Debian packages"
 deb_rc=0
 bash "$top/tests/packaging/debian.sh" >"$work/debian.out" 2>&1 || deb_rc=$?
 cat "$work/debian.out"
@@ -137,6 +157,7 @@ if [ "$deb_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
 	total_fail=$((total_fail + 1))
 fi
 
+banner "done in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo
 echo "all stages: $total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
