@@ -31,7 +31,8 @@ with open(sys.argv[2], "wb") as f:
         pass
 PY
 RECV=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -S "$T/journal.sock" ] && break; sleep 0.2; done
+for _ in $(seq 100); do [ -S "$T/journal.sock" ] && break; sleep 0.2; done
+[ -S "$T/journal.sock" ] || { echo "the test journal socket never appeared" >&2; exit 99; }
 : > "$T/err"
 JOURNAL_STREAM=$(stat -c '%d:%i' "$T/err") LAPS_TEST_JOURNAL_SOCKET="$T/journal.sock" \
 	agent run 2>>"$T/err"
