@@ -17,6 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 n=30
 [ "${1:-}" = -n ] && n=$2
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
+export LAPS_BACKEND_DIR=${LAPS_BACKEND_DIR:-$(cd "$top_builddir" && pwd)/backends/.libs}
 escrowd=$top_builddir/laps-escrowd
 [ -x "$escrowd" ] || { echo "build laps-escrowd first" >&2; exit 2; }
 . "$top_srcdir/tests/integration/agent_lib.sh"
@@ -110,15 +111,17 @@ runs() { # the time of n `laps-agent run`
 }
 echo "laps-agent against one laps-escrowd (SQLite), serial, $n runs each; swtpm over TCP on 127.0.0.1"
 for store in file tpm; do
-	rm -f "$T/dev"/*; conf "$store"
+	rm -f "$T/dev"/*
 	escrowd_on 1h
-	te=$(enrolls)
+	conf "$store"
+	te=$(enrolls) || exit 2
 	"$AGENT" -c "$T/laps.conf" run >>"$T/agent.log" 2>&1 || { echo "first run failed" >&2; exit 2; }
-	tb=$(runs)
+	tb=$(runs) || exit 2
 	escrowd_on 60s
+	conf "$store"
 	[ "$(admin /v1/enrolled-devices/testhost/reenroll '{}')" = 200 ] || exit 2
 	"$AGENT" -c "$T/laps.conf" enroll --token-file "$T/token" >>"$T/agent.log" 2>&1 || exit 2
-	tr=$(runs)
+	tr=$(runs) || exit 2
 	grep -q 'BEGIN TSS2 PRIVATE KEY' "$T/dev/agent.key" && k=tpm || k=file
 	echo "key_store=$store (key_file holds a $k key):"
 	echo "  enroll:                          $(rate "$n" 0 "$te")"

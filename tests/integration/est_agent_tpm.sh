@@ -181,4 +181,22 @@ agent enroll --token-file "$T/token" >"$T/out" 2>&1; rc=$?
 [ $rc -eq 0 ] && [ "$(head -1 "$KEY")" = "$TSS2" ] && pair_matches &&
 	pass "key_store = auto with a TPM: the key is made in the TPM" || { fail "auto, TPM: rc $rc"; cat "$T/out"; }
 rotate_ok "  and rotates" rotate
+
+# --- private_key_jwt with a TPM key -------------------------------------------------
+# (made with openssl + the tpm2 provider; the issuer knows its public JWK, ES256)
+(umask 077 && openssl genpkey -provider tpm2 -provider default -propquery '?provider=tpm2' \
+	-algorithm EC -pkeyopt group:P-256 -out "$T/jwt.key" 2>/dev/null) || exit 99
+jwk=$(openssl pkey -provider tpm2 -provider default -in "$T/jwt.key" -pubout 2>/dev/null | node -e '
+const pem = require("fs").readFileSync(0, "utf8");
+const j = require("crypto").createPublicKey(pem).export({ format: "jwk" });
+console.log(JSON.stringify({ ...j, alg: "ES256", use: "sig", kid: "client-key" }));') || exit 99
+oidc_add_client "{\"client_id\":\"testhost\",\"grant_types\":[\"client_credentials\"],\"response_types\":[],\
+\"redirect_uris\":[],\"token_endpoint_auth_method\":\"private_key_jwt\",\
+\"token_endpoint_auth_signing_alg\":\"ES256\",\"jwks\":{\"keys\":[$jwk]},\
+\"scope\":\"laps.device\",\"laps_at_alg\":\"ES256\"}" || exit 99
+rest_conf private_key_jwt "$ESCROWD_URL" "key_store = tpm"
+sed -i "s|^key_file = .*|key_file = $T/jwt.key|" "$T/laps.conf"
+rotate_ok "private_key_jwt: the assertion is signed by the TPM key, the issuer accepts it (invariant holds)" rotate
+swtpm_stop "$T/tpm1"
+rotate_refused "  the TPM stopped: no assertion, nothing changed" "cannot reach the TPM"
 finish
