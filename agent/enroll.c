@@ -108,6 +108,7 @@ req_from_conf(const struct laps_conf *cfg, struct laps_est_req *r)
 	r->cert_file = rc->cert_file;
 	r->key_file = rc->key_file;
 	r->timeout = (long)rc->timeout;
+	r->key_store = (int)rc->key_store;
 	return 0;
 }
 

@@ -42,6 +42,7 @@
 #include "backends/rest_backend.h"
 #include "backends/rest_http.h"
 #include "backends/rest_json.h"
+#include "backends/rest_keystore.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -64,6 +65,7 @@ struct rest_ctx {
 	struct rest_auth *auth;
 	char *key_pem; /* mtls: the client key (laps_secret memory) */
 	size_t key_len;
+	struct rest_keystore_tls tls; /* mtls with key_store = tpm: the TPM key */
 	bool curl_init;
 	char base[URL_MAX]; /* [rest] url without a trailing '/' */
 	char describe[96];
@@ -669,6 +671,7 @@ slot_close(void *ctx)
 	rest_http_free(c->http);
 	if (c->key_pem != NULL)
 		laps_file_free(c->key_pem, c->key_len, LAPS_FILE_SECRET);
+	EVP_PKEY_free(c->tls.key);
 	if (c->curl_init)
 		rest_http_global_cleanup();
 	free(c);
@@ -743,6 +746,22 @@ out:
 	return rc;
 }
 
+/* mtls with the key in the TPM: loaded once, checked against cert_file,
+ * handed to every connection's SSL_CTX (rest_keystore.h). */
+static int
+open_tpm_key(struct rest_ctx *c, struct rest_http_opts *o)
+{
+	const struct laps_rest_conf *r = laps_rest_conf(c->cfg);
+	int rc;
+
+	if ((rc = rest_keystore_load(r->key_file, true, &c->tls.key)) != 0 ||
+	    (rc = rest_keystore_match(r->cert_file, r->key_file, c->tls.key)) != 0)
+		return rc;
+	c->tls.cert_file = r->cert_file;
+	o->key_tls = &c->tls;
+	return 0;
+}
+
 static int
 open_http(struct rest_ctx *c)
 {
@@ -767,6 +786,10 @@ open_http(struct rest_ctx *c)
 		o.cert_file = laps_rest_conf(cfg)->cert_file;
 		o.key_engine = laps_rest_conf(cfg)->key_engine;
 		o.key_uri = laps_rest_conf(cfg)->key_uri;
+	} else if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS &&
+		   rest_keystore_is_tpm(laps_rest_conf(cfg)->key_store)) {
+		if ((rc = open_tpm_key(c, &o)) != 0)
+			return rc;
 	} else if (laps_rest_conf(cfg)->auth == LAPS_REST_AUTH_MTLS) {
 		/* the key is read here, with the owner/mode checks, and handed to
 		 * libcurl from memory */

@@ -24,6 +24,7 @@
 #include "backends/rest_auth.h"
 #include "backends/rest_auth_impl.h"
 #include "backends/rest_json.h"
+#include "backends/rest_keystore.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -258,12 +259,10 @@ out:
 	return rc;
 }
 
-int
-rest_auth_assertion(const char *pem, size_t len, const char *client_id, const char *aud,
-		    int64_t now, char **out)
+/* The signed assertion with key k (a PEM key's or the TPM's). */
+static int
+assertion_with_key(EVP_PKEY *k, const char *client_id, const char *aud, int64_t now, char **out)
 {
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *k = NULL;
 	const EVP_MD *md = NULL;
 	const char *alg;
 	unsigned char sig[1024];
@@ -271,11 +270,6 @@ rest_auth_assertion(const char *pem, size_t len, const char *client_id, const ch
 	char *buf = NULL;
 	int rc;
 
-	if (bio == NULL || (k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL) {
-		rc = laps_seterr(LAPS_ERR_FORMAT, "[rest] key_file: not an unencrypted PEM "
-						  "private key");
-		goto out;
-	}
 	if ((alg = key_alg(k, &md)) == NULL) {
 		rc = laps_seterr(LAPS_ERR_UNSUPPORTED, "[rest] key_file: the key must be EC P-256 "
 						       "(ES256), RSA >= 2048 (RS256) or Ed25519");
@@ -304,8 +298,50 @@ rest_auth_assertion(const char *pem, size_t len, const char *client_id, const ch
 	rc = 0;
 out:
 	free(buf);
+	return rc;
+}
+
+int
+rest_auth_assertion(const char *pem, size_t len, const char *client_id, const char *aud,
+		    int64_t now, char **out)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *k = NULL;
+	int rc;
+
+	if (bio == NULL || (k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL)) == NULL)
+		rc = laps_seterr(LAPS_ERR_FORMAT, "[rest] key_file: not an unencrypted PEM "
+						  "private key");
+	else
+		rc = assertion_with_key(k, client_id, aud, now, out);
 	EVP_PKEY_free(k);
 	BIO_free(bio);
+	return rc;
+}
+
+/* The assertion signed by key_file's key: a PEM key read here, or the TPM's
+ * (rest_keystore.h). */
+static int
+jwt_assertion(const struct laps_conf *cfg, char **assertion)
+{
+	const struct laps_rest_conf *r = laps_rest_conf(cfg);
+	EVP_PKEY *k = NULL;
+	char *pem = NULL;
+	size_t plen = 0;
+	int rc;
+
+	if (rest_keystore_is_tpm(r->key_store)) {
+		if ((rc = rest_keystore_load(r->key_file, true, &k)) == 0)
+			rc = assertion_with_key(k, r->client_id, r->token_url, (int64_t)time(NULL),
+						assertion);
+		EVP_PKEY_free(k);
+		return rc;
+	}
+	if ((rc = rest_auth_read_secret(r->key_file, "key_file", KEY_FILE_MAX, &pem, &plen)) != 0)
+		return rc;
+	rc = rest_auth_assertion(pem, plen, r->client_id, r->token_url, (int64_t)time(NULL),
+				 assertion);
+	laps_file_free(pem, plen, secret_flags());
 	return rc;
 }
 
@@ -313,17 +349,12 @@ static int
 fetch_jwt(struct rest_auth *a, struct rest_resp *r, char **token)
 {
 	const struct laps_conf *cfg = a->cfg;
-	char *pem = NULL, *assertion = NULL, *form = NULL, id[768];
-	size_t plen = 0, flen;
+	char *assertion = NULL, *form = NULL, id[768];
+	size_t flen = 0;
 	int64_t exp;
 	int rc;
 
-	if ((rc = rest_auth_read_secret(laps_rest_conf(cfg)->key_file, "key_file", KEY_FILE_MAX,
-					&pem, &plen)) != 0)
-		return rc;
-	if ((rc = rest_auth_assertion(pem, plen, laps_rest_conf(cfg)->client_id,
-				      laps_rest_conf(cfg)->token_url, (int64_t)time(NULL),
-				      &assertion)) != 0)
+	if ((rc = jwt_assertion(cfg, &assertion)) != 0)
 		goto out;
 	if ((rc = rest_urlencode(laps_rest_conf(cfg)->client_id, id, sizeof id)) != 0) {
 		rc = laps_seterr(rc, "[rest] client_id too long");
@@ -347,7 +378,6 @@ out:
 	if (form != NULL)
 		laps_freezero(form, flen);
 	free(assertion);
-	laps_file_free(pem, plen, secret_flags());
 	return rc;
 }
 

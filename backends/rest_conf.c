@@ -11,9 +11,12 @@
 #include "escrow/err.h"
 
 _Static_assert(sizeof(enum laps_rest_auth) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum laps_rest_key_store) == sizeof(int), "enum size");
 
 static const char *const auth_names[] = {
     "client_credentials", "private_key_jwt", "mtls", "bearer", "device_code", NULL};
+
+static const char *const key_store_names[] = {"file", "tpm", "auto", NULL};
 
 #define HOUR_S 3600LL
 
@@ -45,6 +48,7 @@ static const struct laps_conf_key rest_keys[] = {
     LAPS_CONF_KEY_STR("cert_file", LAPS_CONF_PATH, S, cert_file, NULL),
     LAPS_CONF_KEY_STR("key_engine", LAPS_CONF_NAME, S, key_engine, NULL),
     LAPS_CONF_KEY_STR("key_uri", LAPS_CONF_STRING, S, key_uri, NULL),
+    LAPS_CONF_KEY_ENUM("key_store", S, key_store, key_store_names),
     LAPS_CONF_KEY_STR("ca_file", LAPS_CONF_PATH, S, ca_file, NULL),
     LAPS_CONF_KEY_STR("bearer_file", LAPS_CONF_PATH, S, bearer_file, NULL),
     LAPS_CONF_KEY_STR("scope", LAPS_CONF_STRING, S, scope, NULL),
@@ -96,6 +100,20 @@ validate_key(const struct laps_conf *c, const struct laps_rest_conf *r)
 	if (r->key_file != NULL)
 		return ERR("key_uri",
 			   "key_file and key_uri are exclusive (a file or an engine key)");
+	return 0;
+}
+
+/* key_store = tpm | auto: the TPM-wrapped blob is key_file, for the mTLS
+ * pair or the private_key_jwt assertion; an engine key is something else. */
+static int
+validate_key_store(const struct laps_conf *c, const struct laps_rest_conf *r)
+{
+	if (r->key_store == LAPS_REST_KEY_STORE_FILE)
+		return 0;
+	if (r->key_uri != NULL)
+		return ERR("key_store", "key_uri names an engine key: key_store must be file");
+	if (r->auth != LAPS_REST_AUTH_MTLS && r->auth != LAPS_REST_AUTH_PRIVATE_KEY_JWT)
+		return ERR("key_store", "only used with auth = mtls or private_key_jwt");
 	return 0;
 }
 
@@ -164,7 +182,8 @@ rest_validate(const struct laps_conf *c, enum laps_backend_role role)
 	const struct laps_rest_conf *r = laps_rest_conf(c);
 	int rc;
 
-	if ((rc = validate_key(c, r)) != 0 || (rc = validate_urls(c, r)) != 0)
+	if ((rc = validate_key(c, r)) != 0 || (rc = validate_key_store(c, r)) != 0 ||
+	    (rc = validate_urls(c, r)) != 0)
 		return rc;
 	return validate_auth(c, r, role);
 }

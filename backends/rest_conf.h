@@ -19,6 +19,13 @@ enum laps_rest_auth {
 	LAPS_REST_AUTH_DEVICE_CODE
 };
 
+/* Where the device key of key_file lives (backends/rest_keystore.c). */
+enum laps_rest_key_store {
+	LAPS_REST_KEY_STORE_FILE = 0, /* a PEM private key in key_file */
+	LAPS_REST_KEY_STORE_TPM,      /* created in the TPM 2.0; key_file is its wrapped blob */
+	LAPS_REST_KEY_STORE_AUTO      /* tpm when there is one (rest_keystore_is_tpm) */
+};
+
 /* Every string is malloc'd or NULL (unset). */
 struct laps_rest_conf {
 	char *url;		  /* https:// base URL of laps-escrowd (before /v1) */
@@ -34,6 +41,7 @@ struct laps_rest_conf {
 	char *cert_file;
 	char *key_engine; /* OpenSSL engine id for key_uri (auth = mtls) */
 	char *key_uri;	  /* engine key (pkcs11:...) instead of key_file */
+	enum laps_rest_key_store key_store; /* file | tpm | auto (default file) */
 	char *ca_file;
 	char *bearer_file;
 	char *scope;

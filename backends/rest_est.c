@@ -40,6 +40,7 @@
 
 #include "backends/rest_est.h"
 #include "backends/rest_http.h"
+#include "backends/rest_keystore.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -111,6 +112,7 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 {
 	char url[EST_PATH_MAX], auth[1200];
 	struct curl_slist *h = NULL, *h2;
+	struct rest_keystore_tls tls = {r->cert_file, NULL};
 	long status = 0;
 	char *ctype = NULL;
 	CURLcode cc;
@@ -128,7 +130,12 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout > 0 ? r->timeout : 30L);
 	if (r->ca_file != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
-	if (r->token == NULL) {
+	if (r->token == NULL && rest_keystore_is_tpm(r->key_store)) {
+		/* the TPM key: into the SSL_CTX (rest_keystore.h) */
+		if ((rc = rest_keystore_load(r->key_file, true, &tls.key)) != 0 ||
+		    (rc = rest_keystore_curl(c, &tls)) != 0)
+			goto out;
+	} else if (r->token == NULL) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, r->cert_file);
 		curl_easy_setopt(c, CURLOPT_SSLKEY, r->key_file);
 	}
@@ -172,6 +179,7 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 out:
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	EVP_PKEY_free(tls.key);
 	return rc;
 }
 
@@ -304,11 +312,12 @@ replace_pair(const struct laps_est_req *r, EVP_PKEY *k, X509 *leaf, STACK_OF(X50
 		rc = laps_seterr(LAPS_ERR_INVALID, "est: path too long");
 		goto out;
 	}
-	if (cert_pem(leaf, certs, cb) != 0 ||
-	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) != 1) {
+	if (cert_pem(leaf, certs, cb) != 0) {
 		rc = laps_seterr(LAPS_ERR_CRYPTO, "est: cannot write PEM");
 		goto out;
 	}
+	if ((rc = rest_keystore_write(k, rest_keystore_is_tpm(r->key_store), kb)) != 0)
+		goto out;
 	if ((rc = write_bio(cnew, cb, 0644)) != 0 || (rc = write_bio(knew, kb, 0600)) != 0)
 		goto out;
 	if (rename(knew, r->key_file) != 0 || laps_fsync_dir_of(r->key_file) != 0 ||
@@ -321,7 +330,8 @@ out:
 	return rc;
 }
 
-/* The public key of a PEM private key file; NULL when unreadable. */
+/* The public key of a PEM private key file, or of a TPM-wrapped one
+ * (loaded by the TPM); NULL when unreadable. */
 static EVP_PKEY *
 load_key(const char *path)
 {
@@ -332,6 +342,8 @@ load_key(const char *path)
 		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 		fclose(f);
 	}
+	if (k == NULL && rest_keystore_load(path, true, &k) != 0)
+		laps_clearerr();
 	return k;
 }
 
@@ -393,8 +405,8 @@ est_enroll(const struct laps_est_req *r)
 
 	if ((rc = est_recover(r->cert_file, r->key_file)) != 0)
 		return rc;
-	if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
-		return laps_seterr(LAPS_ERR_CRYPTO, "est: cannot make a P-256 key");
+	if ((rc = rest_keystore_keygen(rest_keystore_is_tpm(r->key_store), &k)) != 0)
+		return laps_seterr_prefix(rc, "est");
 	if ((rc = rest_http_global_init()) != 0)
 		goto out_key;
 	if ((rc = make_csr(k, r->device, &csr)) != 0 || (rc = post(r, csr, &b)) != 0)

@@ -26,6 +26,8 @@ struct laps_est_req {
 	const char *token;     /* simpleenroll: the Bearer token; NULL: simplereenroll
 				* authenticated with cert_file/key_file */
 	long timeout;	       /* seconds, whole request */
+	int key_store;	       /* [rest] key_store (enum laps_rest_key_store): where
+				* the new key is made and how key_file holds it */
 };
 
 /* What renew found (out parameter of renew). */

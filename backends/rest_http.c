@@ -18,6 +18,7 @@
 
 #include "backends/rest_http.h"
 #include "backends/rest_json.h"
+#include "backends/rest_keystore.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -324,7 +325,11 @@ set_tls(struct rest_http *h)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->o.ca_file);
 	if (h->o.pin != NULL)
 		curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->o.pin);
-	if (h->o.cert_file != NULL) {
+	if (h->o.key_tls != NULL) {
+		/* a failure leaves no client pair: the server refuses the handshake */
+		if (rest_keystore_curl(c, h->o.key_tls) != 0)
+			laps_clearerr();
+	} else if (h->o.cert_file != NULL) {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, h->o.cert_file);
 		if (h->o.key_engine != NULL) {
 			curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "ENG");

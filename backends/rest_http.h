@@ -23,6 +23,8 @@
 
 #include "escrow/backend.h"
 
+struct rest_keystore_tls; /* backends/rest_keystore.h */
+
 struct rest_http_opts {
 	const char *ca_file;   /* NULL = the system's CA store */
 	const char *pin;       /* CURLOPT_PINNEDPUBLICKEY ("sha256//...") or NULL */
@@ -33,6 +35,9 @@ struct rest_http_opts {
 	size_t key_len;
 	const char *key_engine; /* or an OpenSSL engine id ("pkcs11") ... */
 	const char *key_uri;    /* ... and the key it loads ("pkcs11:...") */
+	const struct rest_keystore_tls *key_tls; /* or a provider (TPM) key with its
+						  * chain (borrowed), set from the
+						  * SSL_CTX callback: cert_file unused */
 	int64_t timeout_ms;    /* each request, connect included */
 	unsigned retries;      /* attempts after the first */
 	int64_t budget_ms;     /* every request of this run together */

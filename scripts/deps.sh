@@ -14,9 +14,12 @@ LAPS_DEPS=(
 	git curl
 	postgresql libpq-dev sqlite3
 	softhsm2 libengine-pkcs11-openssl
+	swtpm tpm2-openssl libtss2-tcti-swtpm0
 	debhelper dh-autoreconf dpkg-dev fakeroot lintian blhc mmdebstrap gpg debian-archive-keyring
 	chromium
 )
+# swtpm + tpm2-openssl (+ its swtpm TCTI): the TPM 2.0 key store tests
+# (tests/integration/est_agent_tpm.sh) and bench/run-est-tpm.sh.
 # chromium (large: about 100 MB with its libraries) runs the web console's
 # browser tests (tests/integration/console.sh) through npm puppeteer-core.
 # The OIDC issuer of the tests runs on Node.js (>= 18) with npm.  A Node.js

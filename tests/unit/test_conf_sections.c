@@ -1075,6 +1075,16 @@ test_validate_agent(void)
 	      "[rest] key_uri", "auth = mtls");
 	V_ERR(RESTOK "auth = mtls\nkey_engine = pkcs11\n" URI, USE_AGENT, "[rest] cert_file",
 	      "mtls");
+	/* key_store: the TPM-wrapped blob is key_file, for mtls or private_key_jwt */
+	V_OK(RESTOK "auth = mtls\ncert_file = /c\nkey_file = /k\nkey_store = tpm\n", USE_AGENT);
+	V_OK(RESTOK "auth = mtls\ncert_file = /c\nkey_file = /k\nkey_store = auto\n", USE_AGENT);
+	V_OK(RESTOK "auth = private_key_jwt\ntoken_url = https://t/\nclient_id = c\nkey_file = "
+		    "/k\nkey_store = tpm\n",
+	     USE_AGENT);
+	V_ERR(RESTOK ENG "key_engine = pkcs11\n" URI "key_store = tpm\n", USE_AGENT,
+	      "[rest] key_store", "must be file");
+	V_ERR(RESTOK "auth = bearer\nbearer_file = /b\nkey_store = tpm\n", USE_AGENT,
+	      "[rest] key_store", "mtls or private_key_jwt");
 #undef URI
 #undef ENG
 	V_ERR(RESTOK "auth = bearer\n", USE_AGENT, "[rest] bearer_file", "bearer");
