@@ -25,6 +25,7 @@
 #include "backends/rest_auth_impl.h"
 #include "backends/rest_json.h"
 #include "backends/rest_keystore.h"
+#include "backends/rest_secret.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "escrow/log.h"
@@ -35,34 +36,6 @@
 #define KEY_FILE_MAX 65536
 #define ASSERTION_LIFETIME 60
 #define B64URL(n) sodium_base64_ENCODED_LEN((n), sodium_base64_VARIANT_URLSAFE_NO_PADDING)
-
-/* Secret files: root-owned when we are root (the agent), the user's own
- * otherwise (laps-get); never readable by group or others. */
-static unsigned
-secret_flags(void)
-{
-	return LAPS_FILE_SECRET | (geteuid() == 0 ? LAPS_FILE_OWNER_ROOT : LAPS_FILE_OWNER_SELF);
-}
-
-int
-rest_auth_read_secret(const char *path, const char *key, size_t max, char **out, size_t *len)
-{
-	size_t n;
-	char *buf = NULL;
-	int rc;
-
-	if ((rc = laps_file_read(path, max, secret_flags(), &buf, &n)) != 0)
-		return laps_seterr_prefix(rc, "[rest] %s", key);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	if (n == 0) {
-		laps_file_free(buf, n, secret_flags());
-		return laps_seterr(LAPS_ERR_CONFIG, "[rest] %s: %s is empty", key, path);
-	}
-	*out = buf; /* success: laps_secret memory */
-	*len = n;
-	return 0;
-}
 
 void
 rest_auth_set_token(struct rest_auth *a, char *token)
@@ -149,7 +122,7 @@ fetch_client_secret(struct rest_auth *a, struct rest_resp *r, char **token)
 	rc = rest_auth_post_token(a, laps_rest_conf(cfg)->token_url, hdr, form, r, token, &exp,
 				  NULL);
 out:
-	laps_file_free(secret, slen, secret_flags());
+	laps_file_free(secret, slen, rest_secret_flags());
 	laps_secret_free(hdr);
 	return rc;
 }
@@ -341,7 +314,7 @@ jwt_assertion(const struct laps_conf *cfg, char **assertion)
 		return rc;
 	rc = rest_auth_assertion(pem, plen, r->client_id, r->token_url, (int64_t)time(NULL),
 				 assertion);
-	laps_file_free(pem, plen, secret_flags());
+	laps_file_free(pem, plen, rest_secret_flags());
 	return rc;
 }
 
@@ -392,14 +365,14 @@ fetch_bearer(struct rest_auth *a, char **token)
 					REST_TOKEN_MAX, &buf, &n)) != 0)
 		return rc;
 	if (!rest_token_ok(buf)) {
-		laps_file_free(buf, n, secret_flags());
+		laps_file_free(buf, n, rest_secret_flags());
 		return laps_seterr(LAPS_ERR_CONFIG,
 				   "[rest] bearer_file: %s does not hold one "
 				   "token (RFC 6750 characters only)",
 				   laps_rest_conf(a->cfg)->bearer_file);
 	}
 	*token = laps_secret_strdup(buf);
-	laps_file_free(buf, n, secret_flags());
+	laps_file_free(buf, n, rest_secret_flags());
 	return *token != NULL ? 0 : laps_seterr(LAPS_ERR_NOMEM, "[rest] out of memory");
 }
 

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backends/rest_secret.h"
 #include "backends/rest_http.h"
 #include "escrow/backend.h"
 
@@ -49,11 +50,7 @@ int rest_auth_header(struct rest_auth *a, const char **hdr) __attribute__((warn_
  * LAPS_ERR_AUTH when that is not possible (bearer, mtls, done already). */
 int rest_auth_refresh(struct rest_auth *a) __attribute__((warn_unused_result));
 
-/* A secret file (trailing white space dropped) into laps_secret memory
- * (free with laps_file_free(*out, *len, LAPS_FILE_SECRET)), with the owner and
- * mode checks above; the detail names [rest] key. */
-int rest_auth_read_secret(const char *path, const char *key, size_t max, char **out,
-			  size_t *len) __attribute__((warn_unused_result));
+/* rest_auth_read_secret: backends/rest_secret.h */
 
 /* For tests/fuzz/fuzz_rest_files.c: the device flow's token cache file as
  * laps-get reads it (its bytes, n at most 64 KiB): 0 with *expires_at and

@@ -39,7 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backends/rest_auth.h"
+#include "backends/rest_secret.h"
 #include "backends/rest_conf.h"
 #include "backends/rest_keystore.h"
 #include "escrow/err.h"
@@ -321,7 +321,7 @@ rest_keystore_load(const char *path, bool tpm, EVP_PKEY **out)
 out:
 	ERR_clear_error();
 	BIO_free(bio);
-	laps_file_free(pem, len, LAPS_FILE_SECRET);
+	laps_file_free(pem, len, rest_secret_flags());
 	return rc;
 }
 
