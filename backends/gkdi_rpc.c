@@ -389,7 +389,7 @@ epm_port(struct conn *c, unsigned *port)
 	int rc;
 
 	if ((rc = conn_open(c, EPM_PORT)) != 0)
-		return rc;
+		goto out;
 	c->call_id = 1;
 	if ((rc = send_bind(c, &epm_iface, NULL)) != 0 || (rc = recv_frag(c, &p, &n)) != 0 ||
 	    (rc = dcerpc_bind_ack_parse(&p, &mr)) != 0)
@@ -401,7 +401,8 @@ epm_port(struct conn *c, unsigned *port)
 		goto out;
 	rc = gkdi_epm_map_parse(resp, rl, port);
 out:
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	c->fd = -1;
 	return rc == 0 ? 0 : laps_seterr_prefix(rc, "endpoint mapper on %s", c->conf->server);
 }

@@ -12,6 +12,8 @@
 #   - the same blob opens with the root key directly (our test source):
 #     the RPC answer is the key of that root key;
 #   - fragmented responses are reassembled;
+#   - without gkdi_port the port comes from the endpoint mapper (the test
+#     server's on 127.0.0.1:135; skipped, and said so, when 135 is taken);
 #   - eve (not on the allow list) gets one clear sentence, no RPC codes,
 #     no password;
 #   - the key service down or stopped (SIGSTOP): the agent fails within
@@ -177,6 +179,24 @@ as_agent agent run >"$T/out" 2>&1 || { fail "rotation after the key service is b
 as_user admin "$LAPS_GET" -c "$T/reader.conf" host1 >"$T/pw" 2>"$T/err"
 [ "$(shadow_line lapsadmin)" != "$s0" ] && matches_shadow "$(cat "$T/pw")" &&
 	pass "key service back: rotated, laps-get reads the new password" || fail "after restart: $(cat "$T/err")"
+
+# no gkdi_port: the endpoint mapper on 127.0.0.1:135 names the port
+srv_stop
+srv_start -e 1
+conf
+sed -i '/^gkdi_port/d' "$T/reader.conf"
+if grep -q "cannot listen on 127.0.0.1:135" "$T/server.log"; then
+	echo "# endpoint mapper part not run: 127.0.0.1:135 is taken"
+else
+	as_user admin "$LAPS_GET" -c "$T/reader.conf" host1 >"$T/pw" 2>"$T/err"
+	matches_shadow "$(cat "$T/pw")" && grep -q "ept_map -> port $port" "$T/server.log" &&
+		pass "no gkdi_port: ept_map on port 135 gives the key service's port" ||
+		fail "endpoint mapper: $(cat "$T/err")"
+fi
+srv_stop
+"$LAPS_GET" -c "$T/reader.conf" host1 >"$T/pw" 2>"$T/err"
+grep -q "endpoint mapper on 127.0.0.1: cannot reach 127.0.0.1 port 135" "$T/err" &&
+	pass "no endpoint mapper: says so" || fail "no endpoint mapper: $(cat "$T/err")"
 
 . "$top_srcdir/tests/integration/gkdi_rpc_impacket.sh"
 finish

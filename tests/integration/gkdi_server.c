@@ -13,7 +13,11 @@
  *     E_ACCESSDENIED (0x80070005) as the HRESULT.
  * The target SD must be the one of SID (else E_INVALIDARG).
  *
- * usage: gkdi_server PORTFILE ROOTKEYFILE SID [-d DUMPDIR] [-f FRAG] PRINCIPAL...
+ * With -e it is also the endpoint mapper on 127.0.0.1:135 (root): an
+ * unauthenticated bind for the EPM interface and ept_map (opnum 3) for the
+ * ISDKey interface, answered with one tower naming its port.
+ *
+ * usage: gkdi_server PORTFILE ROOTKEYFILE SID [-d DUMPDIR] [-f FRAG] [-e 1] PRINCIPAL...
  *   PORTFILE: written with the TCP port once listening;  DUMPDIR: the
  *   request and response stubs of each call as request.N / response.N;
  *   FRAG: the response stub's bytes per fragment (default: one fragment).
@@ -24,6 +28,7 @@
 #include <arpa/inet.h>
 #include <gssapi/gssapi.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +47,8 @@ struct srv {
 	struct gkdi_source *src;
 	const char *sid, *dump;
 	char **allow;
-	int n_allow, fd, calls;
+	int n_allow, fd, calls, epm;
+	unsigned port;
 	size_t frag;
 	gss_ctx_id_t ctx;
 	char who[256];
@@ -254,24 +260,95 @@ do_call(struct srv *s)
 	return rc;
 }
 
+/* A listening socket on 127.0.0.1:port (0: any); *bound: its port. */
 static int
-listen_local(const char *portfile)
+listen_local(unsigned port, unsigned *bound)
 {
 	struct sockaddr_in a = {0};
 	socklen_t al = sizeof a;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	FILE *f;
 
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &al) != 0)
+	    getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+		if (fd >= 0)
+			close(fd);
 		return -1;
-	if ((f = fopen(portfile, "w")) == NULL)
+	}
+	*bound = ntohs(a.sin_port);
+	return fd;
+}
+
+static const uint8_t epm_uuid[16] = {0x08, 0x83, 0xaf, 0xe1, 0x1f, 0x5d, 0xc9, 0x11,
+				     0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa};
+
+/* ept_map's answer: the request's tower (ISDKey, NDR, TCP, IP) with our
+ * port in its TCP floor; E_INVALIDARG-like refusal when it asks for
+ * another interface. */
+static int
+epm_answer(struct srv *s, const struct dcerpc_call *c, uint8_t *out, size_t *n)
+{
+	size_t tl;
+
+	if (c->stub_len < 32 + 75 + 24 || c->opnum != 3 ||
+	    memcmp(c->stub + 37, gkdi_isdkey.uuid, 16) != 0)
 		return -1;
-	fprintf(f, "%u\n", ntohs(a.sin_port));
-	return fclose(f) == 0 ? fd : -1;
+	tl = c->stub[28] | (size_t)c->stub[29] << 8;
+	if (tl != 75)
+		return -1;
+	memset(out, 0, 40);
+	out[20] = out[24] = out[32] = 1; /* num_towers, max_count, actual_count */
+	out[36] = 3;			 /* referent id */
+	memcpy(out + 40, c->stub + 24, 8 + 75);
+	out[40 + 8 + 64] = (uint8_t)(s->port >> 8);
+	out[40 + 8 + 65] = (uint8_t)s->port;
+	memset(out + 40 + 8 + 75, 0, 1 + 4); /* pad, status 0 */
+	*n = 40 + 8 + 76 + 4;
+	return 0;
+}
+
+/* One endpoint mapper connection: bind (no auth), ept_map. */
+static int
+do_epm(struct srv *s)
+{
+	struct dcerpc_pdu p;
+	struct dcerpc_call c;
+	struct dcerpc_syntax iface;
+	uint8_t body[256], pdu[512];
+	size_t n, blen;
+	uint16_t ctx;
+
+	if (recv_pdu(s, &p, &n) != 0 || p.ptype != DCERPC_BIND ||
+	    dcerpc_bind_parse(&p, &ctx, &iface) != 0 || memcmp(iface.uuid, epm_uuid, 16) != 0 ||
+	    dcerpc_bind_ack_body(true, body, sizeof body, &blen) != 0 ||
+	    dcerpc_pdu_build(pdu, sizeof pdu, DCERPC_BIND_ACK, 3, p.call_id, body, blen, 0, NULL,
+			     &n) != 0 ||
+	    send_all(s->fd, pdu, n) != 0)
+		return -1;
+	if (recv_pdu(s, &p, &n) != 0 || dcerpc_call_parse(&p, &c) != 0 || p.ptype != DCERPC_REQUEST)
+		return -1;
+	dcerpc_response_hdr(body, 0);
+	if (epm_answer(s, &c, body + 8, &blen) != 0 ||
+	    dcerpc_pdu_build(pdu, sizeof pdu, DCERPC_RESPONSE, 3, p.call_id, body, 8 + blen, 0,
+			     NULL, &n) != 0 ||
+	    send_all(s->fd, pdu, n) != 0)
+		return -1;
+	fprintf(stderr, "gkdi_server: ept_map -> port %u\n", s->port);
+	return 0;
+}
+
+static int
+write_port(const char *portfile, unsigned port)
+{
+	FILE *f = fopen(portfile, "w");
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%u\n", port);
+	return fclose(f);
 }
 
 static int
@@ -285,6 +362,8 @@ parse_args(struct srv *s, int argc, char **argv)
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
 		if (strcmp(argv[i], "-d") == 0)
 			s->dump = argv[i + 1];
+		else if (strcmp(argv[i], "-e") == 0)
+			s->epm = 1;
 		else if (strcmp(argv[i], "-f") == 0)
 			s->frag = strtoul(argv[i + 1], NULL, 10);
 		else
@@ -299,7 +378,8 @@ int
 main(int argc, char **argv)
 {
 	static struct srv s;
-	int lfd;
+	struct pollfd pf[2] = {{-1, POLLIN, 0}, {-1, POLLIN, 0}};
+	unsigned p135;
 	OM_uint32 minor;
 
 	if (parse_args(&s, argc, argv) != 0) {
@@ -311,12 +391,26 @@ main(int argc, char **argv)
 		fprintf(stderr, "gkdi_server: %s\n", laps_errdetail());
 		return 1;
 	}
-	if ((lfd = listen_local(argv[1])) < 0) {
+	if ((pf[0].fd = listen_local(0, &s.port)) < 0) {
 		perror("gkdi_server: listen");
 		return 1;
 	}
+	if (s.epm && (pf[1].fd = listen_local(135, &p135)) < 0)
+		perror("gkdi_server: endpoint mapper: cannot listen on 127.0.0.1:135");
+	if (write_port(argv[1], s.port) != 0)
+		return 1;
 	for (;;) {
-		if ((s.fd = accept(lfd, NULL, NULL)) < 0)
+		if (poll(pf, 2, -1) <= 0)
+			continue;
+		if (pf[1].revents & POLLIN) {
+			if ((s.fd = accept(pf[1].fd, NULL, NULL)) >= 0) {
+				if (do_epm(&s) != 0)
+					fprintf(stderr, "gkdi_server: ept_map dropped\n");
+				close(s.fd);
+			}
+			continue;
+		}
+		if ((s.fd = accept(pf[0].fd, NULL, NULL)) < 0)
 			continue;
 		s.who[0] = '\0';
 		s.calls++;
