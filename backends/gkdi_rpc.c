@@ -215,8 +215,11 @@ krb_step(struct conn *c, gss_name_t target, const struct dcerpc_auth *in, gss_bu
 	if (GSS_ERROR(major))
 		return dcerpc_gss_err(LAPS_ERR_AUTH, "Kerberos to the key service", major, minor);
 	*done = major == GSS_S_COMPLETE;
-	if (*done && (flags & GSS_C_CONF_FLAG) == 0)
-		return laps_seterr(LAPS_ERR_AUTH, "Kerberos: no confidentiality");
+	if (*done && (flags & (GSS_C_CONF_FLAG | GSS_C_MUTUAL_FLAG)) !=
+			 (GSS_C_CONF_FLAG | GSS_C_MUTUAL_FLAG))
+		return laps_seterr(LAPS_ERR_AUTH,
+				   "Kerberos: the key service gave no mutual authentication or "
+				   "confidentiality");
 	return 0;
 }
 

@@ -180,6 +180,33 @@ as_user admin "$LAPS_GET" -c "$T/reader.conf" host1 >"$T/pw" 2>"$T/err"
 [ "$(shadow_line lapsadmin)" != "$s0" ] && matches_shadow "$(cat "$T/pw")" &&
 	pass "key service back: rotated, laps-get reads the new password" || fail "after restart: $(cat "$T/err")"
 
+# a hostile key service: a bind_ack header claiming a 65535-byte fragment
+# is refused by its size, before anything is read into memory
+rm -f "$T/hport"
+python3 - "$T/hport" <<'PY' &
+import socket, struct, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept()
+c.recv(8192)
+c.sendall(struct.pack("<BBBB4sHHI", 5, 0, 12, 3, b"\x10\0\0\0", 0xffff, 0, 1) + b"x" * 64)
+c.settimeout(5)
+try:
+    c.recv(10)
+except OSError:
+    pass
+PY
+hpid=$!
+for i in $(seq 100); do [ -s "$T/hport" ] && break; sleep 0.05; done
+sed "s/^gkdi_port = .*/gkdi_port = $(cat "$T/hport")/" "$T/reader.conf" >"$T/hostile.conf"
+chmod 600 "$T/hostile.conf"
+as_user admin "$LAPS_GET" -c "$T/hostile.conf" host1 >"$T/pw" 2>"$T/err" && fail "hostile key service: exit 0"
+[ ! -s "$T/pw" ] && grep -q "frag_length 65535" "$T/err" && pass "hostile key service: oversized fragment refused" ||
+	fail "hostile key service: $(cat "$T/err")"
+kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null
+
 # no gkdi_port: the endpoint mapper on 127.0.0.1:135 names the port
 srv_stop
 srv_start -e 1
