@@ -1,7 +1,7 @@
 /*
  * gkdi_source.c — MS-GKDI group keys for the LDAP backend's encrypted mode
  * (gkdi_source.h).  The root key file source is a test and lab stand-in
- * for GetKey; the GetKey RPC source is not implemented yet.
+ * for GetKey; the RPC source asks a domain controller (gkdi_rpc.h).
  */
 #include "config.h"
 
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/gkdi_rpc.h"
 #include "backends/gkdi_source.h"
 #include "escrow/err.h"
 #include "escrow/fileio.h"
@@ -19,6 +20,8 @@
 #define GKDI_FT_UNIX 116444736000000000ULL
 
 struct gkdi_source {
+	struct gkdi_rpc_conf rpc; /* rpc.server != NULL: the GetKey source */
+	char *server;
 	struct gkdi_root_key rk;
 	char kdf_alg[32], secret_alg[32];
 	uint8_t *kdf_params, *secret_params, *data; /* data: laps_secret memory */
@@ -144,6 +147,7 @@ gkdi_source_close(struct gkdi_source *s)
 {
 	if (s == NULL)
 		return;
+	free(s->server);
 	free(s->kdf_params);
 	free(s->secret_params);
 	laps_secret_free(s->data);
@@ -196,10 +200,6 @@ gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
 	int rc;
 
 	*out = NULL;
-	if (root_key_file == NULL)
-		return laps_seterr(LAPS_ERR_UNSUPPORTED,
-				   "MS-GKDI GetKey over RPC is not implemented yet: the encrypted "
-				   "mode needs [ldap] gkdi_root_key_file (a test/lab stand-in)");
 	rc = laps_file_read(root_key_file, GKDI_ROOT_KEY_FILE_MAX,
 			    LAPS_FILE_SECRET | LAPS_FILE_OWNER_SELF, &buf, &len);
 	if (rc != 0)
@@ -207,6 +207,37 @@ gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
 	rc = gkdi_source_parse(buf, len, out);
 	laps_file_free(buf, len, LAPS_FILE_SECRET);
 	return rc == 0 ? 0 : laps_seterr_prefix(rc, "gkdi_root_key_file %s", root_key_file);
+}
+
+int
+gkdi_source_open_rpc(const char *server, unsigned port, int timeout, struct gkdi_source **out)
+{
+	struct gkdi_source *s;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL || (s->server = strdup(server)) == NULL) {
+		free(s);
+		return LAPS_ERR_NOMEM;
+	}
+	s->rpc.server = s->server;
+	s->rpc.port = port;
+	s->rpc.timeout = timeout;
+	*out = s;
+	return 0;
+}
+
+/* GetKey for the target SD of sid. */
+static int
+rpc_getkey(struct gkdi_source *s, const char *sid, const uint8_t *root_key_id, int32_t l0,
+	   int32_t l1, int32_t l2, uint8_t **env, size_t *envlen)
+{
+	uint8_t sd[GKDI_TARGET_SD_MAX];
+	struct gkdi_getkey_req req = {sd, 0, root_key_id, l0, l1, l2};
+	int rc;
+
+	if ((rc = gkdi_target_sd(sid, sd, sizeof sd, &req.sd_len)) != 0)
+		return rc;
+	return gkdi_rpc_getkey(&s->rpc, &req, env, envlen);
 }
 
 /* The seed envelope for (sid, l0) parsed into *env over the buffer *buf. */
@@ -238,6 +269,8 @@ gkdi_source_writer_key(struct gkdi_source *s, const char *sid, int64_t now, uint
 	int32_t l0, l1, l2;
 	int rc;
 
+	if (s->rpc.server != NULL) /* the DC's current interval */
+		return rpc_getkey(s, sid, NULL, -1, -1, -1, env, envlen);
 	gkdi_interval(now, &l0, &l1, &l2);
 	if ((rc = seed_envelope(s, sid, l0, &seed, &seedlen, &e)) != 0)
 		return rc;
@@ -252,6 +285,8 @@ gkdi_source_reader_key(struct gkdi_source *s, const char *sid, const struct gkdi
 {
 	struct gkdi_envelope e;
 
+	if (s->rpc.server != NULL)
+		return rpc_getkey(s, sid, kid->root_key_id, kid->l0, kid->l1, kid->l2, env, envlen);
 	if (memcmp(kid->root_key_id, s->rk.id, GKDI_GUID_BYTES) != 0)
 		return laps_seterr(LAPS_ERR_NOTFOUND,
 				   "the blob is protected with another KDS root key than the one "

@@ -8,8 +8,9 @@
  *     stands in for GetKey by deriving the envelope from a KDS root key
  *     held in a file (what only a domain controller holds); it answers for
  *     any SID, i.e. it does no authorisation at all.
- *   - GetKey over DCE/RPC (MS-GKDI): not implemented yet; opening it fails
- *     with LAPS_ERR_UNSUPPORTED and a message that says so.
+ *   - GetKey over DCE/RPC (MS-GKDI, gkdi_rpc.h) from a domain controller,
+ *     with the process's Kerberos credentials; the DC decides who gets
+ *     which key (LAPS_ERR_ACCESS: not in the group).
  *
  * Envelopes come from laps_secret_alloc (seed keys are secret): release
  * them with laps_secret_free.
@@ -32,10 +33,14 @@ struct gkdi_source;
  * ../shared/vectors/dpapi-ng: RootKeyId, Version, KdfAlgorithm,
  * KdfParameters (hex), SecretAgreementAlgorithm, SecretAgreementParameters
  * (hex), PrivateKeyLength, PublicKeyLength, RootKeyData (hex); owned by
- * the running user or root, no group/other access).  NULL: the GetKey RPC
- * source (LAPS_ERR_UNSUPPORTED for now).  LAPS_ERR_CONFIG/_FORMAT/_IO/_PERM.
+ * the running user or root, no group/other access).
+ * LAPS_ERR_CONFIG/_FORMAT/_IO/_PERM.
  */
 int gkdi_source_open(const char *root_key_file, struct gkdi_source **out)
+    __attribute__((warn_unused_result));
+/* The GetKey source: server (copied), port (0: the endpoint mapper),
+ * timeout in seconds for each call.  LAPS_ERR_NOMEM. */
+int gkdi_source_open_rpc(const char *server, unsigned port, int timeout, struct gkdi_source **out)
     __attribute__((warn_unused_result));
 /* The root key source from the file's text (json, len bytes; exposed for
  * tests/fuzz/fuzz_gkdi_source.c).  LAPS_ERR_FORMAT / _TOOBIG. */

@@ -105,6 +105,8 @@ static const struct laps_conf_key ldap_keys[] = {
     LAPS_CONF_KEY_DURATION("timeout", S, timeout, 1, 300),
     LAPS_CONF_KEY_STR("encrypt_to", LAPS_CONF_STRING, S, encrypt_to, check_sid),
     LAPS_CONF_KEY_STR("gkdi_root_key_file", LAPS_CONF_PATH, S, gkdi_root_key_file, NULL),
+    LAPS_CONF_KEY_STR("gkdi_server", LAPS_CONF_STRING, S, gkdi_server, NULL),
+    LAPS_CONF_KEY_UINT("gkdi_port", S, gkdi_port, 1, 65535),
 };
 #undef S
 /* clang-format on */

@@ -34,6 +34,8 @@ struct laps_ldap_conf {
 	int64_t timeout;	      /* 1s..300s (default 10s) */
 	char *encrypt_to;	      /* mslaps: encrypt to this SID (msLAPS-EncryptedPassword) */
 	char *gkdi_root_key_file;     /* TEST/LAB ONLY: a KDS root key standing in for GetKey */
+	char *gkdi_server;  /* GetKey's domain controller (default: the first uri's host) */
+	unsigned gkdi_port; /* its ISDKey TCP port (0, the default: the endpoint mapper) */
 };
 
 extern const struct laps_conf_section laps_ldap_section;

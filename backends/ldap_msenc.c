@@ -34,14 +34,36 @@ lenc_close(struct lctx *c)
 	c->gkdi = NULL;
 }
 
+/* GetKey over RPC from gkdi_server, or else the host of the first uri. */
+static int
+source_rpc(struct lctx *c)
+{
+	const struct laps_ldap_conf *l = laps_ldap_conf(c->cfg);
+	LDAPURLDesc *lud = NULL;
+	int rc;
+
+	if (l->gkdi_server != NULL)
+		return gkdi_source_open_rpc(l->gkdi_server, l->gkdi_port, (int)l->timeout,
+					    &c->gkdi);
+	if (l->n_uri == 0 || ldap_url_parse(l->uri[0], &lud) != LDAP_URL_SUCCESS ||
+	    lud->lud_host == NULL || lud->lud_host[0] == '\0')
+		rc = laps_seterr(LAPS_ERR_CONFIG,
+				 "[ldap] gkdi_server is needed: the first uri names no host");
+	else
+		rc = gkdi_source_open_rpc(lud->lud_host, l->gkdi_port, (int)l->timeout, &c->gkdi);
+	ldap_free_urldesc(lud);
+	return rc;
+}
+
 static int
 source(struct lctx *c)
 {
+	const char *file = laps_ldap_conf(c->cfg)->gkdi_root_key_file;
 	int rc;
 
 	if (c->gkdi != NULL)
 		return 0;
-	rc = gkdi_source_open(laps_ldap_conf(c->cfg)->gkdi_root_key_file, &c->gkdi);
+	rc = file != NULL ? gkdi_source_open(file, &c->gkdi) : source_rpc(c);
 	return rc == 0
 		   ? 0
 		   : laps_seterr_prefix(rc, "ldap: %s: cannot get the group key", AT_MSLAPS_ENC);
@@ -99,8 +121,9 @@ lenc_decode(struct lctx *c, const struct berval *v, char **json, size_t *jsonlen
 		return rc;
 	if ((rc = gkdi_source_reader_key(c->gkdi, b.sid, &b.kid, &gke, &gkelen)) != 0 ||
 	    (rc = gkdi_envelope_parse(gke, gkelen, &env)) != 0) {
-		rc = laps_seterr_prefix(rc, "ldap: %s: cannot get the group key of %s",
-					AT_MSLAPS_ENC, b.sid);
+		if (rc != LAPS_ERR_ACCESS) /* the DC's refusal says it all */
+			rc = laps_seterr_prefix(rc, "ldap: %s: cannot get the group key of %s",
+						AT_MSLAPS_ENC, b.sid);
 		goto out;
 	}
 	rc = dpapi_ng_unprotect(&b, &env, &pt, &ptlen);

@@ -9,7 +9,7 @@ LAPS_DEPS=(
 	libcrypt-dev libcunit1-dev libpam0g-dev libmicrohttpd-dev libsqlite3-dev libgnutls28-dev curl
 	slapd ldap-utils openssl gnutls-bin ca-certificates
 	libpam-wrapper libpamtest0-dev
-	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit
+	krb5-kdc krb5-admin-server libsasl2-modules-gssapi-mit libkrb5-dev
 	mandoc systemd valgrind python3 procps util-linux xz-utils
 	git curl
 	postgresql libpq-dev sqlite3
