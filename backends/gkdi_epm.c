@@ -18,6 +18,14 @@
 #include "backends/gkdi_rpc.h"
 #include "escrow/err.h"
 
+/* ISDKey b9785960-524f-11df-8b6d-83dcded72085 v1.0: the interface the
+ * endpoint mapper is asked for, and gkdi_rpc.c binds to (defined here so
+ * that this file needs nothing from gkdi_rpc.c). */
+const struct dcerpc_syntax gkdi_isdkey = {{0x60, 0x59, 0x78, 0xb9, 0x4f, 0x52, 0xdf, 0x11, 0x8b,
+					   0x6d, 0x83, 0xdc, 0xde, 0xd7, 0x20, 0x85},
+					  1,
+					  0};
+
 #define EPM_TOWER_MAX 1024
 #define EPM_TOWERS_MAX 16
 
