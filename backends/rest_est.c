@@ -21,6 +21,10 @@
  * back (removes CERT.new and KEY.new) when KEY is still the old key.
  * Renaming the certificate first would leave, after a crash, an old key
  * with a certificate for a key that may never have reached the disk.
+ * A step that fails (not a crash) is followed by the same recovery before
+ * the error is returned: the caller's rotation goes on with a whole pair.
+ * The named steps (r->fault, tests only) are the est_* of agent/fault.c;
+ * tests/integration/est_agent_faults.sh kills and fails the agent at each.
  */
 #include "config.h"
 

@@ -91,6 +91,20 @@ agent enroll --server "$ESCROWD_URL" --ca "$T/pki/ca.crt" --token-file "$T/token
 	pair_ok || { cat "$T/out"; exit 99; }
 rotates rotate && pass "enrolled; run renews (every run: 60 s certificates) and rotates" ||
 	{ fail "first run"; cat "$T/out"; }
+# status: the certificate's expiry (as openssl reads it) and no failure yet
+na=$(date -u -d "$(openssl x509 -in "$CRT" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+agent status >"$T/status" 2>&1
+grep -qx "certificate: $CRT" "$T/status" && grep -qx "  expires: $na" "$T/status" &&
+	grep -qx "  last renewal failure: none" "$T/status" &&
+	pass "status: the certificate's expiry ($na), no renewal failure" ||
+	{ fail "status"; cat "$T/status"; }
+agent status --json >"$T/status.json" 2>&1
+python3 -c 'import json,sys,calendar,time
+c=json.load(open(sys.argv[1]))["certificate"]
+assert c["not_after"] == calendar.timegm(time.strptime(sys.argv[2], "%Y-%m-%dT%H:%M:%SZ")), c
+assert c["last_failure"] is None and c["last_renewal"] > 0, c' "$T/status.json" "$na" &&
+	pass "status --json: certificate.not_after, no failure, last_renewal set" ||
+	{ fail "status --json"; cat "$T/status.json"; }
 
 STEPS="est_after_recover est_after_keygen est_csr_sent est_after_answer est_after_check
 est_after_cert_new est_after_key_new est_after_key_rename est_after_cert_rename"
@@ -136,10 +150,13 @@ for step in $STEPS; do
 		pass "renewal failing at $step: the $want pair kept, the run's rotation works" ||
 		{ fail "renewal fail at $step: want $want (old $old got $got)"; ls -lA "$T/dev"; cat "$T/out"; }
 	agent status >"$T/status" 2>&1
-	grep -q "last renewal failure: .*injected failure at $step" "$T/status" ||
-		{ fail "  status does not show the failure"; cat "$T/status"; }
+	grep -q "last renewal failure: $(date -u +%Y-%m-%dT%H).*injected failure at $step" "$T/status" ||
+		{ fail "  status does not show the failure (when, why)"; cat "$T/status"; }
 done
 consistent "after the failures"
+agent status >"$T/status" 2>&1
+grep -q "last renewal failure: .*injected failure at est_after_cert_rename (renewed since)" "$T/status" &&
+	pass "status: the last failure stays shown, marked as renewed since" || { fail "status after"; cat "$T/status"; }
 
 # --- laps-agent enroll, killed and failing -----------------------------------
 # a fresh device (no pair); the admin allows the name again before each try
