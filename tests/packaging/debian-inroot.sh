@@ -361,7 +361,8 @@ if dpkg -i --force-confdef --force-confold "$agent_deb" "$rest_deb" >/tmp/zeroto
 	has_line /lib/systemd/system/laps-agent.service '^Wants=.*laps-agent-enroll\.service'
 	has_line /lib/systemd/system/laps-agent.service '^After=.*laps-agent-enroll\.service'
 	if command -v systemd-analyze >/dev/null; then
-		systemd-analyze verify $u /lib/systemd/system/laps-agent.service \
+		# --man=no: the root has no man(1) to check Documentation= with
+		systemd-analyze verify --man=no $u /lib/systemd/system/laps-agent.service \
 			/lib/systemd/system/laps-agent.timer >/tmp/verify.log 2>&1 ||
 			{ note "systemd-analyze verify failed:"; sed 's/^/      /' /tmp/verify.log; }
 		grep -i 'laps' /tmp/verify.log | sed 's/^/    verify: /'
