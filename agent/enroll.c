@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/cert_state.h"
 #include "agent/enroll.h"
+#include "agent/fault.h"
+#include "agent/lock.h"
 #include "backends/registry.h"
 #include "backends/rest_conf.h"
 #include "backends/rest_est.h"
@@ -26,6 +29,13 @@
 #include "escrow/secret.h"
 
 #define TOKEN_MAX 1024
+
+/* The client's named steps go through the agent's fault injection. */
+static int
+est_fault(const char *step)
+{
+	return laps_fault(step);
+}
 
 /* The rest module's EST client (loading the module when needed). */
 static int
@@ -109,7 +119,35 @@ req_from_conf(const struct laps_conf *cfg, struct laps_est_req *r)
 	r->key_file = rc->key_file;
 	r->timeout = (long)rc->timeout;
 	r->key_store = (int)rc->key_store;
+	r->fault = laps_fault_enabled() ? est_fault : NULL;
 	return 0;
+}
+
+/* c's operation under the run lock (one replacement of the pair at a
+ * time: a second agent's recovery must not undo this one's), its outcome
+ * kept in <state_dir>/cert. */
+static int
+locked(const struct laps_agent *a, const struct laps_est_client *c, const struct laps_est_req *r,
+       enum laps_est_renewal *what)
+{
+	char err[512], detail[512] = "";
+	int fd = -1, rc;
+
+	if ((rc = laps_lock_acquire(a->state_dir, a->lock_wait, &fd)) != 0)
+		return rc;
+	if (what != NULL)
+		rc = c->renew(r, (int64_t)time(NULL), what);
+	else
+		rc = c->enroll(r);
+	if (rc != 0)
+		snprintf(detail, sizeof detail, "%s", laps_errdetail());
+	if (rc != 0 || what == NULL || *what == LAPS_EST_RENEWED)
+		laps_cert_state_note(a->state_dir, (int64_t)time(NULL), rc,
+				     rc != 0 ? laps_errstr(rc, err, sizeof err) : NULL);
+	laps_lock_release(fd);
+	if (rc != 0)
+		(void)laps_seterr(rc, "%s", detail);
+	return rc;
 }
 
 int
@@ -136,7 +174,7 @@ laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
 	r.device = a->device;
 	if ((rc = read_token(o, tok, sizeof tok)) == 0) {
 		r.token = tok;
-		rc = c->enroll(&r);
+		rc = locked(a, c, &r, NULL);
 	}
 	laps_wipe(tok, sizeof tok);
 out:
@@ -155,7 +193,7 @@ laps_agent_renew_cert(const struct laps_agent *a, const struct laps_conf *cfg)
 	const struct laps_rest_conf *rcf = laps_rest_conf(cfg);
 	const char *backend = laps_escrow_conf(cfg)->backend;
 	const struct laps_est_client *c;
-	enum laps_est_renewal what;
+	enum laps_est_renewal what = LAPS_EST_NOT_DUE;
 	struct laps_est_req r;
 	char err[512];
 	int rc;
@@ -166,17 +204,47 @@ laps_agent_renew_cert(const struct laps_agent *a, const struct laps_conf *cfg)
 	if ((rc = req_from_conf(cfg, &r)) != 0 || (rc = est_client(&c)) != 0)
 		goto fail;
 	r.device = a->device;
-	if ((rc = c->renew(&r, (int64_t)time(NULL), &what)) != 0)
+	if ((rc = locked(a, c, &r, &what)) != 0)
 		goto fail;
 	if (what == LAPS_EST_RENEWED)
 		log_event(LAPS_EV_CERT_RENEWED, "renewed the client certificate %s (new key %s)",
 			  r.cert_file, r.key_file);
 	return what == LAPS_EST_RENEWED ? 1 : 0;
 fail:
+	if (what == LAPS_EST_EXPIRED) {
+		log_event(LAPS_EV_CERT_EXPIRED, "%s", laps_errstr(rc, err, sizeof err));
+		return rc;
+	}
 	log_event(LAPS_EV_CERT_RENEWAL_FAILED,
 		  "certificate renewal failed, keeping the current certificate: %s",
 		  laps_errstr(rc, err, sizeof err));
 	return rc;
+}
+
+void
+laps_agent_cert_status(const struct laps_agent *a, const struct laps_conf *cfg,
+		       struct laps_cert_status *out)
+{
+	const struct laps_rest_conf *rcf = laps_rest_conf(cfg);
+	const char *backend = laps_escrow_conf(cfg)->backend;
+	const struct laps_est_client *c;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (backend == NULL || strcmp(backend, "rest") != 0 || rcf->auth != LAPS_REST_AUTH_MTLS ||
+	    rcf->key_file == NULL || rcf->cert_file == NULL)
+		return;
+	out->managed = true;
+	snprintf(out->cert_file, sizeof out->cert_file, "%s", rcf->cert_file);
+	rc = laps_cert_state_load(a->state_dir, &out->state);
+	out->have_state = rc == 0;
+	if ((rc = est_client(&c)) == 0 &&
+	    (rc = c->cert_times(rcf->cert_file, &out->not_before, &out->not_after)) == 0) {
+		out->have_times = true;
+		out->renew_from = out->not_before + (out->not_after - out->not_before) / 3 * 2;
+	}
+	if (rc != 0)
+		laps_errstr(rc, out->error, sizeof out->error);
 }
 
 int

@@ -5,6 +5,7 @@
 #ifndef LAPS_AGENT_ENROLL_H
 #define LAPS_AGENT_ENROLL_H
 
+#include "agent/cert_state.h"
 #include "agent/rotate.h"
 #include "escrow/conf.h"
 
@@ -28,6 +29,11 @@ int laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
  * (logged; the caller goes on with the old pair).
  */
 int laps_agent_renew_cert(const struct laps_agent *a, const struct laps_conf *cfg);
+
+/* status: the certificate's validity and <state_dir>/cert (*out; never fails:
+ * what could not be read is said in out->error). */
+void laps_agent_cert_status(const struct laps_agent *a, const struct laps_conf *cfg,
+			    struct laps_cert_status *out);
 
 /* check-config: -1 (after saying to enroll) when auth = mtls has no
  * certificate file yet; 0 otherwise. */

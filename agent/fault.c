@@ -21,6 +21,19 @@ const char *const laps_fault_steps[] = {
     "after_confirm",	      /* backend record confirmed */
     "after_state",	      /* state file updated, journal still present */
     "after_journal_removed",  /* rotation complete */
+    /* laps-agent enroll and the certificate renewal of run/rotate
+     * (backends/rest_est.c, in the order a flow meets them) */
+    "est_after_recover",       /* an interrupted replacement finished or undone */
+    "est_after_keygen",	       /* new key made, in memory only */
+    "est_csr_sent",	       /* request sent, answer not read (the server may have issued) */
+    "est_after_answer",	       /* answer received, not checked */
+    "est_after_check",	       /* answer checked: a certificate for the new key */
+    "est_after_cert_new",      /* CERT.new written */
+    "est_after_key_new",       /* KEY.new written (0600) */
+    "est_after_key_rename",    /* KEY.new renamed over KEY: the commit point */
+    "est_after_cert_rename",   /* CERT.new renamed over CERT: replaced */
+    "est_recover_found",       /* recovery found a CERT.new */
+    "est_recover_key_removed", /* recovery undoing: KEY.new removed, CERT.new not yet */
     NULL};
 
 #ifdef LAPS_FAULT_INJECTION

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agent/due.h"
+#include "agent/enroll.h"
 #include "agent/status.h"
 #include "escrow/backend.h"
 #include "escrow/err.h"
@@ -98,6 +99,7 @@ laps_status_gather(struct laps_agent *a, const struct laps_conf *cfg, struct lap
 	st->reachable = rc == 0;
 	if (!st->reachable)
 		laps_errstr(rc, st->backend_error, sizeof st->backend_error);
+	laps_agent_cert_status(a, cfg, &st->cert);
 	for (i = 0; i < laps_agent_conf(cfg)->n_accounts && i < LAPS_CONFIG_MAX_LIST; i++) {
 		struct laps_status_account *s = &st->accounts[i];
 
@@ -207,12 +209,41 @@ text_account(const struct laps_status *st, const struct laps_status_account *s, 
 	text_local(s, f);
 }
 
+/* The mTLS certificate: expiry, renewal point, last renewal and failure. */
+static void
+text_cert(const struct laps_cert_status *c, FILE *f)
+{
+	const struct laps_cert_state *cs = &c->state;
+	char t1[32], t2[32];
+
+	if (!c->managed)
+		return;
+	if (c->have_times) {
+		fmt_time(c->not_after, t1, sizeof t1);
+		fmt_time(c->renew_from, t2, sizeof t2);
+		fprintf(f, "certificate: %s\n  expires: %s\n  renewal due from: %s\n", c->cert_file,
+			t1, t2);
+	} else {
+		fprintf(f, "certificate: %s\n  error: %s\n", c->cert_file, c->error);
+	}
+	fmt_time(c->have_state ? cs->renewed_at : 0, t1, sizeof t1);
+	fprintf(f, "  last enrollment or renewal: %s\n", t1);
+	if (c->have_state && cs->failed_at != 0) {
+		fmt_time(cs->failed_at, t1, sizeof t1);
+		fprintf(f, "  last renewal failure: %s: %s%s\n", t1, cs->failed,
+			cs->last_ok ? " (renewed since)" : "");
+	} else {
+		fprintf(f, "  last renewal failure: none\n");
+	}
+}
+
 int
 laps_status_print_text(const struct laps_status *st, FILE *f)
 {
 	size_t i;
 
 	fprintf(f, "device: %s\nbackend: %s\n", st->device, st->backend);
+	text_cert(&st->cert, f);
 	for (i = 0; i < st->n; i++)
 		text_account(st, &st->accounts[i], f);
 	if (fflush(f) != 0 || ferror(f))
@@ -311,6 +342,31 @@ json_account(const struct laps_status *st, const struct laps_status_account *s)
 	return o;
 }
 
+/* "certificate": the mTLS certificate (absent unless rest with mtls). */
+static json_object *
+json_cert(const struct laps_cert_status *c)
+{
+	const struct laps_cert_state *cs = &c->state;
+	json_object *o = json_object_new_object();
+
+	if (o == NULL)
+		return NULL;
+	add_str(o, "file", c->cert_file);
+	if (c->have_times) {
+		add_int(o, "not_before", c->not_before);
+		add_int(o, "not_after", c->not_after);
+		add_int(o, "renew_from", c->renew_from);
+	} else {
+		add_str(o, "error", c->error);
+	}
+	add_int(o, "last_renewal", c->have_state ? cs->renewed_at : 0);
+	add_int(o, "last_failure_at", c->have_state ? cs->failed_at : 0);
+	json_object_object_add(
+	    o, "last_failure",
+	    c->have_state && cs->failed_at != 0 ? json_object_new_string(cs->failed) : NULL);
+	return o;
+}
+
 int
 laps_status_print_json(const struct laps_status *st, FILE *f)
 {
@@ -322,6 +378,11 @@ laps_status_print_json(const struct laps_status *st, FILE *f)
 		goto out;
 	add_str(root, "device", st->device);
 	add_str(root, "backend", st->backend);
+	if (st->cert.managed) {
+		if ((o = json_cert(&st->cert)) == NULL)
+			goto out;
+		json_object_object_add(root, "certificate", o);
+	}
 	json_object_object_add(root, "accounts", arr);
 	arr = NULL; /* owned by root now */
 	for (i = 0; i < st->n; i++) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "agent/account.h"
+#include "agent/cert_state.h"
 #include "agent/journal.h"
 #include "agent/rotate.h"
 #include "agent/state.h"
@@ -53,6 +54,7 @@ struct laps_status {
 	char backend[32];
 	bool reachable;				 /* the backend could be opened */
 	char backend_error[LAPS_STATUS_ERR_MAX]; /* why not */
+	struct laps_cert_status cert;		 /* the mTLS certificate (rest; issue 23) */
 	size_t n;
 	struct laps_status_account accounts[LAPS_CONFIG_MAX_LIST];
 };

@@ -21,6 +21,10 @@
  * back (removes CERT.new and KEY.new) when KEY is still the old key.
  * Renaming the certificate first would leave, after a crash, an old key
  * with a certificate for a key that may never have reached the disk.
+ * A step that fails (not a crash) is followed by the same recovery before
+ * the error is returned: the caller's rotation goes on with a whole pair.
+ * The named steps (r->fault, tests only) are the est_* of agent/fault.c;
+ * tests/integration/est_agent_faults.sh kills and fails the agent at each.
  */
 #include "config.h"
 
@@ -51,6 +55,35 @@
 #define EST_PATH_MAX 4096
 #define EST_PKCS7 "application/pkcs7-mime"
 #define EST_SKEW 300 /* seconds a new certificate's notBefore may lie ahead */
+
+/* A named step of the flow (fault injection, tests only; see rest_est.h). */
+static int
+fault(const struct laps_est_req *r, const char *step)
+{
+	return r->fault != NULL ? r->fault(step) : 0;
+}
+
+/* libcurl's progress callback: the step est_csr_sent once the whole
+ * request has gone out (the server may have issued the certificate). */
+struct sent {
+	const struct laps_est_req *r;
+	bool done;
+	int rc; /* the step's failure (the transfer is aborted) */
+};
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct sent *s = arg;
+
+	(void)dt;
+	(void)dn;
+	if (s->done || ut <= 0 || un < ut)
+		return 0;
+	s->done = true;
+	s->rc = fault(s->r, "est_csr_sent");
+	return s->rc != 0;
+}
 
 struct buf {
 	char *p;
@@ -112,6 +145,7 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 {
 	char url[EST_PATH_MAX], auth[1200];
 	struct curl_slist *h = NULL, *h2;
+	struct sent sent = {r, false, 0};
 	struct rest_keystore_tls tls = {r->cert_file, NULL};
 	long status = 0;
 	char *ctype = NULL;
@@ -154,10 +188,17 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, csr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (r->fault != NULL) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &sent);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
-	if (b->over)
+	if (sent.rc != 0)
+		rc = sent.rc; /* its reason is set */
+	else if (b->over)
 		rc = laps_seterr(LAPS_ERR_TOOBIG, "est: %s: answer over %d bytes", url,
 				 EST_ANSWER_MAX);
 	else if (cc != CURLE_OK)
@@ -318,12 +359,19 @@ replace_pair(const struct laps_est_req *r, EVP_PKEY *k, X509 *leaf, STACK_OF(X50
 	}
 	if ((rc = rest_keystore_write(k, rest_keystore_is_tpm(r->key_store), kb)) != 0)
 		goto out;
-	if ((rc = write_bio(cnew, cb, 0644)) != 0 || (rc = write_bio(knew, kb, 0600)) != 0)
+	if ((rc = write_bio(cnew, cb, 0644)) != 0 || (rc = fault(r, "est_after_cert_new")) != 0 ||
+	    (rc = write_bio(knew, kb, 0600)) != 0 || (rc = fault(r, "est_after_key_new")) != 0)
 		goto out;
-	if (rename(knew, r->key_file) != 0 || laps_fsync_dir_of(r->key_file) != 0 ||
-	    rename(cnew, r->cert_file) != 0 || laps_fsync_dir_of(r->cert_file) != 0)
-		rc = laps_seterr(LAPS_ERR_IO, "est: replacing %s: %s", r->cert_file,
-				 strerror(errno));
+	if (rename(knew, r->key_file) != 0 || laps_fsync_dir_of(r->key_file) != 0)
+		goto io;
+	if ((rc = fault(r, "est_after_key_rename")) != 0)
+		goto out;
+	if (rename(cnew, r->cert_file) != 0 || laps_fsync_dir_of(r->cert_file) != 0)
+		goto io;
+	rc = fault(r, "est_after_cert_rename");
+	goto out;
+io:
+	rc = laps_seterr(LAPS_ERR_IO, "est: replacing %s: %s", r->cert_file, strerror(errno));
 out:
 	BIO_free(cb);
 	BIO_free(kb);
@@ -361,12 +409,14 @@ load_cert(const char *path)
 }
 
 static int
-est_recover(const char *cert_file, const char *key_file)
+est_recover(const struct laps_est_req *r)
 {
+	const char *cert_file = r->cert_file, *key_file = r->key_file;
 	char cnew[EST_PATH_MAX], knew[EST_PATH_MAX];
 	EVP_PKEY *k;
 	X509 *x;
 	bool fwd;
+	int rc;
 
 	if (staged(cnew, sizeof cnew, cert_file) != 0 || staged(knew, sizeof knew, key_file) != 0)
 		return laps_seterr(LAPS_ERR_INVALID, "est: path too long");
@@ -374,6 +424,8 @@ est_recover(const char *cert_file, const char *key_file)
 		(void)unlink(knew); /* a crash in step 2: the old pair is whole */
 		return 0;
 	}
+	if ((rc = fault(r, "est_recover_found")) != 0)
+		return rc;
 	k = load_key(key_file);
 	x = load_cert(cnew);
 	fwd = k != NULL && x != NULL && EVP_PKEY_eq(X509_get0_pubkey(x), k) == 1;
@@ -387,29 +439,26 @@ est_recover(const char *cert_file, const char *key_file)
 	}
 	log_notice("%s: undoing an interrupted certificate replacement", cert_file);
 	(void)unlink(knew);
+	if ((rc = fault(r, "est_recover_key_removed")) != 0)
+		return rc;
 	if (unlink(cnew) != 0)
 		return laps_seterr(LAPS_ERR_IO, "est: %s: %s", cnew, strerror(errno));
 	return 0;
 }
 
+/* Steps after the key exists: request, answer, check, replacement. */
 static int
-est_enroll(const struct laps_est_req *r)
+enroll_with(const struct laps_est_req *r, EVP_PKEY *k)
 {
 	struct buf b = {NULL, 0, false};
 	STACK_OF(X509) * certs;
 	PKCS7 *p7 = NULL;
 	char *csr = NULL;
-	EVP_PKEY *k;
 	X509 *leaf;
 	int rc;
 
-	if ((rc = est_recover(r->cert_file, r->key_file)) != 0)
-		return rc;
-	if ((rc = rest_keystore_keygen(rest_keystore_is_tpm(r->key_store), &k)) != 0)
-		return laps_seterr_prefix(rc, "est");
-	if ((rc = rest_http_global_init()) != 0)
-		goto out_key;
-	if ((rc = make_csr(k, r->device, &csr)) != 0 || (rc = post(r, csr, &b)) != 0)
+	if ((rc = make_csr(k, r->device, &csr)) != 0 || (rc = post(r, csr, &b)) != 0 ||
+	    (rc = fault(r, "est_after_answer")) != 0)
 		goto out;
 	if ((certs = parse_certs(&b, &p7)) == NULL) {
 		rc = laps_seterr(LAPS_ERR_FORMAT, "est: the answer is not a certs-only PKCS#7");
@@ -419,14 +468,42 @@ est_enroll(const struct laps_est_req *r)
 		rc = LAPS_ERR_FORMAT; /* the reason is set */
 		goto out;
 	}
-	rc = replace_pair(r, k, leaf, certs);
+	if ((rc = fault(r, "est_after_check")) == 0)
+		rc = replace_pair(r, k, leaf, certs);
 out:
 	PKCS7_free(p7);
 	free(csr);
 	free(b.p);
-	rest_http_global_cleanup();
-out_key:
+	return rc;
+}
+
+static int
+est_enroll(const struct laps_est_req *r)
+{
+	EVP_PKEY *k = NULL;
+	char keep[512];
+	int rc;
+
+	if ((rc = est_recover(r)) != 0 || (rc = fault(r, "est_after_recover")) != 0)
+		return rc;
+	if ((rc = rest_keystore_keygen(rest_keystore_is_tpm(r->key_store), &k)) != 0)
+		return laps_seterr_prefix(rc, "est");
+	if ((rc = fault(r, "est_after_keygen")) == 0 && (rc = rest_http_global_init()) == 0) {
+		rc = enroll_with(r, k);
+		rest_http_global_cleanup();
+	}
 	EVP_PKEY_free(k);
+	if (rc != 0) {
+		/* a failure after the key's rename must not leave the new key
+		 * with the old certificate for the rest of this run */
+		char why[512];
+		int rr;
+
+		snprintf(keep, sizeof keep, "%s", laps_errdetail());
+		if ((rr = est_recover(r)) != 0)
+			log_warn("est: %s", laps_errstr(rr, why, sizeof why));
+		(void)laps_seterr(rc, "%s", keep);
+	}
 	return rc;
 }
 
@@ -449,28 +526,37 @@ laps_est_parse_answer(const char *b64, size_t len, EVP_PKEY *k, const char *devi
 }
 
 static int
-est_renew(const struct laps_est_req *r, int64_t now, enum laps_est_renewal *out)
+est_cert_times(const char *path, int64_t *nb, int64_t *na)
 {
-	int64_t nb = 0, na = 0;
 	X509 *x;
 	int rc;
 
-	*out = LAPS_EST_NOT_DUE;
-	if ((rc = est_recover(r->cert_file, r->key_file)) != 0)
-		return rc;
-	if ((x = load_cert(r->cert_file)) == NULL)
+	if ((x = load_cert(path)) == NULL)
 		return laps_seterr(LAPS_ERR_NOTFOUND,
-				   "%s: no certificate; enroll first (laps-agent enroll)",
-				   r->cert_file);
-	rc = asn1_time(X509_get0_notBefore(x), &nb) | asn1_time(X509_get0_notAfter(x), &na);
+				   "%s: no certificate; enroll first (laps-agent enroll)", path);
+	rc = asn1_time(X509_get0_notBefore(x), nb) | asn1_time(X509_get0_notAfter(x), na);
 	X509_free(x);
-	if (rc != 0 || na <= nb)
-		return laps_seterr(LAPS_ERR_FORMAT, "%s: unreadable validity", r->cert_file);
-	if (now >= na)
+	if (rc != 0 || *na <= *nb)
+		return laps_seterr(LAPS_ERR_FORMAT, "%s: unreadable validity", path);
+	return 0;
+}
+
+static int
+est_renew(const struct laps_est_req *r, int64_t now, enum laps_est_renewal *out)
+{
+	int64_t nb = 0, na = 0;
+	int rc;
+
+	*out = LAPS_EST_NOT_DUE;
+	if ((rc = est_recover(r)) != 0 || (rc = est_cert_times(r->cert_file, &nb, &na)) != 0)
+		return rc;
+	if (now >= na) {
+		*out = LAPS_EST_EXPIRED;
 		return laps_seterr(LAPS_ERR_AUTH,
 				   "%s: the certificate has expired; re-enroll (laps-agent enroll "
 				   "with a new token)",
 				   r->cert_file);
+	}
 	if (now < nb + (na - nb) / 3 * 2)
 		return 0;
 	if ((rc = est_enroll(r)) != 0)
@@ -479,4 +565,5 @@ est_renew(const struct laps_est_req *r, int64_t now, enum laps_est_renewal *out)
 	return 0;
 }
 
-const struct laps_est_client laps_est_client = {LAPS_EST_ABI, est_enroll, est_recover, est_renew};
+const struct laps_est_client laps_est_client = {LAPS_EST_ABI, est_enroll, est_recover, est_renew,
+						est_cert_times};

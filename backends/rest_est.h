@@ -28,21 +28,28 @@ struct laps_est_req {
 	long timeout;	       /* seconds, whole request */
 	int key_store;	       /* [rest] key_store (enum laps_rest_key_store): where
 				* the new key is made and how key_file holds it */
+	/* tests (--enable-fault-injection): called at each named step of the
+	 * flow (the est_* steps of agent/fault.c); non-zero fails the step, or it
+	 * does not return (kill).  NULL: none. */
+	int (*fault)(const char *step);
 };
 
 /* What renew found (out parameter of renew). */
-enum laps_est_renewal { LAPS_EST_NOT_DUE = 0, LAPS_EST_RENEWED = 1 };
+enum laps_est_renewal { LAPS_EST_NOT_DUE = 0, LAPS_EST_RENEWED = 1, LAPS_EST_EXPIRED = 2 };
 
 struct laps_est_client {
 	const char *abi; /* LAPS_EST_ABI */
 	/* New key, CSR, POST, verify, then replace the pair (token != NULL:
 	 * simpleenroll; NULL: simplereenroll).  Nothing is replaced on error. */
 	int (*enroll)(const struct laps_est_req *r);
-	/* Finish or undo a replacement a crash interrupted (see rest_est.c). */
-	int (*recover)(const char *cert_file, const char *key_file);
+	/* Finish or undo a replacement a crash interrupted (see rest_est.c);
+	 * uses r's cert_file, key_file and fault only. */
+	int (*recover)(const struct laps_est_req *r);
 	/* simplereenroll when 2/3 of cert_file's lifetime has passed at now;
 	 * LAPS_ERR_AUTH with a "re-enroll" detail when it has expired. */
 	int (*renew)(const struct laps_est_req *r, int64_t now, enum laps_est_renewal *out);
+	/* notBefore and notAfter of the PEM certificate at path (status). */
+	int (*cert_times)(const char *path, int64_t *not_before, int64_t *not_after);
 };
 
 extern const struct laps_est_client laps_est_client;

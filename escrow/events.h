@@ -134,6 +134,11 @@
 	X(1083, CERT_RENEWAL_FAILED, LAPS_LOG_WARNING, "7c18691152384706801aa80dde6d3a14",         \
 	  "Renewing the client certificate failed; the current one is kept and the run goes on.",  \
 	  "Check the server; re-enroll before the certificate expires.")                           \
+	X(1084, CERT_EXPIRED, LAPS_LOG_ERR, "732fa58610424e868920e15bd179c5c6",                    \
+	  "The client certificate has expired: it can no longer be renewed (simplereenroll needs " \
+	  "a valid one) and the backend refuses it.",                                              \
+	  "Re-enroll the device: an admin allows it (laps-get device reenroll), then laps-agent "  \
+	  "enroll with a new token.")                                                              \
 	/* ---- pam_laps ---- */                                                                   \
 	X(2001, ACCOUNT_USED, LAPS_LOG_NOTICE, "55a8dcd300ac49d0bfae056a8d8f713c",                 \
 	  "A session of a managed account was opened (who, from where); the agent rotates the "    \

@@ -8,14 +8,16 @@
 #   laps-get and check it against the account's hash; force a second
 #   rotation with `laps-get --expire` and show the history.
 #
-#   Then the same job through the cloud path: start laps-escrowd (SQLite)
-#   and an OpenID Connect issuer (oidc-provider) on 127.0.0.1; the device
-#   signs in with its own key (private_key_jwt, no shared secret) and
-#   rotates the account through `backend = rest`; an administrator, alice,
-#   signs in to laps-get with the device authorization grant (the demo
-#   approves the code on the issuer's page the way she would in a
-#   browser), reads the password back, and it is checked against the hash;
-#   the server's audit log names her.
+#   Then the same job through the cloud path: start laps-escrowd (SQLite,
+#   with its EST enrollment service) and an OpenID Connect issuer
+#   (oidc-provider) on 127.0.0.1; an administrator, alice, signs in to
+#   laps-get with the device authorization grant (the demo approves the
+#   code on the issuer's page the way she would in a browser) and creates
+#   a one-use enrollment token; the device enrolls with it (`laps-agent
+#   enroll`: its key is made on the device, laps-escrowd issues a
+#   short-lived client certificate) and rotates the account through
+#   `backend = rest` with that certificate; alice reads the password back,
+#   and it is checked against the hash; the server's audit log names her.
 #
 #   At the end of the cloud path it prints the URL of the admin web console
 #   (docs/CONSOLE.md) that laps-escrowd serves; with --serve it keeps
@@ -182,12 +184,11 @@ step "the cloud path: an OpenID Connect issuer (oidc-provider) on 127.0.0.1"
 . "$top/tests/integration/lib/oidc.sh"
 oidc_start "$work/oidc" --quiet
 echo "issuer $OIDC_ISSUER (pid $OIDC_PID)"
-# the device's own key (private_key_jwt) and the admin tool's public client
-oidc_add_jwt_client host1.example.test "$work/etc/device.key" laps.device ES256 RS256
-oidc_add_admin_client laps-get
+# the admin tool's public client (alice may also create enrollment tokens)
+oidc_add_admin_client laps-get "openid offline_access laps.read laps.secret laps.expire laps.enroll"
 oidc_add_user alice
 
-step "laps-escrowd (SQLite) on 127.0.0.1, HTTPS with a test CA"
+step "laps-escrowd (SQLite) on 127.0.0.1, HTTPS with a test CA, EST with its own issuing CA"
 pki="$work/pki"
 mkdir -m 700 "$pki"
 (
@@ -200,6 +201,9 @@ mkdir -m 700 "$pki"
 	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
 	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
 		-extfile server.ext -out server.crt
+	# the CA laps-escrowd issues device certificates with ([est])
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj "/CN=laps demo device CA" -keyout est-ca.key -out est-ca.crt
 	chmod 600 ./*.key
 ) || { cat "$pki/openssl.log" >&2; exit 1; }
 cat "$pki/ca.crt" "$OIDC_CA" >"$work/etc/cas.pem"
@@ -220,6 +224,11 @@ cert_file = $pki/server.crt
 key_file = $pki/server.key
 threads = 2
 
+[est]
+ca_cert = $pki/est-ca.crt
+ca_key = $pki/est-ca.key
+lifetime = 12h
+
 [store]
 url = sqlite:$work/escrow.db
 
@@ -227,6 +236,9 @@ url = sqlite:$work/escrow.db
 issuer = $OIDC_ISSUER
 audience = $OIDC_AUDIENCE
 ca_file = $OIDC_CA
+
+[authz]
+units = demo:host*.example.test
 CONF
 [ -z "$console_dir" ] || printf '%s\n' "" "[console]" "enable = yes" "dir = $console_dir" \
 	"scope = openid laps.read laps.secret laps.expire" >>"$work/etc/escrowd.conf"
@@ -238,7 +250,51 @@ for _ in $(seq 100); do [ -s "$work/escrowd.port" ] && break; sleep 0.05; done
 escrow_url="https://127.0.0.1:$(cat "$work/escrowd.port")"
 echo "laps-escrowd pid $escrowd_pid, $escrow_url, store $work/escrow.db"
 
-step "laps.conf for the agent: backend = rest, the device signs in with its own key"
+# alice_signs_in OUT CMD...: run laps-get (CMD) in the background, sign
+# alice in on the issuer's page with the code it prints, wait for it
+alice_signs_in() {
+	local out=$1 pid code=
+	shift
+	XDG_CACHE_HOME="$work/cache" "$@" >"$out" 2>"$work/get.err" &
+	pid=$!
+	for _ in $(seq 100); do
+		code=$(sed -n 's/.*enter the code \([^ ]*\).*/\1/p' "$work/get.err")
+		[ -n "$code" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$work/get.err"
+	[ -n "$code" ] || { wait "$pid"; return; } # a cached sign-in: no code asked
+	echo "(the demo signs alice in on the issuer's page and enters $code, as she would in a browser)"
+	oidc_approve_device "$code" alice
+	wait "$pid"
+}
+
+cat >"$work/etc/laps-get-rest.conf" <<CONF
+[escrow]
+backend = rest
+
+[rest]
+url = $escrow_url
+ca_file = $work/etc/cas.pem
+auth = device_code
+token_url = $OIDC_TOKEN_ENDPOINT
+device_auth_url = $OIDC_DEVICE_ENDPOINT
+client_id = laps-get
+scope = openid offline_access laps.read laps.secret laps.expire laps.enroll
+
+[laps-get]
+key = $work/admin.key
+CONF
+chmod 0600 "$work/etc/laps-get-rest.conf"
+mkdir -m 700 "$work/cache"
+
+step "alice creates a one-use enrollment token for host1 (laps-get enroll-token create)"
+(umask 077 && alice_signs_in "$work/enroll.token" "$get" -c "$work/etc/laps-get-rest.conf" \
+	enroll-token create --unit demo --uses 1 --expires 1h --name-pattern 'host1.*')
+echo "token written to $work/enroll.token (0600; cloud-init or the image build puts it on the device)"
+
+step "laps.conf for the agent: backend = rest, a client certificate it does not have yet"
 mkdir -p "$work/state-rest"
 sed -e '/^\[escrow\]/,$d' -e "s|^state_dir = .*|state_dir = $work/state-rest|" \
 	"$work/etc/laps.conf" >"$work/etc/laps-rest.conf"
@@ -251,55 +307,32 @@ device = host1.example.test
 [rest]
 url = $escrow_url
 ca_file = $work/etc/cas.pem
-auth = private_key_jwt
-token_url = $OIDC_TOKEN_ENDPOINT
-client_id = host1.example.test
+auth = mtls
+cert_file = $work/etc/device.crt
 key_file = $work/etc/device.key
-scope = laps.device
 CONF
-cat >"$work/etc/laps-get-rest.conf" <<CONF
-[escrow]
-backend = rest
+chmod 0600 "$work/etc/laps-rest.conf"
+"$agent" -c "$work/etc/laps-rest.conf" check-config || true
 
-[rest]
-url = $escrow_url
-ca_file = $work/etc/cas.pem
-auth = device_code
-token_url = $OIDC_TOKEN_ENDPOINT
-device_auth_url = $OIDC_DEVICE_ENDPOINT
-client_id = laps-get
-scope = openid offline_access laps.read laps.secret laps.expire
-
-[laps-get]
-key = $work/admin.key
-CONF
-chmod 0600 "$work/etc/"*.conf
+step "laps-agent enroll --token-file: key made here, certificate from laps-escrowd (EST)"
+"$agent" -c "$work/etc/laps-rest.conf" enroll --token-file "$work/enroll.token"
+rm -f "$work/enroll.token"
+openssl x509 -in "$work/etc/device.crt" -noout -subject -issuer -enddate
 "$agent" -c "$work/etc/laps-rest.conf" check-config
 
 step "laps-agent run through laps-escrowd (no record there yet: rotation due)"
 "$agent" -c "$work/etc/laps-rest.conf" -v run
 grep lapsadmin "$root/etc/shadow"
 
-step "laps-get host1 over REST: alice signs in with the device authorization grant"
-mkdir -m 700 "$work/cache"
-XDG_CACHE_HOME="$work/cache" "$get" -c "$work/etc/laps-get-rest.conf" host1 \
-	>"$work/pw" 2>"$work/get.err" &
-get_pid=$!
-code=
-for _ in $(seq 100); do
-	code=$(sed -n 's/.*enter the code \([^ ]*\).*/\1/p' "$work/get.err")
-	[ -n "$code" ] && break
-	sleep 0.1
-done
-cat "$work/get.err"
-[ -n "$code" ] || { kill "$get_pid" 2>/dev/null; echo "no user code from laps-get" >&2; exit 1; }
-echo "(the demo signs alice in on the issuer's page and enters $code, as she would in a browser)"
-oidc_approve_device "$code" alice
-wait "$get_pid"
+step "laps-get host1 over REST: alice is still signed in (cached token)"
+alice_signs_in "$work/pw" "$get" -c "$work/etc/laps-get-rest.conf" host1
 pw=$(cat "$work/pw")
 rm -f "$work/pw"
 echo "password: $pw"
 verify "$pw"
+
+step "laps-agent status: the certificate, its expiry and renewal"
+"$agent" -c "$work/etc/laps-rest.conf" status | sed -n '1,/^account:/p' | sed '$d'
 
 step "the server's audit log names the person who read it"
 if command -v sqlite3 >/dev/null; then

@@ -91,7 +91,8 @@ esac
 mode_is /usr/sbin/laps-agent 755 root root
 mode_is /etc/laps/laps.conf 600 root root
 mode_is /var/lib/laps 700 root root
-for u in laps-agent.service laps-agent.timer laps-agent-postauth.service laps-agent-postauth.timer; do
+for u in laps-agent.service laps-agent.timer laps-agent-postauth.service laps-agent-postauth.timer \
+	laps-agent-enroll.service; do
 	mode_is "/lib/systemd/system/$u" 644 root root
 done
 mode_is /usr/share/man/man5/laps.conf.5.gz 644 root root
@@ -334,4 +335,52 @@ else
 	sed 's/^/      /' /tmp/configured.log | tail -n 30
 fi
 check "install-configured-enables-timer: with a complete laps.conf the timer is enabled; purge undoes it"
+
+# ---- zero-touch: cloud-init wrote laps.conf and a token file before the package ----
+mkdir -p /etc/laps/recipients
+cp /tmp/admin.key.pub /etc/laps/recipients/admin.pub
+(umask 077 && printf '%s\n' '[escrow]' 'backend = rest' 'recipients = /etc/laps/recipients/admin.pub' '' \
+	'[rest]' 'url = https://laps.example.test' 'auth = mtls' 'cert_file = /etc/laps/device.crt' \
+	'key_file = /etc/laps/device.key' >/etc/laps/laps.conf &&
+	echo 'laps-et-0123456789abcdef.not-a-real-token' >/etc/laps/enroll.token)
+rest_deb=$(ls "$debdir"/laps-backend-rest_*.deb)
+u=/lib/systemd/system/laps-agent-enroll.service
+if dpkg -i --force-confdef --force-confold "$agent_deb" "$rest_deb" >/tmp/zerotouch.log 2>&1; then
+	mode_is $u 644 root root
+	[ -L /etc/systemd/system/multi-user.target.wants/laps-agent-enroll.service ] ||
+		note "laps-agent-enroll.service not enabled"
+	[ -L /etc/systemd/system/timers.target.wants/laps-agent.timer ] ||
+		note "laps-agent.timer not enabled although an enrollment token waits"
+	# the unit as systemd reads it: conditions, the command, the order
+	has_line $u '^ConditionPathExists=/etc/laps/enroll\.token$'
+	has_line $u '^ConditionPathExists=!/etc/laps/device\.crt$'
+	has_line $u '^ExecStart=/usr/sbin/laps-agent enroll --token-file /etc/laps/enroll\.token$'
+	has_line $u '^ExecStartPost=/bin/rm -f /etc/laps/enroll\.token$'
+	has_line $u '^Type=oneshot$'
+	has_line $u '^Before=laps-agent\.service$'
+	has_line /lib/systemd/system/laps-agent.service '^Wants=.*laps-agent-enroll\.service'
+	has_line /lib/systemd/system/laps-agent.service '^After=.*laps-agent-enroll\.service'
+	if command -v systemd-analyze >/dev/null; then
+		# --man=no: the root has no man(1) to check Documentation= with
+		systemd-analyze verify --man=no $u /lib/systemd/system/laps-agent.service \
+			/lib/systemd/system/laps-agent.timer >/tmp/verify.log 2>&1 ||
+			{ note "systemd-analyze verify failed:"; sed 's/^/      /' /tmp/verify.log; }
+		grep -i 'laps' /tmp/verify.log | sed 's/^/    verify: /'
+	else
+		echo "    (no systemd-analyze in the root: the unit was inspected only)"
+	fi
+	out=$(laps-agent check-config 2>&1)
+	[ $? = 2 ] && printf '%s\n' "$out" | grep -q 'enroll this device first' ||
+		note "check-config before enrollment: $out"
+	dpkg -P laps-agent laps-backend-rest >/tmp/zerotouch-purge.log 2>&1 || note "dpkg -P failed"
+	absent /etc/systemd/system/multi-user.target.wants/laps-agent-enroll.service
+	absent /etc/systemd/system/timers.target.wants/laps-agent.timer
+	present /etc/laps/enroll.token # cloud-init's file, not the package's
+	rm -rf /etc/laps
+	same_as_before /tmp/after-purge3
+else
+	note "dpkg -i with a token file waiting failed:"
+	sed 's/^/      /' /tmp/zerotouch.log | tail -n 30
+fi
+check "zero-touch-enroll-unit: laps-agent-enroll.service installed, enabled, verified, before laps-agent.service; the timer enabled; purge undoes it"
 exit 0

@@ -44,7 +44,7 @@ skip_rest() { # $1 = reason, rest = check names
 ROOT_CHECKS=(install files-and-modes conffile pam-profile-registered pam-profile-enables
 	agent-check-config timers-not-enabled escrowd backends-load backends-refused backend-missing
 	reinstall remove-keeps-state
-	purge-leaves-nothing install-configured-enables-timer docs-quickstart)
+	purge-leaves-nothing install-configured-enables-timer zero-touch-enroll-unit docs-quickstart)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/laps-deb.XXXXXX")
 cleanup() {
