@@ -139,6 +139,35 @@ out:
 					       : rc;
 }
 
+/* What a finished POST to url came to: 0 for a 200 certs-only answer,
+ * else the error (reason set). */
+static int
+answer_rc(const struct laps_est_req *r, const char *url, const struct buf *b, CURLcode cc,
+	  long status, const char *ctype)
+{
+	size_t n = strlen(EST_PKCS7);
+
+	if (b->over)
+		return laps_seterr(LAPS_ERR_TOOBIG, "est: %s: answer over %d bytes", url,
+				   EST_ANSWER_MAX);
+	if (cc != CURLE_OK)
+		return laps_seterr(LAPS_ERR_UNAVAILABLE, "est: %s: %s", url,
+				   curl_easy_strerror(cc));
+	if (status == 401 || status == 403)
+		return laps_seterr(status == 401 ? LAPS_ERR_AUTH : LAPS_ERR_ACCESS,
+				   "est: %s: HTTP %ld (%s)", url, status,
+				   r->token != NULL ? "token refused" : "certificate refused");
+	if (status != 200)
+		return laps_seterr(status == 409   ? LAPS_ERR_CONFLICT
+				   : status >= 500 ? LAPS_ERR_UNAVAILABLE
+						   : LAPS_ERR_BACKEND,
+				   "est: %s: HTTP %ld", url, status);
+	if (ctype == NULL || strncasecmp(ctype, EST_PKCS7, n) != 0 ||
+	    (ctype[n] != '\0' && ctype[n] != ';'))
+		return laps_seterr(LAPS_ERR_FORMAT, "est: %s: not application/pkcs7-mime", url);
+	return 0;
+}
+
 /* POST the request; the answer body in *b (200 only). */
 static int
 post(const struct laps_est_req *r, const char *csr, struct buf *b)
@@ -196,27 +225,8 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
-	if (sent.rc != 0)
-		rc = sent.rc; /* its reason is set */
-	else if (b->over)
-		rc = laps_seterr(LAPS_ERR_TOOBIG, "est: %s: answer over %d bytes", url,
-				 EST_ANSWER_MAX);
-	else if (cc != CURLE_OK)
-		rc = laps_seterr(LAPS_ERR_UNAVAILABLE, "est: %s: %s", url, curl_easy_strerror(cc));
-	else if (status == 401 || status == 403)
-		rc = laps_seterr(status == 401 ? LAPS_ERR_AUTH : LAPS_ERR_ACCESS,
-				 "est: %s: HTTP %ld (%s)", url, status,
-				 r->token != NULL ? "token refused" : "certificate refused");
-	else if (status != 200)
-		rc = laps_seterr(status == 409	 ? LAPS_ERR_CONFLICT
-				 : status >= 500 ? LAPS_ERR_UNAVAILABLE
-						 : LAPS_ERR_BACKEND,
-				 "est: %s: HTTP %ld", url, status);
-	else if (ctype == NULL || strncasecmp(ctype, EST_PKCS7, strlen(EST_PKCS7)) != 0 ||
-		 (ctype[strlen(EST_PKCS7)] != '\0' && ctype[strlen(EST_PKCS7)] != ';'))
-		rc = laps_seterr(LAPS_ERR_FORMAT, "est: %s: not application/pkcs7-mime", url);
-	else
-		rc = 0;
+	rc = sent.rc != 0 ? sent.rc /* its reason is set */
+			  : answer_rc(r, url, b, cc, status, ctype);
 out:
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
