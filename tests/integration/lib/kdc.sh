@@ -1,7 +1,7 @@
 # kdc.sh — a throw-away MIT Kerberos KDC for the integration tests (realm
 # LAPS.TEST on 127.0.0.1, everything under DIR; KRB5_CONFIG and
-# KRB5_KDC_PROFILE point there, /etc is not used).  The same set-up as
-# ldap_gssapi.sh.
+# KRB5_KDC_PROFILE point there, /etc is not used).  Used by
+# ldap_gssapi.sh and gkdi_rpc.sh.
 #   kdc_start DIR PRINCIPAL...  -> 0, 77 (no KDC tools) or 99; exports
 #       KRB5_CONFIG, KRB5_KDC_PROFILE, KDC_DIR; DIR/<name>.keytab holds the
 #       keys of each principal, <name> = the principal with / and . as _
