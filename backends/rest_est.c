@@ -109,7 +109,7 @@ out:
 static int
 post(const struct laps_est_req *r, const char *csr, struct buf *b)
 {
-	char url[EST_PATH_MAX], auth[1200];
+	char url[EST_PATH_MAX], auth[8300]; /* the agent's token cap (8 KiB) + the header name */
 	struct curl_slist *h = NULL, *h2;
 	long status = 0;
 	char *ctype = NULL;
