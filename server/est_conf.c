@@ -17,6 +17,7 @@ static const struct laps_conf_key est_keys[] = {
     LAPS_CONF_KEY_STR("ca_cert", LAPS_CONF_PATH, S, ca_cert, NULL),
     LAPS_CONF_KEY_STR("ca_key", LAPS_CONF_PATH, S, ca_key, NULL),
     LAPS_CONF_KEY_DURATION("lifetime", S, lifetime, 60, 397 * DAY_S),
+    LAPS_CONF_KEY_STR("bootstrap_ca", LAPS_CONF_PATH, S, bootstrap_ca, NULL),
 };
 #undef S
 /* clang-format on */
@@ -45,5 +46,7 @@ laps_est_conf_validate(const struct laps_conf *c)
 		return laps_conf_err(c, "est", "ca_key", "required with [est] ca_cert");
 	if (e->ca_key != NULL && e->ca_cert == NULL)
 		return laps_conf_err(c, "est", "ca_cert", "required with [est] ca_key");
+	if (e->bootstrap_ca != NULL && e->ca_cert == NULL)
+		return laps_conf_err(c, "est", "ca_cert", "required with [est] bootstrap_ca");
 	return 0;
 }
