@@ -28,7 +28,7 @@
 #include "escrow/log.h"
 #include "escrow/secret.h"
 
-#define TOKEN_MAX 1024
+#define TOKEN_MAX 8192 /* an enrollment token, or an OIDC access token (JWTs of 1-3 KiB are common) */
 
 /* The client's named steps go through the agent's fault injection. */
 static int

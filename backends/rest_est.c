@@ -172,7 +172,7 @@ answer_rc(const struct laps_est_req *r, const char *url, const struct buf *b, CU
 static int
 post(const struct laps_est_req *r, const char *csr, struct buf *b)
 {
-	char url[EST_PATH_MAX], auth[1200];
+	char url[EST_PATH_MAX], auth[8300]; /* the agent's token cap (8 KiB) + the header name */
 	struct curl_slist *h = NULL, *h2;
 	struct sent sent = {r, false, 0};
 	struct rest_keystore_tls tls = {r->cert_file, NULL};

@@ -2,23 +2,29 @@
 # run-est.sh — EST enrollments/s and renewals/s on one laps-escrowd
 # (SQLite, or PostgreSQL with -s pg), with curl as the client: every
 # request is one curl process with a new TLS handshake, as a fleet of
-# devices each enrolling once.  Numbers only.
+# devices each enrolling once; then the same number of enrollments over
+# kept-alive connections (one curl per worker, RFC 7030 requests chained
+# with curl's "next"), which leaves the server's own work (parse, sign,
+# store): the difference says what dominates.  With -k pkcs11 the issuing
+# CA key is in a SoftHSM token ([est] ca_key = pkcs11:..., the pkcs11
+# engine).  Numbers only.
 # Usage (from the build directory):
-#   bench/run-est.sh [-n requests] [-c concurrency] [-s sqlite|pg]
-# Defaults: 300 requests, concurrency 4, sqlite.
+#   bench/run-est.sh [-n requests] [-c concurrency] [-s sqlite|pg] [-k file|pkcs11]
+# Defaults: 300 requests, concurrency 4, sqlite, file.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$(cd "$here/.." && pwd)}"
 : "${top_builddir:=.}"
 . "$top_srcdir/tests/integration/lib/postgres.sh"
 
-n=300 conc=4 store=sqlite
+n=300 conc=4 store=sqlite keysrc=file
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift ;;
 	-c) conc=$2; shift ;;
 	-s) store=$2; shift ;;
-	*) echo "usage: $0 [-n requests] [-c concurrency] [-s sqlite|pg]" >&2; exit 2 ;;
+	-k) keysrc=$2; shift ;;
+	*) echo "usage: $0 [-n requests] [-c concurrency] [-s sqlite|pg] [-k file|pkcs11]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -41,6 +47,22 @@ mkcert server 'subjectAltName=IP:127.0.0.1
 extendedKeyUsage=serverAuth'
 mkcert provisioner 'extendedKeyUsage=clientAuth'
 url=sqlite:$T/escrow.db
+cakey=$T/estca.key
+if [ "$keysrc" = pkcs11 ]; then # the CA key into a SoftHSM token in $T (see tests/integration/est_pkcs11.sh)
+	engine=$(ls /usr/lib/*/engines-3/pkcs11.so 2>/dev/null | head -1)
+	[ -n "$engine" ] && command -v softhsm2-util >/dev/null || { echo "no softhsm2 / pkcs11 engine" >&2; exit 2; }
+	mkdir -m 700 "$T/tokens"
+	printf '%s\n' "directories.tokendir = $T/tokens" "objectstore.backend = file" "log.level = ERROR" >"$T/softhsm2.conf"
+	export SOFTHSM2_CONF=$T/softhsm2.conf
+	softhsm2-util --init-token --free --label ca --so-pin 87654321 --pin 12345678 >/dev/null || exit 2
+	ssl pkcs8 -topk8 -nocrypt -in "$T/estca.key" -out "$T/estca.p8"
+	softhsm2-util --import "$T/estca.p8" --token ca --label estca --id 01 --pin 12345678 >/dev/null || exit 2
+	rm -f "$T/estca.p8"
+	(umask 077; printf 12345678 >"$T/pin")
+	printf '%s\n' "openssl_conf = i" "[i]" "engines = e" "[e]" "pkcs11 = p" "[p]" "engine_id = pkcs11" \
+		"dynamic_path = $engine" "MODULE_PATH = /usr/lib/softhsm/libsofthsm2.so" "init = 0" >"$T/openssl.cnf"
+	cakey="pkcs11:token=ca;object=estca;type=private;pin-source=file:$T/pin"
+fi
 if [ "$store" = pg ]; then
 	pg_start --quiet || { echo "no PostgreSQL" >&2; exit 2; }
 	url=postgresql:$PG_CONNINFO
@@ -61,20 +83,23 @@ rate = 100000
 burst = 1000000
 [est]
 ca_cert = $T/estca.crt
-ca_key = $T/estca.key
+ca_key = $cakey
 CONF
-"$escrowd" -c "$T/escrowd.conf" --port-file "$T/port" 2>"$T/escrowd.log" &
+envs=()
+[ "$keysrc" = pkcs11 ] && envs=("OPENSSL_CONF=$T/openssl.cnf")
+env "${envs[@]}" "$escrowd" -c "$T/escrowd.conf" --port-file "$T/port" 2>"$T/escrowd.log" &
 PID=$!
 for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 EST=https://127.0.0.1:$(cat "$T/port")/.well-known/est
 
 mkdir "$T/req"
 t0=$(date +%s.%N)
-for i in $(seq "$n"); do
+for i in $(seq "$((2 * n))"); do
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=dev$i" \
 		-keyout "$T/req/dev$i.key" -outform DER 2>/dev/null | openssl base64 >"$T/req/dev$i.b64"
 done
 t1=$(date +%s.%N)
+t1=$(python3 -c "import sys; print(float(sys.argv[1]) + (float(sys.argv[2]) - float(sys.argv[1])) / 2)" "$t0" "$t1")
 enroll() {
 	curl -sS --cacert "$T/ca.crt" --cert "$T/provisioner.crt" --key "$T/provisioner.key" \
 		-H 'Content-Type: application/pkcs10' --data-binary @"$T/req/dev$1.b64" \
@@ -99,9 +124,22 @@ t5=$(date +%s.%N)
 t6=$(date +%s.%N)
 seq "$n" | xargs -P "$conc" -I{} curl -sS --cacert "$T/ca.crt" -o /dev/null "$EST/cacerts"
 t7=$(date +%s.%N)
+# kept-alive: worker w enrolls dev(n+w), dev(n+w+conc)... on one connection
+for w in $(seq "$conc"); do
+	for i in $(seq "$((n + w))" "$conc" "$((2 * n))"); do
+		printf '%s\n' "url = \"$EST/simpleenroll\"" "cacert = \"$T/ca.crt\"" \
+			"cert = \"$T/provisioner.crt\"" "key = \"$T/provisioner.key\"" \
+			"header = \"Content-Type: application/pkcs10\"" "data-binary = \"@$T/req/dev$i.b64\"" \
+			"output = \"/dev/null\"" "write-out = \"%{http_code}\\n\"" "next"
+	done | sed '$d' >"$T/keepalive.$w" # no "next" after the last
+done
+t8=$(date +%s.%N)
+kok=$(seq "$conc" | xargs -P "$conc" -I{} curl -sS -K "$T/keepalive.{}" | grep -c '^200$')
+t9=$(date +%s.%N)
 rate() { python3 -c "import sys; print('%.1f' % (float(sys.argv[1]) / (float(sys.argv[3]) - float(sys.argv[2]))))" "$@"; }
-echo "store=$store requests=$n concurrency=$conc"
+echo "store=$store ca_key=$keysrc requests=$n concurrency=$conc"
 echo "key + CSR generation (openssl CLI, serial): $(rate "$n" "$t0" "$t1") /s"
 echo "simpleenroll:   $ok/$n ok, $(rate "$n" "$t2" "$t3") enrollments/s"
 echo "simplereenroll: $rok/$n ok, $(rate "$n" "$t4" "$t5") renewals/s"
 echo "GET cacerts (no signing, no store, same curl+TLS cost): $(rate "$n" "$t6" "$t7") requests/s"
+echo "simpleenroll, kept-alive connections (server work only): $kok/$n ok, $(rate "$n" "$t8" "$t9") enrollments/s"

@@ -198,6 +198,12 @@
 	  "An EST enrollment or renewal was refused (bad request, missing right, name taken); "    \
 	  "audited.",                                                                              \
 	  "Investigate repeated refusals, above all name_taken (a possible takeover attempt).")    \
+	X(3033, EST_BOOTSTRAP_ONLY, LAPS_LOG_WARNING, "251dbafd5a5341468c170766ab58d3f4",          \
+	  "A bootstrap certificate ([est] bootstrap_ca) was presented for anything but EST "       \
+	  "simpleenroll (a /v1 request, simplereenroll) and refused with 401; audited "            \
+	  "(action est_bootstrap).",                                                               \
+	  "Its device should use the certificate laps-escrowd issued it; investigate if it "       \
+	  "repeats.")                                                                              \
 	X(3040, WEBHOOK_DROPPED, LAPS_LOG_WARNING, "81801f838fde4f1481bff15436e0bbfa",             \
 	  "A webhook notification was dropped: the queue ([notify] queue) was full.",              \
 	  "Check the receiver; raise [notify] queue if bursts are normal.")                        \

@@ -47,6 +47,9 @@ struct api_request {
 	const struct identity *id; /* NULL: not authenticated */
 	const char *auth_error;    /* why a presented credential was refused (NULL: none sent) */
 	const char *auth_kind;     /* "token" | "certificate" for auth_error */
+	char
+	    bootstrap[256]; /* device name of a bootstrap certificate ([est] bootstrap_ca): no id */
+	char bootstrap_serial[72]; /* its serial number, hex */
 	int64_t now;
 	int64_t now_ms;
 };
@@ -74,6 +77,7 @@ struct api {
 	struct ratelimit *rl; /* NULL: no rate limit */
 	bool metrics;         /* serve /metrics */
 	struct est_ca *est_ca; /* NULL: no EST service (server/est_api.c) */
+	struct est_boot *est_boot; /* [est] bootstrap_ca, NULL: none (server/est_boot.h) */
 };
 
 /* Which route (and so which body cap) a method+path is; MR_UNKNOWN if none. */

@@ -246,7 +246,7 @@ audit_params(const struct api_request *req, struct store_audit_query *q, long lo
 	static const char *const actions[] = {
 	    "read_metadata", "write",	     "confirm", "find",	 "report",
 	    "read_secret",   "read_history", "expire",	"audit", "authenticate",
-	    "est_enroll", "est_reenroll", "enroll_token_create", "enroll_token_revoke",
+	    "est_enroll", "est_reenroll", "est_bootstrap", "enroll_token_create", "enroll_token_revoke",
 	    "device_disable", "device_enable", "device_reenroll",
 	    /* escrow policies (server/api_approval.c) */
 	    "approval_request", "approval_approve", "approval_deny", "approvals",

@@ -164,6 +164,8 @@ audit_event(const struct store_audit *a)
 {
 	bool est = strncmp(a->action, "est_", 4) == 0;
 
+	if (strcmp(a->action, "est_bootstrap") == 0)
+		return LAPS_EV_EST_BOOTSTRAP_ONLY;
 	if (strcmp(a->outcome, "allowed") != 0)
 		return est ? LAPS_EV_EST_REFUSED : LAPS_EV_ACCESS_DENIED;
 	if (est)
@@ -234,7 +236,8 @@ api_unauthenticated(struct api *api, const struct api_request *req, struct api_r
 	fmt_trunc(detail, sizeof detail, "%s refused: %s",
 			    req->auth_kind != NULL ? req->auth_kind : "credential", req->auth_error);
 	resp->invalid_token = true;
-	return api_deny(api, req, 401, "unauthenticated", detail, "authenticate", NULL, resp);
+	return api_deny(api, req, 401, "unauthenticated", detail,
+			req->bootstrap[0] != '\0' ? "est_bootstrap" : "authenticate", NULL, resp);
 }
 
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,7 @@
 #include "escrow/err.h"
 #include "escrow/fileio.h"
 #include "server/est.h"
+#include "server/est_key.h"
 
 #define BACKDATE_S 300
 
@@ -33,6 +34,7 @@ struct est_ca {
 	X509 *cert;
 	STACK_OF(X509) * chain; /* cert_file's certificates, the issuing one first */
 	EVP_PKEY *key;
+	void *engine; /* the key's engine (a pkcs11: ca_key), else NULL */
 	char *pem;
 };
 
@@ -83,6 +85,15 @@ load_key(struct est_ca *ca, const char *path)
 	BIO *b;
 	int rc;
 
+	if (est_key_is_uri(path)) { /* in a PKCS#11 token: never read here */
+		if ((rc = est_key_engine_load(path, &ca->key, &ca->engine)) != 0)
+			return rc;
+		if (X509_check_private_key(ca->cert, ca->key) != 1)
+			return laps_seterr(LAPS_ERR_CONFIG,
+					   "[est] ca_key: the token's key does not match [est] "
+					   "ca_cert");
+		return 0;
+	}
 	if ((rc = laps_file_read(path, EST_CA_PEM_MAX, LAPS_FILE_SECRET | LAPS_FILE_OWNER_ROOT,
 				 &pem, &len)) != 0)
 		return rc;
@@ -123,6 +134,7 @@ est_ca_free(struct est_ca *ca)
 		return;
 	sk_X509_pop_free(ca->chain, X509_free);
 	EVP_PKEY_free(ca->key);
+	est_key_engine_release(ca->engine);
 	free(ca->pem);
 	free(ca);
 }

@@ -10,6 +10,10 @@
  *    cert_admins (a certificate of ours must never map to an admin), and
  *    not already held: a device with escrow records is renewed by its own
  *    certificate (simplereenroll), never taken over by a new key.
+ *    Or a bootstrap certificate ([est] bootstrap_ca, est_boot.h) for
+ *    exactly its own name: the name's escrow records may exist (the
+ *    certificate is that device's identity), an enrolled device must not
+ *    hold it unless an admin allowed re-enrollment.
  *  - simplereenroll: a device identity, for its own name only.
  * Every issuance and every refusal is an audit row (actions est_enroll,
  * est_reenroll) and an event (LAPS-3030..3032).  Nothing is answered
@@ -122,6 +126,7 @@ may_enroll(struct api *api, const struct api_request *req, const struct enroll_t
 	   const char *name, struct api_response *resp)
 {
 	const char *action = "est_enroll";
+	bool boot = req->bootstrap[0] != '\0';
 	bool taken = false, held = false, permit = false;
 	int rc;
 
@@ -133,6 +138,12 @@ may_enroll(struct api *api, const struct api_request *req, const struct enroll_t
 	if ((authz_rights_on(&api->authz, req->id, name) & AUTHZ_ENROLL) == 0) {
 		refuse(api, req, 403, "forbidden", "the enroll right for this name is missing",
 		       action, name, resp);
+		return -1;
+	}
+	if (boot && strcmp(name, req->bootstrap) != 0) {
+		refuse(api, req, 403, "forbidden",
+		       "the request must name the device of the bootstrap certificate", action,
+		       name, resp);
 		return -1;
 	}
 	if (tok != NULL && tok->pattern[0] != '\0' &&
@@ -149,7 +160,7 @@ may_enroll(struct api *api, const struct api_request *req, const struct enroll_t
 	if ((rc = name_taken(api, name, &taken)) != 0 ||
 	    (rc = enrolled_held(api, name, &held, &permit)) != 0)
 		return api_store_problem(resp, rc);
-	if ((taken && !permit) || held) { /* a re-imaged device keeps its records */
+	if ((taken && !permit && !boot) || held) { /* a re-imaged device keeps its records */
 		refuse(api, req, 409, "name_taken",
 		       "a device already holds this name; it renews with its own certificate",
 		       action, name, resp);
@@ -270,6 +281,22 @@ token_auth(struct api *api, const struct api_request *req, struct api_request *r
 	return 0;
 }
 
+/* A bootstrap certificate (no enrollment token, no identity): r is req
+ * with the enroll right for its own name only (may_enroll() checks the
+ * name), the actor and via naming the certificate. */
+static void
+boot_identity(const struct api_request *req, struct api_request *r, struct identity *id)
+{
+	memset(id, 0, sizeof *id);
+	id->kind = ID_ADMIN;
+	fmt_trunc(id->actor, sizeof id->actor, "bootstrap:%s", req->bootstrap);
+	fmt_trunc(id->jti, sizeof id->jti, "bootstrap:%s", req->bootstrap_serial);
+	id->global = AUTHZ_ENROLL;
+	*r = *req;
+	r->id = id;
+	r->auth_error = NULL;
+}
+
 /* Take one use of the token (the last check: two instances racing for
  * the last use cannot both win).  0 to go on. */
 static int
@@ -307,6 +334,9 @@ enroll(struct api *api, const struct api_request *req0, bool re, struct api_resp
 			return;
 		req = &r;
 		tokp = &tok;
+	} else if (!re && req0->id == NULL && req0->bootstrap[0] != '\0') {
+		boot_identity(req0, &r, &id);
+		req = &r;
 	}
 	if (req->id == NULL) {
 		api_unauthenticated(api, req, resp);

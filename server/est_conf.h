@@ -11,8 +11,10 @@
 
 struct laps_est_conf {
 	char *ca_cert;	  /* issuing CA certificate (+ chain), PEM; NULL = EST off */
-	char *ca_key;	  /* its private key, PEM, 0600 */
+	char *ca_key;	  /* its private key, PEM, 0600; or a pkcs11: URI (est_key.c) */
 	int64_t lifetime; /* issued certificates: 60s..397d (default 30d) */
+	char
+	    *bootstrap_ca; /* CA(s) whose certificates may simpleenroll (est_boot.h); NULL = none */
 };
 
 extern const struct laps_conf_section laps_est_section;

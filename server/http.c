@@ -35,6 +35,7 @@
 #include "server/http.h"
 #include "server/escrowd_conf.h"
 #include "server/est.h"
+#include "server/est_boot.h"
 
 #define CONN_MEMORY (32 * 1024) /* request line + headers + buffers per connection */
 #define PEM_MAX (256 * 1024)
@@ -367,6 +368,32 @@ est_admin(const struct http_server *srv, void *tls_session)
 	       est_ca_issued(srv->api->est_ca, der, len);
 }
 
+/* A certificate chained to [est] bootstrap_ca is a bootstrap credential:
+ * no identity, only req->bootstrap for EST simpleenroll (est_api.c), and
+ * refused everywhere else (401, LAPS-3033).  True when it is one. */
+static bool
+bootstrap_peer(struct http_server *srv, void *tls_session, struct api_request *req, char *why,
+	       size_t whylen)
+{
+	const void *der[EST_BOOT_CHAIN_MAX];
+	size_t len[EST_BOOT_CHAIN_MAX], n;
+	struct est_boot_peer p;
+
+	if (srv->api->est_boot == NULL ||
+	    (n = http_tls_peer_chain(tls_session, der, len, EST_BOOT_CHAIN_MAX)) == 0 ||
+	    !est_boot_verify(srv->api->est_boot, der, len, n, &p))
+		return false;
+	fmt_trunc(req->bootstrap, sizeof req->bootstrap, "%s", p.name);
+	fmt_trunc(req->bootstrap_serial, sizeof req->bootstrap_serial, "%s", p.serial);
+	fmt_trunc(why, whylen,
+		  "a bootstrap certificate ([est] bootstrap_ca, %s) only enrolls its device "
+		  "(EST simpleenroll)",
+		  p.name);
+	req->auth_kind = "bootstrap certificate";
+	req->auth_error = why;
+	return true;
+}
+
 /* Bearer token or client certificate -> req->id / req->auth_error. */
 static void
 authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_request *req,
@@ -392,6 +419,8 @@ authenticate(struct http_server *srv, struct MHD_Connection *c, struct api_reque
 		rc = srv->token_fn(srv->token_ctx, tok, strlen(tok), req->now, id, why, whylen);
 	} else {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci != NULL && bootstrap_peer(srv, ci->tls_session, req, why, whylen))
+			return;
 		rc = http_tls_peer(&srv->api->authz, ci != NULL ? ci->tls_session : NULL, id, why,
 				   whylen);
 		if (rc == 1)
@@ -714,15 +743,15 @@ bad:
 }
 
 /* The EST issuing CA joins the client certificate trust list: the
- * certificates laps-escrowd issues authenticate their devices. */
+ * certificates laps-escrowd issues authenticate their devices; so does
+ * [est] bootstrap_ca, for simpleenroll only (bootstrap_peer()). */
 static int
-trust_est_ca(struct http_server *srv)
+trust_pem(struct http_server *srv, const char *pem)
 {
-	const char *pem = est_ca_pem(srv->api->est_ca);
 	size_t have = srv->ca != NULL ? strlen(srv->ca) : 0, add = strlen(pem);
 	char *ca;
 
-	if (have + add + 2 > 2 * PEM_MAX || (ca = realloc(srv->ca, have + add + 2)) == NULL)
+	if (have + add + 2 > 3 * PEM_MAX || (ca = realloc(srv->ca, have + add + 2)) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "client CA list too large");
 	ca[have] = '\n';
 	memcpy(ca + have + 1, pem, add + 1);
@@ -746,7 +775,9 @@ load_pems(struct http_server *srv, const struct laps_conf *cfg)
 	    (rc = laps_file_read(laps_server_conf(cfg)->client_ca, PEM_MAX, 0, &srv->ca, &len)) !=
 		0)
 		return rc;
-	return srv->api->est_ca != NULL ? trust_est_ca(srv) : 0;
+	if (srv->api->est_ca != NULL && (rc = trust_pem(srv, est_ca_pem(srv->api->est_ca))) != 0)
+		return rc;
+	return srv->api->est_boot != NULL ? trust_pem(srv, est_boot_pem(srv->api->est_boot)) : 0;
 }
 
 static void

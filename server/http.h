@@ -51,6 +51,9 @@ int http_tls_peer(const struct authz *a, void *tls_session, struct identity *id,
 /* The connection's client certificate (DER, borrowed from the session);
  * false when there is none.  (http_tls.c) */
 bool http_tls_peer_der(void *tls_session, const void **der, size_t *len);
+/* The connection's client certificate chain as sent (leaf first, at most
+ * max, borrowed from the session); the number filled, 0 when none. */
+size_t http_tls_peer_chain(void *tls_session, const void *der[], size_t len[], size_t max);
 /* The identity of an already verified client certificate (DER): the
  * configured name (CN or DNS subjectAltName) mapped by authz_from_cert().
  * 0 or LAPS_ERR_AUTH (reason in why).  (http_tls.c; the fuzzer calls it.) */

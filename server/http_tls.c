@@ -123,6 +123,21 @@ http_tls_peer_der(void *tls_session, const void **der, size_t *len)
 	return true;
 }
 
+size_t
+http_tls_peer_chain(void *tls_session, const void *der[], size_t len[], size_t max)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0, i;
+
+	if (tls_session == NULL || (certs = gnutls_certificate_get_peers(tls_session, &n)) == NULL)
+		return 0;
+	for (i = 0; i < n && i < max; i++) {
+		der[i] = certs[i].data;
+		len[i] = certs[i].size;
+	}
+	return i;
+}
+
 int
 http_tls_peer(const struct authz *a, void *tls_session, struct identity *id, char *why,
 	      size_t whylen)

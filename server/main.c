@@ -28,6 +28,7 @@
 #include "server/http.h"
 #include "server/escrowd_conf.h"
 #include "server/est.h"
+#include "server/est_boot.h"
 #include "server/est_conf.h"
 #include "server/notify.h"
 #include "server/policy.h"
@@ -229,9 +230,15 @@ main(int argc, char **argv)
 		code = fail(EXIT_CONFIG, rc, "[est]");
 		goto out;
 	}
+	if (laps_est_conf(&cfg)->bootstrap_ca != NULL &&
+	    (rc = est_boot_load(laps_est_conf(&cfg)->bootstrap_ca, &api.est_boot)) != 0) {
+		code = fail(EXIT_CONFIG, rc, "[est] bootstrap_ca");
+		goto out;
+	}
 	code = serve(&o, &cfg, &api);
 out:
 	est_ca_free(api.est_ca);
+	est_boot_free(api.est_boot);
 	store_close(api.store);
 	ratelimit_free(api.rl);
 	laps_conf_free(&cfg);

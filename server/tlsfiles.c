@@ -17,6 +17,7 @@
 #include "server/escrowd_conf.h"
 #include "server/tlsfiles.h"
 #include "server/est.h"
+#include "server/est_boot.h"
 #include "server/est_conf.h"
 
 #define PEM_MAX (256 * 1024)
@@ -158,6 +159,7 @@ check_store(const char *url)
 static int
 check_est(const struct laps_est_conf *e)
 {
+	struct est_boot *b = NULL;
 	struct est_ca *ca = NULL;
 	int rc;
 
@@ -165,6 +167,9 @@ check_est(const struct laps_est_conf *e)
 		return 0;
 	rc = est_ca_load(e->ca_cert, e->ca_key, &ca);
 	est_ca_free(ca);
+	if (rc == 0 && e->bootstrap_ca != NULL)
+		rc = est_boot_load(e->bootstrap_ca, &b);
+	est_boot_free(b);
 	return rc;
 }
 

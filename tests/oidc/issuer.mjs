@@ -43,7 +43,8 @@ const extraAudiences = (process.env.OIDC_EXTRA_AUDIENCES ?? 'https://wrong-audie
   .split(/\s+/).filter(Boolean);
 const resources = new Set([audience, ...extraAudiences]);
 const atTTL = Number.parseInt(process.env.OIDC_AT_TTL || '600', 10);
-const LAPS_SCOPES = ['laps.device', 'laps.read', 'laps.secret', 'laps.expire', 'laps.approve', 'laps.enroll'];
+const LAPS_SCOPES = ['laps.device', 'laps.read', 'laps.secret', 'laps.expire', 'laps.approve',
+  'laps.enroll', 'laps.enroll@lab'];
 
 function readConfig() {
   const text = readFileSync(join(dir, 'clients.json'), 'utf8');

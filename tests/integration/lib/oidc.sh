@@ -26,7 +26,8 @@
 #       the user name typed on the login page.  aud is $OIDC_AUDIENCE unless
 #       the request names another allowed resource (resource=URL; allowed:
 #       $OIDC_AUDIENCE and $OIDC_WRONG_AUDIENCE).  Scopes on the resource:
-#       laps.device laps.read laps.secret laps.expire (a client gets only the
+#       laps.device laps.read laps.secret laps.expire laps.approve laps.enroll
+#       laps.enroll@lab (a client gets only the
 #       ones it asks for and is registered for).  Lifetime 600 s
 #       (OIDC_AT_TTL before oidc_start changes it).
 #
