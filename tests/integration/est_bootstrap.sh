@@ -79,12 +79,7 @@ out=$("$ESCROWD" -c "$T/bad.conf" check-config 2>&1)
 case $out in *"bootstrap_ca"*"not a CA"*) ok "check-config: a bootstrap_ca that is not a CA is refused" ;;
 	*) not_ok "check-config with a leaf as bootstrap_ca: $out" ;; esac
 
-"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/port" 2>>"$T/escrowd.log" &
-PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { cat "$T/escrowd.log" >&2; exit 99; }
-URL=https://127.0.0.1:$(cat "$T/port")
-EST=$URL/.well-known/est
+est_serve
 
 # csr CN: a new key $T/d/CN.key and its request (base64 DER) $T/d/CN.b64
 csr() {

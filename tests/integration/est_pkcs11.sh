@@ -129,11 +129,7 @@ rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ ! -s "$T/nokey.port" ] && ok "laps-escrowd does not start with it (rc $rc)" ||
 	not_ok "laps-escrowd with a URI naming no key: rc $rc"
 
-"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/port" 2>>"$T/escrowd.log" &
-PID=$!
-for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { cat "$T/escrowd.log" >&2; exit 99; }
-URL=https://127.0.0.1:$(cat "$T/port")
+est_serve
 
 mkdir -p "$T/d"
 enroll() { # enroll CN: simpleenroll as the provisioner; status in $S, PEM in $T/d/CN.crt

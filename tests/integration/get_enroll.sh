@@ -61,12 +61,7 @@ ca_key = $T/estca.key
 lifetime = 2h
 CONF
 chmod 600 "$T/escrowd.conf"
-"$ESCROWD" -c "$T/escrowd.conf" --port-file "$T/port" 2>>"$T/escrowd.log" &
-PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { cat "$T/escrowd.log" >&2; exit 99; }
-URL=https://127.0.0.1:$(cat "$T/port")
-EST=$URL/.well-known/est
+est_serve
 
 # laps-get configurations: one per admin identity (rest backend, mTLS)
 for n in provisioner lab-boss; do
@@ -84,18 +79,6 @@ lg() {
 }
 err_has() { grep -qi -- "$1" "$T/err" && ok "  the message says '$1'" || not_ok "  message: $(cat "$T/err")"; }
 
-# csr DIR CN: a new key DIR/CN.key and its request as base64 DER in DIR/CN.b64
-csr() {
-	mkdir -p "$1"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" \
-		-keyout "$1/$2.key" -outform DER -out "$1/$2.der" >/dev/null 2>&1 &&
-		openssl base64 -in "$1/$2.der" -out "$1/$2.b64"
-}
-# certs_of FILE OUT: the certificates of a base64 certs-only PKCS#7 answer, PEM
-certs_of() {
-	openssl base64 -d -in "$1" -out "$1.der" &&
-		openssl pkcs7 -inform DER -in "$1.der" -print_certs -out "$2" 2>/dev/null
-}
 # enroll_with TOKEN DIR CN: simpleenroll (Bearer); status in $S, certificate DIR/CN.crt
 enroll_with() {
 	csr "$2" "$3"
