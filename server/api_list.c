@@ -39,7 +39,7 @@ api_finish_page(json_object *o, const char *list, json_object *items, const char
 /* Admin with right r somewhere, else a 403 with audit.  0 to go on. */
 int
 api_need_any(struct api *api, const struct api_request *req, unsigned r, const char *action,
-	 struct api_response *resp)
+	     struct api_response *resp)
 {
 	if (req->id->kind == ID_ADMIN && (authz_rights_any(req->id, api->authz.n_units) & r) != 0)
 		return 0;
@@ -105,8 +105,9 @@ api_h_devices(struct api *api, const struct api_request *req, struct api_respons
 		api_store_problem(resp, rc);
 		goto out;
 	}
-	api_take_body(resp, 200, api_finish_page(o, "devices", items,
-					     taken == size && (i < n || n == BATCH) ? after : NULL));
+	api_take_body(resp, 200,
+		      api_finish_page(o, "devices", items,
+				      taken == size && (i < n || n == BATCH) ? after : NULL));
 	o = items = NULL;
 out:
 	free(batch);
@@ -225,8 +226,9 @@ api_h_audit(struct api *api, const struct api_request *req, struct api_response 
 		goto out;
 	}
 	fmt_trunc(next, sizeof next, "%lld", (long long)q.before_id);
-	api_take_body(resp, 200, api_finish_page(o, "entries", items,
-					     taken == size && (i < n || n == BATCH) ? next : NULL));
+	api_take_body(resp, 200,
+		      api_finish_page(o, "entries", items,
+				      taken == size && (i < n || n == BATCH) ? next : NULL));
 	o = items = NULL;
 out:
 	free(batch);

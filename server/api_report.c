@@ -120,11 +120,11 @@ token_param(const char *v, struct store_report_query *q, char *dev, char *acct,
 }
 
 static int
-report_params(const struct api_request *req, struct store_report_query *q, char *prefix,
-	      char *dev, char *acct, long long *size, struct api_response *resp)
+report_params(const struct api_request *req, struct store_report_query *q, char *prefix, char *dev,
+	      char *acct, long long *size, struct api_response *resp)
 {
-	static const char *const allowed[] = {"status", "health", "grace", "q", "sort", "order",
-					      "page_size", "page_token", NULL};
+	static const char *const allowed[] = {"status", "health",    "grace",	   "q", "sort",
+					      "order",	"page_size", "page_token", NULL};
 	static const char *const sorts[] = {"device", "rotated_at", "expires_at", "health", NULL};
 	const char *v;
 	int i;
@@ -159,13 +159,15 @@ entry_json(const struct store_summary *s, int64_t now)
 		return NULL;
 	json_object_object_add(e, "device", json_object_new_string(s->device));
 	json_object_object_add(e, "account", json_object_new_string(s->account));
-	json_object_object_add(e, "state", json_object_new_string(laps_record_state_name(s->state)));
+	json_object_object_add(e, "state",
+			       json_object_new_string(laps_record_state_name(s->state)));
 	json_object_object_add(e, "rotated_at", json_object_new_int64(s->rotated_at));
 	json_object_object_add(e, "expires_at", json_object_new_int64(s->expires_at));
 	json_object_object_add(e, "seq", json_object_new_int64(s->seq));
 	json_object_object_add(e, "overdue", json_object_new_boolean(s->expires_at < now));
 	if (s->health > 0 && s->health < STORE_HEALTH_N)
-		json_object_object_add(e, "health", json_object_new_string(health_names[s->health]));
+		json_object_object_add(e, "health",
+				       json_object_new_string(health_names[s->health]));
 	return e;
 }
 
@@ -331,7 +333,8 @@ api_h_report_summary(struct api *api, const struct api_request *req, struct api_
 	char prefix[LAPS_DEVICE_MAX + 1], *body;
 	int rc;
 
-	if (api_params_check(req, allowed, resp) != 0 || filter_params(req, &q, prefix, resp) != 0 ||
+	if (api_params_check(req, allowed, resp) != 0 ||
+	    filter_params(req, &q, prefix, resp) != 0 ||
 	    api_need_any(api, req, AUTHZ_READ, "report", resp) != 0)
 		return;
 	if (api->store->ops->report_counts == NULL || api->store->ops->report_query == NULL) {

@@ -97,8 +97,8 @@ store_report_params(const struct store_report_query *q, size_t max,
 		    char bufs[STORE_REPORT_PARAMS][24], const char *v[STORE_REPORT_PARAMS])
 {
 	const long long ints[STORE_REPORT_PARAMS] = {
-	    q->filter, q->now, q->grace, q->health, 0, q->after ? 1 : 0, q->after_key, 0, 0,
-	    (long long)max};
+	    q->filter,	      q->now,	    q->grace, q->health, 0,
+	    q->after ? 1 : 0, q->after_key, 0,	      0,	 (long long)max};
 	int i;
 
 	for (i = 0; i < STORE_REPORT_PARAMS; i++) {

@@ -13,11 +13,21 @@
 #include "server/store.h"
 
 /* A row's health as laps-get report computes it with a grace (0 = any). */
-enum store_health { STORE_HEALTH_ANY = 0, STORE_HEALTH_OK, STORE_HEALTH_DUE, STORE_HEALTH_OVERDUE,
-		    STORE_HEALTH_STUCK, STORE_HEALTH_N };
+enum store_health {
+	STORE_HEALTH_ANY = 0,
+	STORE_HEALTH_OK,
+	STORE_HEALTH_DUE,
+	STORE_HEALTH_OVERDUE,
+	STORE_HEALTH_STUCK,
+	STORE_HEALTH_N
+};
 
-enum store_report_sort { STORE_SORT_DEVICE = 0, STORE_SORT_ROTATED, STORE_SORT_EXPIRES,
-			 STORE_SORT_HEALTH };
+enum store_report_sort {
+	STORE_SORT_DEVICE = 0,
+	STORE_SORT_ROTATED,
+	STORE_SORT_EXPIRES,
+	STORE_SORT_HEALTH
+};
 
 struct store_report_query {
 	enum store_report_filter filter;
@@ -26,7 +36,7 @@ struct store_report_query {
 	const char *prefix; /* device name prefix, "" = all */
 	enum store_report_sort sort;
 	bool desc;
-	bool after; /* continue after (after_key, after_device, after_account) */
+	bool after;	   /* continue after (after_key, after_device, after_account) */
 	int64_t after_key; /* the sort column's value (0 for STORE_SORT_DEVICE) */
 	const char *after_device, *after_account;
 };
