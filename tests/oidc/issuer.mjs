@@ -204,7 +204,8 @@ function configuration(keys) {
       },
     }),
     ttl: {
-      AccessToken: atTTL,
+      // a number here would win over the resource server's accessTokenTTL
+      AccessToken: (ctx, token, client) => (client && client.laps_at_ttl) || atTTL,
       ClientCredentials: atTTL,
       DeviceCode: 600,
       Grant: 3600,
