@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,13 +95,19 @@ token_param(const char *v, struct store_report_query *q, char *dev, char *acct,
 	    struct api_response *resp)
 {
 	const char *colon = strchr(v, ':'), *p = v;
-	char *end;
+	char key[24];
+	long long k;
 	size_t len;
 
 	if (colon != NULL) {
-		q->after_key = strtoll(v, &end, 10);
-		if (end != colon || end == v || q->sort == STORE_SORT_DEVICE)
+		len = (size_t)(colon - v);
+		if (len == 0 || len >= sizeof key || q->sort == STORE_SORT_DEVICE)
 			return api_problem(resp, 400, "invalid_parameter", "bad page_token");
+		memcpy(key, v, len);
+		key[len] = '\0';
+		if (laps_parse_int64(key, INT64_MIN, INT64_MAX, &k) != 0)
+			return api_problem(resp, 400, "invalid_parameter", "bad page_token");
+		q->after_key = k;
 		p = colon + 1;
 	} else if (q->sort != STORE_SORT_DEVICE) {
 		return api_problem(resp, 400, "invalid_parameter", "bad page_token");

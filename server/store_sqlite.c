@@ -842,6 +842,9 @@ static int
 sq_report_prep(sqlite3 *db, const struct store_report_query *q, size_t max, bool counts,
 	       sqlite3_stmt **st)
 {
+	const sqlite3_int64 ints[STORE_REPORT_PARAMS] = {
+	    q->filter,	      q->now,	    q->grace, q->health, 0,
+	    q->after ? 1 : 0, q->after_key, 0,	      0,	 (sqlite3_int64)max};
 	char sql[4096], bufs[STORE_REPORT_PARAMS][24];
 	const char *v[STORE_REPORT_PARAMS];
 	int rc, i, n = counts ? STORE_COUNT_PARAMS : STORE_REPORT_PARAMS;
@@ -849,12 +852,12 @@ sq_report_prep(sqlite3 *db, const struct store_report_query *q, size_t max, bool
 	if ((rc = store_report_sql(sql, sizeof sql, q, false, counts)) != 0 ||
 	    (rc = prep(db, sql, st)) != 0)
 		return rc;
-	store_report_params(q, max, bufs, v);
+	store_report_params(q, max, bufs, v); /* the texts ?5, ?8, ?9 */
 	for (i = 0; i < n; i++) {
 		if (i == 4 || i == 7 || i == 8)
 			bind_text(*st, i + 1, v[i]);
 		else
-			sqlite3_bind_int64(*st, i + 1, strtoll(v[i], NULL, 10));
+			sqlite3_bind_int64(*st, i + 1, ints[i]);
 	}
 	return 0;
 }
