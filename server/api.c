@@ -45,6 +45,7 @@ static const struct route_def routes[] = {
     {MR_METRICS, "GET", NULL, "/metrics"},
     {MR_DEVICES, "GET", NULL, "/v1/devices"},
     {MR_REPORT, "GET", NULL, "/v1/report"},
+    {MR_REPORT_SUMMARY, "GET", NULL, "/v1/report/summary"},
     {MR_AUDIT, "GET", NULL, "/v1/audit"},
     {MR_BULK_EXPIRE, "POST", NULL, "/v1/expire"},
     {MR_APPROVALS, "GET", NULL, "/v1/approvals"},
@@ -273,6 +274,9 @@ dispatch(struct api *api, const struct api_request *req, enum metrics_route rout
 		return;
 	case MR_REPORT:
 		api_h_report(api, req, resp);
+		return;
+	case MR_REPORT_SUMMARY:
+		api_h_report_summary(api, req, resp);
 		return;
 	case MR_AUDIT:
 		api_h_audit(api, req, resp);

@@ -93,5 +93,13 @@ void api_h_expire(struct api *api, const struct api_request *req, const struct a
 void api_h_devices(struct api *api, const struct api_request *req, struct api_response *resp);
 void api_h_report(struct api *api, const struct api_request *req, struct api_response *resp);
 void api_h_audit(struct api *api, const struct api_request *req, struct api_response *resp);
+void api_h_report_summary(struct api *api, const struct api_request *req,
+			  struct api_response *resp);
+/* api_list.c: a page {"LIST":items,"next_page_token":next} (takes o and
+ * items); an admin with right r somewhere, else 403 (audited), 0 to go on. */
+char *api_finish_page(struct json_object *o, const char *list, struct json_object *items,
+		      const char *next);
+int api_need_any(struct api *api, const struct api_request *req, unsigned r, const char *action,
+		 struct api_response *resp);
 
 #endif

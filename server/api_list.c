@@ -1,6 +1,6 @@
 /*
  * api_list.c — the paged admin listings of REST v1: device search (§5.1),
- * report (§5.5) and audit log (§5.6).  Limited admins: the store pages are
+ * and audit log (§5.6); the report (§5.5) is in api_report.c.  Limited admins: the store pages are
  * filtered by the admin's units, fetching further pages until this page
  * is full or the store is exhausted.
  */
@@ -19,8 +19,8 @@
 
 #define BATCH 256
 
-static char *
-finish_page(json_object *o, const char *list, json_object *items, const char *next)
+char *
+api_finish_page(json_object *o, const char *list, json_object *items, const char *next)
 {
 	const char *s;
 	char *out = NULL;
@@ -37,9 +37,9 @@ finish_page(json_object *o, const char *list, json_object *items, const char *ne
 }
 
 /* Admin with right r somewhere, else a 403 with audit.  0 to go on. */
-static int
-need_any(struct api *api, const struct api_request *req, unsigned r, const char *action,
-	 struct api_response *resp)
+int
+api_need_any(struct api *api, const struct api_request *req, unsigned r, const char *action,
+	     struct api_response *resp)
 {
 	if (req->id->kind == ID_ADMIN && (authz_rights_any(req->id, api->authz.n_units) & r) != 0)
 		return 0;
@@ -88,7 +88,7 @@ api_h_devices(struct api *api, const struct api_request *req, struct api_respons
 		goto out;
 	}
 	if (devices_params(req, name, after, &size, resp) != 0 ||
-	    need_any(api, req, AUTHZ_READ, "find", resp) != 0)
+	    api_need_any(api, req, AUTHZ_READ, "find", resp) != 0)
 		goto out;
 	do {
 		rc = api->store->ops->find(api->store->ctx, name[0] ? name : NULL,
@@ -105,106 +105,9 @@ api_h_devices(struct api *api, const struct api_request *req, struct api_respons
 		api_store_problem(resp, rc);
 		goto out;
 	}
-	api_take_body(resp, 200, finish_page(o, "devices", items,
-					     taken == size && (i < n || n == BATCH) ? after : NULL));
-	o = items = NULL;
-out:
-	free(batch);
-	json_object_put(items);
-	json_object_put(o);
-}
-
-static json_object *
-summary_json(const struct store_summary *s, int64_t now)
-{
-	json_object *e = json_object_new_object();
-
-	if (e == NULL)
-		return NULL;
-	json_object_object_add(e, "device", json_object_new_string(s->device));
-	json_object_object_add(e, "account", json_object_new_string(s->account));
-	json_object_object_add(e, "state", json_object_new_string(laps_record_state_name(s->state)));
-	json_object_object_add(e, "rotated_at", json_object_new_int64(s->rotated_at));
-	json_object_object_add(e, "expires_at", json_object_new_int64(s->expires_at));
-	json_object_object_add(e, "seq", json_object_new_int64(s->seq));
-	json_object_object_add(e, "overdue", json_object_new_boolean(s->expires_at < now));
-	return e;
-}
-
-/* status filter and page token "device/account". */
-static int
-report_params(const struct api_request *req, enum store_report_filter *f, char *dev, char *acct,
-	      long long *size, struct api_response *resp)
-{
-	static const char *const allowed[] = {"status", "page_size", "page_token", NULL};
-	static const char *const names[] = {"", "pending", "confirmed", "overdue"};
-	const char *v;
-	size_t len;
-	int i;
-
-	if (api_params_check(req, allowed, resp) != 0 ||
-	    api_param_int(req, "page_size", 1, STORE_PAGE_MAX, API_PAGE_DEFAULT, size, resp) != 0)
-		return -1;
-	*f = STORE_REPORT_ALL;
-	if ((v = api_param(req, "status")) != NULL) {
-		for (i = 1; i < 4 && strcmp(v, names[i]) != 0; i++)
-			;
-		if (i == 4)
-			return api_problem(resp, 400, "invalid_parameter",
-					   "status must be pending, confirmed or overdue");
-		*f = (enum store_report_filter)i;
-	}
-	dev[0] = acct[0] = '\0';
-	if ((v = api_param(req, "page_token")) != NULL) {
-		len = strcspn(v, "/");
-		if (len == 0 || len > LAPS_DEVICE_MAX || v[len] != '/' ||
-		    laps_snprintf(acct, LAPS_ACCOUNT_MAX + 1, "%s", v + len + 1) != 0)
-			return api_problem(resp, 400, "invalid_parameter", "bad page_token");
-		memcpy(dev, v, len);
-		dev[len] = '\0';
-		if (!laps_record_device_ok(dev) || !laps_record_account_ok(acct))
-			return api_problem(resp, 400, "invalid_parameter", "bad page_token");
-	}
-	return 0;
-}
-
-void
-api_h_report(struct api *api, const struct api_request *req, struct api_response *resp)
-{
-	char dev[LAPS_DEVICE_MAX + 1], acct[LAPS_ACCOUNT_MAX + 1], next[LAPS_DEVICE_MAX + 40];
-	json_object *o = json_object_new_object(), *items = json_object_new_array();
-	struct store_summary *batch = malloc(BATCH * sizeof *batch);
-	enum store_report_filter f;
-	long long size, taken = 0;
-	size_t n = 0, i = 0;
-	int rc = 0;
-
-	if (o == NULL || items == NULL || batch == NULL) {
-		api_problem(resp, 500, "internal", "out of memory");
-		goto out;
-	}
-	if (report_params(req, &f, dev, acct, &size, resp) != 0 ||
-	    need_any(api, req, AUTHZ_READ, "report", resp) != 0)
-		goto out;
-	do {
-		rc = api->store->ops->report(api->store->ctx, f, req->now, dev[0] ? dev : NULL,
-					     acct, batch, BATCH, &n);
-		for (i = 0; rc == 0 && i < n && taken < size; i++) {
-			memcpy(dev, batch[i].device, sizeof dev);
-			memcpy(acct, batch[i].account, sizeof acct);
-			if (authz_rights_on(&api->authz, req->id, dev) & AUTHZ_READ) {
-				json_object_array_add(items, summary_json(&batch[i], req->now));
-				taken++;
-			}
-		}
-	} while (rc == 0 && n == BATCH && taken < size);
-	if (rc != 0) {
-		api_store_problem(resp, rc);
-		goto out;
-	}
-	fmt_trunc(next, sizeof next, "%s/%s", dev, acct);
-	api_take_body(resp, 200, finish_page(o, "entries", items,
-					     taken == size && (i < n || n == BATCH) ? next : NULL));
+	api_take_body(resp, 200,
+		      api_finish_page(o, "devices", items,
+				      taken == size && (i < n || n == BATCH) ? after : NULL));
 	o = items = NULL;
 out:
 	free(batch);
@@ -304,7 +207,7 @@ api_h_audit(struct api *api, const struct api_request *req, struct api_response 
 		goto out;
 	}
 	if (audit_params(req, &q, &size, resp) != 0 ||
-	    need_any(api, req, AUTHZ_AUDIT, "audit", resp) != 0)
+	    api_need_any(api, req, AUTHZ_AUDIT, "audit", resp) != 0)
 		goto out;
 	do {
 		rc = api->store->ops->audit_query(api->store->ctx, &q, batch, BATCH, &n);
@@ -323,8 +226,9 @@ api_h_audit(struct api *api, const struct api_request *req, struct api_response 
 		goto out;
 	}
 	fmt_trunc(next, sizeof next, "%lld", (long long)q.before_id);
-	api_take_body(resp, 200, finish_page(o, "entries", items,
-					     taken == size && (i < n || n == BATCH) ? next : NULL));
+	api_take_body(resp, 200,
+		      api_finish_page(o, "entries", items,
+				      taken == size && (i < n || n == BATCH) ? next : NULL));
 	o = items = NULL;
 out:
 	free(batch);

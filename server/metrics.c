@@ -29,6 +29,7 @@ static const char *const route_names[MR_COUNT_] = {
     [MR_APPROVAL_REQUEST] = "/v1/devices/{device}/accounts/{account}/approval-request",
     [MR_APPROVALS] = "/v1/approvals",
     [MR_APPROVAL_DECIDE] = "/v1/approvals/{id}/{decision}",
+    [MR_REPORT_SUMMARY] = "/v1/report/summary",
 };
 static const char *const method_names[MM_COUNT_] = {"GET", "PUT", "POST", "OTHER"};
 /* statuses counted; anything else counts as 0 ("other") */

@@ -97,6 +97,7 @@ struct store_summary {
 	char account[LAPS_ACCOUNT_MAX + 1];
 	enum laps_record_state state;
 	int64_t rotated_at, expires_at, seq;
+	int health; /* enum store_health (server/store_report.h); report_query only */
 };
 
 enum store_report_filter { STORE_REPORT_ALL = 0, STORE_REPORT_PENDING, STORE_REPORT_CONFIRMED,
@@ -136,6 +137,8 @@ struct store_approval {
 	char decided_by[STORE_ACTOR_MAX + 1]; /* "" while pending */
 	int64_t created_at, expires_at, decided_at;
 };
+
+struct store_report_query; /* server/store_report.h */
 
 struct store_ops {
 	const char *scheme; /* "sqlite", "postgresql" */
@@ -186,6 +189,14 @@ struct store_ops {
 	int (*report)(void *ctx, enum store_report_filter filter, int64_t now,
 		      const char *after_device, const char *after_account,
 		      struct store_summary *out, size_t max, size_t *n);
+
+	/* optional (server/store_report.h; NULL: the report's sort, health,
+	 * q and summary are 501): the report sorted and filtered as q says,
+	 * at most max rows; the counts of each health (counts[STORE_HEALTH_OK..
+	 * STORE_HEALTH_STUCK]) over every row q's filters match. */
+	int (*report_query)(void *ctx, const struct store_report_query *q,
+			    struct store_summary *out, size_t max, size_t *n);
+	int (*report_counts)(void *ctx, const struct store_report_query *q, int64_t counts[5]);
 
 	/* required (bulk expiry, POST /v1/expire): in ONE transaction, set
 	 * expires_at of the current record of every audits[i].device /

@@ -33,6 +33,7 @@
 
 #include "escrow/err.h"
 #include "server/store.h"
+#include "server/store_report.h"
 
 /* advisory lock key of the migrations: "LAPSMIGR" */
 #define MIGRATION_LOCK "4c4150534d494752"
@@ -971,6 +972,52 @@ pg_report(void *ctx, enum store_report_filter filter, int64_t now, const char *a
 	return 0;
 }
 
+/* The sorted, filtered report and its counts (server/store_report.c). */
+static int
+pg_report_query(void *ctx, const struct store_report_query *q, struct store_summary *out,
+		size_t max, size_t *n)
+{
+	char sql[4096], bufs[STORE_REPORT_PARAMS][24];
+	const char *v[STORE_REPORT_PARAMS];
+	PGresult *res = NULL;
+	int rc, i;
+
+	*n = 0;
+	if ((rc = store_report_sql(sql, sizeof sql, q, true, false)) != 0)
+		return rc;
+	store_report_params(q, max, bufs, v);
+	if ((rc = query(ctx, "report", sql, STORE_REPORT_PARAMS, v, &res)) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res) && *n < max; i++) {
+		summary_row(res, i, &out[*n]);
+		out[(*n)++].health = (int)val64(res, i, 6);
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_report_counts(void *ctx, const struct store_report_query *q, int64_t counts[5])
+{
+	char sql[4096], bufs[STORE_REPORT_PARAMS][24];
+	const char *v[STORE_REPORT_PARAMS];
+	PGresult *res = NULL;
+	int rc, i;
+	int64_t h;
+
+	memset(counts, 0, 5 * sizeof counts[0]);
+	if ((rc = store_report_sql(sql, sizeof sql, q, true, true)) != 0)
+		return rc;
+	store_report_params(q, 0, bufs, v);
+	if ((rc = query(ctx, "report counts", sql, STORE_COUNT_PARAMS, v, &res)) != 0)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++)
+		if ((h = val64(res, i, 0)) > 0 && h < 5)
+			counts[h] = val64(res, i, 1);
+	PQclear(res);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Approvals (two-person rule)                                         */
 
@@ -1267,6 +1314,8 @@ const struct store_ops store_pg_ops = {
     .history = pg_history,
     .find = pg_find,
     .report = pg_report,
+    .report_query = pg_report_query,
+    .report_counts = pg_report_counts,
     .expire_many = pg_expire_many,
     .approval_create = pg_approval_create,
     .approval_get = pg_approval_get,

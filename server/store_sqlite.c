@@ -19,6 +19,7 @@
 
 #include "escrow/err.h"
 #include "server/store.h"
+#include "server/store_report.h"
 
 #define BUSY_TIMEOUT_MS 10000
 
@@ -836,6 +837,77 @@ out:
 	return rc;
 }
 
+/* The sorted, filtered report and its counts (server/store_report.c). */
+static int
+sq_report_prep(sqlite3 *db, const struct store_report_query *q, size_t max, bool counts,
+	       sqlite3_stmt **st)
+{
+	const sqlite3_int64 ints[STORE_REPORT_PARAMS] = {
+	    q->filter,	      q->now,	    q->grace, q->health, 0,
+	    q->after ? 1 : 0, q->after_key, 0,	      0,	 (sqlite3_int64)max};
+	char sql[4096], bufs[STORE_REPORT_PARAMS][24];
+	const char *v[STORE_REPORT_PARAMS];
+	int rc, i, n = counts ? STORE_COUNT_PARAMS : STORE_REPORT_PARAMS;
+
+	if ((rc = store_report_sql(sql, sizeof sql, q, false, counts)) != 0 ||
+	    (rc = prep(db, sql, st)) != 0)
+		return rc;
+	store_report_params(q, max, bufs, v); /* the texts ?5, ?8, ?9 */
+	for (i = 0; i < n; i++) {
+		if (i == 4 || i == 7 || i == 8)
+			bind_text(*st, i + 1, v[i]);
+		else
+			sqlite3_bind_int64(*st, i + 1, ints[i]);
+	}
+	return 0;
+}
+
+static int
+sq_report_query(void *ctx, const struct store_report_query *q, struct store_summary *out,
+		size_t max, size_t *n)
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc, src = SQLITE_DONE;
+
+	*n = 0;
+	if ((rc = sq_report_prep(db, q, max, false, &st)) == 0) {
+		while (*n < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+			summary_row(st, &out[*n]);
+			out[(*n)++].health = sqlite3_column_int(st, 6);
+		}
+		if (src != SQLITE_DONE && src != SQLITE_ROW)
+			rc = sqerr(db, src, "report");
+	}
+	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
+static int
+sq_report_counts(void *ctx, const struct store_report_query *q, int64_t counts[5])
+{
+	struct sq *s = ctx;
+	sqlite3_stmt *st = NULL;
+	unsigned slot;
+	sqlite3 *db = acquire(s, &slot);
+	int rc, h, src = SQLITE_DONE;
+
+	memset(counts, 0, 5 * sizeof counts[0]);
+	if ((rc = sq_report_prep(db, q, 0, true, &st)) == 0) {
+		while ((src = sqlite3_step(st)) == SQLITE_ROW)
+			if ((h = sqlite3_column_int(st, 0)) > 0 && h < 5)
+				counts[h] = sqlite3_column_int64(st, 1);
+		if (src != SQLITE_DONE)
+			rc = sqerr(db, src, "report counts");
+	}
+	sqlite3_finalize(st);
+	release(s, slot);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* Approvals (two-person rule)                                         */
 
@@ -1206,6 +1278,8 @@ const struct store_ops store_sqlite_ops = {
     .history = sq_history,
     .find = sq_find,
     .report = sq_report,
+    .report_query = sq_report_query,
+    .report_counts = sq_report_counts,
     .expire_many = sq_expire_many,
     .approval_create = sq_approval_create,
     .approval_get = sq_approval_get,

@@ -220,38 +220,33 @@ const STATUSES = ['ok', 'due', 'overdue', 'stuck', 'never'];
 const badge = (s) => h('span', { class: `badge s-${s}` }, s);
 
 // ---------- fleet ----------
+// The server sorts, filters and counts the whole fleet (docs/REST-API.md
+// §5.5, §5.5.1): the page holds at most one page of rows.
 const fleet = { tokens: [null], index: 0, sort: { key: 'device', dir: 1 }, status: '', search: '', rows: [], size: PAGE };
-
-function serverStatus(s) {
-  return s === 'due' || s === 'overdue' ? 'overdue' : s === 'stuck' ? 'pending' : '';
-}
+const SORT_PARAM = { status: 'health', device: 'device', rotated_at: 'rotated_at', expires_at: 'expires_at' };
 
 async function countStatuses(list) {
   const gen = ++S.counting;
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0]));
-  let token = null;
-  let total = 0;
-  const draw = (done) => list.replaceChildren(
+  list.replaceChildren(h('li', {}, 'counting...'));
+  const q = new URLSearchParams({ grace: String(GRACE) });
+  if (fleet.search) q.set('q', fleet.search);
+  const j = await api(`/report/summary?${q}`);
+  if (gen !== S.counting) return;
+  const counts = { ...j.counts, never: 0 };
+  list.replaceChildren(
     ...STATUSES.map((s) => h('li', { 'data-status': s }, badge(s), ' ', h('b', { id: `count-${s}` }, counts[s]))),
-    h('li', {}, 'total ', h('b', { id: 'count-total' }, total), done ? '' : ' (counting...)'));
-  draw(false);
-  for (;;) {
-    const q = new URLSearchParams({ page_size: '1000' });
-    if (token) q.set('page_token', token);
-    const j = await api(`/report?${q}`);
-    if (gen !== S.counting) return;
-    const now = Date.now() / 1000;
-    for (const row of j.entries) counts[statusOf(row, now)] += 1;
-    total += j.entries.length;
-    token = j.next_page_token;
-    draw(!token);
-    if (!token) break;
-  }
+    h('li', {}, 'total ', h('b', { id: 'count-total' }, j.total)));
   list.setAttribute('data-complete', 'yes');
 }
 
+function restartFleet() {
+  fleet.tokens = [null];
+  fleet.index = 0;
+  loadFleetPage();
+}
+
 async function showFleet() {
-  fleet.tokens = [fleet.search ? `${fleet.search}/0` : null]; // a fresh visit starts at page 1
+  fleet.tokens = [null]; // a fresh visit starts at page 1
   fleet.index = 0;
   const counts = h('ul', { class: 'counts', id: 'counts', 'aria-label': 'Accounts by status' });
   const search = h('input', { id: 'search', type: 'search', value: fleet.search, autocomplete: 'off', spellcheck: 'false' });
@@ -259,11 +254,11 @@ async function showFleet() {
     h('option', { value: '' }, 'all'), ...STATUSES.slice(0, 4).map((s) => h('option', { value: s, selected: fleet.status === s }, s)));
   const form = h('form', { class: 'filters', role: 'search', onsubmit: (ev) => {
     ev.preventDefault();
+    const changed = fleet.search !== search.value.trim().toLowerCase();
     fleet.search = search.value.trim().toLowerCase();
     fleet.status = status.value;
-    fleet.tokens = [fleet.search ? `${fleet.search}/0` : null];
-    fleet.index = 0;
-    loadFleetPage();
+    if (changed) countStatuses(counts).catch(countFailed);
+    restartFleet();
   } },
   h('label', { for: 'search' }, 'Device name starts with', search),
   h('label', { for: 'status-filter' }, 'Status', status),
@@ -271,14 +266,19 @@ async function showFleet() {
   const wrap = h('div', { class: 'tablewrap', id: 'fleet-table' });
   const pager = h('div', { class: 'pager', id: 'pager' });
   page('Fleet', counts, form, wrap, pager);
-  countStatuses(counts).catch((e) => { if (e.message !== 'signed out') say(`counting: ${e.message}`, true); });
+  countStatuses(counts).catch(countFailed);
   await loadFleetPage();
 }
 
+function countFailed(e) {
+  if (e.message !== 'signed out') say(`counting: ${e.status === 400 ? 'not a device name' : e.message}`, true);
+}
+
 async function loadFleetPage() {
-  const q = new URLSearchParams({ page_size: String(fleet.size) });
-  const st = serverStatus(fleet.status);
-  if (st) q.set('status', st);
+  const { key, dir } = fleet.sort;
+  const q = new URLSearchParams({ page_size: String(fleet.size), grace: String(GRACE), sort: SORT_PARAM[key], order: dir > 0 ? 'asc' : 'desc' });
+  if (fleet.status) q.set('health', fleet.status);
+  if (fleet.search) q.set('q', fleet.search);
   const tok = fleet.tokens[fleet.index];
   if (tok) q.set('page_token', tok);
   let j;
@@ -288,37 +288,28 @@ async function loadFleetPage() {
     if (e.message !== 'signed out') say(e.status === 400 && fleet.search ? 'Not a device name.' : e.message, true);
     return;
   }
-  const now = Date.now() / 1000;
-  let rows = j.entries.map((r) => ({ ...r, status: statusOf(r, now) }));
-  let next = j.next_page_token;
-  if (fleet.search) {
-    const keep = rows.filter((r) => r.device.startsWith(fleet.search));
-    if (keep.length < rows.length) next = null; // sorted by device: past the prefix
-    rows = keep;
-  }
-  if (fleet.status) rows = rows.filter((r) => r.status === fleet.status);
-  fleet.rows = rows;
-  fleet.next = next;
+  fleet.rows = j.entries.map((r) => ({ ...r, status: r.health }));
+  fleet.next = j.next_page_token;
   drawFleet();
   say('');
 }
 
-function drawFleet() {
+function sortHeader(k, label) {
   const { key, dir } = fleet.sort;
-  const rows = [...fleet.rows].sort((a, b) => {
-    const x = a[key];
-    const y = b[key];
-    return (x < y ? -1 : x > y ? 1 : 0) * dir || (a.device < b.device ? -1 : 1);
-  });
-  const cols = [['status', 'Status'], ['device', 'Device'], ['account', 'Account'], ['rotated_at', 'Last rotation'], ['expires_at', 'Expires']];
-  const head = h('tr', {}, ...cols.map(([k, label]) => h('th', {
+  return h('th', {
     scope: 'col',
     class: k === 'rotated_at' ? 'hide-narrow' : null,
     'aria-sort': k === key ? (dir > 0 ? 'ascending' : 'descending') : 'none',
   }, h('button', { type: 'button', 'data-sort': k, onclick: () => {
     fleet.sort = { key: k, dir: k === key ? -dir : 1 };
-    drawFleet();
-  } }, label, k === key ? (dir > 0 ? ' \u25b2' : ' \u25bc') : ''))));
+    restartFleet();
+  } }, label, k === key ? (dir > 0 ? ' \u25b2' : ' \u25bc') : ''));
+}
+
+function drawFleet() {
+  const rows = fleet.rows;
+  const head = h('tr', {}, sortHeader('status', 'Status'), sortHeader('device', 'Device'),
+    h('th', { scope: 'col' }, 'Account'), sortHeader('rotated_at', 'Last rotation'), sortHeader('expires_at', 'Expires'));
   const body = rows.map((r) => h('tr', { 'data-device': r.device, 'data-account': r.account },
     h('td', {}, badge(r.status)),
     h('td', {}, h('a', { href: `#/device/${enc(r.device)}/${enc(r.account)}` }, r.device)),
@@ -326,7 +317,7 @@ function drawFleet() {
     h('td', { class: 'hide-narrow' }, fmtTime(r.rotated_at)),
     h('td', {}, fmtTime(r.expires_at))));
   const table = h('table', { id: 'fleet' },
-    h('caption', {}, `Page ${fleet.index + 1}: ${rows.length} account${rows.length === 1 ? '' : 's'} (sorting applies to this page; the server pages by device name)`),
+    h('caption', {}, `Page ${fleet.index + 1}: ${rows.length} account${rows.length === 1 ? '' : 's'}, sorted over the whole fleet by the server`),
     h('thead', {}, head), h('tbody', {}, ...body));
   $('fleet-table').replaceChildren(rows.length ? table : h('p', {}, 'No accounts match.'));
   $('pager').replaceChildren(

@@ -14,8 +14,11 @@
 #     expire now → the next agent run rotates, a pending record shows both
 #     passwords, rights and units, the audit page counts every reveal once,
 #     HTML in a user name or problem detail stays text, the CSP blocks an
-#     injected inline script, sign-out at the token's expiry (its timers
-#     compressed) and on a 401 from /v1, and no request leaves the two 127.0.0.1 origins
+#     injected inline script, sign-out at the expiry of a real short-lived
+#     token of the issuer (15 s) and on laps-escrowd's real 401 for an expired
+#     token, counts and sorting by the server over 255 accounts (250 devices
+#     added through the API; three pages), and no request leaves the two
+#     127.0.0.1 origins
 #   - screenshots of the three pages in the build directory (console-*.png)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -191,8 +194,63 @@ fi
 browser viewer
 browser eu
 browser xss
+
+# ---- real token expiry: a console client whose access tokens live AT_TTL
+# seconds at the issuer, laps-escrowd with [oidc] leeway = LEEWAY ----
+export AT_TTL=15 LEEWAY=2
+oidc_add_client "{\"client_id\":\"laps-console-short\",\"client_name\":\"laps console, short tokens\",\
+\"grant_types\":[\"authorization_code\"],\"response_types\":[\"code\"],\
+\"redirect_uris\":[\"$ESCROWD_URL/console/\"],\"token_endpoint_auth_method\":\"none\",\
+\"scope\":\"openid\",\"laps_at_ttl\":$AT_TTL}" || exit 99
+escrowd_kill
+console_conf
+sed -i "s/^\[oidc\]\$/[oidc]\nleeway = $LEEWAY/; s/^\[console\]\$/[console]\nclient_id = laps-console-short/" "$T/escrowd.conf"
+escrowd_start
 browser expiry
 browser refused
+escrowd_kill
+console_conf
+escrowd_start
 export REVEALS=$(awk '{n += $1} END {print n + 0}' "$T/reveals")
 browser auditor
+
+# ---- a fleet of 255 accounts (250 devices added through the API): counts
+# and sorting over the whole fleet, more than two pages of 100 ----
+big_fleet() {
+	local i st r x n=0
+	for i in $(seq -w 0 249); do
+		case $((10#$i % 10)) in
+		0) st=confirmed r=$((now - 86400 * 60)) x=$((now - 86400 * (2 + 10#$i / 10))) ;; # overdue
+		1) st=confirmed r=$((now - 86400 * 30)) x=$((now - 3600 - 10#$i)) ;;           # due
+		2) st=pending r=$((now - 86400 * 3)) x=$((now + 86400 * 20)) ;;               # stuck
+		*) st=confirmed r=$((now - 3600)) x=$((now + 86400 * (300 - 10#$i))) ;;       # ok, late names first
+		esac
+		pki_cert "fleet-$i.example.test" 'extendedKeyUsage=clientAuth'
+		[ "$(put_record "fleet-$i.example.test" $st $r $x)" = 201 ] && n=$((n + 1))
+	done
+	echo $n
+}
+case " ${LAPS_CONSOLE_PHASES:-big} " in
+*" big "*)
+	[ "$(big_fleet)" = 250 ] && pass "250 more devices escrowed through the API" || fail "big fleet: $(cat "$T/put.out")"
+	# what the console must show, from the store's rows (not from laps-escrowd)
+	python3 - "$T/escrow.db" >"$T/big.json" <<'PY' || fail "big.json"
+import json, sqlite3, sys, time
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT device, account, state, rotated_at, expires_at FROM records").fetchall()
+now, g = time.time(), 86400
+def health(st, r, x):
+    if st == "pending":
+        return "stuck" if r < now - g else "ok"
+    if x <= 0 or now < x:
+        return "ok"
+    return "overdue" if x < now - g else "due"
+counts = {"ok": 0, "due": 0, "overdue": 0, "stuck": 0}
+for d, a, st, r, x in rows:
+    counts[health(st, r, x)] += 1
+by_expiry = ["%s/%s" % (d, a) for d, a, st, r, x in sorted(rows, key=lambda t: (t[4], t[0], t[1]))]
+print(json.dumps({"counts": counts, "total": len(rows), "by_expiry": by_expiry}))
+PY
+	browser big ;;
+esac
 finish

@@ -2,11 +2,13 @@
 // (read that file first).  Debian's Chromium through puppeteer-core; prints
 // "ok - ..." / "FAIL - ..." lines.  Environment: T (the test's temp dir),
 // ESCROWD_URL, OIDC_ISSUER, CHROMIUM, SHOTS (screenshot dir), XSS_USER,
-// REVEALS (auditor phase: how many reveals the other phases made).
+// REVEALS (auditor phase: how many reveals the other phases made), AT_TTL and
+// LEEWAY (expiry, refused: the console client's token lifetime, laps-escrowd's
+// [oidc] leeway).
 // Passwords read from the page are checked with python3's crypt against
 // $T/root/etc/shadow; they go to python on stdin, never in argv.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
 const E = process.env;
@@ -145,8 +147,11 @@ async function phaseHelpdesk(s) {
     'paging (page_size 2): next, next, previous', pages.join(' | '));
   await page.evaluate(() => { location.hash = '#/fleet'; });
   await page.waitForFunction(() => document.querySelectorAll('#fleet tbody tr').length === 5, { timeout: 10000 });
+  // each click asks the server for page 1 in the new order; the table is redrawn when it answers
   await page.click('th button[data-sort="expires_at"]');
+  await page.waitForSelector('th[aria-sort="ascending"] > button[data-sort="expires_at"]', { timeout: 10000 });
   await page.click('th button[data-sort="expires_at"]');
+  await page.waitForSelector('th[aria-sort="descending"] > button[data-sort="expires_at"]', { timeout: 10000 });
   rows = await fleetRows(page);
   check(rows[2].startsWith('ws04') && rows[3].startsWith('ws02') && rows[4].startsWith('ws03'), 'sort by expiry (descending)', rows.join(' '));
   await page.select('#status-filter', 'overdue');
@@ -314,44 +319,107 @@ async function phaseAuditor(s) {
   check(await page.evaluate(() => window.__xss === undefined), 'and does not run');
 }
 
-// The token's lifetime, compressed: long timers (the console's sign-out at
-// the token's exp, 600 s here) run 1000 times sooner.  Injected by the
-// browser driver before the page's own code (CDP, not subject to the CSP).
+// The issuer's real short-lived tokens (console.sh registers the console's
+// client with an access token lifetime of AT_TTL seconds and starts
+// laps-escrowd with [oidc] leeway = LEEWAY): the bearer token the console
+// sends is read from its requests, to ask laps-escrowd about it afterwards.
+function bearerOf(page) {
+  const seen = { token: '' };
+  page.on('request', (r) => {
+    const a = r.headers().authorization || '';
+    if (a.startsWith('Bearer ') && new URL(r.url()).pathname.startsWith('/v1/')) seen.token = a.slice(7);
+  });
+  return seen;
+}
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+function tokenExp(token) {
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp;
+}
+// GET /v1/report with the token, from this process (not the page): the status.
+async function escrowdStatus(token) {
+  const out = execFileSync('curl', ['-sS', '--cacert', `${E.T}/pki/ca.crt`, '-o', '/dev/null', '-w', '%{http_code}',
+    '-H', '@-', `${E.ESCROWD_URL}/v1/report`], { input: `Authorization: Bearer ${token}\n` });
+  return String(out);
+}
+
+// Sign-out at the token's exp: the console's own timer, in real time.
 async function phaseExpiry(s) {
+  const { page } = s;
+  const seen = bearerOf(page);
+  await signIn(page, 'helpdesk');
+  await page.waitForSelector('#fleet tbody tr', { timeout: 10000 });
+  const exp = tokenExp(seen.token);
+  const life = exp - Date.now() / 1000;
+  check(life > 0 && life <= Number(E.AT_TTL) + 1, `the issuer's access token lives ${E.AT_TTL} s`, life);
+  check(await escrowdStatus(seen.token) === '200', 'laps-escrowd accepts it before its exp');
+  await page.waitForSelector('#signin', { timeout: (Number(E.AT_TTL) + 20) * 1000 }).catch(() => {});
+  const at = Date.now() / 1000;
+  const st = await statusText(page);
+  check(await page.$('#signin') !== null && /expired/.test(st) && !await shown(page, '#who') && at >= exp - 1,
+    'signed out when the access token expires (real time)', `${st} at exp${(at - exp).toFixed(1)}`);
+  await sleep(Math.max(0, (exp + Number(E.LEEWAY) + 1) * 1000 - Date.now()));
+  check(await escrowdStatus(seen.token) === '401', 'and laps-escrowd refuses that token now (401)');
+}
+
+// A real 401 from laps-escrowd: the driver stops the console's own expiry
+// timer (CDP, before the page's code), so the expired token is sent and
+// laps-escrowd refuses it; the console signs out and says why.
+async function phaseRefused(s) {
   const { page } = s;
   await page.evaluateOnNewDocument(() => {
     const st = window.setTimeout;
-    window.setTimeout = (f, ms, ...a) => st(f, ms > 60000 ? ms / 1000 : ms, ...a);
+    window.setTimeout = (f, ms, ...a) => (ms >= 5000 && ms < 60000 ? 0 : st(f, ms, ...a));
   });
-  await signIn(page, 'helpdesk');
-  await page.waitForSelector('#signin', { timeout: 5000 }).catch(() => {});
-  const st = await statusText(page);
-  check(await page.$('#signin') !== null && /expired/.test(st) && !await shown(page, '#who'),
-    'signed out when the access token expires', st);
-}
-
-// laps-escrowd stops accepting the token (here: the driver answers 401 for
-// /v1, as laps-escrowd does for a revoked or foreign token): the console
-// signs out and says why.
-async function phaseRefused(s) {
-  const { page } = s;
+  const seen = bearerOf(page);
+  const refused = [];
+  page.on('response', (r) => { if (new URL(r.url()).pathname.startsWith('/v1/') && r.status() === 401) refused.push(r.url()); });
   await signIn(page, 'viewer');
   await page.waitForSelector('#fleet tbody tr', { timeout: 10000 });
-  await page.setRequestInterception(true);
-  page.on('request', (r) => {
-    if (new URL(r.url()).pathname.startsWith('/v1/')) {
-      r.respond({ status: 401, contentType: 'application/problem+json', headers: { 'WWW-Authenticate': 'Bearer realm="laps", error="invalid_token"' },
-        body: '{"type":"https://laps.invalid/problems/unauthenticated","title":"Unauthorized","status":401,"detail":"token expired","code":"unauthenticated"}' });
-    } else r.continue();
-  });
+  const exp = tokenExp(seen.token);
+  await sleep(Math.max(0, (exp + Number(E.LEEWAY) + 1) * 1000 - Date.now()));
+  check(await page.$('#signin') === null && await shown(page, '#who'), 'still signed in past exp (its timer stopped)');
   await page.evaluate(() => { location.hash = '#/device/testhost/lapsadmin'; });
   await page.waitForSelector('#signin', { timeout: 10000 }).catch(() => {});
   const st = await statusText(page);
+  check(refused.length > 0, 'laps-escrowd answered 401 to the expired token', refused.join(' '));
   check(await page.$('#signin') !== null && /no longer accepts/.test(st) && !await shown(page, '#who'),
     'a 401 from laps-escrowd signs the console out', st);
 }
 
-const phases = { helpdesk: phaseHelpdesk, after: phaseAfter, pending: phasePending, viewer: phaseViewer, eu: phaseEu, xss: phaseXss, auditor: phaseAuditor, expiry: phaseExpiry, refused: phaseRefused };
+// A fleet of more than two pages (console.sh adds 250 devices through the
+// API): the counts come from /v1/report/summary and equal the store's rows
+// counted by console.sh; sorting by expiry is over the whole fleet, page by page.
+async function phaseBig(s) {
+  const { page } = s;
+  const want = JSON.parse(readFileSync(`${E.T}/big.json`, 'utf8'));
+  const reports = [];
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/v1/report')) reports.push(u); });
+  await signIn(page, 'helpdesk');
+  await page.waitForSelector('#counts[data-complete="yes"]', { timeout: 20000 });
+  const counts = await page.$$eval('#counts b', (b) => b.map((x) => `${x.id}=${x.textContent}`).join(' '));
+  const exp = ['ok', 'due', 'overdue', 'stuck'].map((k) => `count-${k}=${want.counts[k]}`).join(' ') + ` count-never=0 count-total=${want.total}`;
+  check(counts === exp, `status counts of all ${want.total} accounts at the top`, `${counts} vs ${exp}`);
+  check(reports.some((u) => u.pathname === '/v1/report/summary') && reports.every((u) => u.pathname !== '/v1/report' || Number(u.searchParams.get('page_size')) <= 100),
+    'the counts come from /v1/report/summary; no report page over 100 rows', reports.map((u) => u.pathname + u.search).join(' '));
+  await page.waitForFunction(() => document.querySelectorAll('#fleet tbody tr').length === 100, { timeout: 10000 });
+  const names = () => page.$$eval('#fleet tbody tr', (rows) => rows.map((r) => `${r.dataset.device}/${r.dataset.account}`));
+  const turn = async (sel) => {
+    const before = (await names()).join(',');
+    await page.click(sel);
+    await page.waitForFunction((x) => [...document.querySelectorAll('#fleet tbody tr')].map((r) => `${r.dataset.device}/${r.dataset.account}`).join(',') !== x, { timeout: 10000 }, before);
+    return names();
+  };
+  const pages = [await turn('th button[data-sort="expires_at"]'), await turn('#next'), await turn('#next')];
+  const nextOff = await page.$eval('#next', (e) => e.disabled);
+  check(pages.flat().join(' ') === want.by_expiry.join(' ') && pages[0].length === 100 && pages[2].length === want.total - 200 && nextOff,
+    `sort by expiry (ascending): 3 pages, in the order of the whole fleet`, pages.map((p) => `${p.length}: ${p.slice(0, 2).join(' ')}`).join(' | '));
+  const desc = await turn('th button[data-sort="expires_at"]');
+  check(desc.join(' ') === [...want.by_expiry].reverse().slice(0, 100).join(' '), 'sort by expiry (descending): page 1 is the last 100 of the whole fleet',
+    desc.slice(0, 3).join(' '));
+  await page.screenshot({ path: `${E.SHOTS}/console-fleet-big.png` });
+}
+
+const phases = { helpdesk: phaseHelpdesk, after: phaseAfter, pending: phasePending, viewer: phaseViewer, eu: phaseEu, xss: phaseXss, auditor: phaseAuditor, expiry: phaseExpiry, refused: phaseRefused, big: phaseBig };
 const s = await launch();
 try {
   await phases[phase](s);

@@ -22,7 +22,8 @@
 //   { "clients": [ { oidc-provider client metadata, plus optionally
 //                    "laps_at_alg": "ES256" | "RS256" | "EdDSA"  (access token
 //                        signing algorithm for this client, default ES256),
-//                    "laps_groups": ["..."]  (a "groups" claim in its tokens) } ],
+//                    "laps_groups": ["..."]  (a "groups" claim in its tokens),
+//                    "laps_at_ttl": N  (its access tokens' lifetime, seconds) } ],
 //     "users":   { "alice": { "groups": ["laps-admins"] } } }
 //
 // Access tokens are JWTs (typ "at+jwt", RFC 9068) with iss, sub, aud,
@@ -152,8 +153,14 @@ function configuration(keys) {
     clientBasedCORS: (ctx, origin, client) => (client.redirectUris || [])
       .some((u) => new URL(u).origin === origin),
     extraClientMetadata: {
-      properties: ['laps_at_alg', 'laps_groups'],
+      // laps_at_ttl: this client's access token lifetime in seconds (the
+      // console test's short-lived tokens), else OIDC_AT_TTL.
+      properties: ['laps_at_alg', 'laps_groups', 'laps_at_ttl'],
       validator(ctx, key, value) {
+        if (key === 'laps_at_ttl' && value !== undefined
+            && !(Number.isInteger(value) && value >= 1 && value <= 86400)) {
+          throw new Error('laps_at_ttl must be 1..86400 seconds');
+        }
         if (key === 'laps_at_alg' && value !== undefined
             && !['ES256', 'RS256', 'EdDSA'].includes(value)) {
           throw new Error('laps_at_alg must be ES256, RS256 or EdDSA');
@@ -179,7 +186,7 @@ function configuration(keys) {
           return {
             scope: LAPS_SCOPES.join(' '),
             audience: resource,
-            accessTokenTTL: atTTL,
+            accessTokenTTL: client.laps_at_ttl || atTTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: client.laps_at_alg || 'ES256' } },
           };
@@ -198,7 +205,8 @@ function configuration(keys) {
       },
     }),
     ttl: {
-      AccessToken: atTTL,
+      // a number here would win over the resource server's accessTokenTTL
+      AccessToken: (ctx, token, client) => (client && client.laps_at_ttl) || atTTL,
       ClientCredentials: atTTL,
       DeviceCode: 600,
       Grant: 3600,

@@ -190,6 +190,67 @@ else
 	check "escrowd: the package is built"
 fi
 
+# ---- laps-console: laps-escrowd serves the installed files ----
+# The root has openssl but no curl (the cached base root holds what the
+# packages depend on, plus openssl, slapd, ldap-utils): the HTTPS requests
+# are made with openssl s_client.  laps-escrowd runs by hand on 127.0.0.1
+# (no systemd in the root) and is stopped by its PID.
+console_get() { # PORT PATH OUT: the raw answer (headers and body) into OUT
+	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" |
+		timeout 10 openssl s_client -quiet -connect "127.0.0.1:$1" \
+			-CAfile "$c/cert.pem" -verify_return_error >"$3" 2>/dev/null
+}
+console_header() { # ANSWER NAME: the header's value
+	sed -n '1,/^\r$/p' "$1" | grep -i "^$2:" | head -n1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'
+}
+case " ${pkgs[*]} " in
+*" laps-console "*)
+	for f in index.html app.js app.css sodium.mjs libsodium-sumo.mjs; do
+		mode_is "/usr/share/laps/console/$f" 644 root root
+	done
+	c=/root/laps-console
+	mkdir -m 0700 -p "$c"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$c/key.pem" -out "$c/cert.pem" >/dev/null 2>&1 ||
+		note "openssl: no certificate for laps-escrowd"
+	(umask 077 && printf '[server]\nlisten = 127.0.0.1:0\ncert_file = %s\nkey_file = %s\n[store]\nurl = sqlite:%s\n[oidc]\nissuer = https://127.0.0.1:9\naudience = https://laps.test\n[console]\nenable = yes\n' \
+		"$c/cert.pem" "$c/key.pem" "$c/escrow.db" >"$c/escrowd.conf")
+	laps-escrowd -c "$c/escrowd.conf" --port-file "$c/port" 2>"$c/log" &
+	cpid=$!
+	for _ in $(seq 100); do [ -s "$c/port" ] && break; sleep 0.1; done
+	if [ -s "$c/port" ]; then
+		port=$(cat "$c/port")
+		console_get "$port" /console/ "$c/index"
+		head -n1 "$c/index" | grep -q '^HTTP/1\.[01] 200' || note "GET /console/: $(head -n1 "$c/index")"
+		case $(console_header "$c/index" content-security-policy) in
+		*"default-src 'none'"*"script-src 'self' 'wasm-unsafe-eval';"*"connect-src 'self' https://127.0.0.1:9;"*"frame-ancestors 'none'"*) ;;
+		*) note "CSP: '$(console_header "$c/index" content-security-policy)'" ;;
+		esac
+		[ "$(console_header "$c/index" cache-control)" = no-store ] &&
+			[ "$(console_header "$c/index" referrer-policy)" = no-referrer ] &&
+			[ "$(console_header "$c/index" x-content-type-options)" = nosniff ] &&
+			[ "$(console_header "$c/index" x-frame-options)" = DENY ] ||
+			note "headers: $(sed -n '1,/^\r$/p' "$c/index" | tr -d '\r' | tr '\n' '|')"
+		for f in index.html sodium.mjs; do
+			console_get "$port" "/console/$f" "$c/got"
+			[ "$(sed '1,/^\r$/d' "$c/got" | sha256sum)" = "$(sha256sum </usr/share/laps/console/$f)" ] ||
+				note "GET /console/$f is not /usr/share/laps/console/$f"
+		done
+		grep -c 'integrity="sha384-' /usr/share/laps/console/index.html | grep -qx 4 ||
+			note "index.html has not 4 SRI hashes"
+	else
+		note "laps-escrowd with [console] enable = yes did not start: $(cat "$c/log")"
+	fi
+	kill "$cpid" 2>/dev/null
+	wait "$cpid" 2>/dev/null
+	check "console: laps-console's files, served by laps-escrowd ([console] enable = yes) with the console headers"
+	;;
+*)
+	note "no laps-console package among ${pkgs[*]}"
+	check "console: the package is built"
+	;;
+esac
+
 # ---- the backend modules load from the packages' files ----
 laps-get keygen -o /tmp/admin.key --no-passphrase >/dev/null 2>&1 || note "laps-get keygen failed"
 t=/root/laps-modules

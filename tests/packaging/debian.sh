@@ -42,7 +42,7 @@ skip_rest() { # $1 = reason, rest = check names
 	for c in "$@"; do skipped "$c ($why)"; done
 }
 ROOT_CHECKS=(install files-and-modes conffile pam-profile-registered pam-profile-enables
-	agent-check-config timers-not-enabled escrowd backends-load backends-refused backend-missing
+	agent-check-config timers-not-enabled escrowd console backends-load backends-refused backend-missing
 	reinstall remove-keeps-state
 	purge-leaves-nothing install-configured-enables-timer zero-touch-enroll-unit docs-quickstart)
 
