@@ -75,6 +75,16 @@ if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
 	(cd "$top" && tar --exclude='./build*' --exclude='./debian/build' -cf - .) | tar -xf - -C "$src"
 fi
+# the console's npm tarballs (not in git): fetched once per lock file into a
+# cache by console/fetch-vendor.sh, as a release would, so that the Debian
+# build itself runs offline; checked against the lock in the build
+vcache=${LAPS_DEB_CACHE:-/var/cache/laps-ci}
+mkdir -p "$vcache" 2>/dev/null && [ -w "$vcache" ] || vcache=${TMPDIR:-/tmp}
+vcache=$vcache/laps-console-npm-$(sha256sum "$src/console/package-lock.json" | cut -c1-16)
+if ! sh "$src/console/fetch-vendor.sh" "$vcache" "$src/console/package-lock.json" >"$work/vendor.log" 2>&1; then
+	echo "the console's npm tarballs could not be fetched (npm, registry):"; cat "$work/vendor.log"
+fi
+mkdir -p "$src/console/vendor" && cp "$vcache"/*.tgz "$src/console/vendor/" 2>/dev/null
 t0=$(date +%s)
 if (cd "$src" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
 	dpkg-buildpackage -us -uc -b -Pnocheck) >"$work/build.log" 2>&1; then
