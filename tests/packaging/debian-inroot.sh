@@ -243,6 +243,7 @@ case " ${pkgs[*]} " in
 	fi
 	kill "$cpid" 2>/dev/null
 	wait "$cpid" 2>/dev/null
+	rm -rf "$c" # the purge check compares the root with its state before
 	check "console: laps-console's files, served by laps-escrowd ([console] enable = yes) with the console headers"
 	;;
 *)
