@@ -289,7 +289,8 @@ laps_agent_enroll_hint(const struct laps_conf *cfg)
 		return 0;
 	fprintf(stderr,
 		"laps-agent: [rest] cert_file %s does not exist: enroll this device first "
-		"(laps-agent enroll --token-file FILE)\n",
+		"(laps-agent enroll --token-file FILE, or --bootstrap-cert FILE --bootstrap-key "
+		"FILE)\n",
 		r->cert_file);
 	return -1;
 }

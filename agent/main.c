@@ -368,13 +368,12 @@ static bool
 options_fit(const struct agent_opts *o)
 {
 	bool enroll = strcmp(o->cmd, "enroll") == 0;
+	int creds = (o->enroll.token_file != NULL) + (o->enroll.token_fd >= 0) +
+		    (o->enroll.boot_cert != NULL || o->enroll.boot_key != NULL);
 
 	if (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
 	    strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0 && !enroll)
 		return false;
-	int creds = (o->enroll.token_file != NULL) + (o->enroll.token_fd >= 0) +
-		    (o->enroll.boot_cert != NULL || o->enroll.boot_key != NULL);
-
 	if (enroll && creds != 1)
 		return false; /* one of --token-file, --token-fd, --bootstrap-cert */
 	if (enroll && (o->enroll.boot_cert != NULL) != (o->enroll.boot_key != NULL))
