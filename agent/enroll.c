@@ -1,8 +1,9 @@
 /*
  * enroll.c — laps-agent enroll and the renewal in `run`: the token (read
  * from a file or a descriptor, never argv or the environment, wiped after
- * use), the [rest] paths, and the EST client the rest module exports
- * (backends/rest_est.h; laps-agent itself never links libcurl).
+ * use) or the bootstrap certificate's key (a secret file), the [rest]
+ * paths, and the EST client the rest module exports (backends/rest_est.h;
+ * laps-agent itself never links libcurl).
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@
 #include "escrow/log.h"
 #include "escrow/secret.h"
 
+#define BOOT_KEY_MAX 65536 /* a bootstrap certificate's key file, PEM */
 #define TOKEN_MAX 8192 /* an enrollment token, or an OIDC access token (JWTs of 1-3 KiB are common) */
 
 /* The client's named steps go through the agent's fault injection. */
@@ -150,6 +152,31 @@ locked(const struct laps_agent *a, const struct laps_est_client *c, const struct
 	return rc;
 }
 
+/* simpleenroll with the bootstrap certificate: its key read as a secret
+ * file (refused unless private to its owner), handed to the client in
+ * locked memory, wiped after.  The bootstrap files are left as they are. */
+static int
+with_boot_cert(const struct laps_agent *a, const struct laps_est_client *c, struct laps_est_req *r,
+	       const struct laps_enroll_opts *o)
+{
+	/* as the [rest] secret files: root's own when run as root */
+	unsigned fl =
+	    LAPS_FILE_SECRET | (geteuid() == 0 ? LAPS_FILE_OWNER_ROOT : LAPS_FILE_OWNER_SELF);
+	char *key = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = laps_file_read(o->boot_key, BOOT_KEY_MAX, fl, &key, &n)) != 0)
+		return laps_seterr_prefix(rc, "--bootstrap-key");
+	r->boot_cert = o->boot_cert;
+	r->boot_key = (const unsigned char *)key;
+	r->boot_key_len = n;
+	rc = locked(a, c, r, NULL);
+	r->boot_key = NULL;
+	laps_file_free(key, n, fl);
+	return rc;
+}
+
 int
 laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
 		  const struct laps_enroll_opts *o)
@@ -172,6 +199,10 @@ laps_agent_enroll(const struct laps_agent *a, const struct laps_conf *cfg,
 		goto out;
 	}
 	r.device = a->device;
+	if (o->boot_cert != NULL) {
+		rc = with_boot_cert(a, c, &r, o);
+		goto out;
+	}
 	if ((rc = read_token(o, tok, sizeof tok)) == 0) {
 		r.token = tok;
 		rc = locked(a, c, &r, NULL);
@@ -258,7 +289,8 @@ laps_agent_enroll_hint(const struct laps_conf *cfg)
 		return 0;
 	fprintf(stderr,
 		"laps-agent: [rest] cert_file %s does not exist: enroll this device first "
-		"(laps-agent enroll --token-file FILE)\n",
+		"(laps-agent enroll --token-file FILE, or --bootstrap-cert FILE --bootstrap-key "
+		"FILE)\n",
 		r->cert_file);
 	return -1;
 }

@@ -9,12 +9,15 @@
 #include "agent/rotate.h"
 #include "escrow/conf.h"
 
-/* Where the enrollment token comes from (exactly one of the two). */
+/* The bootstrap credential: an enrollment token (from a file or a
+ * descriptor), or a bootstrap certificate and its key (exactly one). */
 struct laps_enroll_opts {
 	const char *server;	/* NULL: [rest] url */
 	const char *ca_file;	/* NULL: [rest] ca_file */
 	const char *token_file; /* or */
-	int token_fd;		/* -1 when unset */
+	int token_fd;		/* -1 when unset, or */
+	const char *boot_cert;	/* --bootstrap-cert, with */
+	const char *boot_key;	/* --bootstrap-key (a secret file) */
 };
 
 /* laps-agent enroll: 0, or a LAPS_ERR_* (logged). */

@@ -68,7 +68,8 @@ usage(FILE *f)
 		"  rotate [--account NAME]  rotate now\n"
 		"  status [--json]          last rotation, expiry, backend, journal, last error\n"
 		"  check-config             validate the configuration and the recipient keys\n"
-		"  enroll [--server URL] [--ca FILE] (--token-file FILE | --token-fd N)\n"
+		"  enroll [--server URL] [--ca FILE] (--token-file FILE | --token-fd N |\n"
+		"          --bootstrap-cert FILE --bootstrap-key FILE)\n"
 		"                           get the [rest] mTLS certificate over EST\n"
 		"  --version                print the version\n");
 }
@@ -310,6 +311,8 @@ parse_command_opts(int argc, char **argv, struct agent_opts *o)
 					      {"ca", required_argument, NULL, 'C'},
 					      {"token-file", required_argument, NULL, 't'},
 					      {"token-fd", required_argument, NULL, 'f'},
+					      {"bootstrap-cert", required_argument, NULL, 'B'},
+					      {"bootstrap-key", required_argument, NULL, 'K'},
 					      {NULL, 0, NULL, 0}};
 	long long v;
 	int ch;
@@ -342,6 +345,12 @@ parse_command_opts(int argc, char **argv, struct agent_opts *o)
 			}
 			o->enroll.token_fd = (int)v;
 			break;
+		case 'B':
+			o->enroll.boot_cert = optarg;
+			break;
+		case 'K':
+			o->enroll.boot_key = optarg;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -359,14 +368,17 @@ static bool
 options_fit(const struct agent_opts *o)
 {
 	bool enroll = strcmp(o->cmd, "enroll") == 0;
+	int creds = (o->enroll.token_file != NULL) + (o->enroll.token_fd >= 0) +
+		    (o->enroll.boot_cert != NULL || o->enroll.boot_key != NULL);
 
 	if (strcmp(o->cmd, "run") != 0 && strcmp(o->cmd, "rotate") != 0 &&
 	    strcmp(o->cmd, "status") != 0 && strcmp(o->cmd, "check-config") != 0 && !enroll)
 		return false;
-	if (enroll && (o->enroll.token_file != NULL) == (o->enroll.token_fd >= 0))
-		return false; /* exactly one of --token-file, --token-fd */
-	if (!enroll && (o->enroll.server != NULL || o->enroll.ca_file != NULL ||
-			o->enroll.token_file != NULL || o->enroll.token_fd >= 0))
+	if (enroll && creds != 1)
+		return false; /* one of --token-file, --token-fd, --bootstrap-cert */
+	if (enroll && (o->enroll.boot_cert != NULL) != (o->enroll.boot_key != NULL))
+		return false; /* --bootstrap-cert and --bootstrap-key go together */
+	if (!enroll && (o->enroll.server != NULL || o->enroll.ca_file != NULL || creds != 0))
 		return false;
 	return !(o->postauth_only && strcmp(o->cmd, "run") != 0) &&
 	       !(o->account != NULL && strcmp(o->cmd, "rotate") != 0) &&

@@ -35,6 +35,8 @@
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +158,9 @@ answer_rc(const struct laps_est_req *r, const char *url, const struct buf *b, CU
 	if (status == 401 || status == 403)
 		return laps_seterr(status == 401 ? LAPS_ERR_AUTH : LAPS_ERR_ACCESS,
 				   "est: %s: HTTP %ld (%s)", url, status,
-				   r->token != NULL ? "token refused" : "certificate refused");
+				   r->token != NULL	  ? "token refused"
+				   : r->boot_cert != NULL ? "bootstrap certificate refused"
+							  : "certificate refused");
 	if (status != 200)
 		return laps_seterr(status == 409   ? LAPS_ERR_CONFLICT
 				   : status >= 500 ? LAPS_ERR_UNAVAILABLE
@@ -165,6 +169,42 @@ answer_rc(const struct laps_est_req *r, const char *url, const struct buf *b, CU
 	if (ctype == NULL || strncasecmp(ctype, EST_PKCS7, n) != 0 ||
 	    (ctype[n] != '\0' && ctype[n] != ';'))
 		return laps_seterr(LAPS_ERR_FORMAT, "est: %s: not application/pkcs7-mime", url);
+	return 0;
+}
+
+/* simpleenroll (a token or a bootstrap certificate), not simplereenroll? */
+static bool
+first(const struct laps_est_req *r)
+{
+	return r->token != NULL || r->boot_cert != NULL;
+}
+
+/* The TLS client credential: the bootstrap certificate (its key from
+ * memory, not copied by curl), or for simplereenroll the current pair;
+ * none with a token. */
+static int
+client_cred(const struct laps_est_req *r, CURL *c, struct rest_keystore_tls *tls)
+{
+	struct curl_blob key;
+	int rc;
+
+	if (r->boot_cert != NULL) {
+		key.data = (void *)(uintptr_t)r->boot_key;
+		key.len = r->boot_key_len;
+		key.flags = CURL_BLOB_NOCOPY;
+		curl_easy_setopt(c, CURLOPT_SSLCERT, r->boot_cert);
+		if (curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key) != CURLE_OK)
+			return laps_seterr(LAPS_ERR_UNAVAILABLE,
+					   "est: this libcurl cannot take a key from memory");
+	} else if (r->token == NULL && rest_keystore_is_tpm(r->key_store)) {
+		/* the TPM key: into the SSL_CTX (rest_keystore.h) */
+		if ((rc = rest_keystore_load(r->key_file, true, &tls->key)) != 0 ||
+		    (rc = rest_keystore_curl(c, tls)) != 0)
+			return rc;
+	} else if (r->token == NULL) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, r->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, r->key_file);
+	}
 	return 0;
 }
 
@@ -183,7 +223,7 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 	int rc;
 
 	if (laps_snprintf(url, sizeof url, "%s/.well-known/est/%s", r->base,
-			  r->token != NULL ? "simpleenroll" : "simplereenroll") != 0)
+			  first(r) ? "simpleenroll" : "simplereenroll") != 0)
 		return laps_seterr(LAPS_ERR_INVALID, "est: server URL too long");
 	if ((c = curl_easy_init()) == NULL)
 		return laps_seterr(LAPS_ERR_NOMEM, "est: curl");
@@ -193,15 +233,8 @@ post(const struct laps_est_req *r, const char *csr, struct buf *b)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout > 0 ? r->timeout : 30L);
 	if (r->ca_file != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
-	if (r->token == NULL && rest_keystore_is_tpm(r->key_store)) {
-		/* the TPM key: into the SSL_CTX (rest_keystore.h) */
-		if ((rc = rest_keystore_load(r->key_file, true, &tls.key)) != 0 ||
-		    (rc = rest_keystore_curl(c, &tls)) != 0)
-			goto out;
-	} else if (r->token == NULL) {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, r->cert_file);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, r->key_file);
-	}
+	if ((rc = client_cred(r, c, &tls)) != 0)
+		goto out;
 	h2 = curl_slist_append(h, "Content-Type: application/pkcs10");
 	h = h2;
 	if (h != NULL && r->token != NULL) {

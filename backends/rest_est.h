@@ -25,6 +25,10 @@ struct laps_est_req {
 	const char *device;    /* the CSR's subject CN */
 	const char *token;     /* simpleenroll: the Bearer token; NULL: simplereenroll
 				* authenticated with cert_file/key_file */
+	const char *boot_cert; /* simpleenroll with a bootstrap certificate (the TLS
+				* client certificate, no Authorization); token NULL */
+	const unsigned char *boot_key; /* its key, PEM (read as a secret file) */
+	size_t boot_key_len;
 	long timeout;	       /* seconds, whole request */
 	int key_store;	       /* [rest] key_store (enum laps_rest_key_store): where
 				* the new key is made and how key_file holds it */
@@ -39,8 +43,8 @@ enum laps_est_renewal { LAPS_EST_NOT_DUE = 0, LAPS_EST_RENEWED = 1, LAPS_EST_EXP
 
 struct laps_est_client {
 	const char *abi; /* LAPS_EST_ABI */
-	/* New key, CSR, POST, verify, then replace the pair (token != NULL:
-	 * simpleenroll; NULL: simplereenroll).  Nothing is replaced on error. */
+	/* New key, CSR, POST, verify, then replace the pair (token or boot_cert:
+	 * simpleenroll; neither: simplereenroll).  Nothing is replaced on error. */
 	int (*enroll)(const struct laps_est_req *r);
 	/* Finish or undo a replacement a crash interrupted (see rest_est.c);
 	 * uses r's cert_file, key_file and fault only. */

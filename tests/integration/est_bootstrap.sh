@@ -10,10 +10,110 @@
 # issued or stored; a name that has escrow records but no enrolled device
 # may be enrolled by its bootstrap certificate (the certificate is that
 # device's identity).  check-config refuses a bootstrap_ca that is not a CA.
+# Then (as root, the script run again with the argument `agent`)
+# `laps-agent enroll --bootstrap-cert --bootstrap-key`: a matching pair
+# that a real `laps-agent run` rotates with (invariant verified), the
+# bootstrap files left as they were; a bootstrap certificate for another
+# name, or a key file group/other can read, writes nothing; conflicting
+# credential options are a usage error (exit 1, laps-agent's usage status).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 set -u
 : "${top_builddir:=.}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+
+# agent_part: laps-agent enroll with a bootstrap certificate (root; the
+# agent test harness: alternate root, laps-escrowd on SQLite, admin check)
+agent_part() {
+	. "$top_srcdir/tests/integration/agent_lib.sh"
+	need_root
+	. "$top_srcdir/tests/integration/rest_lib.sh"
+	rest_agent_setup
+	escrowd_kill
+	local n
+	for n in estca bootca; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj "/CN=$n" -keyout "$T/pki/$n.key" -out "$T/pki/$n.crt" >/dev/null 2>&1 ||
+			exit 99
+	done
+	chmod 600 "$T/pki/estca.key"
+	mkdir -p "$T/boot" && chmod 700 "$T/boot"
+	printf 'extendedKeyUsage=clientAuth\n' >"$T/boot/ext"
+	for n in testhost otherhost; do # bootstrap certificates from bootca
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$n" \
+			-keyout "$T/boot/$n.key" -out "$T/boot/$n.csr" >/dev/null 2>&1 &&
+			openssl x509 -req -in "$T/boot/$n.csr" -CA "$T/pki/bootca.crt" \
+				-CAkey "$T/pki/bootca.key" -CAcreateserial -days 2 -extfile "$T/boot/ext" \
+				-out "$T/boot/$n.crt" >/dev/null 2>&1 || exit 99
+		chmod 600 "$T/boot/$n.key"
+	done
+	sed -i 's|^cert_admins = \(.*\)$|units = lab:testhost lab:otherhost\ncert_admins = \1|' "$T/escrowd.conf"
+	printf '%s\n' "" "[est]" "ca_cert = $T/pki/estca.crt" "ca_key = $T/pki/estca.key" \
+		"lifetime = 1h" "bootstrap_ca = $T/pki/bootca.crt" >>"$T/escrowd.conf"
+	: >"$T/escrowd.log"
+	escrowd_start
+	agent_enrolls
+	finish
+}
+
+# agent_enrolls: the checks of agent_part
+agent_enrolls() {
+	local rc b0 before inv
+	mkdir -p "$T/dev" && chmod 700 "$T/dev"
+	CRT=$T/dev/agent.crt KEY=$T/dev/agent.key
+	rest_conf mtls
+	sed -i "s|^cert_file = .*|cert_file = $CRT|; s|^key_file = .*|key_file = $KEY|" "$T/laps.conf"
+	printf 'x\n' >"$T/token" && chmod 600 "$T/token"
+	B="--bootstrap-cert $T/boot/testhost.crt --bootstrap-key $T/boot/testhost.key"
+	for args in "--token-file $T/token $B" "--token-fd 0 $B" "--bootstrap-cert $T/boot/testhost.crt" \
+		"--bootstrap-key $T/boot/testhost.key --token-file $T/token"; do
+		# shellcheck disable=SC2086
+		agent enroll --ca "$T/pki/ca.crt" $args </dev/null >"$T/out" 2>&1; rc=$?
+		[ $rc -eq 1 ] && grep -q "bootstrap-cert FILE --bootstrap-key FILE" "$T/out" && [ -z "$(ls -A "$T/dev")" ] &&
+			pass "enroll ${args//$T\//}: usage error (exit 1, laps-agent's), nothing written" ||
+			{ fail "options '$args': rc $rc"; cat "$T/out"; }
+	done
+	chmod 640 "$T/boot/testhost.key"
+	agent enroll --ca "$T/pki/ca.crt" $B >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 3 ] && grep -q -- "--bootstrap-key" "$T/out" && [ -z "$(ls -A "$T/dev")" ] &&
+		pass "a bootstrap key group can read: refused (rc $rc), nothing written" ||
+		{ fail "key 0640: rc $rc $(ls -A "$T/dev")"; cat "$T/out"; }
+	chmod 600 "$T/boot/testhost.key"
+	chown 65534 "$T/boot/testhost.key"
+	agent enroll --ca "$T/pki/ca.crt" $B >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 3 ] && grep -q -- "--bootstrap-key" "$T/out" && [ -z "$(ls -A "$T/dev")" ] &&
+		pass "a bootstrap key (0600) not owned by root: refused (rc $rc), nothing written" ||
+		{ fail "key owned by 65534: rc $rc $(ls -A "$T/dev")"; cat "$T/out"; }
+	chown 0 "$T/boot/testhost.key"
+	agent enroll --ca "$T/pki/ca.crt" --bootstrap-cert "$T/boot/otherhost.crt" \
+		--bootstrap-key "$T/boot/otherhost.key" >"$T/out" 2>&1; rc=$?
+	[ $rc -ne 0 ] && grep -q "403" "$T/out" && [ -z "$(ls -A "$T/dev")" ] &&
+		pass "a bootstrap certificate for another name (otherhost): refused (403, rc $rc), nothing written" ||
+		{ fail "otherhost's certificate: rc $rc $(ls -A "$T/dev")"; cat "$T/out"; }
+	b0=$(cat "$T/boot/testhost.crt" "$T/boot/testhost.key" | sha256sum)
+	agent enroll --ca "$T/pki/ca.crt" $B >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 0 ] && [ -n "$(openssl pkey -in "$KEY" -pubout 2>/dev/null)" ] &&
+		[ "$(openssl x509 -in "$CRT" -noout -pubkey 2>/dev/null)" = "$(openssl pkey -in "$KEY" -pubout 2>/dev/null)" ] &&
+		[ "$(stat -c %a "$KEY")" = 600 ] &&
+		pass "laps-agent enroll --bootstrap-cert --bootstrap-key: a matching pair, key 0600" ||
+		{ fail "enroll with the bootstrap certificate: rc $rc"; cat "$T/out"; tail -5 "$T/escrowd.log"; }
+	openssl verify -CAfile "$T/pki/estca.crt" -purpose sslclient "$CRT" >/dev/null 2>&1 &&
+		openssl x509 -in "$CRT" -noout -subject | grep -q 'CN *= *testhost' &&
+		pass "  issued by the EST CA for testhost" || fail "  $(openssl x509 -in "$CRT" -noout -subject -issuer)"
+	[ "$(openssl pkey -in "$KEY" -pubout)" != "$(openssl pkey -in "$T/boot/testhost.key" -pubout)" ] &&
+		pass "  a new key, not the bootstrap key" || fail "  the bootstrap key was reused"
+	[ "$(cat "$T/boot/testhost.crt" "$T/boot/testhost.key" | sha256sum)" = "$b0" ] &&
+		[ "$(ls -A "$T/boot" | sort | tr '\n' ' ')" = "ext otherhost.crt otherhost.csr otherhost.key testhost.crt testhost.csr testhost.key " ] &&
+		pass "  the bootstrap files are left as they were" || fail "  bootstrap files: $(ls -A "$T/boot")"
+	grep -q "LAPS-3030.*actor=bootstrap:testhost" "$T/escrowd.log" && pass "  the server enrolled it by the bootstrap certificate" ||
+		fail "  no LAPS-3030 for bootstrap:testhost"
+	before=$(record_of)
+	agent run >"$T/out" 2>&1; rc=$?
+	inv=$(check_rest_invariant)
+	[ $rc -eq 0 ] && [ "$inv" = "ok current confirmed" ] && [ "$before" != "$(record_of)" ] &&
+		pass "laps-agent run rotates with the enrolled pair (invariant: $inv)" ||
+		{ fail "rotation: rc $rc inv '$inv'"; cat "$T/out"; tail -5 "$T/escrowd.log"; }
+}
+[ "${1:-}" = agent ] && { agent_part; exit; }
 ESCROWD=$top_builddir/laps-escrowd
 for t in openssl curl python3; do
 	command -v $t >/dev/null || { echo "$t missing" >&2; exit 77; }
@@ -185,3 +285,11 @@ grep -q 'LAPS-3033' "$T/escrowd.log" && ok "event LAPS-3033 logged" || not_ok "n
 grep -q 'LAPS-3030.*actor=bootstrap:lab-01' "$T/escrowd.log" && ok "event LAPS-3030 names the bootstrap certificate" ||
 	not_ok "no LAPS-3030 for bootstrap:lab-01"
 [ "$FAILS" -eq 0 ] || { tail -20 "$T/escrowd.log"; exit 1; }
+
+# --- laps-agent enroll with a bootstrap certificate (root) ---------------------------
+top_builddir=$top_builddir top_srcdir=$top_srcdir bash "$0" agent; rc=$?
+case $rc in
+0) ok "laps-agent enroll --bootstrap-cert" ;;
+77) echo "ok - laps-agent enroll --bootstrap-cert # SKIP (needs root, node)" ;;
+*) not_ok "laps-agent enroll --bootstrap-cert (rc $rc)"; exit 1 ;;
+esac
