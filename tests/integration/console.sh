@@ -15,7 +15,7 @@
 #     passwords, rights and units, the audit page counts every reveal once,
 #     HTML in a user name or problem detail stays text, the CSP blocks an
 #     injected inline script, sign-out at the expiry of a real short-lived
-#     token of the issuer (15 s) and on laps-escrowd's real 401 for an expired
+#     token of the issuer (45 s) and on laps-escrowd's real 401 for an expired
 #     token, counts and sorting by the server over 255 accounts (250 devices
 #     added through the API; three pages), and no request leaves the two
 #     127.0.0.1 origins
@@ -197,7 +197,9 @@ browser xss
 
 # ---- real token expiry: a console client whose access tokens live AT_TTL
 # seconds at the issuer, laps-escrowd with [oidc] leeway = LEEWAY ----
-export AT_TTL=15 LEEWAY=2
+# (45 s: the sign-in and the first page must fit in it on a loaded machine —
+# a sanitizer build beside another test; the phases wait for the real expiry)
+export AT_TTL=45 LEEWAY=2
 oidc_add_client "{\"client_id\":\"laps-console-short\",\"client_name\":\"laps console, short tokens\",\
 \"grant_types\":[\"authorization_code\"],\"response_types\":[\"code\"],\
 \"redirect_uris\":[\"$ESCROWD_URL/console/\"],\"token_endpoint_auth_method\":\"none\",\
